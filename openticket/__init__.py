@@ -1,0 +1,3 @@
+"""openticket: a terminal-first ticket marketplace."""
+
+__version__ = "0.1.0"

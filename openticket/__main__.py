@@ -1,0 +1,3 @@
+from openticket.cli.main import run
+
+run()

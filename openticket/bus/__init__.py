@@ -1,0 +1,1 @@
+"""The event bus port and its adapters."""

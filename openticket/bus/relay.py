@@ -1,0 +1,18 @@
+"""The outbox relay: hands committed events to the bus after each command and at start-up,
+so events a crashed process committed but never delivered are delivered by the next one."""
+
+from __future__ import annotations
+
+from openticket.bus.port import EventBus
+
+
+class OutboxRelay:
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+
+    def start(self) -> int:
+        """Deliver what earlier processes left undelivered."""
+        return self._bus.publish_pending()
+
+    def after_commit(self) -> int:
+        return self._bus.publish_pending()

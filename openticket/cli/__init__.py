@@ -1,0 +1,1 @@
+"""The Typer CLI: commands parse options, call the Api, and render. Nothing heavy at import."""

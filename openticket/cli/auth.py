@@ -1,0 +1,75 @@
+"""openticket auth signup | signin | signout | whoami"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from openticket.cli import render
+from openticket.cli.context import Cli, command
+from openticket.config import ENV_PASSWORD
+
+app = typer.Typer(help="Sign up, sign in and out, see who is signed in.", no_args_is_help=True)
+
+Email = Annotated[str, typer.Argument(help="Your email address.")]
+Password = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        envvar=ENV_PASSWORD,
+        help="Password (prompted for when omitted; prefer the prompt or the env var).",
+        show_default=False,
+    ),
+]
+
+
+def _remember(cli: Cli, session: object) -> None:
+    user = session.user  # type: ignore[attr-defined]
+    cli.credentials.save(cli.target, session.token, render.as_data(user))  # type: ignore[attr-defined]
+    if cli.as_json:
+        render.print_json(user)
+    else:
+        render.message(f"Signed in as {user.email}")
+
+
+@app.command()
+@command
+def signup(cli: Cli, email: Email, password: Password = None) -> None:
+    """Create an account and sign in."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _remember(cli, cli.api.signup(email, password))
+
+
+@app.command()
+@command
+def signin(cli: Cli, email: Email, password: Password = None) -> None:
+    """Sign in to an existing account."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True)
+    _remember(cli, cli.api.signin(email, password))
+
+
+@app.command()
+@command
+def signout(cli: Cli) -> None:
+    """Sign out: the token is revoked, not just forgotten here."""
+    token = cli.token()
+    cli.api.signout(token)
+    cli.credentials.forget(cli.target)
+    if cli.as_json:
+        render.print_json({})
+    else:
+        render.message("Signed out")
+
+
+@app.command()
+@command
+def whoami(cli: Cli) -> None:
+    """Show the signed-in user."""
+    user = cli.api.whoami(cli.token())
+    if cli.as_json:
+        render.print_json(user)
+    else:
+        render.message(f"{user.email} ({user.id})")

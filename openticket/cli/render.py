@@ -1,0 +1,138 @@
+"""Output: Rich tables for people, JSON for scripts, from the same objects."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from openticket.core.errors import DomainError
+
+
+def as_data(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [as_data(item) for item in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(as_data(value), ensure_ascii=False) + "\n")
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("ID", "Order ID"), overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    _console().print(table)
+
+
+def tickets(items: Sequence[BaseModel], *, title: str = "Tickets") -> None:
+    if not items:
+        _console().print("No tickets.")
+        return
+    _table(
+        title,
+        ["ID", "Title", "Price", "Status"],
+        [
+            [t.id, t.title, f"{t.price} {t.currency}", t.status]  # type: ignore[attr-defined]
+            for t in items
+        ],
+    )
+
+
+def ticket(item: BaseModel) -> None:
+    t: Any = item
+    details = [
+        ("ID", t.id),
+        ("Title", t.title),
+        ("Price", f"{t.price} {t.currency}"),
+        ("Status", t.status),
+        ("Seller", t.owner_id),
+        ("Version", str(t.version)),
+    ]
+    if t.order_id:
+        details.append(("Order", t.order_id))
+    _details(details)
+
+
+def orders(items: Sequence[BaseModel]) -> None:
+    if not items:
+        _console().print("No orders.")
+        return
+    rows = []
+    for item in items:
+        o: Any = item
+        rows.append(
+            [o.id, o.ticket.title, f"{o.ticket.price} {o.ticket.currency}", o.status, o.expires_at]
+        )
+    _table("Orders", ["ID", "Ticket", "Price", "Status", "Expires at"], rows)
+
+
+def order(item: BaseModel) -> None:
+    o: Any = item
+    _details(
+        [
+            ("ID", o.id),
+            ("Ticket", f"{o.ticket.title} ({o.ticket_id})"),
+            ("Price", f"{o.ticket.price} {o.ticket.currency}"),
+            ("Status", o.status),
+            ("Expires at", o.expires_at),
+        ]
+    )
+
+
+def payment(item: BaseModel) -> None:
+    p: Any = item
+    _details(
+        [
+            ("Payment", p.id),
+            ("Order", p.order_id),
+            ("Amount", f"{p.amount} {p.currency}"),
+            ("Status", p.status),
+            ("Provider", f"{p.provider} {p.provider_ref or ''}".strip()),
+        ]
+    )
+
+
+def _details(pairs: Sequence[tuple[str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in pairs:
+        table.add_row(key, value)
+    _console().print(table)
+
+
+def message(text: str) -> None:
+    _console().print(text)
+
+
+def note(text: str) -> None:
+    """Chatter for people goes to stderr so stdout stays clean for pipes."""
+    _console(stderr=True).print(text)
+
+
+def error(err: DomainError, as_json: bool) -> None:
+    if as_json:
+        body = {"errors": [{"message": i.message, "field": i.field} for i in err.items]}
+        sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"Error: {err.message}\n")

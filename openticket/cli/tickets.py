@@ -1,0 +1,74 @@
+"""openticket tickets list | show | create | update"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from openticket.cli import render
+from openticket.cli.context import Cli, command
+
+app = typer.Typer(help="Browse the marketplace and manage your listings.", no_args_is_help=True)
+
+TicketId = Annotated[str, typer.Argument(help="The ticket's id.")]
+
+
+@app.command("list")
+@command
+def list_tickets(
+    cli: Cli,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only your own listings, any status.")
+    ] = False,
+    search: Annotated[str | None, typer.Option("--search", help="Text in the title.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (1-1000).")] = 100,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+) -> None:
+    """List tickets for sale (or your own with --mine)."""
+    token = cli.token() if mine else None
+    found = cli.api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset)
+    if cli.as_json:
+        render.print_json(found)
+    else:
+        render.tickets(found, title="Your listings" if mine else "Tickets for sale")
+
+
+@app.command()
+@command
+def show(cli: Cli, ticket_id: TicketId) -> None:
+    """Show one ticket."""
+    ticket = cli.api.get_ticket(ticket_id)
+    render.print_json(ticket) if cli.as_json else render.ticket(ticket)
+
+
+@app.command()
+@command
+def create(
+    cli: Cli,
+    title: Annotated[str, typer.Option("--title", help="What the ticket is for.")],
+    price: Annotated[str, typer.Option("--price", help="Price in major units, e.g. 12.50.")],
+    currency: Annotated[
+        str | None,
+        typer.Option("--currency", help="ISO 4217 code (default: OPENTICKET_CURRENCY, else USD)."),
+    ] = None,
+) -> None:
+    """List a ticket for sale."""
+    ticket = cli.api.create_ticket(cli.token(), title, price, currency)
+    render.print_json(ticket) if cli.as_json else render.ticket(ticket)
+
+
+@app.command()
+@command
+def update(
+    cli: Cli,
+    ticket_id: TicketId,
+    title: Annotated[str | None, typer.Option("--title", help="New title.")] = None,
+    price: Annotated[str | None, typer.Option("--price", help="New price.")] = None,
+    currency: Annotated[str | None, typer.Option("--currency", help="New currency.")] = None,
+) -> None:
+    """Change your ticket's title, price or currency (not while it is reserved or sold)."""
+    ticket = cli.api.update_ticket(
+        cli.token(), ticket_id, title=title, price=price, currency=currency
+    )
+    render.print_json(ticket) if cli.as_json else render.ticket(ticket)

@@ -1,0 +1,66 @@
+"""Settings from the environment, read once at the edge and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from openticket.core.errors import InvalidInput
+
+ENV_HOME = "OPENTICKET_HOME"
+ENV_DB = "OPENTICKET_DB"
+ENV_SERVER = "OPENTICKET_SERVER"
+ENV_ORDER_TTL = "OPENTICKET_ORDER_TTL"
+ENV_CURRENCY = "OPENTICKET_CURRENCY"
+ENV_PASSWORD = "OPENTICKET_PASSWORD"
+
+DEFAULT_ORDER_TTL = 900
+DEFAULT_CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_url: str
+    server: str | None = None
+    order_ttl: int = DEFAULT_ORDER_TTL
+    currency: str = DEFAULT_CURRENCY
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        db: str | None = None,
+        server: str | None = None,
+    ) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get(ENV_HOME) or _default_home()).expanduser()
+        db_url = db or env.get(ENV_DB) or f"sqlite:///{home / 'openticket.db'}"
+        return cls(
+            home=home,
+            db_url=db_url,
+            server=server or env.get(ENV_SERVER) or None,
+            order_ttl=_order_ttl(env.get(ENV_ORDER_TTL)),
+            currency=(env.get(ENV_CURRENCY) or DEFAULT_CURRENCY).strip().upper(),
+        )
+
+
+def _default_home() -> str:
+    from platformdirs import user_data_dir
+
+    return user_data_dir("openticket", appauthor=False)
+
+
+def _order_ttl(text: str | None) -> int:
+    if text is None or text.strip() == "":
+        return DEFAULT_ORDER_TTL
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= 7 * 24 * 3600:
+        raise InvalidInput(f"{ENV_ORDER_TTL} must be a whole number of seconds from 1 to 604800")
+    return seconds

@@ -1,0 +1,77 @@
+"""The Api protocol: everything the CLI, TUI and server may ask of the marketplace.
+
+`LocalApi` runs the core in this process; a remote implementation calls a server. Methods that
+act for a user take that user's bearer token first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from openticket.core.schemas import (
+        AuthSession,
+        DemoReport,
+        Event,
+        Order,
+        Payment,
+        ReconcileReport,
+        Ticket,
+        User,
+    )
+
+
+class Api(Protocol):
+    def signup(self, email: str, password: str) -> AuthSession: ...
+
+    def signin(self, email: str, password: str) -> AuthSession: ...
+
+    def signout(self, token: str | None) -> None: ...
+
+    def whoami(self, token: str | None) -> User: ...
+
+    def list_tickets(
+        self,
+        token: str | None = None,
+        *,
+        mine: bool = False,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Ticket]: ...
+
+    def get_ticket(self, ticket_id: str) -> Ticket: ...
+
+    def create_ticket(
+        self, token: str | None, title: str, price: str, currency: str | None = None
+    ) -> Ticket: ...
+
+    def update_ticket(
+        self,
+        token: str | None,
+        ticket_id: str,
+        *,
+        title: str | None = None,
+        price: str | None = None,
+        currency: str | None = None,
+    ) -> Ticket: ...
+
+    def list_orders(self, token: str | None) -> list[Order]: ...
+
+    def create_order(self, token: str | None, ticket_id: str) -> Order: ...
+
+    def get_order(self, token: str | None, order_id: str) -> Order: ...
+
+    def cancel_order(self, token: str | None, order_id: str) -> Order: ...
+
+    def pay(self, token: str | None, order_id: str, card: str) -> Payment: ...
+
+    def events(self, after: int = 0, limit: int = 100) -> list[Event]: ...
+
+    def last_event_seq(self) -> int: ...
+
+    def reconcile_payments(self, *, fix: bool = False) -> ReconcileReport: ...
+
+    def demo(self) -> DemoReport: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Auth: users, password hashes, signed and revocable tokens."""

@@ -1,0 +1,53 @@
+"""Auth rules: what a valid email and password are."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from openticket.core.errors import ErrorItem, InvalidInput
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024  # hashing cost grows with length; refuse absurd inputs
+EMAIL_MAX = 254
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+)
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+
+
+def normalize_email(email: str) -> str:
+    """Emails are unique case-insensitively; they are kept in lower case."""
+    return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+        return "Email must be valid"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < PASSWORD_MIN:
+        return f"Password must be at least {PASSWORD_MIN} characters"
+    if len(password) > PASSWORD_MAX:
+        return f"Password must be at most {PASSWORD_MAX} characters"
+    return None
+
+
+def validate_signup(email: str, password: str) -> str:
+    """Return the normalized email, or raise with every problem found."""
+    normalized = normalize_email(email)
+    problems = []
+    if (message := email_problem(normalized)) is not None:
+        problems.append(ErrorItem(message, "email"))
+    if (message := password_problem(password)) is not None:
+        problems.append(ErrorItem(message, "password"))
+    if problems:
+        raise InvalidInput.many(problems)
+    return normalized

@@ -1,0 +1,27 @@
+from sqlalchemy import Column, Integer, String, Table
+
+from openticket.store.db import UTCDateTime, metadata
+
+users = Table(
+    "auth_users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+revoked_tokens = Table(
+    "auth_revoked_tokens",
+    metadata,
+    Column("jti", String(32), primary_key=True),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+signing_keys = Table(
+    "auth_signing_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

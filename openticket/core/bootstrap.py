@@ -1,0 +1,79 @@
+"""The composition root: settings and adapters in, a ready LocalApi out. Tests call it too,
+passing a clock, cheap password hashing or another payment provider instead of patching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openticket.bus.memory import InProcessBus
+from openticket.bus.relay import OutboxRelay
+from openticket.config import Settings
+from openticket.core.auth import handlers as auth_handlers
+from openticket.core.auth.passwords import Argon2Hasher, PasswordHasher
+from openticket.core.clock import Clock, utc_now
+from openticket.core.expiration import handlers as expiration_handlers
+from openticket.core.expiration.model import ExpiryTimer
+from openticket.core.local import LocalApi
+from openticket.core.money import normalize_currency
+from openticket.core.orders import handlers as orders_handlers
+from openticket.core.payments import handlers as payments_handlers
+from openticket.core.payments.local_provider import LocalProvider
+from openticket.core.payments.provider import PaymentProvider
+from openticket.core.tickets import handlers as tickets_handlers
+from openticket.store.db import create_store_engine
+from openticket.store.migrate import ensure_schema
+from openticket.store.uow import UnitOfWork
+
+ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
+
+
+@dataclass
+class Overrides:
+    clock: Clock = utc_now
+    hasher: PasswordHasher | None = None
+    provider: PaymentProvider | None = None
+    run_expiration_jobs: bool = False
+    domains: tuple[str, ...] = field(default=ALL_DOMAINS)
+
+
+def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalApi:
+    from openticket.scheduler import ApschedulerTimer
+
+    options = overrides or Overrides()
+    normalize_currency(settings.currency, field="OPENTICKET_CURRENCY")
+    engine = create_store_engine(settings.db_url)
+    ensure_schema(engine)
+    uow = UnitOfWork(engine, options.clock)
+    bus = InProcessBus(uow)
+    api_holder: list[LocalApi] = []
+    timer = ApschedulerTimer(
+        engine,
+        fire=lambda order_id: api_holder[0].fire_expiration(order_id),
+        run_jobs=options.run_expiration_jobs,
+    )
+    subscribe_domains(bus, timer, options.domains)
+    api = LocalApi(
+        uow=uow,
+        relay=OutboxRelay(bus),
+        hasher=options.hasher or Argon2Hasher(),
+        provider=options.provider or LocalProvider(engine, options.clock),
+        timer=timer,
+        order_ttl=settings.order_ttl,
+        default_currency=settings.currency,
+    )
+    api_holder.append(api)
+    api.start()
+    return api
+
+
+def subscribe_domains(bus: InProcessBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
+    tables = {
+        "auth": auth_handlers.HANDLERS,
+        "tickets": tickets_handlers.HANDLERS,
+        "orders": orders_handlers.HANDLERS,
+        "payments": payments_handlers.HANDLERS,
+        "expiration": expiration_handlers.build_handlers(timer),
+    }
+    for domain in domains:
+        for subject, handler in tables[domain].items():
+            bus.subscribe(domain, subject, handler)

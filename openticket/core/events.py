@@ -1,0 +1,47 @@
+"""The event contract shared by all domains: subjects, the envelope, and payload shapes.
+
+Payloads are plain JSON-able dicts. Aggregates that replicate (tickets, orders) carry a
+`version` that increases by one on every change; replicas apply versions in order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+TICKET_CREATED: Final = "ticket:created"
+TICKET_UPDATED: Final = "ticket:updated"
+ORDER_CREATED: Final = "order:created"
+ORDER_CANCELLED: Final = "order:cancelled"
+ORDER_COMPLETED: Final = "order:completed"
+EXPIRATION_COMPLETE: Final = "expiration:complete"
+PAYMENT_CREATED: Final = "payment:created"
+PAYMENT_REFUNDED: Final = "payment:refunded"
+
+ALL_SUBJECTS: Final = (
+    TICKET_CREATED,
+    TICKET_UPDATED,
+    ORDER_CREATED,
+    ORDER_CANCELLED,
+    ORDER_COMPLETED,
+    EXPIRATION_COMPLETE,
+    PAYMENT_CREATED,
+    PAYMENT_REFUNDED,
+)
+
+EventData = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: str
+    subject: str
+    occurred_at: datetime
+    data: EventData
+    sequence: int = 0  # position in the event log; 0 until written to the outbox
+
+    @classmethod
+    def new(cls, subject: str, data: EventData, occurred_at: datetime) -> Envelope:
+        return cls(id=uuid.uuid4().hex, subject=subject, occurred_at=occurred_at, data=data)

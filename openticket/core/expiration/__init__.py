@@ -1,0 +1,1 @@
+"""Expiration: remembers when each open order's window ends and announces it."""

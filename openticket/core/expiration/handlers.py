@@ -1,0 +1,29 @@
+"""Expiration's reactions: start a timer when an order is placed, drop it when the order ends."""
+
+from __future__ import annotations
+
+from openticket.core import events
+from openticket.core.clock import parse_isoformat
+from openticket.core.events import Envelope
+from openticket.core.expiration import repository
+from openticket.core.expiration.model import ExpiryTimer
+from openticket.store.uow import Handler, Tx
+
+
+def build_handlers(timer: ExpiryTimer) -> dict[str, Handler]:
+    def on_order_created(envelope: Envelope, tx: Tx) -> None:
+        order_id = envelope.data["id"]
+        expires_at = parse_isoformat(envelope.data["expires_at"])
+        if repository.add(tx.conn, order_id, expires_at):
+            tx.after_commit(lambda: timer.schedule(order_id, expires_at))
+
+    def on_order_ended(envelope: Envelope, tx: Tx) -> None:
+        order_id = envelope.data["id"]
+        if repository.remove(tx.conn, order_id):
+            tx.after_commit(lambda: timer.cancel(order_id))
+
+    return {
+        events.ORDER_CREATED: on_order_created,
+        events.ORDER_CANCELLED: on_order_ended,
+        events.ORDER_COMPLETED: on_order_ended,
+    }

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from openticket.core.expiration.tables import schedule
+
+
+def add(conn: Connection, order_id: str, expires_at: datetime) -> bool:
+    if conn.execute(select(schedule.c.order_id).where(schedule.c.order_id == order_id)).first():
+        return False
+    conn.execute(insert(schedule).values(order_id=order_id, expires_at=expires_at))
+    return True
+
+
+def remove(conn: Connection, order_id: str) -> bool:
+    return conn.execute(delete(schedule).where(schedule.c.order_id == order_id)).rowcount > 0
+
+
+def all_pending(conn: Connection) -> list[tuple[str, datetime]]:
+    rows = conn.execute(select(schedule).order_by(schedule.c.expires_at))
+    return [(row.order_id, row.expires_at) for row in rows]
+
+
+def due(conn: Connection, now: datetime) -> list[str]:
+    query = select(schedule.c.order_id).where(schedule.c.expires_at <= now)
+    return [row.order_id for row in conn.execute(query)]

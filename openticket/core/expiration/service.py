@@ -1,0 +1,26 @@
+"""Expiration use cases: fire a due expiration; list what is pending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from openticket.core import events
+from openticket.core.expiration import repository
+from openticket.store.uow import Tx
+
+
+def fire(tx: Tx, order_id: str) -> bool:
+    """Announce that an order's window is over, once. False if it was already handled."""
+    if not repository.remove(tx.conn, order_id):
+        return False
+    tx.emit(events.EXPIRATION_COMPLETE, {"order_id": order_id})
+    return True
+
+
+def fire_due(tx: Tx) -> int:
+    fired = [order_id for order_id in repository.due(tx.conn, tx.now) if fire(tx, order_id)]
+    return len(fired)
+
+
+def pending(tx: Tx) -> list[tuple[str, datetime]]:
+    return repository.all_pending(tx.conn)

@@ -1,0 +1,305 @@
+"""LocalApi: the Api run in this process. Each method authenticates, opens a unit of work,
+calls one use case, delivers the events it caused, and returns public objects."""
+
+from __future__ import annotations
+
+import logging
+
+from openticket.bus.relay import OutboxRelay
+from openticket.core import schemas
+from openticket.core.auth import service as auth
+from openticket.core.auth.model import User
+from openticket.core.auth.passwords import PasswordHasher
+from openticket.core.clock import isoformat_utc
+from openticket.core.errors import Conflict
+from openticket.core.expiration import service as expiration
+from openticket.core.expiration.model import ExpiryTimer
+from openticket.core.orders import service as orders
+from openticket.core.orders.model import Order
+from openticket.core.payments import flows as payment_flows
+from openticket.core.payments import service as payments
+from openticket.core.payments.model import Payment
+from openticket.core.payments.provider import PaymentProvider
+from openticket.core.tickets import repository as tickets_repository
+from openticket.core.tickets import service as tickets
+from openticket.core.tickets.model import Ticket
+from openticket.store import outbox
+from openticket.store.uow import UnitOfWork
+
+log = logging.getLogger("openticket")
+
+DEMO_PASSWORD = "openticket-demo"
+DEMO_USERS = ("alice@example.com", "bob@example.com", "carol@example.com")
+DEMO_TICKETS = (
+    ("Jazz night at the Blue Room", "35.00", "USD"),
+    ("Indie rock festival, Saturday pass", "89.50", "USD"),
+    ("Symphony No. 9, balcony", "42.00", "EUR"),
+    ("Stand-up comedy, front row", "25.00", "GBP"),
+    ("Kabuki matinee", "4500", "JPY"),
+    ("City marathon spectator stand", "12.00", "USD"),
+    ("Opera: La Traviata", "120.00", "EUR"),
+    ("Football derby, north stand", "65.00", "GBP"),
+    ("Tokyo jazz club, late set", "3000", "JPY"),
+    ("Film festival closing night", "18.75", "USD"),
+    ("Chamber music in the park", "0.50", "USD"),
+    ("Electronic music all-nighter", "55.00", "EUR"),
+)
+
+
+def _user(user: User) -> schemas.User:
+    return schemas.User(id=user.id, email=user.email)
+
+
+def _ticket(ticket: Ticket) -> schemas.Ticket:
+    return schemas.Ticket(
+        id=ticket.id,
+        title=ticket.title,
+        price=ticket.price.format(),
+        currency=ticket.price.currency,
+        owner_id=ticket.owner_id,
+        version=ticket.version,
+        status=ticket.status,
+        order_id=ticket.order_id,
+    )
+
+
+def _order(order: Order) -> schemas.Order:
+    return schemas.Order(
+        id=order.id,
+        user_id=order.user_id,
+        ticket_id=order.ticket_id,
+        status=order.status,
+        expires_at=isoformat_utc(order.expires_at),
+        ticket=schemas.OrderTicket(
+            id=order.ticket_id,
+            title=order.ticket_title,
+            price=order.price.format(),
+            currency=order.price.currency,
+        ),
+    )
+
+
+def _payment(payment: Payment) -> schemas.Payment:
+    return schemas.Payment(
+        id=payment.id,
+        order_id=payment.order_id,
+        amount=payment.amount.format(),
+        currency=payment.amount.currency,
+        status=payment.status,
+        provider=payment.provider,
+        provider_ref=payment.provider_ref,
+    )
+
+
+class LocalApi:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        relay: OutboxRelay,
+        hasher: PasswordHasher,
+        provider: PaymentProvider,
+        timer: ExpiryTimer,
+        order_ttl: int,
+        default_currency: str,
+    ) -> None:
+        self._uow = uow
+        self._relay = relay
+        self._hasher = hasher
+        self._provider = provider
+        self._timer = timer
+        self._order_ttl = order_ttl
+        self._currency = default_currency
+
+    # -- housekeeping -------------------------------------------------------------------
+    def start(self) -> None:
+        """Deliver what a crashed process left behind, and apply overdue expiries."""
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        with self._uow.read() as tx:
+            overdue = orders.any_overdue(tx)
+            refunds = payments.any_refund_due(tx)
+        if overdue:
+            with self._uow.write() as tx:
+                orders.expire_overdue(tx)
+        self._relay.after_commit()
+        if refunds:
+            self._settle_refunds()
+
+    def _deliver(self) -> None:
+        self._relay.after_commit()
+        with self._uow.read() as tx:
+            refunds = payments.any_refund_due(tx)
+        if refunds:
+            self._settle_refunds()
+
+    def _settle_refunds(self) -> None:
+        if payment_flows.settle_refunds(self._uow, self._provider):
+            self._relay.after_commit()
+
+    def _authenticate(self, token: str | None) -> User:
+        with self._uow.read() as tx:
+            return auth.authenticate(tx, token)
+
+    def fire_expiration(self, order_id: str) -> None:
+        """What the scheduler runs when an order's window ends."""
+        with self._uow.write() as tx:
+            expiration.fire(tx, order_id)
+        self._deliver()
+
+    def close(self) -> None:
+        shutdown = getattr(self._timer, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        self._uow.engine.dispose()
+
+    # -- auth ---------------------------------------------------------------------------
+    def signup(self, email: str, password: str) -> schemas.AuthSession:
+        with self._uow.read() as tx:
+            normalized = auth.check_signup(tx, email, password)
+        password_hash = self._hasher.hash(password)
+        with self._uow.write() as tx:
+            user, token = auth.signup(tx, normalized, password_hash)
+        return schemas.AuthSession(user=_user(user), token=token)
+
+    def signin(self, email: str, password: str) -> schemas.AuthSession:
+        with self._uow.write() as tx:
+            user, token = auth.signin(tx, self._hasher, email, password)
+        return schemas.AuthSession(user=_user(user), token=token)
+
+    def signout(self, token: str | None) -> None:
+        with self._uow.write() as tx:
+            auth.signout(tx, token or "")
+
+    def whoami(self, token: str | None) -> schemas.User:
+        return _user(self._authenticate(token))
+
+    # -- tickets ------------------------------------------------------------------------
+    def list_tickets(
+        self,
+        token: str | None = None,
+        *,
+        mine: bool = False,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[schemas.Ticket]:
+        owner_id = self._authenticate(token).id if mine else None
+        self._catch_up()
+        with self._uow.read() as tx:
+            found = tickets.list_tickets(
+                tx, owner_id=owner_id, search=search, limit=limit, offset=offset
+            )
+        return [_ticket(ticket) for ticket in found]
+
+    def get_ticket(self, ticket_id: str) -> schemas.Ticket:
+        self._catch_up()
+        with self._uow.read() as tx:
+            return _ticket(tickets.get_ticket(tx, ticket_id))
+
+    def create_ticket(
+        self, token: str | None, title: str, price: str, currency: str | None = None
+    ) -> schemas.Ticket:
+        user = self._authenticate(token)
+        with self._uow.write() as tx:
+            ticket = tickets.create_ticket(tx, user.id, title, price, currency or self._currency)
+        self._deliver()
+        return _ticket(ticket)
+
+    def update_ticket(
+        self,
+        token: str | None,
+        ticket_id: str,
+        *,
+        title: str | None = None,
+        price: str | None = None,
+        currency: str | None = None,
+    ) -> schemas.Ticket:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._uow.write() as tx:
+            ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
+        self._deliver()
+        return _ticket(ticket)
+
+    # -- orders -------------------------------------------------------------------------
+    def list_orders(self, token: str | None) -> list[schemas.Order]:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._uow.read() as tx:
+            return [_order(order) for order in orders.list_orders(tx, user.id)]
+
+    def create_order(self, token: str | None, ticket_id: str) -> schemas.Order:
+        user = self._authenticate(token)
+        self._relay.after_commit()  # the ticket replica must be current before reserving
+        with self._uow.write() as tx:
+            order = orders.reserve(tx, user.id, ticket_id, self._order_ttl)
+        self._deliver()
+        return _order(order)
+
+    def get_order(self, token: str | None, order_id: str) -> schemas.Order:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._uow.read() as tx:
+            return _order(orders.get_order(tx, user.id, order_id))
+
+    def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._uow.write() as tx:
+            order = orders.cancel_order(tx, user.id, order_id)
+        self._deliver()
+        return _order(order)
+
+    # -- payments -----------------------------------------------------------------------
+    def pay(self, token: str | None, order_id: str, card: str) -> schemas.Payment:
+        user = self._authenticate(token)
+        self._catch_up()
+        attempt = payment_flows.pay(self._uow, self._provider, user.id, order_id, card)
+        self._deliver()
+        with self._uow.read() as tx:
+            finished = payments.get_payment(tx, attempt.id)
+        return _payment(payments.raise_for_outcome(finished))
+
+    def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
+        self._catch_up()
+        report = payment_flows.reconcile(self._uow, self._provider, fix=fix)
+        if fix:
+            self._deliver()
+        return report
+
+    # -- events -------------------------------------------------------------------------
+    def events(self, after: int = 0, limit: int = 100) -> list[schemas.Event]:
+        self._catch_up()
+        with self._uow.read() as tx:
+            log_rows = outbox.read_log(tx.conn, after, limit)
+        return [
+            schemas.Event(
+                seq=row.sequence,
+                id=row.id,
+                subject=row.subject,
+                occurred_at=isoformat_utc(row.occurred_at),
+                data=row.data,
+            )
+            for row in log_rows
+        ]
+
+    def last_event_seq(self) -> int:
+        with self._uow.read() as tx:
+            return outbox.last_seq(tx.conn)
+
+    # -- demo ---------------------------------------------------------------------------
+    def demo(self) -> schemas.DemoReport:
+        with self._uow.read() as tx:
+            if tickets_repository.count(tx.conn) > 0:
+                raise Conflict("The store already has tickets: demo only fills an empty store")
+        sessions = [self.signup(email, DEMO_PASSWORD) for email in DEMO_USERS]
+        for index, (title, price, currency) in enumerate(DEMO_TICKETS):
+            seller = sessions[index % len(sessions)]
+            self.create_ticket(seller.token, title, price, currency)
+        return schemas.DemoReport(
+            users=[session.user for session in sessions],
+            password=DEMO_PASSWORD,
+            tickets=len(DEMO_TICKETS),
+        )

@@ -1,0 +1,134 @@
+"""Money: integer minor units plus an ISO 4217 currency, and the currency rules in one table.
+
+The minimum charge per currency is the payment provider's (Stripe's published minimums), so a
+ticket that can be listed can always be paid for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from openticket.core.errors import InvalidInput
+
+MAX_MINOR_UNITS = 99_999_999
+
+# Currencies Stripe treats as having no minor unit (Stripe docs, "zero-decimal currencies").
+ZERO_DECIMAL = frozenset(
+    ("BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA")
+    + ("PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF")
+)
+
+# Smallest amount Stripe charges, in minor units, per supported currency (Stripe docs,
+# "minimum and maximum charge amounts"). A currency not in this table is refused.
+MINIMUM_CHARGE: dict[str, int] = {
+    "USD": 50,
+    "AED": 200,
+    "AUD": 50,
+    "BGN": 100,
+    "BRL": 50,
+    "CAD": 50,
+    "CHF": 50,
+    "CZK": 1500,
+    "DKK": 250,
+    "EUR": 50,
+    "GBP": 30,
+    "HKD": 400,
+    "INR": 50,
+    "JPY": 50,
+    "MXN": 1000,
+    "MYR": 200,
+    "NOK": 300,
+    "NZD": 50,
+    "PLN": 200,
+    "RON": 200,
+    "SEK": 300,
+    "SGD": 50,
+    "THB": 1000,
+}
+
+SUPPORTED_CURRENCIES = tuple(sorted(MINIMUM_CHARGE))
+
+_DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_MAX_PRICE_TEXT = 40
+
+
+def exponent(currency: str) -> int:
+    return 0 if currency in ZERO_DECIMAL else 2
+
+
+def normalize_currency(text: str | None, field: str = "currency") -> str:
+    code = (text or "").strip().upper()
+    if code not in MINIMUM_CHARGE:
+        raise InvalidInput(
+            f"Unknown or unsupported currency {text!r}: "
+            f"use one of {', '.join(SUPPORTED_CURRENCIES)}",
+            field,
+        )
+    return code
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    minor: int
+    currency: str
+
+    @classmethod
+    def parse(cls, text: str | int, currency: str, field: str = "price") -> Money:
+        """Parse a price in major units ("12.50", "500" for JPY) and check it is chargeable."""
+        code = normalize_currency(currency)
+        raw = str(text).strip()
+        if len(raw) > _MAX_PRICE_TEXT or not _DECIMAL_TEXT.match(raw):
+            raise InvalidInput("Price must be a decimal number such as 12.50", field)
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            raise InvalidInput("Price must be a decimal number such as 12.50", field) from None
+        if amount <= 0:
+            raise InvalidInput("Price must be greater than 0", field)
+        places = exponent(code)
+        scaled = amount.scaleb(places)
+        if scaled != scaled.to_integral_value():
+            if places == 0:
+                raise InvalidInput(f"{code} prices take no decimal places", field)
+            raise InvalidInput(f"{code} prices take at most {places} decimal places", field)
+        money = cls(int(scaled), code)
+        money.check_chargeable(field)
+        return money
+
+    def check_chargeable(self, field: str = "price") -> None:
+        minimum = MINIMUM_CHARGE[self.currency]
+        if self.minor < minimum:
+            raise InvalidInput(
+                f"Price must be at least {format_minor(minimum, self.currency)} {self.currency}"
+                " (the smallest amount the payment provider can charge)",
+                field,
+            )
+        if self.minor > MAX_MINOR_UNITS:
+            raise InvalidInput(
+                f"Price must be at most {format_minor(MAX_MINOR_UNITS, self.currency)} "
+                f"{self.currency}",
+                field,
+            )
+
+    def format(self) -> str:
+        return format_minor(self.minor, self.currency)
+
+    def __str__(self) -> str:
+        return f"{self.format()} {self.currency}"
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """The contract's decimal string: "12.50" for USD, "500" for JPY."""
+    places = exponent(currency)
+    if places == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}"
+
+
+def money_from_contract(price: str, currency: str) -> Money:
+    """Read back a decimal string this system wrote (events, exports), without listing rules."""
+    return Money(int(Decimal(price).scaleb(exponent(currency))), currency)

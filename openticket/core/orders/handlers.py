@@ -1,0 +1,73 @@
+"""Orders' reactions: keep the ticket replica in version order, expire, complete on payment."""
+
+from __future__ import annotations
+
+import logging
+
+from openticket.core import events
+from openticket.core.errors import RetryLater
+from openticket.core.events import Envelope
+from openticket.core.money import money_from_contract
+from openticket.core.orders import repository, service
+from openticket.core.orders.model import TicketReplica
+from openticket.store.uow import Handler, Tx
+
+log = logging.getLogger("openticket.orders")
+
+
+def _replica(data: events.EventData) -> TicketReplica:
+    return TicketReplica(
+        id=data["id"],
+        title=data["title"],
+        price=money_from_contract(data["price"], data["currency"]),
+        owner_id=data["user_id"],
+        version=int(data["version"]),
+    )
+
+
+def on_ticket_created(envelope: Envelope, tx: Tx) -> None:
+    if repository.get_ticket(tx.conn, envelope.data["id"]) is None:
+        repository.add_ticket(tx.conn, _replica(envelope.data))
+
+
+def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:
+    incoming = _replica(envelope.data)
+    known = repository.get_ticket(tx.conn, incoming.id)
+    if known is None:
+        raise RetryLater(f"ticket {incoming.id} not seen yet")
+    if incoming.version <= known.version:
+        return  # already applied
+    if incoming.version > known.version + 1:
+        raise RetryLater(
+            f"ticket {incoming.id} version {incoming.version} before {known.version + 1}"
+        )
+    repository.save_ticket(tx.conn, incoming)
+
+
+def on_expiration_complete(envelope: Envelope, tx: Tx) -> None:
+    order = repository.get(tx.conn, envelope.data["order_id"])
+    if order is None:
+        raise RuntimeError(f"expired order {envelope.data['order_id']} does not exist")
+    if order.is_overdue(tx.now):
+        service.expire(tx, order)
+    # A paid or cancelled order is left alone: a late expiration never cancels a sale.
+
+
+def on_payment_created(envelope: Envelope, tx: Tx) -> None:
+    order = repository.get(tx.conn, envelope.data["order_id"])
+    if order is None:
+        raise RuntimeError(f"paid order {envelope.data['order_id']} does not exist")
+    if order.is_open():
+        service.complete(tx, order, envelope.data["id"])
+    else:
+        # Cancelled (expired) before the charge landed: payments refunds it when it sees the
+        # cancellation, so the buyer is never charged without the ticket.
+        log.info("payment %s arrived for %s order %s", envelope.data["id"], order.status, order.id)
+
+
+HANDLERS: dict[str, Handler] = {
+    events.TICKET_CREATED: on_ticket_created,
+    events.TICKET_UPDATED: on_ticket_updated,
+    events.EXPIRATION_COMPLETE: on_expiration_complete,
+    events.PAYMENT_CREATED: on_payment_created,
+}

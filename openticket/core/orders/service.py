@@ -1,0 +1,131 @@
+"""Order use cases: reserve, show, list, cancel, and lazy expiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from openticket.core import events
+from openticket.core.clock import isoformat_utc
+from openticket.core.errors import Conflict, Forbidden, NotFound
+from openticket.core.orders import repository
+from openticket.core.orders.model import (
+    COMPLETE,
+    CREATED,
+    REASON_CANCELLED,
+    REASON_EXPIRED,
+    Order,
+)
+from openticket.store.uow import Tx
+
+
+def created_data(order: Order) -> events.EventData:
+    return {
+        "id": order.id,
+        "version": order.version,
+        "user_id": order.user_id,
+        "status": order.status,
+        "expires_at": isoformat_utc(order.expires_at),
+        "ticket": {
+            "id": order.ticket_id,
+            "title": order.ticket_title,
+            "price": order.price.format(),
+            "currency": order.price.currency,
+        },
+    }
+
+
+def _cancel(tx: Tx, order: Order, reason: str) -> Order:
+    cancelled = order.cancelled()
+    repository.save(tx.conn, cancelled)
+    tx.emit(
+        events.ORDER_CANCELLED,
+        {
+            "id": cancelled.id,
+            "version": cancelled.version,
+            "user_id": cancelled.user_id,
+            "ticket": {"id": cancelled.ticket_id},
+            "reason": reason,
+        },
+    )
+    return cancelled
+
+
+def complete(tx: Tx, order: Order, payment_id: str) -> Order:
+    completed = order.completed()
+    repository.save(tx.conn, completed)
+    tx.emit(
+        events.ORDER_COMPLETED,
+        {
+            "id": completed.id,
+            "version": completed.version,
+            "user_id": completed.user_id,
+            "ticket": {"id": completed.ticket_id},
+            "payment_id": payment_id,
+        },
+    )
+    return completed
+
+
+def expire(tx: Tx, order: Order) -> Order:
+    return _cancel(tx, order, REASON_EXPIRED)
+
+
+def reserve(tx: Tx, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
+    ticket = repository.get_ticket(tx.conn, ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found", "ticket_id")
+    if ticket.owner_id == user_id:
+        raise Forbidden("You cannot reserve your own ticket", "ticket_id")
+    holder = repository.live_for_ticket(tx.conn, ticket_id)
+    if holder is not None and holder.is_overdue(tx.now):
+        expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
+        holder = None
+    if holder is not None:
+        if holder.status == COMPLETE:
+            raise Conflict("Ticket has been sold", "ticket_id")
+        raise Conflict("Ticket is already reserved", "ticket_id")
+    order = Order(
+        id=uuid.uuid4().hex,
+        user_id=user_id,
+        ticket_id=ticket.id,
+        ticket_title=ticket.title,
+        price=ticket.price,
+        status=CREATED,
+        expires_at=tx.now + timedelta(seconds=ttl_seconds),
+        version=0,
+    )
+    repository.add(tx.conn, order, tx.now)  # the unique index is the real guard
+    tx.emit(events.ORDER_CREATED, created_data(order))
+    return order
+
+
+def get_order(tx: Tx, user_id: str, order_id: str) -> Order:
+    order = repository.get(tx.conn, order_id)
+    if order is None:
+        raise NotFound("Order not found", "order_id")
+    order.check_owner(user_id)
+    return order
+
+
+def list_orders(tx: Tx, user_id: str) -> list[Order]:
+    return repository.for_user(tx.conn, user_id)
+
+
+def cancel_order(tx: Tx, user_id: str, order_id: str) -> Order:
+    order = get_order(tx, user_id, order_id)
+    if order.is_overdue(tx.now):
+        raise Conflict("Order has expired", "order_id")
+    return _cancel(tx, order, REASON_CANCELLED)
+
+
+def any_overdue(tx: Tx) -> bool:
+    return repository.any_overdue(tx.conn, tx.now)
+
+
+def expire_overdue(tx: Tx) -> int:
+    """Cancel every open order past its window (lazy expiry); return how many."""
+    overdue = repository.overdue(tx.conn, tx.now)
+    for order in overdue:
+        expire(tx, order)
+    return len(overdue)

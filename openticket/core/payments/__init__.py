@@ -1,0 +1,1 @@
+"""Payments: charges through a provider, one successful charge per order, refunds."""

@@ -1,0 +1,66 @@
+"""Payments' reactions: keep the order replica in version order; a cancellation of an order
+that was charged meanwhile marks the charge for refund."""
+
+from __future__ import annotations
+
+from openticket.core import events
+from openticket.core.clock import parse_isoformat
+from openticket.core.errors import RetryLater
+from openticket.core.events import Envelope
+from openticket.core.money import money_from_contract
+from openticket.core.payments import repository, service
+from openticket.core.payments.model import ORDER_CANCELLED, ORDER_COMPLETE, OrderReplica
+from openticket.store.uow import Handler, Tx
+
+
+def on_order_created(envelope: Envelope, tx: Tx) -> None:
+    data = envelope.data
+    if repository.get_order(tx.conn, data["id"]) is not None:
+        return
+    repository.add_order(
+        tx.conn,
+        OrderReplica(
+            id=data["id"],
+            user_id=data["user_id"],
+            price=money_from_contract(data["ticket"]["price"], data["ticket"]["currency"]),
+            status=data["status"],
+            expires_at=parse_isoformat(data["expires_at"]),
+            version=int(data["version"]),
+        ),
+    )
+
+
+def _next_version(tx: Tx, envelope: Envelope) -> bool:
+    order_id, version = envelope.data["id"], int(envelope.data["version"])
+    known = repository.get_order(tx.conn, order_id)
+    if known is None:
+        raise RetryLater(f"order {order_id} not seen yet")
+    if version <= known.version:
+        return False
+    if version > known.version + 1:
+        raise RetryLater(f"order {order_id} version {version} before {known.version + 1}")
+    return True
+
+
+def on_order_cancelled(envelope: Envelope, tx: Tx) -> None:
+    if not _next_version(tx, envelope):
+        return
+    data = envelope.data
+    repository.save_order_status(
+        tx.conn, data["id"], ORDER_CANCELLED, int(data["version"]), data.get("reason")
+    )
+    service.mark_for_refund(tx, data["id"])
+
+
+def on_order_completed(envelope: Envelope, tx: Tx) -> None:
+    if not _next_version(tx, envelope):
+        return
+    data = envelope.data
+    repository.save_order_status(tx.conn, data["id"], ORDER_COMPLETE, int(data["version"]), None)
+
+
+HANDLERS: dict[str, Handler] = {
+    events.ORDER_CREATED: on_order_created,
+    events.ORDER_CANCELLED: on_order_cancelled,
+    events.ORDER_COMPLETED: on_order_completed,
+}

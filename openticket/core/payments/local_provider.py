@@ -1,0 +1,131 @@
+"""The built-in `local` payment provider: no network, Stripe's test tokens, a ledger table.
+
+It behaves as Stripe does with test cards: `tok_visa` (and the other success tokens) charge,
+`tok_chargeDeclined…` tokens are declined with Stripe's messages, anything else is unknown.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from openticket.core.clock import Clock
+from openticket.core.errors import InvalidInput
+from openticket.core.money import Money
+from openticket.core.payments.provider import ChargeRecord, ChargeResult
+from openticket.core.payments.tables import local_charges
+from openticket.store.db import WRITE_OPTION
+
+_SUCCEEDS = {
+    f"{prefix}_{brand}"
+    for prefix in ("tok", "pm_card")
+    for brand in (
+        "visa",
+        "visa_debit",
+        "mastercard",
+        "mastercard_debit",
+        "amex",
+        "discover",
+        "diners",
+        "jcb",
+        "unionpay",
+    )
+}
+_GENERIC_DECLINE = "Your card was declined."
+_DECLINES = {
+    "chargeDeclined": _GENERIC_DECLINE,
+    "chargeDeclinedFraudulent": _GENERIC_DECLINE,
+    "chargeDeclinedLostCard": _GENERIC_DECLINE,
+    "chargeDeclinedStolenCard": _GENERIC_DECLINE,
+    "chargeDeclinedInsufficientFunds": "Your card has insufficient funds.",
+    "chargeDeclinedExpiredCard": "Your card has expired.",
+    "chargeDeclinedIncorrectCvc": "Your card's security code is incorrect.",
+    "chargeDeclinedProcessingError": (
+        "An error occurred while processing your card. Try again in a little bit."
+    ),
+}
+_DECLINE_TOKENS = {f"tok_{name}": message for name, message in _DECLINES.items()} | {
+    f"pm_card_visa_{name}": message for name, message in _DECLINES.items()
+}
+
+
+def outcome_for(source: str) -> str | None:
+    """None when the test token succeeds, else the decline message; unknown tokens raise."""
+    if source in _SUCCEEDS:
+        return None
+    if source in _DECLINE_TOKENS:
+        return _DECLINE_TOKENS[source]
+    raise InvalidInput(
+        f"No such payment token: {source[:60]!r} (try tok_visa, or tok_chargeDeclined)", "card"
+    )
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+        decline = outcome_for(source)
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                existing = conn.execute(
+                    select(local_charges).where(local_charges.c.idempotency_key == idempotency_key)
+                ).first()
+                if existing is None:
+                    charge_id = "ch_local_" + uuid.uuid4().hex[:24]
+                    try:
+                        conn.execute(
+                            insert(local_charges).values(
+                                id=charge_id,
+                                idempotency_key=idempotency_key,
+                                amount_minor=amount.minor,
+                                currency=amount.currency,
+                                source=source,
+                                status="failed" if decline else "succeeded",
+                                failure_message=decline,
+                                created_at=self._clock(),
+                            )
+                        )
+                    except IntegrityError:  # pragma: no cover - guarded by the write lock
+                        raise RuntimeError("concurrent charge with the same key") from None
+                    return ChargeResult(decline is None, charge_id, decline)
+        return ChargeResult(existing.status == "succeeded", existing.id, existing.failure_message)
+
+    def refund(self, provider_ref: str, idempotency_key: str) -> str:
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                row = conn.execute(
+                    select(local_charges).where(local_charges.c.id == provider_ref)
+                ).first()
+                if row is None or row.status != "succeeded":
+                    raise RuntimeError(f"no successful charge {provider_ref} to refund")
+                if row.refund_id is not None:
+                    return str(row.refund_id)
+                refund_id = "re_local_" + uuid.uuid4().hex[:24]
+                conn.execute(
+                    update(local_charges)
+                    .where(local_charges.c.id == provider_ref)
+                    .values(refund_id=refund_id)
+                )
+                return refund_id
+
+    def find_charge(self, idempotency_key: str) -> ChargeRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(local_charges).where(local_charges.c.idempotency_key == idempotency_key)
+            ).first()
+        if row is None:
+            return None
+        return ChargeRecord(
+            provider_ref=row.id,
+            amount=Money(row.amount_minor, row.currency),
+            succeeded=row.status == "succeeded",
+            refunded=row.refund_id is not None,
+        )

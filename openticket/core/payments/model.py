@@ -1,0 +1,63 @@
+"""Payment rules: which orders may be paid, and the payment's states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from openticket.core.errors import Conflict, Forbidden
+from openticket.core.money import Money
+
+PENDING = "pending"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+REFUND_PENDING = "refund_pending"
+REFUNDED = "refunded"
+
+# At most one payment per order in these states (a partial unique index).
+LIVE_STATUSES = (PENDING, SUCCEEDED, REFUND_PENDING)
+
+ORDER_CREATED = "created"
+ORDER_AWAITING_PAYMENT = "awaiting:payment"
+ORDER_COMPLETE = "complete"
+ORDER_CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class OrderReplica:
+    id: str
+    user_id: str
+    price: Money
+    status: str
+    expires_at: datetime
+    version: int
+    cancel_reason: str | None = None
+
+    def check_payable_by(self, user_id: str, now: datetime) -> None:
+        if self.user_id != user_id:
+            raise Forbidden("Not Authorized: this order belongs to another user")
+        if self.status == ORDER_CANCELLED:
+            if self.cancel_reason == "expired":
+                raise Conflict("Cannot complete payment: order has expired", "order_id")
+            raise Conflict("Cannot complete payment: order has been cancelled", "order_id")
+        if self.status == ORDER_COMPLETE:
+            raise Conflict("Cannot complete payment: order has been completed", "order_id")
+        if self.expires_at <= now:
+            raise Conflict("Cannot complete payment: order has expired", "order_id")
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    order_id: str
+    attempt: int
+    status: str
+    amount: Money
+    provider: str
+    source: str
+    idempotency_key: str
+    provider_ref: str | None = None
+    failure_message: str | None = None
+
+    def with_status(self, status: str, **changes: str | None) -> Payment:
+        return replace(self, status=status, **changes)  # type: ignore[arg-type]

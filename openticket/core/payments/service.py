@@ -1,0 +1,137 @@
+"""Payment use cases. A charge happens outside any transaction, between two of them:
+
+1. `begin_payment` checks the order and records a pending attempt (one per order at a time);
+2. the provider charges, with an idempotency key per (order, attempt);
+3. `finish_payment` records the outcome. If the order was cancelled or expired meanwhile, the
+   charge is marked for refund instead, so a buyer is never charged without the ticket.
+
+A pending attempt left by a crash is driven again with the same key, which never charges twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from openticket.core import events
+from openticket.core.errors import Conflict, NotFound, PaymentDeclined
+from openticket.core.payments import repository
+from openticket.core.payments.model import (
+    FAILED,
+    ORDER_CANCELLED,
+    PENDING,
+    REFUND_PENDING,
+    REFUNDED,
+    SUCCEEDED,
+    Payment,
+)
+from openticket.core.payments.provider import ChargeResult
+from openticket.store.uow import Tx
+
+
+def payment_data(payment: Payment) -> events.EventData:
+    return {
+        "id": payment.id,
+        "order_id": payment.order_id,
+        "amount": payment.amount.format(),
+        "currency": payment.amount.currency,
+        "provider": payment.provider,
+        "provider_ref": payment.provider_ref,
+    }
+
+
+def begin_payment(tx: Tx, user_id: str, order_id: str, source: str, provider: str) -> Payment:
+    order = repository.get_order(tx.conn, order_id)
+    if order is None:
+        raise NotFound("Order not found", "order_id")
+    order.check_payable_by(user_id, tx.now)
+    live = repository.live_for_order(tx.conn, order_id)
+    if live is not None:
+        if live.status == PENDING:
+            return live  # an interrupted attempt: drive it again with its own key
+        raise Conflict("Cannot complete payment: order has been completed", "order_id")
+    attempt = repository.attempts_for_order(tx.conn, order_id) + 1
+    payment = Payment(
+        id=uuid.uuid4().hex,
+        order_id=order_id,
+        attempt=attempt,
+        status=PENDING,
+        amount=order.price,
+        provider=provider,
+        source=source,
+        idempotency_key=f"openticket-{order_id}-{attempt}",
+    )
+    repository.add(tx.conn, payment, tx.now)
+    return payment
+
+
+def finish_payment(tx: Tx, payment_id: str, result: ChargeResult) -> Payment:
+    payment = repository.get(tx.conn, payment_id)
+    if payment is None:
+        raise NotFound("Payment not found")
+    if payment.status != PENDING:
+        return payment  # another process finished this attempt already
+    if not result.succeeded:
+        failed = payment.with_status(FAILED, failure_message=result.failure_message)
+        repository.save(tx.conn, failed, tx.now)
+        return failed
+    order = repository.get_order(tx.conn, payment.order_id)
+    charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref)
+    if order is not None and order.status == ORDER_CANCELLED:
+        charged = charged.with_status(REFUND_PENDING)
+        repository.save(tx.conn, charged, tx.now)
+        return charged
+    repository.save(tx.conn, charged, tx.now)
+    tx.emit(events.PAYMENT_CREATED, payment_data(charged))
+    return charged
+
+
+def fail_abandoned(tx: Tx, payment_id: str, message: str) -> None:
+    payment = repository.get(tx.conn, payment_id)
+    if payment is not None and payment.status == PENDING:
+        repository.save(tx.conn, payment.with_status(FAILED, failure_message=message), tx.now)
+
+
+def raise_for_outcome(payment: Payment) -> Payment:
+    """Turn a finished attempt into the answer the buyer gets."""
+    if payment.status == FAILED:
+        raise PaymentDeclined(payment.failure_message or "The card was declined", "card")
+    if payment.status in (REFUND_PENDING, REFUNDED):
+        raise Conflict(
+            "Cannot complete payment: the order expired or was cancelled while paying; "
+            f"the charge of {payment.amount} was refunded",
+            "order_id",
+        )
+    return payment
+
+
+def mark_for_refund(tx: Tx, order_id: str) -> None:
+    payment = repository.live_for_order(tx.conn, order_id)
+    if payment is not None and payment.status == SUCCEEDED:
+        repository.save(tx.conn, payment.with_status(REFUND_PENDING), tx.now)
+
+
+def refunds_due(tx: Tx) -> list[Payment]:
+    return repository.with_status(tx.conn, (REFUND_PENDING,))
+
+
+def any_refund_due(tx: Tx) -> bool:
+    return repository.any_with_status(tx.conn, REFUND_PENDING)
+
+
+def record_refund(tx: Tx, payment_id: str, refund_ref: str, reason: str) -> None:
+    payment = repository.get(tx.conn, payment_id)
+    if payment is None or payment.status != REFUND_PENDING:
+        return
+    refunded = payment.with_status(REFUNDED)
+    repository.save(tx.conn, refunded, tx.now)
+    tx.emit(
+        events.PAYMENT_REFUNDED,
+        payment_data(refunded) | {"refund_ref": refund_ref, "reason": reason},
+    )
+
+
+def get_payment(tx: Tx, payment_id: str) -> Payment:
+    payment = repository.get(tx.conn, payment_id)
+    if payment is None:
+        raise NotFound("Payment not found")
+    return payment

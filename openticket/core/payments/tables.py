@@ -1,0 +1,61 @@
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+
+from openticket.core.payments.model import LIVE_STATUSES
+from openticket.store.db import UTCDateTime, metadata
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("order_id", String(32), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("idempotency_key", String(80), nullable=False, unique=True),
+    Column("provider_ref", String(255), nullable=True),
+    Column("failure_message", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# One charge in flight or kept per order: a double submit cannot charge twice.
+Index(
+    "uq_payments_live_order",
+    payments.c.order_id,
+    unique=True,
+    sqlite_where=payments.c.status.in_(LIVE_STATUSES),
+    postgresql_where=payments.c.status.in_(LIVE_STATUSES),
+)
+Index("ix_payments_status", payments.c.status)
+
+# The payments domain's replica of orders, kept in version order from order events.
+payment_orders = Table(
+    "payments_orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("cancel_reason", String(20), nullable=True),
+)
+
+# The ledger of the built-in `local` provider: what a card network would remember.
+local_charges = Table(
+    "payments_local_charges",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("idempotency_key", String(80), nullable=False, unique=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("failure_message", Text, nullable=True),
+    Column("refund_id", String(40), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

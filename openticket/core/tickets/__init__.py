@@ -1,0 +1,1 @@
+"""Tickets: listings, the source of truth for title, price and availability."""

@@ -1,0 +1,63 @@
+"""Ticket rules: titles, statuses, who may edit."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, replace
+
+from openticket.core.errors import Conflict, Forbidden, InvalidInput
+from openticket.core.money import Money
+
+TITLE_MAX = 200
+
+AVAILABLE = "available"
+RESERVED = "reserved"
+SOLD = "sold"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    title: str
+    price: Money
+    owner_id: str
+    version: int
+    status: str
+    order_id: str | None
+    external_id: str | None = None
+
+    def check_editable_by(self, user_id: str) -> None:
+        if self.owner_id != user_id:
+            raise Forbidden("Not Authorized: only the ticket's owner can edit it")
+        if self.status == RESERVED:
+            raise Conflict("Cannot edit a reserved ticket")
+        if self.status == SOLD:
+            raise Conflict("Cannot edit a sold ticket")
+
+    def edited(self, title: str | None, price: Money | None) -> Ticket:
+        return replace(
+            self,
+            title=self.title if title is None else title,
+            price=self.price if price is None else price,
+            version=self.version + 1,
+        )
+
+    def locked_by(self, order_id: str) -> Ticket:
+        return replace(self, status=RESERVED, order_id=order_id, version=self.version + 1)
+
+    def unlocked(self) -> Ticket:
+        return replace(self, status=AVAILABLE, order_id=None, version=self.version + 1)
+
+    def sold(self) -> Ticket:
+        return replace(self, status=SOLD, version=self.version + 1)
+
+
+def clean_title(title: str | None, field: str = "title") -> str:
+    text = (title or "").strip()
+    if not text:
+        raise InvalidInput("Title is required", field)
+    if len(text) > TITLE_MAX:
+        raise InvalidInput(f"Title must be at most {TITLE_MAX} characters", field)
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        raise InvalidInput("Title must not contain control characters", field)
+    return text

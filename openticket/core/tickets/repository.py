@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from openticket.core.money import Money
+from openticket.core.tickets.model import Ticket
+from openticket.core.tickets.tables import ticket_orders, tickets
+
+
+def _ticket(row: Any) -> Ticket:
+    return Ticket(
+        id=row.id,
+        title=row.title,
+        price=Money(row.price_minor, row.currency),
+        owner_id=row.owner_id,
+        version=row.version,
+        status=row.status,
+        order_id=row.order_id,
+        external_id=row.external_id,
+    )
+
+
+def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
+    conn.execute(
+        insert(tickets).values(
+            id=ticket.id,
+            title=ticket.title,
+            price_minor=ticket.price.minor,
+            currency=ticket.price.currency,
+            owner_id=ticket.owner_id,
+            version=ticket.version,
+            status=ticket.status,
+            order_id=ticket.order_id,
+            external_id=ticket.external_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def get(conn: Connection, ticket_id: str) -> Ticket | None:
+    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    return None if row is None else _ticket(row)
+
+
+def save(conn: Connection, ticket: Ticket, now: datetime) -> None:
+    """Write a changed ticket; its version must be exactly one above the stored one."""
+    result = conn.execute(
+        update(tickets)
+        .where(tickets.c.id == ticket.id, tickets.c.version == ticket.version - 1)
+        .values(
+            title=ticket.title,
+            price_minor=ticket.price.minor,
+            currency=ticket.price.currency,
+            status=ticket.status,
+            order_id=ticket.order_id,
+            updated_at=now,
+            version=ticket.version,
+        )
+    )
+    if result.rowcount != 1:
+        raise RuntimeError(f"ticket {ticket.id} changed concurrently (stale version)")
+
+
+def search(
+    conn: Connection,
+    *,
+    status: str | None,
+    owner_id: str | None,
+    text: str | None,
+    limit: int,
+    offset: int,
+) -> list[Ticket]:
+    query = select(tickets)
+    if status is not None:
+        query = query.where(tickets.c.status == status)
+    if owner_id is not None:
+        query = query.where(tickets.c.owner_id == owner_id)
+    if text:
+        pattern = (
+            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        query = query.where(func.lower(tickets.c.title).like(pattern, escape="\\"))
+    query = query.order_by(tickets.c.created_at, tickets.c.id).limit(limit).offset(offset)
+    return [_ticket(row) for row in conn.execute(query)]
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(tickets)).scalar_one())
+
+
+def order_version(conn: Connection, order_id: str) -> int | None:
+    query = select(ticket_orders.c.version).where(ticket_orders.c.id == order_id)
+    return conn.execute(query).scalar()
+
+
+def record_order(
+    conn: Connection, order_id: str, ticket_id: str, version: int, status: str
+) -> None:
+    if order_version(conn, order_id) is None:
+        conn.execute(
+            insert(ticket_orders).values(
+                id=order_id, ticket_id=ticket_id, version=version, status=status
+            )
+        )
+    else:
+        conn.execute(
+            update(ticket_orders)
+            .where(ticket_orders.c.id == order_id)
+            .values(version=version, status=status)
+        )

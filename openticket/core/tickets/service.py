@@ -1,0 +1,121 @@
+"""Ticket use cases: list, show, create, update."""
+
+from __future__ import annotations
+
+import uuid
+
+from openticket.core import events
+from openticket.core.errors import ErrorItem, InvalidInput, NotFound
+from openticket.core.money import Money, normalize_currency
+from openticket.core.tickets import repository
+from openticket.core.tickets.model import AVAILABLE, Ticket, clean_title
+from openticket.store.uow import Tx
+
+LIST_LIMIT_MAX = 1000
+
+
+def event_data(ticket: Ticket) -> events.EventData:
+    return {
+        "id": ticket.id,
+        "version": ticket.version,
+        "title": ticket.title,
+        "price": ticket.price.format(),
+        "currency": ticket.price.currency,
+        "user_id": ticket.owner_id,
+        "status": ticket.status,
+        "order_id": ticket.order_id,
+    }
+
+
+def parse_listing(title: str | None, price: str | int | None, currency: str) -> tuple[str, Money]:
+    """Validate a new listing, reporting every bad field at once."""
+    problems: list[ErrorItem] = []
+    clean: str | None = None
+    money: Money | None = None
+    try:
+        clean = clean_title(title)
+    except InvalidInput as error:
+        problems += error.items
+    try:
+        if price is None or str(price).strip() == "":
+            raise InvalidInput("Price is required", "price")
+        money = Money.parse(price, currency)
+    except InvalidInput as error:
+        problems += error.items
+    if problems:
+        raise InvalidInput.many(problems)
+    assert clean is not None and money is not None
+    return clean, money
+
+
+def create_ticket(
+    tx: Tx,
+    owner_id: str,
+    title: str | None,
+    price: str | int | None,
+    currency: str,
+    external_id: str | None = None,
+) -> Ticket:
+    clean, money = parse_listing(title, price, currency)
+    ticket = Ticket(
+        id=uuid.uuid4().hex,
+        title=clean,
+        price=money,
+        owner_id=owner_id,
+        version=0,
+        status=AVAILABLE,
+        order_id=None,
+        external_id=external_id,
+    )
+    repository.add(tx.conn, ticket, tx.now)
+    tx.emit(events.TICKET_CREATED, event_data(ticket))
+    return ticket
+
+
+def update_ticket(
+    tx: Tx,
+    user_id: str,
+    ticket_id: str,
+    title: str | None,
+    price: str | int | None,
+    currency: str | None = None,
+) -> Ticket:
+    if title is None and price is None and currency is None:
+        raise InvalidInput("Nothing to update: give a new title, price or currency")
+    ticket = get_ticket(tx, ticket_id)
+    ticket.check_editable_by(user_id)
+    new_title = None if title is None else clean_title(title)
+    new_price = None
+    if price is not None or currency is not None:
+        code = ticket.price.currency if currency is None else normalize_currency(currency)
+        new_price = Money.parse(ticket.price.format() if price is None else price, code)
+    updated = ticket.edited(new_title, new_price)
+    repository.save(tx.conn, updated, tx.now)
+    tx.emit(events.TICKET_UPDATED, event_data(updated))
+    return updated
+
+
+def get_ticket(tx: Tx, ticket_id: str) -> Ticket:
+    ticket = repository.get(tx.conn, ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found", "ticket_id")
+    return ticket
+
+
+def list_tickets(
+    tx: Tx,
+    *,
+    owner_id: str | None,
+    search: str | None,
+    limit: int,
+    offset: int,
+) -> list[Ticket]:
+    if not 1 <= limit <= LIST_LIMIT_MAX:
+        raise InvalidInput(f"Limit must be between 1 and {LIST_LIMIT_MAX}", "limit")
+    if offset < 0:
+        raise InvalidInput("Offset must not be negative", "offset")
+    # A seller sees all their listings; the marketplace shows only what can be bought.
+    status = None if owner_id is not None else AVAILABLE
+    return repository.search(
+        tx.conn, status=status, owner_id=owner_id, text=search, limit=limit, offset=offset
+    )

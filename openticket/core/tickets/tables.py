@@ -1,0 +1,32 @@
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+
+from openticket.store.db import UTCDateTime, metadata
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("owner_id", String(32), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("order_id", String(32), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_tickets_status_created_at", "status", "created_at"),
+    Index("uq_tickets_owner_external_id", "owner_id", "external_id", unique=True),
+)
+
+# The tickets domain's replica of orders: enough to apply order events in version order and to
+# ignore a stale cancellation of an order that no longer holds the ticket.
+ticket_orders = Table(
+    "tickets_orders",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("ticket_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+)

@@ -1,0 +1,132 @@
+"""The outbox (the marketplace's event log) and the inbox of processed event ids.
+
+Outbox rows are written in the same transaction as the state change that caused them, kept
+after delivery (marked delivered), and ordered by `seq`, so every reader of the log agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from openticket.core.events import Envelope
+from openticket.store.db import UTCDateTime, metadata
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), nullable=False, unique=True),
+    Column("subject", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Index(
+        "ix_outbox_pending",
+        "seq",
+        sqlite_where=Column("delivered_at").is_(None),
+        postgresql_where=Column("delivered_at").is_(None),
+    ),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("event_id", String(32), primary_key=True),
+    Column("processed_at", UTCDateTime(), nullable=False),
+)
+
+
+def append(conn: Connection, envelope: Envelope) -> int:
+    result = conn.execute(
+        insert(outbox).values(
+            event_id=envelope.id,
+            subject=envelope.subject,
+            occurred_at=envelope.occurred_at,
+            data=envelope.data,
+            attempts=0,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _envelope(row: object) -> Envelope:
+    return Envelope(
+        id=row.event_id,  # type: ignore[attr-defined]
+        subject=row.subject,  # type: ignore[attr-defined]
+        occurred_at=row.occurred_at,  # type: ignore[attr-defined]
+        data=row.data,  # type: ignore[attr-defined]
+        sequence=row.seq,  # type: ignore[attr-defined]
+    )
+
+
+def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
+    rows = conn.execute(
+        select(outbox)
+        .where(outbox.c.delivered_at.is_(None), outbox.c.seq > after_seq)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
+    return [_envelope(row) for row in rows]
+
+
+def has_pending(conn: Connection) -> bool:
+    query = select(outbox.c.seq).where(outbox.c.delivered_at.is_(None)).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def mark_delivered(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
+    if seqs:
+        conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(delivered_at=now))
+
+
+def record_failure(conn: Connection, seq: int, error: str) -> None:
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.seq == seq)
+        .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+    )
+
+
+def already_processed(conn: Connection, consumer: str, event_id: str) -> bool:
+    query = select(processed_events.c.event_id).where(
+        processed_events.c.consumer == consumer, processed_events.c.event_id == event_id
+    )
+    return conn.execute(query).first() is not None
+
+
+def mark_processed(conn: Connection, consumer: str, event_id: str, now: datetime) -> None:
+    conn.execute(
+        insert(processed_events).values(consumer=consumer, event_id=event_id, processed_at=now)
+    )
+
+
+def read_log(conn: Connection, after_seq: int, limit: int) -> list[Envelope]:
+    rows = conn.execute(
+        select(outbox).where(outbox.c.seq > after_seq).order_by(outbox.c.seq).limit(limit)
+    )
+    return [_envelope(row) for row in rows]
+
+
+def last_seq(conn: Connection) -> int:
+    query = select(outbox.c.seq).order_by(outbox.c.seq.desc()).limit(1)
+    return int(conn.execute(query).scalar() or 0)

@@ -1,0 +1,20 @@
+"""All tables on the one MetaData (imported for migrations and schema checks)."""
+
+from openticket.core.auth import tables as auth_tables
+from openticket.core.expiration import tables as expiration_tables
+from openticket.core.orders import tables as orders_tables
+from openticket.core.payments import tables as payments_tables
+from openticket.core.tickets import tables as tickets_tables
+from openticket.store import outbox, scheduler_jobs
+from openticket.store.db import metadata
+
+__all__ = [
+    "auth_tables",
+    "expiration_tables",
+    "metadata",
+    "orders_tables",
+    "outbox",
+    "payments_tables",
+    "scheduler_jobs",
+    "tickets_tables",
+]

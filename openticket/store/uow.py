@@ -1,0 +1,71 @@
+"""The unit of work: one database transaction, the events it emits, and what runs after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from openticket.core.clock import Clock
+from openticket.core.events import Envelope, EventData
+from openticket.store import outbox
+from openticket.store.db import WRITE_OPTION
+
+
+class Tx:
+    """An open transaction as services and handlers see it."""
+
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self._after_commit: list[Callable[[], None]] = []
+
+    def emit(self, subject: str, data: EventData) -> Envelope:
+        """Record an event in the outbox, inside this transaction (so it commits or rolls back
+        with the state change, including a savepoint's rollback)."""
+        envelope = Envelope.new(subject, data, self.now)
+        seq = outbox.append(self.conn, envelope)
+        return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the transaction has committed (side effects outside the database)."""
+        self._after_commit.append(action)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        hooks = len(self._after_commit)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self._after_commit[hooks:]
+            raise
+        nested.commit()
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                tx = Tx(conn, self.clock())
+                yield tx
+        for action in tx._after_commit:
+            action()
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self.engine.connect() as conn, conn.begin():
+            yield Tx(conn, self.clock())
+
+
+Handler = Callable[[Envelope, Tx], None]
+"""An event reaction: applies one event inside the consumer's transaction."""
