@@ -102,7 +102,7 @@ def _unexpected(cli: Cli, error: Exception) -> typer.Exit:
 
 def command(fn: F) -> F:
     """Give `fn(cli, ...)` the common options and the one error-to-exit-code mapping."""
-    signature = inspect.signature(fn)
+    signature = inspect.signature(fn, eval_str=True)
     own = [p for name, p in signature.parameters.items() if name != "cli"]
     common = [
         inspect.Parameter(

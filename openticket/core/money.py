@@ -16,9 +16,11 @@ MAX_MINOR_UNITS = 99_999_999
 
 # Currencies Stripe treats as having no minor unit (Stripe docs, "zero-decimal currencies").
 ZERO_DECIMAL = frozenset(
-    ("BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA")
-    + ("PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF")
-)
+    {
+        "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
+        "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+    }
+)  # fmt: skip
 
 # Smallest amount Stripe charges, in minor units, per supported currency (Stripe docs,
 # "minimum and maximum charge amounts"). A currency not in this table is refused.

@@ -1,0 +1,164 @@
+"""Shared fixtures: real SQLite files per test, a clock tests move by hand, and the real
+`openticket` console script in subprocesses with isolated homes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openticket.config import Settings
+from openticket.core.auth.passwords import Argon2Hasher
+from openticket.core.bootstrap import Overrides, bootstrap
+from openticket.core.local import LocalApi
+
+# The installed console script, next to the interpreter running the tests.
+_SCRIPT = Path(sys.executable).parent / "openticket"
+OPENTICKET = [str(_SCRIPT if _SCRIPT.exists() else shutil.which("openticket"))]
+
+
+class ManualClock:
+    """A clock tests move by hand (time itself is not faked for anything else)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'market.db'}"
+
+
+@pytest.fixture
+def make_api(
+    tmp_path: Path, db_url: str, clock: ManualClock
+) -> Iterator[Callable[..., LocalApi]]:
+    made: list[LocalApi] = []
+
+    def make(order_ttl: int = 900, **overrides: Any) -> LocalApi:
+        settings = Settings(home=tmp_path / "home", db_url=db_url, order_ttl=order_ttl)
+        options = Overrides(clock=clock, hasher=Argon2Hasher.cheap(), **overrides)
+        api = bootstrap(settings, options)
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        api.close()
+
+
+@pytest.fixture
+def api(make_api: Callable[..., LocalApi]) -> LocalApi:
+    return make_api()
+
+
+def dump_store(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove a refused command changed nothing."""
+    with sqlite3.connect(db_path) as conn:
+        names = [
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY 1")
+        ]
+        return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+                for name in names}
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def error_json(self) -> Any:
+        return json.loads(self.stderr)
+
+
+@dataclass
+class User:
+    """One person at a terminal: their own OPENTICKET_HOME, the shared database."""
+
+    home: Path
+    db_path: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("OPENTICKET_")
+        }
+        env.update(
+            OPENTICKET_HOME=str(self.home),
+            OPENTICKET_DB=f"sqlite:///{self.db_path}",
+            NO_COLOR="1",
+            COLUMNS="200",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*OPENTICKET, *args],
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,
+        )
+
+    def run(self, *args: str, timeout: float = 60) -> Result:
+        done = subprocess.run(
+            [*OPENTICKET, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def ok(self, *args: str) -> Any:
+        """Run with --json, insist on success, return the parsed output."""
+        result = self.run(*args, "--json")
+        assert result.code == 0, result.stderr
+        return result.json()
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> Callable[[str], User]:
+    db_path = tmp_path / "shared.db"
+
+    def person(name: str, **env: str) -> User:
+        return User(home=tmp_path / "homes" / name, db_path=db_path, extra_env=dict(env))
+
+    return person
+
+
+def signed_up(person: User, email: str, password: str = "correct horse") -> dict[str, Any]:
+    user: dict[str, Any] = person.ok("auth", "signup", email, "--password", password)
+    return user

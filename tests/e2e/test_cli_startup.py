@@ -1,0 +1,100 @@
+"""Start-up stays light, every command documents itself, credentials are private and signing
+out revokes the token itself."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import User, signed_up
+
+HEAVY = ("sqlalchemy", "alembic", "apscheduler", "pydantic", "passlib", "argon2", "jwt",
+         "textual", "fastapi", "nats", "httpx")
+
+
+def test_importing_the_cli_loads_nothing_heavy() -> None:
+    probe = (
+        "import sys, json; import openticket.cli.main; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = json.loads(subprocess.check_output([sys.executable, "-c", probe], text=True))
+    assert not set(HEAVY) & set(loaded)
+
+
+def test_help_loads_nothing_heavy(people: Callable[..., User]) -> None:
+    probe = (
+        "import sys, json\n"
+        "from openticket.cli.main import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.check_output([sys.executable, "-c", probe], text=True)
+    loaded = json.loads(out.strip().splitlines()[-1])
+    assert not set(HEAVY) & set(loaded)
+
+
+COMMANDS = [
+    [], ["auth"], ["auth", "signup"], ["auth", "signin"], ["auth", "signout"], ["auth", "whoami"],
+    ["tickets"], ["tickets", "list"], ["tickets", "show"], ["tickets", "create"],
+    ["tickets", "update"], ["orders"], ["orders", "list"], ["orders", "create"],
+    ["orders", "show"], ["orders", "cancel"], ["pay"], ["payments", "reconcile"],
+    ["events", "tail"], ["db", "upgrade"], ["demo"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "root")
+def test_every_command_has_help(people: Callable[..., User], args: list[str]) -> None:
+    result = people("reader").run(*args, "--help")
+    assert result.code == 0
+    assert "Usage: openticket" in result.stdout
+    if args and args[0] not in ("auth", "tickets", "orders", "payments", "events", "db") or len(args) > 1:
+        assert "--json" in result.stdout and "--db" in result.stdout
+
+
+def test_credentials_file_is_private(people: Callable[..., User]) -> None:
+    person = people("private")
+    signed_up(person, "private@example.com")
+    credentials = person.home / "credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert "correct horse" not in credentials.read_text()
+
+
+def test_signout_revokes_the_token(people: Callable[..., User]) -> None:
+    person = people("leaver")
+    signed_up(person, "leaver@example.com")
+    credentials = person.home / "credentials.json"
+    kept = credentials.read_text()
+    assert person.ok("auth", "signout") == {}
+    assert person.run("auth", "whoami").code == 3
+    credentials.write_text(kept)  # someone kept a copy of the token
+    stolen = person.run("auth", "whoami", "--json")
+    assert stolen.code == 3
+    assert stolen.error_json()["errors"][0]["message"].startswith("Not signed in")
+
+
+def test_two_homes_on_one_database_are_two_users(people: Callable[..., User]) -> None:
+    first, second = people("first"), people("second")
+    a = signed_up(first, "first@example.com")
+    b = signed_up(second, "second@example.com")
+    assert first.ok("auth", "whoami") == a
+    assert second.ok("auth", "whoami") == b
+    assert a["id"] != b["id"]
+
+
+def test_signin_after_signout(people: Callable[..., User]) -> None:
+    person = people("again")
+    user = signed_up(person, "again@example.com", "a long password")
+    person.ok("auth", "signout")
+    assert person.ok("auth", "signin", "AGAIN@example.com", "--password", "a long password") == user
+
+
+def test_bad_order_ttl_is_a_clear_error(people: Callable[..., User]) -> None:
+    person = people("ttl", OPENTICKET_ORDER_TTL="soon")
+    result = person.run("tickets", "list")
+    assert result.code == 1
+    assert result.stderr.startswith("Error: OPENTICKET_ORDER_TTL")
