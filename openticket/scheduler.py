@@ -8,7 +8,6 @@ Correctness does not depend on any of this: expiry is also applied lazily on eve
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -43,12 +42,11 @@ class ApschedulerTimer:
         with self._lock:
             if self._scheduler is None:
                 from apscheduler.jobstores.memory import MemoryJobStore
-                from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
                 from apscheduler.schedulers.background import BackgroundScheduler
 
                 scheduler = BackgroundScheduler(
                     jobstores={
-                        "default": SQLAlchemyJobStore(engine=self._engine),
+                        "default": _shared_job_store(self._engine),
                         "local": MemoryJobStore(),
                     },
                     job_defaults={
@@ -85,10 +83,7 @@ class ApschedulerTimer:
         )
 
     def cancel(self, order_id: str) -> None:
-        from apscheduler.jobstores.base import JobLookupError
-
-        with contextlib.suppress(JobLookupError):
-            self._started().remove_job(job_id(order_id), jobstore="default")
+        self._started().remove_job(job_id(order_id), jobstore="default")
 
     def scheduled_ids(self) -> list[str]:
         return [job.id for job in self._started().get_jobs(jobstore="default")]
@@ -100,6 +95,20 @@ class ApschedulerTimer:
                 self._scheduler = None
                 if self._run_jobs:
                     jobs.register(None)
+
+
+def _shared_job_store(engine: Engine) -> Any:
+    """APScheduler's SQLAlchemy job store, for a table several processes write: a job another
+    process already removed is not an error (APScheduler's scheduler thread dies on one)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    class SharedSQLAlchemyJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+        def remove_job(self, job_id: str) -> None:
+            delete = self.jobs_t.delete().where(self.jobs_t.c.id == job_id)
+            with self.engine.begin() as connection:
+                connection.execute(delete)
+
+    return SharedSQLAlchemyJobStore(engine=engine)
 
 
 def _noop() -> None:

@@ -51,14 +51,12 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_api(
-    tmp_path: Path, db_url: str, clock: ManualClock
-) -> Iterator[Callable[..., LocalApi]]:
+def make_api(tmp_path: Path, db_url: str, clock: ManualClock) -> Iterator[Callable[..., LocalApi]]:
     made: list[LocalApi] = []
 
     def make(order_ttl: int = 900, **overrides: Any) -> LocalApi:
         settings = Settings(home=tmp_path / "home", db_url=db_url, order_ttl=order_ttl)
-        options = Overrides(clock=clock, hasher=Argon2Hasher.cheap(), **overrides)
+        options = Overrides(**({"clock": clock, "hasher": Argon2Hasher.cheap()} | overrides))
         api = bootstrap(settings, options)
         made.append(api)
         return api
@@ -80,8 +78,10 @@ def dump_store(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
             row[0]
             for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY 1")
         ]
-        return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
-                for name in names}
+        return {
+            name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+            for name in names
+        }
 
 
 @dataclass
@@ -106,11 +106,7 @@ class User:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("OPENTICKET_")
-        }
+        env = {key: value for key, value in os.environ.items() if not key.startswith("OPENTICKET_")}
         env.update(
             OPENTICKET_HOME=str(self.home),
             OPENTICKET_DB=f"sqlite:///{self.db_path}",

@@ -63,6 +63,8 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     )
     api_holder.append(api)
     api.start()
+    if options.run_expiration_jobs:
+        api.run_expiration_jobs()
     return api
 
 

@@ -142,6 +142,15 @@ class LocalApi:
         with self._uow.read() as tx:
             return auth.authenticate(tx, token)
 
+    def run_expiration_jobs(self) -> None:
+        """Become the process that runs expiration jobs, and make sure every pending expiry
+        has one (a process may have died between committing an order and storing its job)."""
+        self._timer.start()
+        with self._uow.read() as tx:
+            pending = expiration.pending(tx)
+        for order_id, at in pending:
+            self._timer.schedule(order_id, at)
+
     def fire_expiration(self, order_id: str) -> None:
         """What the scheduler runs when an order's window ends."""
         with self._uow.write() as tx:
@@ -149,9 +158,7 @@ class LocalApi:
         self._deliver()
 
     def close(self) -> None:
-        shutdown = getattr(self._timer, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
+        self._timer.shutdown()
         self._uow.engine.dispose()
 
     # -- auth ---------------------------------------------------------------------------

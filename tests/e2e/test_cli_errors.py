@@ -66,25 +66,139 @@ def market(market_template: dict[str, Any]) -> dict[str, Any]:
 CASES = [
     # (who, args, exit code, message fragment, field)
     ("seller", ["tickets", "create", "--title", "t", "--price", "0"], 1, "greater than 0", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "-5"], 1, "greater than 0", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "abc"], 1, "decimal number", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "1e309"], 1, "decimal number", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "12.345"], 1, "at most 2 decimal", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "12.5", "--currency", "JPY"], 1, "no decimal", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "49", "--currency", "JPY"], 1, "at least 50 JPY", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "0.49"], 1, "at least 0.50 USD", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "1000000"], 1, "at most 999999.99", "price"),
-    ("seller", ["tickets", "create", "--title", "t", "--price", "5", "--currency", "XYZ"], 1, "currency", "currency"),
-    ("seller", ["tickets", "create", "--title", "", "--price", "5"], 1, "Title is required", "title"),
-    ("seller", ["tickets", "create", "--title", "   ", "--price", "5"], 1, "Title is required", "title"),
-    ("seller", ["tickets", "create", "--title", "x" * 10_000, "--price", "5"], 1, "at most 200", "title"),
-    ("seller", ["tickets", "create", "--title", "bad\x1b[31mtitle", "--price", "5"], 1, "control characters", "title"),
-    ("seller", ["tickets", "create", "--title", "line\nbreak", "--price", "5"], 1, "control characters", "title"),
-    ("nobody", ["auth", "signup", "not-an-email", "--password", "long enough"], 1, "Email must be valid", "email"),
-    ("nobody", ["auth", "signup", "new@example.com", "--password", "short"], 1, "at least 8", "password"),
-    ("nobody", ["auth", "signup", "SELLER@Example.com", "--password", "long enough"], 5, "Email in use", "email"),
-    ("nobody", ["auth", "signin", "seller@example.com", "--password", "wrong password"], 1, "Invalid credentials", None),
-    ("nobody", ["auth", "signin", "ghost@example.com", "--password", "wrong password"], 1, "Invalid credentials", None),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "-5"],
+        1,
+        "greater than 0",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "abc"],
+        1,
+        "decimal number",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "1e309"],
+        1,
+        "decimal number",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "12.345"],
+        1,
+        "at most 2 decimal",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "12.5", "--currency", "JPY"],
+        1,
+        "no decimal",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "49", "--currency", "JPY"],
+        1,
+        "at least 50 JPY",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "0.49"],
+        1,
+        "at least 0.50 USD",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "1000000"],
+        1,
+        "at most 999999.99",
+        "price",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "t", "--price", "5", "--currency", "XYZ"],
+        1,
+        "currency",
+        "currency",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "", "--price", "5"],
+        1,
+        "Title is required",
+        "title",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "   ", "--price", "5"],
+        1,
+        "Title is required",
+        "title",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "x" * 10_000, "--price", "5"],
+        1,
+        "at most 200",
+        "title",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "bad\x1b[31mtitle", "--price", "5"],
+        1,
+        "control characters",
+        "title",
+    ),
+    (
+        "seller",
+        ["tickets", "create", "--title", "line\nbreak", "--price", "5"],
+        1,
+        "control characters",
+        "title",
+    ),
+    (
+        "nobody",
+        ["auth", "signup", "not-an-email", "--password", "long enough"],
+        1,
+        "Email must be valid",
+        "email",
+    ),
+    (
+        "nobody",
+        ["auth", "signup", "new@example.com", "--password", "short"],
+        1,
+        "at least 8",
+        "password",
+    ),
+    (
+        "nobody",
+        ["auth", "signup", "SELLER@Example.com", "--password", "long enough"],
+        5,
+        "Email in use",
+        "email",
+    ),
+    (
+        "nobody",
+        ["auth", "signin", "seller@example.com", "--password", "wrong password"],
+        1,
+        "Invalid credentials",
+        None,
+    ),
+    (
+        "nobody",
+        ["auth", "signin", "ghost@example.com", "--password", "wrong password"],
+        1,
+        "Invalid credentials",
+        None,
+    ),
     ("nobody", ["tickets", "create", "--title", "t", "--price", "5"], 3, "Not signed in", None),
     ("nobody", ["orders", "list"], 3, "Not signed in", None),
     ("nobody", ["auth", "whoami"], 3, "Not signed in", None),
@@ -106,13 +220,18 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("who", "args", "code", "fragment", "field"), CASES,
-                         ids=[" ".join(c[1])[:60] for c in CASES])
+@pytest.mark.parametrize(
+    ("who", "args", "code", "fragment", "field"), CASES, ids=[" ".join(c[1])[:60] for c in CASES]
+)
 def test_refused_command_changes_nothing(
     market: dict[str, Any], who: str, args: list[str], code: int, fragment: str, field: str | None
 ) -> None:
     person: User = market[who]
-    ids = {"free": market["free"]["id"], "held": market["held"]["id"], "order": market["order"]["id"]}
+    ids = {
+        "free": market["free"]["id"],
+        "held": market["held"]["id"],
+        "order": market["order"]["id"],
+    }
     argv = [arg.format(**ids) if arg.startswith("{") else arg for arg in args]
     before = dump_store(person.db_path)
 

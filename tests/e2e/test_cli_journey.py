@@ -72,7 +72,9 @@ def test_two_users_buy_a_ticket_from_the_cli(people: Callable[..., User]) -> Non
 def test_tables_for_people(people: Callable[..., User]) -> None:
     seller = people("seller")
     signed_up(seller, "seller@example.com")
-    seller.ok("tickets", "create", "--title", "Kabuki matinee", "--price", "4500", "--currency", "jpy")
+    seller.ok(
+        "tickets", "create", "--title", "Kabuki matinee", "--price", "4500", "--currency", "jpy"
+    )
     shown = seller.run("tickets", "list")
     assert shown.code == 0
     assert "Kabuki matinee" in shown.stdout and "4500 JPY" in shown.stdout

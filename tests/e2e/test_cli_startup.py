@@ -13,8 +13,19 @@ import pytest
 
 from tests.conftest import User, signed_up
 
-HEAVY = ("sqlalchemy", "alembic", "apscheduler", "pydantic", "passlib", "argon2", "jwt",
-         "textual", "fastapi", "nats", "httpx")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "apscheduler",
+    "pydantic",
+    "passlib",
+    "argon2",
+    "jwt",
+    "textual",
+    "fastapi",
+    "nats",
+    "httpx",
+)
 
 
 def test_importing_the_cli_loads_nothing_heavy() -> None:
@@ -39,11 +50,27 @@ def test_help_loads_nothing_heavy(people: Callable[..., User]) -> None:
 
 
 COMMANDS = [
-    [], ["auth"], ["auth", "signup"], ["auth", "signin"], ["auth", "signout"], ["auth", "whoami"],
-    ["tickets"], ["tickets", "list"], ["tickets", "show"], ["tickets", "create"],
-    ["tickets", "update"], ["orders"], ["orders", "list"], ["orders", "create"],
-    ["orders", "show"], ["orders", "cancel"], ["pay"], ["payments", "reconcile"],
-    ["events", "tail"], ["db", "upgrade"], ["demo"],
+    [],
+    ["auth"],
+    ["auth", "signup"],
+    ["auth", "signin"],
+    ["auth", "signout"],
+    ["auth", "whoami"],
+    ["tickets"],
+    ["tickets", "list"],
+    ["tickets", "show"],
+    ["tickets", "create"],
+    ["tickets", "update"],
+    ["orders"],
+    ["orders", "list"],
+    ["orders", "create"],
+    ["orders", "show"],
+    ["orders", "cancel"],
+    ["pay"],
+    ["payments", "reconcile"],
+    ["events", "tail"],
+    ["db", "upgrade"],
+    ["demo"],
 ]
 
 
@@ -52,7 +79,11 @@ def test_every_command_has_help(people: Callable[..., User], args: list[str]) ->
     result = people("reader").run(*args, "--help")
     assert result.code == 0
     assert "Usage: openticket" in result.stdout
-    if args and args[0] not in ("auth", "tickets", "orders", "payments", "events", "db") or len(args) > 1:
+    if (
+        args
+        and args[0] not in ("auth", "tickets", "orders", "payments", "events", "db")
+        or len(args) > 1
+    ):
         assert "--json" in result.stdout and "--db" in result.stdout
 
 

@@ -1,0 +1,219 @@
+"""Domains over the in-process bus: events applied once, in version order, and a stale event
+never undoes a newer state. Real SQLite files; the scheduler is replaced by FakeTimer, since
+these tests are about event handling, not timers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from openticket.bus.memory import InProcessBus
+from openticket.core import events
+from openticket.core.auth.passwords import Argon2Hasher
+from openticket.core.bootstrap import ALL_DOMAINS, subscribe_domains
+from openticket.core.local import LocalApi
+from openticket.core.orders.tables import order_tickets
+from openticket.core.payments.local_provider import LocalProvider
+from openticket.core.tickets.tables import tickets
+from openticket.bus.relay import OutboxRelay
+from openticket.store import outbox
+from openticket.store.db import create_store_engine
+from openticket.store.migrate import ensure_schema
+from openticket.store.uow import UnitOfWork
+from tests.conftest import ManualClock, dump_store
+
+
+class FakeTimer:
+    """Stands in for APScheduler: records what would be scheduled."""
+
+    def __init__(self) -> None:
+        self.scheduled: dict[str, datetime] = {}
+
+    def schedule(self, order_id: str, at: datetime) -> None:
+        self.scheduled[order_id] = at
+
+    def cancel(self, order_id: str) -> None:
+        self.scheduled.pop(order_id, None)
+
+    def start(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+class Market:
+    def __init__(self, path: Path, clock: ManualClock) -> None:
+        self.engine = create_store_engine(f"sqlite:///{path}")
+        ensure_schema(self.engine)
+        self.path = path
+        self.uow = UnitOfWork(self.engine, clock)
+        self.bus = InProcessBus(self.uow)
+        self.timer = FakeTimer()
+        subscribe_domains(self.bus, self.timer, ALL_DOMAINS)
+        self.api = LocalApi(
+            uow=self.uow,
+            relay=OutboxRelay(self.bus),
+            hasher=Argon2Hasher.cheap(),
+            provider=LocalProvider(self.engine, clock),
+            timer=self.timer,
+            order_ttl=900,
+            default_currency="USD",
+        )
+
+    def emit(self, subject: str, data: events.EventData) -> None:
+        with self.uow.write() as tx:
+            tx.emit(subject, data)
+
+    def redeliver_everything(self) -> None:
+        with self.uow.write() as tx:
+            tx.conn.execute(update(outbox.outbox).values(delivered_at=None))
+        self.bus.publish_pending()
+
+
+@pytest.fixture
+def market(tmp_path: Path, clock: ManualClock) -> Iterator[Market]:
+    built = Market(tmp_path / "market.db", clock)
+    yield built
+    built.engine.dispose()
+
+
+def _journey(market: Market) -> tuple[str, str, str]:
+    api = market.api
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, "Opera", "40.00")
+    order = api.create_order(buyer.token, ticket.id)
+    return buyer.token, ticket.id, order.id
+
+
+def _state_tables(market: Market) -> dict[str, object]:
+    state = dump_store(market.path)
+    for table in ("outbox", "processed_events"):
+        state.pop(table)
+    return state
+
+
+def test_every_event_delivered_twice_changes_nothing(market: Market) -> None:
+    buyer, _, order_id = _journey(market)
+    market.api.pay(buyer, order_id, "tok_visa")
+    before = _state_tables(market)
+    inbox_before = dump_store(market.path)["processed_events"]
+
+    market.redeliver_everything()
+
+    assert _state_tables(market) == before
+    assert dump_store(market.path)["processed_events"] == inbox_before
+
+
+def test_handlers_are_idempotent_without_the_inbox(market: Market) -> None:
+    """Even a consumer that lost its inbox (e.g. a restored backup) applies nothing twice."""
+    buyer, _, order_id = _journey(market)
+    market.api.pay(buyer, order_id, "tok_visa")
+    before = _state_tables(market)
+    with market.uow.write() as tx:
+        tx.conn.execute(outbox.processed_events.delete())
+    market.redeliver_everything()
+    after = _state_tables(market)
+    assert after == before
+
+
+def test_out_of_order_ticket_versions_are_applied_in_order(market: Market) -> None:
+    seller = market.api.signup("seller@example.com", "long enough")
+    ticket = market.api.create_ticket(seller.token, "Ballet", "30.00")
+    base = {
+        "id": ticket.id,
+        "currency": "USD",
+        "user_id": ticket.owner_id,
+        "status": "available",
+        "order_id": None,
+    }
+    # Versions 2 and 3 reach the log before version 1 (as a broker may redeliver them).
+    market.emit(events.TICKET_UPDATED, base | {"version": 3, "title": "v3", "price": "33.00"})
+    market.emit(events.TICKET_UPDATED, base | {"version": 2, "title": "v2", "price": "32.00"})
+    market.bus.publish_pending()
+    with market.engine.connect() as conn:
+        replica = conn.execute(select(order_tickets)).one()
+    assert (replica.version, replica.title) == (0, "Ballet")  # waits for version 1
+
+    market.emit(events.TICKET_UPDATED, base | {"version": 1, "title": "v1", "price": "31.00"})
+    market.bus.publish_pending()
+    with market.engine.connect() as conn:
+        replica = conn.execute(select(order_tickets)).one()
+        pending = conn.execute(
+            select(outbox.outbox).where(outbox.outbox.c.delivered_at.is_(None))
+        ).all()
+    assert (replica.version, replica.title, replica.price_minor) == (3, "v3", 3300)
+    assert pending == []
+
+
+def test_cancellation_seen_before_creation_waits_for_it(market: Market) -> None:
+    seller = market.api.signup("seller@example.com", "long enough")
+    ticket = market.api.create_ticket(seller.token, "Ballet", "30.00")
+    order = {
+        "id": "o" * 32,
+        "version": 0,
+        "user_id": "u" * 32,
+        "status": "created",
+        "expires_at": "2099-01-01T00:00:00.000Z",
+        "ticket": {"id": ticket.id, "title": "Ballet", "price": "30.00", "currency": "USD"},
+    }
+    market.emit(
+        events.ORDER_CANCELLED,
+        {
+            "id": order["id"],
+            "version": 1,
+            "user_id": "u" * 32,
+            "ticket": {"id": ticket.id},
+            "reason": "cancelled",
+        },
+    )
+    market.emit(events.ORDER_CREATED, order)
+    market.bus.publish_pending()
+    # The original left the ticket locked forever here; the cancellation is applied after.
+    assert market.api.get_ticket(ticket.id).status == "available"
+    with market.engine.connect() as conn:
+        assert conn.execute(select(tickets.c.version)).scalar() == 2
+
+
+def test_stale_expiration_does_not_release_another_buyers_lock(market: Market) -> None:
+    buyer, ticket_id, first_order = _journey(market)
+    market.api.cancel_order(buyer, first_order)
+    other = market.api.signup("other@example.com", "long enough")
+    second = market.api.create_order(other.token, ticket_id)
+    # The first order's timer fires late (the original then unlocked the ticket).
+    market.emit(events.EXPIRATION_COMPLETE, {"order_id": first_order})
+    market.bus.publish_pending()
+    shown = market.api.get_ticket(ticket_id)
+    assert (shown.status, shown.order_id) == ("reserved", second.id)
+    assert market.api.get_order(other.token, second.id).status == "created"
+
+
+def test_expiration_timers_follow_orders(market: Market) -> None:
+    buyer, _, order_id = _journey(market)
+    assert set(market.timer.scheduled) == {order_id}
+    market.api.pay(buyer, order_id, "tok_visa")
+    assert market.timer.scheduled == {}
+
+
+def test_a_failing_consumer_keeps_its_event_pending_and_visible(market: Market) -> None:
+    calls: list[str] = []
+
+    def broken(envelope: events.Envelope, tx: object) -> None:
+        calls.append(envelope.id)
+        raise ValueError("boom")
+
+    market.bus.subscribe("audit", events.TICKET_CREATED, broken)
+    seller = market.api.signup("seller@example.com", "long enough")
+    market.api.create_ticket(seller.token, "Ballet", "30.00")
+    with market.engine.connect() as conn:
+        row = conn.execute(
+            select(outbox.outbox).where(outbox.outbox.c.subject == "ticket:created")
+        ).one()
+    assert row.delivered_at is None and row.attempts == 1 and "boom" in row.last_error
+    assert market.api.list_tickets()[0].title == "Ballet"  # other consumers went on
+    assert len(calls) == 2  # offered again on the next command

@@ -1,0 +1,114 @@
+"""Expiry: lazy on every read and reservation, and scheduled with APScheduler's persistent
+job store in long-running processes. A paid order is never cancelled by a late expiration."""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from openticket.core.local import LocalApi
+from tests.conftest import ManualClock
+
+
+def _db(db_url: str) -> Path:
+    return Path(db_url.removeprefix("sqlite:///"))
+
+
+def test_lazy_expiry_needs_no_timer(make_api: Callable[..., LocalApi], clock: ManualClock) -> None:
+    api = make_api(order_ttl=60)
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    other = api.signup("other@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, "Late show", "15.00")
+    order = api.create_order(buyer.token, ticket.id)
+    clock.advance(59)
+    assert api.list_tickets() == []
+    clock.advance(2)
+    assert [t.id for t in api.list_tickets()] == [ticket.id]
+    assert api.get_order(buyer.token, order.id).status == "cancelled"
+    cancelled = [e for e in api.events() if e.subject == "order:cancelled"]
+    assert [e.data["reason"] for e in cancelled] == ["expired"]
+    assert api.create_order(other.token, ticket.id).status == "created"
+
+
+def test_reserve_expires_the_overdue_holder_in_the_same_transaction(
+    make_api: Callable[..., LocalApi], clock: ManualClock, db_url: str
+) -> None:
+    api = make_api(order_ttl=60)
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    other = api.signup("other@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, "Late show", "15.00")
+    first = api.create_order(buyer.token, ticket.id)
+    clock.advance(61)
+    second = api.create_order(other.token, ticket.id)  # no read happened in between
+    with sqlite3.connect(_db(db_url)) as conn:
+        statuses = dict(conn.execute("SELECT id, status FROM orders").fetchall())
+    assert statuses == {first.id: "cancelled", second.id: "created"}
+    assert api.get_ticket(ticket.id).order_id == second.id
+
+
+def test_jobs_are_persisted_by_reference_with_misfire_grace(
+    make_api: Callable[..., LocalApi], db_url: str
+) -> None:
+    api = make_api()
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, "Late show", "15.00")
+    order = api.create_order(buyer.token, ticket.id)
+    with sqlite3.connect(_db(db_url)) as conn:
+        [(job_id, state)] = conn.execute("SELECT id, job_state FROM apscheduler_jobs").fetchall()
+    job = pickle.loads(state)
+    assert job_id == f"expire:{order.id}"
+    assert job["func"] == "openticket.core.expiration.jobs:fire_expiration"
+    assert job["args"] == (order.id,)
+    assert job["misfire_grace_time"] == 3600 and job["coalesce"] is True
+    api.pay(buyer.token, order.id, "tok_visa")
+    with sqlite3.connect(_db(db_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM apscheduler_jobs").fetchone() == (0,)
+
+
+def test_running_scheduler_expires_orders_without_any_read(
+    make_api: Callable[..., LocalApi], db_url: str
+) -> None:
+    from openticket.core.clock import utc_now
+
+    writer = make_api(order_ttl=1, clock=utc_now)
+    seller = writer.signup("seller@example.com", "long enough")
+    buyer = writer.signup("buyer@example.com", "long enough")
+    ticket = writer.create_ticket(seller.token, "Late show", "15.00")
+    order = writer.create_order(buyer.token, ticket.id)
+    # A long-running process (server, TUI, worker) runs the jobs other processes stored.
+    make_api(clock=utc_now, run_expiration_jobs=True)
+    deadline = time.monotonic() + 15
+    with sqlite3.connect(_db(db_url)) as conn:
+        while time.monotonic() < deadline:
+            status = conn.execute("SELECT status FROM orders").fetchone()[0]
+            if status == "cancelled":
+                break
+            time.sleep(0.2)
+        subjects = [row[0] for row in conn.execute("SELECT subject FROM outbox ORDER BY seq")]
+        ticket_status = conn.execute("SELECT status FROM tickets").fetchone()[0]
+    assert status == "cancelled"
+    assert "expiration:complete" in subjects  # the timer fired, not a lazy read
+    assert ticket_status == "available"
+    assert order.id
+
+
+def test_late_expiration_never_cancels_a_paid_order(
+    make_api: Callable[..., LocalApi], clock: ManualClock
+) -> None:
+    api = make_api(order_ttl=60)
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, "Late show", "15.00")
+    order = api.create_order(buyer.token, ticket.id)
+    api.pay(buyer.token, order.id, "tok_visa")
+    clock.advance(3600)
+    api.fire_expiration(order.id)  # what a job left behind would run
+    assert api.get_order(buyer.token, order.id).status == "complete"
+    assert api.get_ticket(ticket.id).status == "sold"
+    assert api.list_tickets() == []

@@ -1,0 +1,226 @@
+"""Payments with the built-in `local` provider: one charge per order, declines, and the race
+the original ignored: a charge that lands after the order ended is refunded automatically."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openticket.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PaymentDeclined
+from openticket.core.local import LocalApi
+from openticket.core.money import Money
+from openticket.core.orders import service as orders_service
+from openticket.core.payments.local_provider import LocalProvider
+from openticket.core.payments.provider import ChargeResult
+from openticket.store.db import create_store_engine
+from tests.conftest import ManualClock
+
+
+def _rows(db_url: str, query: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(Path(db_url.removeprefix("sqlite:///"))) as conn:
+        return conn.execute(query).fetchall()
+
+
+def _reserved(api: LocalApi, price: str = "25.00", currency: str = "USD") -> dict[str, Any]:
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, "Gig", price, currency)
+    order = api.create_order(buyer.token, ticket.id)
+    return {"seller": seller.token, "buyer": buyer.token, "ticket": ticket, "order": order}
+
+
+def test_pay_in_jpy_charges_whole_yen(api: LocalApi, db_url: str) -> None:
+    market = _reserved(api, "500", "JPY")
+    payment = api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+    assert (payment.amount, payment.currency, payment.status) == ("500", "JPY", "succeeded")
+    assert _rows(db_url, "SELECT amount_minor, currency FROM payments_local_charges") == [
+        (500, "JPY")
+    ]
+
+
+def test_decline_then_success_on_retry(api: LocalApi, db_url: str) -> None:
+    market = _reserved(api)
+    with pytest.raises(PaymentDeclined, match="insufficient funds"):
+        api.pay(market["buyer"], market["order"].id, "tok_chargeDeclinedInsufficientFunds")
+    assert api.get_order(market["buyer"], market["order"].id).status == "created"
+    payment = api.pay(market["buyer"], market["order"].id, "tok_visa")
+    assert payment.status == "succeeded"
+    keys = _rows(db_url, "SELECT idempotency_key, status FROM payments ORDER BY attempt")
+    assert [status for _, status in keys] == ["failed", "succeeded"]
+    assert keys[0][0] != keys[1][0]  # a retry after a decline is a new attempt
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+
+
+def test_second_payment_is_refused_and_charges_nothing(api: LocalApi, db_url: str) -> None:
+    market = _reserved(api)
+    api.pay(market["buyer"], market["order"].id, "tok_visa")
+    with pytest.raises(Conflict, match="completed"):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+    assert _rows(db_url, "SELECT count(*) FROM payments_local_charges") == [(1,)]
+
+
+def test_payment_checks(api: LocalApi, clock: ManualClock) -> None:
+    market = _reserved(api)
+    other = api.signup("other@example.com", "long enough")
+    with pytest.raises(Forbidden):
+        api.pay(other.token, market["order"].id, "tok_visa")
+    with pytest.raises(NotFound):
+        api.pay(market["buyer"], "no-such-order", "tok_visa")
+    with pytest.raises(InvalidInput, match="No such payment token"):
+        api.pay(market["buyer"], market["order"].id, "4242424242424242")
+    api.cancel_order(market["buyer"], market["order"].id)
+    with pytest.raises(Conflict, match="cancelled"):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+
+
+def test_paying_an_expired_order_is_refused(api: LocalApi, clock: ManualClock) -> None:
+    market = _reserved(api)
+    clock.advance(901)
+    with pytest.raises(Conflict, match="expired"):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+
+
+class RacingProvider(LocalProvider):
+    """The real local provider, with something happening while the charge is under way."""
+
+    def __init__(self, engine: Any, clock: ManualClock) -> None:
+        super().__init__(engine, clock)
+        self.during_charge: Callable[[], None] = lambda: None
+
+    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+        self.during_charge()
+        return super().charge(amount, source, idempotency_key)
+
+
+@pytest.fixture
+def racing(
+    make_api: Callable[..., LocalApi], db_url: str, clock: ManualClock
+) -> tuple[LocalApi, RacingProvider]:
+    provider = RacingProvider(create_store_engine(db_url), clock)
+    return make_api(provider=provider), provider
+
+
+def test_charge_landing_after_the_order_expired_is_refunded(
+    racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
+) -> None:
+    api, provider = racing
+    market = _reserved(api)
+    rival = api.signup("rival@example.com", "long enough")
+    rival_order: list[Any] = []
+
+    def expire_and_resell() -> None:
+        clock.advance(901)
+        rival_order.append(api.create_order(rival.token, market["ticket"].id))
+
+    provider.during_charge = expire_and_resell
+    with pytest.raises(Conflict, match="refunded"):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+
+    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    assert api.get_ticket(market["ticket"].id).order_id == rival_order[0].id
+    assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
+    [(refund_id,)] = _rows(db_url, "SELECT refund_id FROM payments_local_charges")
+    assert refund_id is not None
+    refunded = [e for e in api.events() if e.subject == "payment:refunded"]
+    assert len(refunded) == 1 and refunded[0].data["refund_ref"] == refund_id
+    # The rival can still buy the ticket: it is sold once.
+    provider.during_charge = lambda: None
+    assert api.pay(rival.token, rival_order[0].id, "tok_visa").status == "succeeded"
+    assert api.get_ticket(market["ticket"].id).status == "sold"
+
+
+def test_charge_recorded_before_the_cancellation_arrives_is_refunded(
+    racing: tuple[LocalApi, RacingProvider], db_url: str
+) -> None:
+    """Orders cancels (committed, not yet delivered) while payments records the charge: the
+    payment is announced, orders ignores it, and payments refunds on seeing the cancellation."""
+    api, provider = racing
+    market = _reserved(api)
+
+    def cancel_without_delivery() -> None:
+        with api._uow.write() as tx:
+            order = orders_service.get_order(tx, market["order"].user_id, market["order"].id)
+            orders_service.expire(tx, order)
+
+    provider.during_charge = cancel_without_delivery
+    with pytest.raises(Conflict, match="refunded"):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+    subjects = [e.subject for e in api.events()]
+    assert subjects.count("payment:created") == 1
+    assert subjects.count("payment:refunded") == 1
+    assert "order:completed" not in subjects
+    assert api.get_ticket(market["ticket"].id).status == "available"
+    assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
+
+
+def test_reconcile_finds_and_fixes_an_unrecorded_charge(
+    racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
+) -> None:
+    api, provider = racing
+    market = _reserved(api)
+
+    class Crash(BaseException):
+        pass
+
+    real_charge = LocalProvider.charge
+
+    def charge_then_crash(self: Any, amount: Money, source: str, key: str) -> ChargeResult:
+        real_charge(self, amount, source, key)
+        raise Crash  # the process died after the provider charged, before recording it
+
+    provider.charge = charge_then_crash.__get__(provider)  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+    clock.advance(901)  # nobody came back: the order expired meanwhile
+    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+
+    report = api.reconcile_payments()
+    assert [f.problem for f in report.findings] == [
+        "charge made but its outcome was never recorded"
+    ]
+    assert report.fixed == 0
+    assert _rows(db_url, "SELECT status FROM payments") == [("pending",)]
+
+    fixed = api.reconcile_payments(fix=True)
+    assert fixed.fixed == 1
+    assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
+    assert _rows(db_url, "SELECT refund_id IS NOT NULL FROM payments_local_charges") == [(1,)]
+    assert api.reconcile_payments().findings == []
+
+
+def test_reconcile_flags_a_completed_order_whose_charge_is_missing(
+    api: LocalApi, db_url: str
+) -> None:
+    market = _reserved(api)
+    api.pay(market["buyer"], market["order"].id, "tok_visa")
+    with sqlite3.connect(Path(db_url.removeprefix("sqlite:///"))) as conn:
+        conn.execute("DELETE FROM payments_local_charges")
+    report = api.reconcile_payments(fix=True)
+    assert [f.problem for f in report.findings] == [
+        "completed order's charge is missing at the provider"
+    ]
+    assert report.findings[0].action == "flagged for manual review"
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+
+
+def test_interrupted_attempt_is_driven_again_with_the_same_key(
+    racing: tuple[LocalApi, RacingProvider], db_url: str
+) -> None:
+    api, provider = racing
+    market = _reserved(api)
+
+    def network_down() -> None:
+        raise ConnectionError("network down")
+
+    provider.during_charge = network_down
+    with pytest.raises(Exception, match="could not be reached"):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+    provider.during_charge = lambda: None
+    payment = api.pay(market["buyer"], market["order"].id, "tok_visa")
+    assert payment.status == "succeeded"
+    assert _rows(db_url, "SELECT count(*), max(attempt) FROM payments") == [(1, 1)]
+    assert _rows(db_url, "SELECT count(*) FROM payments_local_charges") == [(1,)]
