@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from openticket.bus.memory import InProcessBus
+from openticket.bus.relay import OutboxRelay
 from openticket.core import events
 from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.bootstrap import ALL_DOMAINS, subscribe_domains
@@ -19,7 +20,6 @@ from openticket.core.local import LocalApi
 from openticket.core.orders.tables import order_tickets
 from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.tickets.tables import tickets
-from openticket.bus.relay import OutboxRelay
 from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema

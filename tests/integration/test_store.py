@@ -1,0 +1,77 @@
+"""Migrations match the tables; the store is SQLite in WAL mode; auth tokens behave."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
+from openticket.core.local import LocalApi
+from openticket.store.db import create_store_engine
+from openticket.store.migrate import HEAD_REVISION, current_revision, script_location, upgrade
+from openticket.store.schema import metadata
+
+
+def test_head_revision_constant_matches_the_scripts() -> None:
+    config = Config()
+    config.set_main_option("script_location", script_location())
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_migrated_schema_matches_the_tables(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    assert current_revision(engine) is None
+    assert upgrade(engine) == HEAD_REVISION
+    assert upgrade(engine) == HEAD_REVISION  # idempotent
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode(api: LocalApi, db_url: str) -> None:
+    with sqlite3.connect(Path(db_url.removeprefix("sqlite:///"))) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_passwords_are_argon2_hashes(api: LocalApi, db_url: str) -> None:
+    api.signup("who@example.com", "a secret phrase")
+    with sqlite3.connect(Path(db_url.removeprefix("sqlite:///"))) as conn:
+        [(stored,)] = conn.execute("SELECT password_hash FROM auth_users").fetchall()
+    assert stored.startswith("$argon2id$") and "a secret phrase" not in stored
+
+
+def test_tokens(api: LocalApi) -> None:
+    session = api.signup("who@example.com", "a secret phrase")
+    assert api.whoami(session.token).email == "who@example.com"
+    for forged in ("", "garbage", session.token[:-2] + "xx"):
+        with pytest.raises(NotSignedIn):
+            api.whoami(forged)
+    second = api.signin("WHO@example.com", "a secret phrase")
+    api.signout(session.token)
+    with pytest.raises(NotSignedIn):
+        api.whoami(session.token)
+    assert api.whoami(second.token).email == "who@example.com"  # other sessions live on
+    with pytest.raises(NotSignedIn):
+        api.signout(session.token)
+
+
+def test_expired_tokens_are_refused(api: LocalApi, clock: object) -> None:
+    session = api.signup("who@example.com", "a secret phrase")
+    clock.advance(31 * 24 * 3600)  # type: ignore[attr-defined]
+    with pytest.raises(NotSignedIn):
+        api.whoami(session.token)
+
+
+def test_emails_are_unique_case_insensitively(api: LocalApi) -> None:
+    api.signup("Who@Example.com", "a secret phrase")
+    with pytest.raises(Conflict, match="Email in use"):
+        api.signup("who@example.COM", "another phrase")
+    with pytest.raises(InvalidInput, match="Invalid credentials"):
+        api.signin("who@example.com", "wrong phrase")
