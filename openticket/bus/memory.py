@@ -42,31 +42,45 @@ class InProcessBus:
     def subscribe(self, consumer: str, subject: str, handler: Handler) -> None:
         self._subscriptions.append(Subscription(consumer, subject, handler))
 
-    def publish_pending(self) -> int:
-        with self._uow.read() as tx:
-            if not outbox.has_pending(tx.conn):
-                return 0
-        delivered = 0
+    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+        if not known_pending:
+            with self._uow.read() as tx:
+                if not outbox.has_pending(tx.conn):
+                    return set()
+        try:
+            return self._pass(isolate=False)
+        except _Isolate:
+            # Something failed or waits: redo the pass with each handler in a savepoint, so
+            # one consumer's failure cannot undo or block the others.
+            return self._pass(isolate=True)
+
+    def _pass(self, *, isolate: bool) -> set[str]:
+        delivered: set[str] = set()
         with self._uow.write() as tx:
             failed: set[str] = set()
             for _ in range(MAX_ROUNDS):
                 batch = outbox.pending(tx.conn, limit=MAX_ROWS_PER_ROUND)
                 done: list[int] = []
-                applied = 0
+                applied = deferred = 0
+                emitted_before = tx.emitted
                 for envelope in batch:
-                    complete, count = self._dispatch(tx, envelope, failed)
+                    complete, count = self._dispatch(tx, envelope, failed, isolate)
                     applied += count
                     if complete:
                         done.append(envelope.sequence)
+                        delivered.add(envelope.subject)
+                    else:
+                        deferred += 1
                 outbox.mark_delivered(tx.conn, done, tx.now)
-                delivered += len(done)
-                # Another round only if this one changed something: new events to deliver,
-                # or an event that arrived early may now apply.
-                if applied == 0:
+                # Another round only if this one may have unblocked something: new events to
+                # deliver, or an event that arrived early and may apply now.
+                if tx.emitted == emitted_before and not (deferred and applied):
                     break
         return delivered
 
-    def _dispatch(self, tx: Tx, envelope: Envelope, failed: set[str]) -> tuple[bool, int]:
+    def _dispatch(
+        self, tx: Tx, envelope: Envelope, failed: set[str], isolate: bool
+    ) -> tuple[bool, int]:
         """Offer one event to each of its consumers; (all consumers done, how many applied)."""
         complete, applied = True, 0
         for sub in self._subscriptions:
@@ -75,12 +89,21 @@ class InProcessBus:
             if sub.consumer in failed:
                 complete = False
                 continue
-            if outbox.already_processed(tx.conn, sub.consumer, envelope.id):
+            if not isolate:
+                # The common case: no savepoint round trips. The inbox claim and the effect
+                # are in the pass's transaction; any exception redoes the pass isolated.
+                try:
+                    if outbox.claim(tx.conn, sub.consumer, envelope.id, tx.now):
+                        sub.handler(envelope, tx)
+                        applied += 1
+                except Exception as error:
+                    raise _Isolate from error
                 continue
             try:
                 with tx.savepoint():
+                    if not outbox.claim(tx.conn, sub.consumer, envelope.id, tx.now):
+                        continue
                     sub.handler(envelope, tx)
-                    outbox.mark_processed(tx.conn, sub.consumer, envelope.id, tx.now)
                 applied += 1
             except RetryLater as wait:
                 # Versioned handlers refuse what they cannot apply yet; later events are still
@@ -101,3 +124,7 @@ class InProcessBus:
                 failed.add(sub.consumer)  # its later events wait until this one succeeds
                 complete = False
         return complete, applied
+
+
+class _Isolate(Exception):
+    """Abandons an optimistic delivery pass (rolling it back) so it is redone isolated."""

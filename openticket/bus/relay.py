@@ -10,9 +10,10 @@ class OutboxRelay:
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
 
-    def start(self) -> int:
+    def start(self) -> set[str]:
         """Deliver what earlier processes left undelivered."""
         return self._bus.publish_pending()
 
-    def after_commit(self) -> int:
-        return self._bus.publish_pending()
+    def after_commit(self, *, emitted: bool = False) -> set[str]:
+        """Deliver after a commit; `emitted` says that commit wrote events."""
+        return self._bus.publish_pending(known_pending=emitted)

@@ -12,6 +12,7 @@ from openticket.core.auth.model import User
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict
+from openticket.core.events import ORDER_CANCELLED
 from openticket.core.expiration import service as expiration
 from openticket.core.expiration.model import ExpiryTimer
 from openticket.core.orders import service as orders
@@ -117,26 +118,32 @@ class LocalApi:
         self._catch_up()
 
     def _catch_up(self) -> None:
+        """Before answering: apply overdue expiries, deliver what is undelivered, settle due
+        refunds. One read transaction when there is nothing to do."""
         with self._uow.read() as tx:
             overdue = orders.any_overdue(tx)
+            undelivered = outbox.has_pending(tx.conn)
             refunds = payments.any_refund_due(tx)
         if overdue:
             with self._uow.write() as tx:
                 orders.expire_overdue(tx)
-        self._relay.after_commit()
-        if refunds:
+        if overdue or undelivered:
+            self._deliver()
+        elif refunds:
             self._settle_refunds()
 
     def _deliver(self) -> None:
-        self._relay.after_commit()
-        with self._uow.read() as tx:
-            refunds = payments.any_refund_due(tx)
-        if refunds:
+        """Deliver the events of the write that just committed (and anything older)."""
+        delivered = self._relay.after_commit(emitted=True)
+        if ORDER_CANCELLED in delivered:  # a charged order may have ended
             self._settle_refunds()
 
     def _settle_refunds(self) -> None:
+        with self._uow.read() as tx:
+            if not payments.any_refund_due(tx):
+                return
         if payment_flows.settle_refunds(self._uow, self._provider):
-            self._relay.after_commit()
+            self._relay.after_commit(emitted=True)
 
     def _authenticate(self, token: str | None) -> User:
         with self._uow.read() as tx:
@@ -265,6 +272,7 @@ class LocalApi:
         self._catch_up()
         attempt = payment_flows.pay(self._uow, self._provider, user.id, order_id, card)
         self._deliver()
+        self._settle_refunds()  # the order may have ended while the card was charged
         with self._uow.read() as tx:
             finished = payments.get_payment(tx, attempt.id)
         return _payment(payments.raise_for_outcome(finished))

@@ -107,6 +107,21 @@ def record_failure(conn: Connection, seq: int, error: str) -> None:
     )
 
 
+def claim(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool:
+    """Record that `consumer` processes this event; False if it already has. One statement,
+    in the consumer's transaction, so the claim commits or rolls back with the effect."""
+    values = {"consumer": consumer, "event_id": event_id, "processed_at": now}
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(processed_events).values(values).on_conflict_do_nothing()
+        return conn.execute(statement).rowcount == 1
+    from sqlalchemy.dialects import postgresql
+
+    pg_statement = postgresql.insert(processed_events).values(values).on_conflict_do_nothing()
+    return conn.execute(pg_statement).rowcount == 1
+
+
 def already_processed(conn: Connection, consumer: str, event_id: str) -> bool:
     query = select(processed_events.c.event_id).where(
         processed_events.c.consumer == consumer, processed_events.c.event_id == event_id

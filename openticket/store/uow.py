@@ -21,12 +21,14 @@ class Tx:
         self.conn = conn
         self.now = now
         self._after_commit: list[Callable[[], None]] = []
+        self.emitted = 0
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         """Record an event in the outbox, inside this transaction (so it commits or rolls back
         with the state change, including a savepoint's rollback)."""
         envelope = Envelope.new(subject, data, self.now)
         seq = outbox.append(self.conn, envelope)
+        self.emitted += 1
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
 
     def after_commit(self, action: Callable[[], None]) -> None:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import secrets
+import weakref
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.auth.model import User
@@ -39,9 +40,27 @@ def email_taken(conn: Connection, email: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None
 
 
+# A store's signing secret never changes once created, so each engine reads it once.
+_secrets: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
 def signing_secret(conn: Connection) -> str | None:
+    cached = _secrets.get(conn.engine)
+    if cached is not None:
+        return cached
     query = select(signing_keys.c.secret).order_by(signing_keys.c.id).limit(1)
-    return conn.execute(query).scalar()
+    secret = conn.execute(query).scalar()
+    if secret is not None:
+        _secrets[conn.engine] = secret
+    return secret
+
+
+def active_user(conn: Connection, user_id: str, jti: str) -> User | None:
+    """The user, unless this token of theirs was revoked (one query)."""
+    revoked = select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti).exists()
+    query = select(users.c.id, users.c.email).where(users.c.id == user_id, ~revoked)
+    row = conn.execute(query).first()
+    return None if row is None else User(row.id, row.email)
 
 
 def create_signing_secret(conn: Connection, now: datetime) -> str:

@@ -60,9 +60,9 @@ def find_user(tx: Tx, token: str | None) -> User | None:
     if secret is None:
         return None
     claims = tokens.decode(secret, token, tx.now)
-    if claims is None or repository.is_revoked(tx.conn, claims.jti):
+    if claims is None:
         return None
-    return repository.get(tx.conn, claims.user_id)
+    return repository.active_user(tx.conn, claims.user_id, claims.jti)
 
 
 def signout(tx: Tx, token: str) -> None:

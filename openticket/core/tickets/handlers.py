@@ -22,7 +22,7 @@ def on_order_created(envelope: Envelope, tx: Tx) -> None:
         raise RetryLater(f"ticket {ticket_id} not known yet")
     if ticket.order_id is not None and ticket.order_id != order_id:
         raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
-    repository.record_order(tx.conn, order_id, ticket_id, int(data["version"]), data["status"])
+    repository.add_order(tx.conn, order_id, ticket_id, int(data["version"]), data["status"])
     locked = ticket.locked_by(order_id)
     repository.save(tx.conn, locked, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(locked))
@@ -39,7 +39,7 @@ def _apply_order_change(tx: Tx, envelope: Envelope, status: str) -> bool:
         return False
     if version > known + 1:
         raise RetryLater(f"order {order_id} version {version} arrived before {known + 1}")
-    repository.record_order(tx.conn, order_id, data["ticket"]["id"], version, status)
+    repository.save_order(tx.conn, order_id, version, status)
     return True
 
 

@@ -97,18 +97,17 @@ def order_version(conn: Connection, order_id: str) -> int | None:
     return conn.execute(query).scalar()
 
 
-def record_order(
-    conn: Connection, order_id: str, ticket_id: str, version: int, status: str
-) -> None:
-    if order_version(conn, order_id) is None:
-        conn.execute(
-            insert(ticket_orders).values(
-                id=order_id, ticket_id=ticket_id, version=version, status=status
-            )
+def add_order(conn: Connection, order_id: str, ticket_id: str, version: int, status: str) -> None:
+    conn.execute(
+        insert(ticket_orders).values(
+            id=order_id, ticket_id=ticket_id, version=version, status=status
         )
-    else:
-        conn.execute(
-            update(ticket_orders)
-            .where(ticket_orders.c.id == order_id)
-            .values(version=version, status=status)
-        )
+    )
+
+
+def save_order(conn: Connection, order_id: str, version: int, status: str) -> None:
+    conn.execute(
+        update(ticket_orders)
+        .where(ticket_orders.c.id == order_id)
+        .values(version=version, status=status)
+    )
