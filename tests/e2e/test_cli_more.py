@@ -1,0 +1,87 @@
+"""The rest of the CLI contract: the event log, currency defaults, reconcile, refusals."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from tests.conftest import User, signed_up
+
+
+def test_events_tail_follows_the_log(people: Callable[..., User]) -> None:
+    seller, buyer = people("seller"), people("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    follower = seller.popen("events", "tail", "--after", "0", "--json")
+    try:
+        ticket = seller.ok("tickets", "create", "--title", "Followed", "--price", "5")
+        buyer.ok("orders", "create", ticket["id"])
+        seen: list[dict[str, object]] = []
+        deadline = time.monotonic() + 30
+        assert follower.stdout is not None
+        while time.monotonic() < deadline and len(seen) < 3:
+            line = follower.stdout.readline()
+            if line:
+                seen.append(json.loads(line))
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    assert [e["subject"] for e in seen] == ["ticket:created", "order:created", "ticket:updated"]
+    assert [e["seq"] for e in seen] == sorted(e["seq"] for e in seen)
+    assert seen[2]["data"]["status"] == "reserved"  # type: ignore[index]
+
+    text = seller.run("events", "tail", "--no-follow", "--after", "1")
+    assert text.code == 0
+    lines = text.stdout.splitlines()
+    assert len(lines) == 2 and "order:created" in lines[0] and "ticket:updated" in lines[1]
+
+
+def test_sold_ticket_cannot_be_reserved(people: Callable[..., User]) -> None:
+    seller, buyer, late = people("seller"), people("buyer"), people("late")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    signed_up(late, "late@example.com")
+    ticket = seller.ok("tickets", "create", "--title", "Gone", "--price", "5")
+    order = buyer.ok("orders", "create", ticket["id"])
+    buyer.ok("pay", order["id"])
+    refused = late.run("orders", "create", ticket["id"], "--json")
+    assert refused.code == 5
+    assert "sold" in refused.error_json()["errors"][0]["message"]
+    assert seller.run("tickets", "update", ticket["id"], "--title", "x").code == 5
+
+
+def test_default_currency_from_the_environment(people: Callable[..., User]) -> None:
+    seller = people("seller", OPENTICKET_CURRENCY="eur")
+    signed_up(seller, "seller@example.com")
+    ticket = seller.ok("tickets", "create", "--title", "Euro seat", "--price", "12")
+    assert (ticket["price"], ticket["currency"]) == ("12.00", "EUR")
+    broken = people("broken", OPENTICKET_CURRENCY="XYZ")
+    result = broken.run("tickets", "list", "--json")
+    assert result.code == 1
+    assert result.error_json()["errors"][0]["field"] == "OPENTICKET_CURRENCY"
+
+
+def test_reconcile_reports_a_clean_store(people: Callable[..., User]) -> None:
+    seller, buyer = people("seller"), people("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    ticket = seller.ok("tickets", "create", "--title", "Paid", "--price", "5")
+    order = buyer.ok("orders", "create", ticket["id"])
+    buyer.ok("pay", order["id"])
+    report = seller.ok("payments", "reconcile")
+    assert report == {"checked": 1, "findings": [], "fixed": 0}
+    assert "Checked 1 payments, 0 findings" in seller.run("payments", "reconcile").stdout
+
+
+def test_server_mode_is_refused_clearly(people: Callable[..., User]) -> None:
+    person = people("remote")
+    result = person.run("tickets", "list", "--server", "http://127.0.0.1:9", "--json")
+    assert result.code == 1
+    assert result.error_json()["errors"][0]["field"] == "server"
+
+
+def test_db_upgrade_reports_the_revision(people: Callable[..., User]) -> None:
+    person = people("admin")
+    assert person.ok("db", "upgrade") == {"revision": "0001"}
+    assert person.ok("db", "upgrade") == {"revision": "0001"}
