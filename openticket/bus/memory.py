@@ -13,13 +13,14 @@ later event in this pass.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from openticket.bus.port import Handler
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.store import outbox
-from openticket.store.uow import Tx, UnitOfWork
+from openticket.store.uow import BatchHandler, Tx, UnitOfWork
 
 log = logging.getLogger("openticket.bus")
 
@@ -32,6 +33,7 @@ class Subscription:
     consumer: str
     subject: str
     handler: Handler
+    batch_handler: BatchHandler | None = None
 
 
 class InProcessBus:
@@ -39,8 +41,14 @@ class InProcessBus:
         self._uow = uow
         self._subscriptions: list[Subscription] = []
 
-    def subscribe(self, consumer: str, subject: str, handler: Handler) -> None:
-        self._subscriptions.append(Subscription(consumer, subject, handler))
+    def subscribe(
+        self,
+        consumer: str,
+        subject: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
+        self._subscriptions.append(Subscription(consumer, subject, handler, batch_handler))
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         if not known_pending:
@@ -63,7 +71,13 @@ class InProcessBus:
                 done: list[int] = []
                 applied = deferred = 0
                 emitted_before = tx.emitted
-                for envelope in batch:
+                for run in self._runs(batch, isolate):
+                    if len(run) > 1:
+                        applied += self._dispatch_run(tx, run)
+                        done.extend(envelope.sequence for envelope in run)
+                        delivered.add(run[0].subject)
+                        continue
+                    envelope = run[0]
                     complete, count = self._dispatch(tx, envelope, failed, isolate)
                     applied += count
                     if complete:
@@ -77,6 +91,39 @@ class InProcessBus:
                 if tx.emitted == emitted_before and not (deferred and applied):
                     break
         return delivered
+
+    def _runs(self, batch: list[Envelope], isolate: bool) -> Iterator[list[Envelope]]:
+        """Consecutive events of one subject whose consumers all take batches, as one run;
+        every other event alone."""
+        run: list[Envelope] = []
+        for envelope in batch:
+            if run and (envelope.subject != run[0].subject or isolate):
+                yield run
+                run = []
+            run.append(envelope)
+            if not self._batchable(envelope.subject):
+                yield run
+                run = []
+        if run:
+            yield run
+
+    def _batchable(self, subject: str) -> bool:
+        subs = [sub for sub in self._subscriptions if sub.subject == subject]
+        return bool(subs) and all(sub.batch_handler is not None for sub in subs)
+
+    def _dispatch_run(self, tx: Tx, run: list[Envelope]) -> int:
+        applied = 0
+        for sub in self._subscriptions:
+            if sub.subject != run[0].subject:
+                continue
+            assert sub.batch_handler is not None
+            try:
+                fresh = outbox.claim_many(tx.conn, sub.consumer, [e.id for e in run], tx.now)
+                sub.batch_handler([e for e in run if e.id in fresh], tx)
+            except Exception as error:
+                raise _Isolate from error
+            applied += len(fresh)
+        return applied
 
     def _dispatch(
         self, tx: Tx, envelope: Envelope, failed: set[str], isolate: bool

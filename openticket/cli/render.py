@@ -136,3 +136,26 @@ def error(err: DomainError, as_json: bool) -> None:
         sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"Error: {err.message}\n")
+
+
+def import_report(report: Any, *, as_json: bool, dry_run: bool, refused: bool) -> None:
+    if as_json:
+        print_json(report)
+        return
+    if refused:
+        message(
+            f"Nothing written: {len(report.errors)} problems in the file "
+            "(fix them, or use --skip-invalid to write the other rows)"
+        )
+    else:
+        verb = "Would create" if dry_run else "Created"
+        message(
+            f"{verb} {report.created}, updated {report.updated}, skipped {report.skipped}"
+            f"{' (dry run: nothing written)' if dry_run else ''}"
+        )
+    if report.errors:
+        _table(
+            f"{len(report.errors)} problems",
+            ["Line", "Field", "Problem"],
+            [[str(e.line), e.field or "", e.message] for e in report.errors],
+        )

@@ -72,3 +72,58 @@ def update(
         cli.token(), ticket_id, title=title, price=price, currency=currency
     )
     render.print_json(ticket) if cli.as_json else render.ticket(ticket)
+
+
+@app.command("import")
+@command
+def import_tickets(
+    cli: Cli,
+    source: Annotated[str, typer.Argument(help="A CSV, JSON or JSON Lines file, or - for stdin.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, json or jsonl (default: from the file's extension)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
+    ] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Write the good rows, report the bad ones.")
+    ] = False,
+) -> None:
+    """List tickets from a file: columns title, price, currency (optional), external_id
+    (optional; re-importing a row with the same external_id updates that listing)."""
+    from openticket.cli import import_reader
+    from openticket.cli.progress import import_progress
+
+    fmt_name = import_reader.detect_format(source, fmt)
+    token = cli.token()
+    with import_reader.opened(source) as path, import_progress(enabled=not cli.as_json) as tick:
+        report = cli.api.import_tickets(
+            token,
+            lambda: import_reader.read_rows(path, fmt_name),
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            on_progress=tick,
+        )
+    refused = bool(report.errors) and not skip_invalid
+    render.import_report(
+        report, as_json=cli.as_json, dry_run=dry_run, refused=refused and not dry_run
+    )
+    if refused:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+@command
+def export_tickets(
+    cli: Cli,
+    mine: Annotated[bool, typer.Option("--mine", help="Your own listings, any status.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or jsonl.")] = "csv",
+) -> None:
+    """Write tickets to stdout in a form `tickets import` reads back."""
+    from openticket.cli import export_writer
+    from openticket.cli.import_reader import detect_format
+
+    fmt_name = detect_format("-", fmt)
+    token = cli.token() if mine else None
+    export_writer.write(cli.api.export_tickets(token, mine=mine), fmt_name)

@@ -9,16 +9,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from openticket.core.schemas import (
         AuthSession,
         DemoReport,
         Event,
+        ExportRow,
+        ImportReport,
         Order,
         Payment,
         ReconcileReport,
         Ticket,
         User,
     )
+    from openticket.core.tickets.model import ImportRow
 
 
 class Api(Protocol):
@@ -55,6 +60,21 @@ class Api(Protocol):
         price: str | None = None,
         currency: str | None = None,
     ) -> Ticket: ...
+
+    def import_tickets(
+        self,
+        token: str | None,
+        open_rows: Callable[[], Iterator[ImportRow]],
+        *,
+        dry_run: bool = False,
+        skip_invalid: bool = False,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> ImportReport:
+        """List many tickets. `open_rows` is called once per pass over the input (the whole
+        input is validated before anything is written)."""
+
+    def export_tickets(self, token: str | None, *, mine: bool = False) -> Iterator[ExportRow]:
+        """Tickets in the form `import_tickets` reads back (available ones, or your own)."""
 
     def list_orders(self, token: str | None) -> list[Order]: ...
 

@@ -76,6 +76,7 @@ def subscribe_domains(bus: InProcessBus, timer: ExpiryTimer, domains: tuple[str,
         "payments": payments_handlers.HANDLERS,
         "expiration": expiration_handlers.build_handlers(timer),
     }
+    batches = {"orders": orders_handlers.BATCH_HANDLERS}
     for domain in domains:
         for subject, handler in tables[domain].items():
-            bus.subscribe(domain, subject, handler)
+            bus.subscribe(domain, subject, handler, batches.get(domain, {}).get(subject))

@@ -4,6 +4,7 @@ calls one use case, delivers the events it caused, and returns public objects.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 
 from openticket.bus.relay import OutboxRelay
 from openticket.core import schemas
@@ -21,9 +22,10 @@ from openticket.core.payments import flows as payment_flows
 from openticket.core.payments import service as payments
 from openticket.core.payments.model import Payment
 from openticket.core.payments.provider import PaymentProvider
+from openticket.core.tickets import import_flow
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets import service as tickets
-from openticket.core.tickets.model import Ticket
+from openticket.core.tickets.model import AVAILABLE, ImportRow, Ticket
 from openticket.store import outbox
 from openticket.store.uow import UnitOfWork
 
@@ -236,6 +238,63 @@ class LocalApi:
             ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
         self._deliver()
         return _ticket(ticket)
+
+    def import_tickets(
+        self,
+        token: str | None,
+        open_rows: Callable[[], Iterator[ImportRow]],
+        *,
+        dry_run: bool = False,
+        skip_invalid: bool = False,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> schemas.ImportReport:
+        user = self._authenticate(token)
+        progress = on_progress or (lambda _phase, _rows: None)
+        self._catch_up()
+        planned = import_flow.validate(self._uow, user.id, open_rows(), self._currency, progress)
+        bad_lines = {problem.line for problem in planned.problems}
+        if dry_run or (bad_lines and not skip_invalid):
+            if not dry_run:  # all or nothing: every row was skipped
+                planned.unchanged += planned.created + planned.updated
+                planned.created = planned.updated = 0
+            return import_flow.report(planned, len(bad_lines))
+        written = import_flow.write(
+            self._uow,
+            user.id,
+            open_rows(),
+            self._currency,
+            bad_lines,
+            progress,
+            self._deliver,
+        )
+        written.problems = planned.problems + written.problems
+        return import_flow.report(written, len(bad_lines))
+
+    def export_tickets(
+        self, token: str | None, *, mine: bool = False
+    ) -> Iterator[schemas.ExportRow]:
+        owner_id = self._authenticate(token).id if mine else None
+        self._catch_up()
+        after = ""
+        while True:
+            with self._uow.read() as tx:
+                page = tickets_repository.page_after(
+                    tx.conn,
+                    owner_id=owner_id,
+                    status=None if mine else AVAILABLE,
+                    after_id=after,
+                    limit=1000,
+                )
+            if not page:
+                return
+            for ticket in page:
+                yield schemas.ExportRow(
+                    title=ticket.title,
+                    price=ticket.price.format(),
+                    currency=ticket.price.currency,
+                    external_id=ticket.external_id or ticket.id,
+                )
+            after = page[-1].id
 
     # -- orders -------------------------------------------------------------------------
     def list_orders(self, token: str | None) -> list[schemas.Order]:

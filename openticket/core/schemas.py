@@ -88,6 +88,26 @@ class DemoReport(Public):
     tickets: int
 
 
+class ImportProblem(Public):
+    line: int
+    field: str | None
+    message: str
+
+
+class ImportReport(Public):
+    created: int
+    updated: int
+    skipped: int
+    errors: list[ImportProblem]
+
+
+class ExportRow(Public):
+    title: str
+    price: str
+    currency: str
+    external_id: str
+
+
 class ErrorItem(Public):
     message: str
     field: str | None = None

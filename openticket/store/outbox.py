@@ -69,6 +69,23 @@ def append(conn: Connection, envelope: Envelope) -> int:
     return int(key[0])
 
 
+def append_many(conn: Connection, envelopes: Sequence[Envelope]) -> None:
+    if envelopes:
+        conn.execute(
+            insert(outbox),
+            [
+                {
+                    "event_id": e.id,
+                    "subject": e.subject,
+                    "occurred_at": e.occurred_at,
+                    "data": e.data,
+                    "attempts": 0,
+                }
+                for e in envelopes
+            ],
+        )
+
+
 def _envelope(row: object) -> Envelope:
     return Envelope(
         id=row.event_id,  # type: ignore[attr-defined]
@@ -120,6 +137,26 @@ def claim(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool
 
     pg_statement = postgresql.insert(processed_events).values(values).on_conflict_do_nothing()
     return conn.execute(pg_statement).rowcount == 1
+
+
+def claim_many(
+    conn: Connection, consumer: str, event_ids: Sequence[str], now: datetime
+) -> set[str]:
+    """`claim` for many events at once; returns the ids this consumer had not processed."""
+    done: set[str] = set()
+    for start in range(0, len(event_ids), 500):
+        chunk = event_ids[start : start + 500]
+        query = select(processed_events.c.event_id).where(
+            processed_events.c.consumer == consumer, processed_events.c.event_id.in_(chunk)
+        )
+        done.update(conn.execute(query).scalars())
+    fresh = [event_id for event_id in event_ids if event_id not in done]
+    if fresh:
+        conn.execute(
+            insert(processed_events),
+            [{"consumer": consumer, "event_id": e, "processed_at": now} for e in fresh],
+        )
+    return set(fresh)
 
 
 def already_processed(conn: Connection, consumer: str, event_id: str) -> bool:

@@ -10,7 +10,7 @@ from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.orders import repository, service
 from openticket.core.orders.model import TicketReplica
-from openticket.store.uow import Handler, Tx
+from openticket.store.uow import BatchHandler, Handler, Tx
 
 log = logging.getLogger("openticket.orders")
 
@@ -28,6 +28,13 @@ def _replica(data: events.EventData) -> TicketReplica:
 def on_ticket_created(envelope: Envelope, tx: Tx) -> None:
     if repository.get_ticket(tx.conn, envelope.data["id"]) is None:
         repository.add_ticket(tx.conn, _replica(envelope.data))
+
+
+def on_tickets_created(envelopes: list[Envelope], tx: Tx) -> None:
+    """on_ticket_created for a run of events (batch imports)."""
+    replicas = {e.data["id"]: _replica(e.data) for e in envelopes}
+    known = repository.known_ticket_ids(tx.conn, list(replicas))
+    repository.add_tickets(tx.conn, [r for i, r in replicas.items() if i not in known])
 
 
 def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:
@@ -64,6 +71,8 @@ def on_payment_created(envelope: Envelope, tx: Tx) -> None:
         # cancellation, so the buyer is never charged without the ticket.
         log.info("payment %s arrived for %s order %s", envelope.data["id"], order.status, order.id)
 
+
+BATCH_HANDLERS: dict[str, BatchHandler] = {events.TICKET_CREATED: on_tickets_created}
 
 HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_ticket_created,

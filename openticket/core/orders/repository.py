@@ -119,6 +119,34 @@ def add_ticket(conn: Connection, ticket: TicketReplica) -> None:
     )
 
 
+def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(ticket_ids), 500):
+        query = select(order_tickets.c.id).where(
+            order_tickets.c.id.in_(ticket_ids[start : start + 500])
+        )
+        known.update(conn.execute(query).scalars())
+    return known
+
+
+def add_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
+    if tickets:
+        conn.execute(
+            insert(order_tickets),
+            [
+                {
+                    "id": t.id,
+                    "title": t.title,
+                    "price_minor": t.price.minor,
+                    "currency": t.price.currency,
+                    "owner_id": t.owner_id,
+                    "version": t.version,
+                }
+                for t in tickets
+            ],
+        )
+
+
 def save_ticket(conn: Connection, ticket: TicketReplica) -> None:
     conn.execute(
         update(order_tickets)

@@ -52,6 +52,20 @@ class Ticket:
         return replace(self, status=SOLD, version=self.version + 1)
 
 
+@dataclass(frozen=True)
+class ImportRow:
+    """One record of an import file as read, before any rule is applied. A reader that could
+    not make sense of the record sets `problem` (the row is then reported, not written)."""
+
+    line: int
+    title: object = None
+    price: object = None
+    currency: object = None
+    external_id: object = None
+    problem: str | None = None
+    problem_field: str | None = None
+
+
 def clean_title(title: str | None, field: str = "title") -> str:
     text = (title or "").strip()
     if not text:

@@ -41,6 +41,29 @@ def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
     )
 
 
+def add_many(conn: Connection, new: list[Ticket], now: datetime) -> None:
+    if new:
+        conn.execute(
+            insert(tickets),
+            [
+                {
+                    "id": t.id,
+                    "title": t.title,
+                    "price_minor": t.price.minor,
+                    "currency": t.price.currency,
+                    "owner_id": t.owner_id,
+                    "version": t.version,
+                    "status": t.status,
+                    "order_id": t.order_id,
+                    "external_id": t.external_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for t in new
+            ],
+        )
+
+
 def get(conn: Connection, ticket_id: str) -> Ticket | None:
     row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
     return None if row is None else _ticket(row)
@@ -111,3 +134,27 @@ def save_order(conn: Connection, order_id: str, version: int, status: str) -> No
         .where(ticket_orders.c.id == order_id)
         .values(version=version, status=status)
     )
+
+
+def by_external_ids(conn: Connection, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
+    found: dict[str, Ticket] = {}
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start : start + 500]
+        query = select(tickets).where(
+            tickets.c.owner_id == owner_id, tickets.c.external_id.in_(chunk)
+        )
+        for row in conn.execute(query):
+            found[row.external_id] = _ticket(row)
+    return found
+
+
+def page_after(
+    conn: Connection, *, owner_id: str | None, status: str | None, after_id: str, limit: int
+) -> list[Ticket]:
+    """Tickets in id order after `after_id` (keyset paging for exports)."""
+    query = select(tickets).where(tickets.c.id > after_id)
+    if owner_id is not None:
+        query = query.where(tickets.c.owner_id == owner_id)
+    if status is not None:
+        query = query.where(tickets.c.status == status)
+    return [_ticket(row) for row in conn.execute(query.order_by(tickets.c.id).limit(limit))]

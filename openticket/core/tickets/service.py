@@ -48,6 +48,19 @@ def parse_listing(title: str | None, price: str | int | None, currency: str) -> 
     return clean, money
 
 
+def new_listing(owner_id: str, title: str, price: Money, external_id: str | None) -> Ticket:
+    return Ticket(
+        id=uuid.uuid4().hex,
+        title=title,
+        price=price,
+        owner_id=owner_id,
+        version=0,
+        status=AVAILABLE,
+        order_id=None,
+        external_id=external_id,
+    )
+
+
 def create_ticket(
     tx: Tx,
     owner_id: str,
@@ -57,16 +70,7 @@ def create_ticket(
     external_id: str | None = None,
 ) -> Ticket:
     clean, money = parse_listing(title, price, currency)
-    ticket = Ticket(
-        id=uuid.uuid4().hex,
-        title=clean,
-        price=money,
-        owner_id=owner_id,
-        version=0,
-        status=AVAILABLE,
-        order_id=None,
-        external_id=external_id,
-    )
+    ticket = new_listing(owner_id, clean, money, external_id)
     repository.add(tx.conn, ticket, tx.now)
     tx.emit(events.TICKET_CREATED, event_data(ticket))
     return ticket

@@ -1,0 +1,123 @@
+"""Batch import of listings: rows are checked with the same rules as `tickets create`, the
+whole file before anything is written, and a seller's `external_id` makes re-runs update
+instead of duplicate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openticket.core import events
+from openticket.core.errors import InvalidInput
+from openticket.core.money import Money
+from openticket.core.tickets import repository
+from openticket.core.tickets.model import RESERVED, SOLD, ImportRow, Ticket, clean_title
+from openticket.core.tickets.service import event_data, new_listing, parse_listing
+from openticket.store.uow import Tx
+
+EXTERNAL_ID_MAX = 200
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    field: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckedRow:
+    line: int
+    title: str
+    price: Money
+    external_id: str | None
+
+
+@dataclass
+class Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowProblem]:
+    """The row as a listing, or every problem with it (store-independent rules)."""
+    if row.problem is not None:
+        return [RowProblem(row.line, row.problem_field, row.problem)]
+    problems: list[RowProblem] = []
+    currency = _text(row.currency) or default_currency
+    external_id = _text(row.external_id)
+    if external_id is not None and (
+        len(external_id) > EXTERNAL_ID_MAX or not external_id.isprintable()
+    ):
+        problems.append(
+            RowProblem(
+                row.line,
+                "external_id",
+                f"external_id must be at most {EXTERNAL_ID_MAX} printable characters",
+            )
+        )
+        external_id = None
+    try:
+        title, price = parse_listing(
+            None if row.title is None else str(row.title),
+            None if row.price is None else str(row.price),
+            currency,
+        )
+    except InvalidInput as error:
+        problems += [RowProblem(row.line, item.field, item.message) for item in error.items]
+    if problems:
+        return problems
+    return CheckedRow(row.line, title, price, external_id)
+
+
+def existing_listings(tx: Tx, owner_id: str, external_ids: Iterable[str]) -> dict[str, Ticket]:
+    return repository.by_external_ids(tx.conn, owner_id, list(external_ids))
+
+
+def plan_row(row: CheckedRow, existing: Ticket | None) -> str | RowProblem:
+    """'create', 'update', 'unchanged', or why the row cannot be applied."""
+    if existing is None:
+        return "create"
+    if existing.status == RESERVED:
+        return RowProblem(row.line, "external_id", "Cannot update a reserved ticket")
+    if existing.status == SOLD:
+        return RowProblem(row.line, "external_id", "Cannot update a sold ticket")
+    if existing.title == row.title and existing.price == row.price:
+        return "unchanged"
+    return "update"
+
+
+def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> None:
+    """Write one batch; rows are re-planned against the store inside this transaction. New
+    listings are the same tickets and `ticket:created` events as `tickets create` makes,
+    written with one statement each for the batch."""
+    known = existing_listings(tx, owner_id, [r.external_id for r in rows if r.external_id])
+    new: list[Ticket] = []
+    for row in rows:
+        current = known.get(row.external_id) if row.external_id else None
+        plan = plan_row(row, current)
+        if isinstance(plan, RowProblem):
+            tally.problems.append(plan)
+        elif plan == "unchanged":
+            tally.unchanged += 1
+        elif plan == "update":
+            assert current is not None
+            updated = current.edited(clean_title(row.title), row.price)
+            repository.save(tx.conn, updated, tx.now)
+            tx.emit(events.TICKET_UPDATED, event_data(updated))
+            tally.updated += 1
+        else:
+            new.append(new_listing(owner_id, row.title, row.price, row.external_id))
+            tally.created += 1
+    repository.add_many(tx.conn, new, tx.now)
+    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in new])
