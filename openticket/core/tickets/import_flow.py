@@ -10,7 +10,7 @@ from openticket.core.tickets.importing import CheckedRow, RowProblem, Tally
 from openticket.core.tickets.model import ImportRow
 from openticket.store.uow import UnitOfWork
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 5000
 Progress = Callable[[str, int], None]
 
 
