@@ -266,3 +266,47 @@ def test_memory_does_not_grow_with_file_size(people: Callable[..., User], tmp_pa
     # Ten times the rows: the peak may move by a little (ids kept to catch repeats), not by
     # the rows themselves (about 40 MB more if the file were held in memory).
     assert peaks[50_000] - peaks[5_000] < 15 * 1024, peaks
+
+
+def _stderr_through_a_terminal(person: User, *args: str) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal (as a person would), stdout on a pipe."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*OPENTICKET, *args],
+        env=person.env() | {"TERM": "xterm", "COLUMNS": "100"},
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    return proc.returncode, out, seen.decode("utf-8", "replace")
+
+
+def test_progress_on_a_terminal_only(seller: User, tmp_path: Path) -> None:
+    source = _csv(tmp_path / "t.csv", [[f"Seat {i}", "10", "USD", f"p{i}"] for i in range(3000)])
+    code, out, terminal = _stderr_through_a_terminal(seller, "tickets", "import", str(source))
+    assert code == 0, terminal
+    assert "Validated" in terminal and "Written" in terminal and "rows" in terminal
+    assert "Created 3000" in out and "Validated" not in out
+    code, out, terminal = _stderr_through_a_terminal(
+        seller, "tickets", "import", str(source), "--json"
+    )
+    assert code == 0 and json.loads(out)["skipped"] == 3000
+    assert "Validated" not in terminal and terminal.strip() == ""
+    piped = seller.run("tickets", "import", str(source))
+    assert piped.code == 0 and piped.stderr == ""
