@@ -72,6 +72,10 @@ def clean_title(title: str | None, field: str = "title") -> str:
         raise InvalidInput("Title is required", field)
     if len(text) > TITLE_MAX:
         raise InvalidInput(f"Title must be at most {TITLE_MAX} characters", field)
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+    # isprintable() is False for every control, format and line/paragraph separator (and a
+    # few harmless characters), so the per-character check runs only for those titles.
+    if not text.isprintable() and any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text
+    ):
         raise InvalidInput("Title must not contain control characters", field)
     return text
