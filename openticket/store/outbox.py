@@ -6,6 +6,7 @@ after delivery (marked delivered), and ordered by `seq`, so every reader of the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,10 +19,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     select,
     update,
 )
+from sqlalchemy.sql.expression import Executable
 
 from openticket.core.events import Envelope
 from openticket.store.db import UTCDateTime, metadata
@@ -54,36 +57,41 @@ processed_events = Table(
 )
 
 
+# Built once: these run several times per command (see bench/reserve.py).
+_APPEND = insert(outbox)
+_PENDING = (
+    select(outbox)
+    .where(outbox.c.delivered_at.is_(None), outbox.c.seq > bindparam("after_seq"))
+    .order_by(outbox.c.seq)
+    .limit(bindparam("limit"))
+)
+_HAS_PENDING = select(outbox.c.seq).where(outbox.c.delivered_at.is_(None)).limit(1)
+_MARK_DELIVERED = (
+    update(outbox)
+    .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+    .values(delivered_at=bindparam("now"))
+)
+
+
+def _row(envelope: Envelope) -> dict[str, object]:
+    return {
+        "event_id": envelope.id,
+        "subject": envelope.subject,
+        "occurred_at": envelope.occurred_at,
+        "data": envelope.data,
+        "attempts": 0,
+    }
+
+
 def append(conn: Connection, envelope: Envelope) -> int:
-    result = conn.execute(
-        insert(outbox).values(
-            event_id=envelope.id,
-            subject=envelope.subject,
-            occurred_at=envelope.occurred_at,
-            data=envelope.data,
-            attempts=0,
-        )
-    )
-    key = result.inserted_primary_key
+    key = conn.execute(_APPEND, _row(envelope)).inserted_primary_key
     assert key is not None
     return int(key[0])
 
 
 def append_many(conn: Connection, envelopes: Sequence[Envelope]) -> None:
     if envelopes:
-        conn.execute(
-            insert(outbox),
-            [
-                {
-                    "event_id": e.id,
-                    "subject": e.subject,
-                    "occurred_at": e.occurred_at,
-                    "data": e.data,
-                    "attempts": 0,
-                }
-                for e in envelopes
-            ],
-        )
+        conn.execute(_APPEND, [_row(envelope) for envelope in envelopes])
 
 
 def _envelope(row: object) -> Envelope:
@@ -97,23 +105,17 @@ def _envelope(row: object) -> Envelope:
 
 
 def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
-    rows = conn.execute(
-        select(outbox)
-        .where(outbox.c.delivered_at.is_(None), outbox.c.seq > after_seq)
-        .order_by(outbox.c.seq)
-        .limit(limit)
-    )
+    rows = conn.execute(_PENDING, {"after_seq": after_seq, "limit": limit})
     return [_envelope(row) for row in rows]
 
 
 def has_pending(conn: Connection) -> bool:
-    query = select(outbox.c.seq).where(outbox.c.delivered_at.is_(None)).limit(1)
-    return conn.execute(query).first() is not None
+    return conn.execute(_HAS_PENDING).first() is not None
 
 
 def mark_delivered(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
     if seqs:
-        conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(delivered_at=now))
+        conn.execute(_MARK_DELIVERED, {"seqs": list(seqs), "now": now})
 
 
 def record_failure(conn: Connection, seq: int, error: str) -> None:
@@ -128,15 +130,18 @@ def claim(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool
     """Record that `consumer` processes this event; False if it already has. One statement,
     in the consumer's transaction, so the claim commits or rolls back with the effect."""
     values = {"consumer": consumer, "event_id": event_id, "processed_at": now}
-    if conn.dialect.name == "sqlite":
+    return conn.execute(_claim_statement(conn.dialect.name), values).rowcount == 1
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Executable:
+    if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
 
-        statement = sqlite.insert(processed_events).values(values).on_conflict_do_nothing()
-        return conn.execute(statement).rowcount == 1
+        return sqlite.insert(processed_events).on_conflict_do_nothing()
     from sqlalchemy.dialects import postgresql
 
-    pg_statement = postgresql.insert(processed_events).values(values).on_conflict_do_nothing()
-    return conn.execute(pg_statement).rowcount == 1
+    return postgresql.insert(processed_events).on_conflict_do_nothing()
 
 
 def claim_many(

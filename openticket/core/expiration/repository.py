@@ -2,20 +2,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from openticket.core.expiration.tables import schedule
 
+_EXISTS = select(schedule.c.order_id).where(schedule.c.order_id == bindparam("order_id"))
+_INSERT = insert(schedule)
+_DELETE = delete(schedule).where(schedule.c.order_id == bindparam("order_id"))
+
 
 def add(conn: Connection, order_id: str, expires_at: datetime) -> bool:
-    if conn.execute(select(schedule.c.order_id).where(schedule.c.order_id == order_id)).first():
+    if conn.execute(_EXISTS, {"order_id": order_id}).first():
         return False
-    conn.execute(insert(schedule).values(order_id=order_id, expires_at=expires_at))
+    conn.execute(_INSERT, {"order_id": order_id, "expires_at": expires_at})
     return True
 
 
 def remove(conn: Connection, order_id: str) -> bool:
-    return conn.execute(delete(schedule).where(schedule.c.order_id == order_id)).rowcount > 0
+    return conn.execute(_DELETE, {"order_id": order_id}).rowcount > 0
 
 
 def all_pending(conn: Connection) -> list[tuple[str, datetime]]:

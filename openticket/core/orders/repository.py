@@ -3,13 +3,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES, Order, TicketReplica
 from openticket.core.orders.tables import order_tickets, orders
+
+# Statements on the reservation path are built once: building one per call costs more than
+# running it (bench/reserve.py).
+_INSERT_ORDER = insert(orders)
+_ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("order_id"))
+_SAVE_ORDER = (
+    update(orders)
+    .where(orders.c.id == bindparam("b_id"), orders.c.version == bindparam("b_version"))
+    .values(status=bindparam("status"), version=bindparam("version"))
+)
+_LIVE_FOR_TICKET = select(orders).where(
+    orders.c.ticket_id == bindparam("ticket_id"), orders.c.status.in_(LIVE_STATUSES)
+)
+_ANY_OVERDUE = (
+    select(orders.c.id)
+    .where(orders.c.status.in_(OPEN_STATUSES), orders.c.expires_at <= bindparam("now"))
+    .limit(1)
+)
+_TICKET_BY_ID = select(order_tickets).where(order_tickets.c.id == bindparam("ticket_id"))
+_INSERT_TICKET = insert(order_tickets)
+_SAVE_TICKET = (
+    update(order_tickets)
+    .where(order_tickets.c.id == bindparam("b_id"))
+    .values(
+        title=bindparam("title"),
+        price_minor=bindparam("price_minor"),
+        currency=bindparam("currency"),
+        owner_id=bindparam("owner_id"),
+        version=bindparam("version"),
+    )
+)
 
 
 def _order(row: Any) -> Order:
@@ -26,46 +57,47 @@ def _order(row: Any) -> Order:
 
 
 def add(conn: Connection, order: Order, now: datetime) -> None:
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(orders).values(
-                    id=order.id,
-                    user_id=order.user_id,
-                    ticket_id=order.ticket_id,
-                    ticket_title=order.ticket_title,
-                    price_minor=order.price.minor,
-                    currency=order.price.currency,
-                    status=order.status,
-                    expires_at=order.expires_at,
-                    version=order.version,
-                    created_at=now,
-                )
-            )
+    try:  # a refused insert ends the command, and its transaction with it
+        conn.execute(
+            _INSERT_ORDER,
+            {
+                "id": order.id,
+                "user_id": order.user_id,
+                "ticket_id": order.ticket_id,
+                "ticket_title": order.ticket_title,
+                "price_minor": order.price.minor,
+                "currency": order.price.currency,
+                "status": order.status,
+                "expires_at": order.expires_at,
+                "version": order.version,
+                "created_at": now,
+            },
+        )
     except IntegrityError:
         raise Conflict("Ticket is already reserved", "ticket_id") from None
 
 
 def get(conn: Connection, order_id: str) -> Order | None:
-    row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
+    row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
     return None if row is None else _order(row)
 
 
 def save(conn: Connection, order: Order) -> None:
     result = conn.execute(
-        update(orders)
-        .where(orders.c.id == order.id, orders.c.version == order.version - 1)
-        .values(status=order.status, version=order.version)
+        _SAVE_ORDER,
+        {
+            "b_id": order.id,
+            "b_version": order.version - 1,
+            "status": order.status,
+            "version": order.version,
+        },
     )
     if result.rowcount != 1:
         raise RuntimeError(f"order {order.id} changed concurrently (stale version)")
 
 
 def live_for_ticket(conn: Connection, ticket_id: str) -> Order | None:
-    query = select(orders).where(
-        orders.c.ticket_id == ticket_id, orders.c.status.in_(LIVE_STATUSES)
-    )
-    row = conn.execute(query).first()
+    row = conn.execute(_LIVE_FOR_TICKET, {"ticket_id": ticket_id}).first()
     return None if row is None else _order(row)
 
 
@@ -80,12 +112,7 @@ def overdue(conn: Connection, now: datetime, limit: int = 500) -> list[Order]:
 
 
 def any_overdue(conn: Connection, now: datetime) -> bool:
-    query = (
-        select(orders.c.id)
-        .where(orders.c.status.in_(OPEN_STATUSES), orders.c.expires_at <= now)
-        .limit(1)
-    )
-    return conn.execute(query).first() is not None
+    return conn.execute(_ANY_OVERDUE, {"now": now}).first() is not None
 
 
 def for_user(conn: Connection, user_id: str) -> list[Order]:
@@ -98,7 +125,7 @@ def for_user(conn: Connection, user_id: str) -> list[Order]:
 
 
 def get_ticket(conn: Connection, ticket_id: str) -> TicketReplica | None:
-    row = conn.execute(select(order_tickets).where(order_tickets.c.id == ticket_id)).first()
+    row = conn.execute(_TICKET_BY_ID, {"ticket_id": ticket_id}).first()
     if row is None:
         return None
     return TicketReplica(
@@ -107,16 +134,7 @@ def get_ticket(conn: Connection, ticket_id: str) -> TicketReplica | None:
 
 
 def add_ticket(conn: Connection, ticket: TicketReplica) -> None:
-    conn.execute(
-        insert(order_tickets).values(
-            id=ticket.id,
-            title=ticket.title,
-            price_minor=ticket.price.minor,
-            currency=ticket.price.currency,
-            owner_id=ticket.owner_id,
-            version=ticket.version,
-        )
-    )
+    conn.execute(_INSERT_TICKET, _ticket_params(ticket))
 
 
 def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
@@ -131,31 +149,21 @@ def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
 
 def add_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
     if tickets:
-        conn.execute(
-            insert(order_tickets),
-            [
-                {
-                    "id": t.id,
-                    "title": t.title,
-                    "price_minor": t.price.minor,
-                    "currency": t.price.currency,
-                    "owner_id": t.owner_id,
-                    "version": t.version,
-                }
-                for t in tickets
-            ],
-        )
+        conn.execute(_INSERT_TICKET, [_ticket_params(t) for t in tickets])
+
+
+def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "title": ticket.title,
+        "price_minor": ticket.price.minor,
+        "currency": ticket.price.currency,
+        "owner_id": ticket.owner_id,
+        "version": ticket.version,
+    }
 
 
 def save_ticket(conn: Connection, ticket: TicketReplica) -> None:
-    conn.execute(
-        update(order_tickets)
-        .where(order_tickets.c.id == ticket.id)
-        .values(
-            title=ticket.title,
-            price_minor=ticket.price.minor,
-            currency=ticket.price.currency,
-            owner_id=ticket.owner_id,
-            version=ticket.version,
-        )
-    )
+    params = _ticket_params(ticket)
+    params["b_id"] = params.pop("id")
+    conn.execute(_SAVE_TICKET, params)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
@@ -91,16 +91,20 @@ def with_status(conn: Connection, statuses: tuple[str, ...], limit: int = 500) -
 
 
 def any_with_status(conn: Connection, status: str) -> bool:
-    query = select(payments.c.id).where(payments.c.status == status).limit(1)
-    return conn.execute(query).first() is not None
+    return conn.execute(_ANY_WITH_STATUS, {"status": status}).first() is not None
 
 
 def all_payments(conn: Connection) -> list[Payment]:
     return [_payment(row) for row in conn.execute(select(payments).order_by(payments.c.created_at))]
 
 
+_ORDER_BY_ID = select(payment_orders).where(payment_orders.c.id == bindparam("order_id"))
+_INSERT_ORDER = insert(payment_orders)
+_ANY_WITH_STATUS = select(payments.c.id).where(payments.c.status == bindparam("status")).limit(1)
+
+
 def get_order(conn: Connection, order_id: str) -> OrderReplica | None:
-    row = conn.execute(select(payment_orders).where(payment_orders.c.id == order_id)).first()
+    row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
     if row is None:
         return None
     return OrderReplica(
@@ -116,15 +120,17 @@ def get_order(conn: Connection, order_id: str) -> OrderReplica | None:
 
 def add_order(conn: Connection, order: OrderReplica) -> None:
     conn.execute(
-        insert(payment_orders).values(
-            id=order.id,
-            user_id=order.user_id,
-            price_minor=order.price.minor,
-            currency=order.price.currency,
-            status=order.status,
-            expires_at=order.expires_at,
-            version=order.version,
-        )
+        _INSERT_ORDER,
+        {
+            "id": order.id,
+            "user_id": order.user_id,
+            "price_minor": order.price.minor,
+            "currency": order.price.currency,
+            "status": order.status,
+            "expires_at": order.expires_at,
+            "version": order.version,
+            "cancel_reason": None,
+        },
     )
 
 

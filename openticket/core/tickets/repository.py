@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from openticket.core.money import Money
 from openticket.core.tickets.model import Ticket
@@ -23,66 +23,75 @@ def _ticket(row: Any) -> Ticket:
     )
 
 
-def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
-    conn.execute(
-        insert(tickets).values(
-            id=ticket.id,
-            title=ticket.title,
-            price_minor=ticket.price.minor,
-            currency=ticket.price.currency,
-            owner_id=ticket.owner_id,
-            version=ticket.version,
-            status=ticket.status,
-            order_id=ticket.order_id,
-            external_id=ticket.external_id,
-            created_at=now,
-            updated_at=now,
-        )
+_INSERT = insert(tickets)
+_BY_ID = select(tickets).where(tickets.c.id == bindparam("ticket_id"))
+_SAVE = (
+    update(tickets)
+    .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
+    .values(
+        title=bindparam("title"),
+        price_minor=bindparam("price_minor"),
+        currency=bindparam("currency"),
+        status=bindparam("status"),
+        order_id=bindparam("order_id"),
+        updated_at=bindparam("updated_at"),
+        version=bindparam("version"),
     )
+)
+_ORDER_VERSION = select(ticket_orders.c.version).where(ticket_orders.c.id == bindparam("order_id"))
+_INSERT_ORDER = insert(ticket_orders)
+_SAVE_ORDER = (
+    update(ticket_orders)
+    .where(ticket_orders.c.id == bindparam("b_id"))
+    .values(version=bindparam("version"), status=bindparam("status"))
+)
+
+
+def _insert_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "title": ticket.title,
+        "price_minor": ticket.price.minor,
+        "currency": ticket.price.currency,
+        "owner_id": ticket.owner_id,
+        "version": ticket.version,
+        "status": ticket.status,
+        "order_id": ticket.order_id,
+        "external_id": ticket.external_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
+    conn.execute(_INSERT, _insert_params(ticket, now))
 
 
 def add_many(conn: Connection, new: list[Ticket], now: datetime) -> None:
     if new:
-        conn.execute(
-            insert(tickets),
-            [
-                {
-                    "id": t.id,
-                    "title": t.title,
-                    "price_minor": t.price.minor,
-                    "currency": t.price.currency,
-                    "owner_id": t.owner_id,
-                    "version": t.version,
-                    "status": t.status,
-                    "order_id": t.order_id,
-                    "external_id": t.external_id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for t in new
-            ],
-        )
+        conn.execute(_INSERT, [_insert_params(ticket, now) for ticket in new])
 
 
 def get(conn: Connection, ticket_id: str) -> Ticket | None:
-    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    row = conn.execute(_BY_ID, {"ticket_id": ticket_id}).first()
     return None if row is None else _ticket(row)
 
 
 def save(conn: Connection, ticket: Ticket, now: datetime) -> None:
     """Write a changed ticket; its version must be exactly one above the stored one."""
     result = conn.execute(
-        update(tickets)
-        .where(tickets.c.id == ticket.id, tickets.c.version == ticket.version - 1)
-        .values(
-            title=ticket.title,
-            price_minor=ticket.price.minor,
-            currency=ticket.price.currency,
-            status=ticket.status,
-            order_id=ticket.order_id,
-            updated_at=now,
-            version=ticket.version,
-        )
+        _SAVE,
+        {
+            "b_id": ticket.id,
+            "b_version": ticket.version - 1,
+            "title": ticket.title,
+            "price_minor": ticket.price.minor,
+            "currency": ticket.price.currency,
+            "status": ticket.status,
+            "order_id": ticket.order_id,
+            "updated_at": now,
+            "version": ticket.version,
+        },
     )
     if result.rowcount != 1:
         raise RuntimeError(f"ticket {ticket.id} changed concurrently (stale version)")
@@ -116,24 +125,18 @@ def count(conn: Connection) -> int:
 
 
 def order_version(conn: Connection, order_id: str) -> int | None:
-    query = select(ticket_orders.c.version).where(ticket_orders.c.id == order_id)
-    return conn.execute(query).scalar()
+    return conn.execute(_ORDER_VERSION, {"order_id": order_id}).scalar()
 
 
 def add_order(conn: Connection, order_id: str, ticket_id: str, version: int, status: str) -> None:
     conn.execute(
-        insert(ticket_orders).values(
-            id=order_id, ticket_id=ticket_id, version=version, status=status
-        )
+        _INSERT_ORDER,
+        {"id": order_id, "ticket_id": ticket_id, "version": version, "status": status},
     )
 
 
 def save_order(conn: Connection, order_id: str, version: int, status: str) -> None:
-    conn.execute(
-        update(ticket_orders)
-        .where(ticket_orders.c.id == order_id)
-        .values(version=version, status=status)
-    )
+    conn.execute(_SAVE_ORDER, {"b_id": order_id, "version": version, "status": status})
 
 
 def by_external_ids(conn: Connection, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
