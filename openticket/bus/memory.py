@@ -86,9 +86,10 @@ class InProcessBus:
                     else:
                         deferred += 1
                 outbox.mark_delivered(tx.conn, done, tx.now)
-                # Another round only if this one may have unblocked something: new events to
-                # deliver, or an event that arrived early and may apply now.
-                if tx.emitted == emitted_before and not (deferred and applied):
+                # Another round if rows are left over, or if this round may have unblocked
+                # something: new events to deliver, or an event that arrived early.
+                more_waiting = len(batch) == MAX_ROWS_PER_ROUND
+                if not more_waiting and tx.emitted == emitted_before and not (deferred and applied):
                     break
         return delivered
 
