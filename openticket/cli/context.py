@@ -93,10 +93,12 @@ def _fail(cli: Cli, error: DomainError) -> typer.Exit:
 def _unexpected(cli: Cli, error: Exception) -> typer.Exit:
     if os.environ.get("OPENTICKET_DEBUG"):
         raise error
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
     if isinstance(error, OperationalError):
         return _fail(cli, Unavailable(f"The database is unavailable: {error.orig}"))
+    if isinstance(error, DBAPIError):  # its text would carry the statement's parameters
+        error = error.orig if isinstance(error.orig, Exception) else Exception("database error")
     return _fail(cli, DomainError(f"Unexpected error ({type(error).__name__}): {error}"))
 
 
