@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -158,3 +160,68 @@ def people(tmp_path: Path) -> Callable[[str], User]:
 def signed_up(person: User, email: str, password: str = "correct horse") -> dict[str, Any]:
     user: dict[str, Any] = person.ok("auth", "signup", email, "--password", password)
     return user
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(db_path: Path, home: Path) -> Iterator[str]:
+    """A real `openticket serve` on a free loopback port, until the block ends."""
+    import urllib.request
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
+    env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=f"sqlite:///{db_path}")
+    log = open(home.parent / f"serve-{port}.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [*OPENTICKET, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = (home.parent / f"serve-{port}.log").read_text()
+                    raise RuntimeError(f"openticket serve did not start: {output}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def people_anywhere(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[str], User]]:
+    """People of one marketplace, embedded (a shared SQLite file) or through a real server."""
+    db_path = tmp_path / "shared.db"
+    with contextlib.ExitStack() as stack:
+        extra: dict[str, str] = {}
+        if request.param == "server":
+            (tmp_path / "server-home").mkdir()
+            extra["OPENTICKET_SERVER"] = stack.enter_context(
+                running_server(db_path, tmp_path / "server-home")
+            )
+
+        def person(name: str, **env: str) -> User:
+            return User(
+                home=tmp_path / "homes" / name, db_path=db_path, extra_env=extra | dict(env)
+            )
+
+        yield person

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from openticket.config import ENV_DB, ENV_SERVER
-from openticket.core.errors import DomainError, InvalidInput, NotSignedIn, Unavailable
+from openticket.core.errors import DomainError, NotSignedIn, Unavailable
 
 if TYPE_CHECKING:
     from openticket.cli.credentials import CredentialStore
@@ -48,10 +48,10 @@ class Cli:
     def api(self) -> Api:
         if self._api is None:
             if self.settings.server:
-                raise InvalidInput(
-                    "Server mode (--server / OPENTICKET_SERVER) is not available in this version",
-                    "server",
-                )
+                from openticket.client.remote import RemoteApi
+
+                self._api = RemoteApi(self.settings.server)
+                return self._api
             from openticket.core.bootstrap import bootstrap
 
             self._api = bootstrap(self.settings)

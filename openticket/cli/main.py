@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from openticket import __version__
-from openticket.cli import auth, db, demo, events, orders, payments, tickets
+from openticket.cli import auth, db, demo, events, orders, payments, serve, tickets
 
 app = typer.Typer(
     name="openticket",
@@ -22,6 +22,7 @@ app.add_typer(payments.app, name="payments")
 app.add_typer(events.app, name="events")
 app.add_typer(db.app, name="db")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

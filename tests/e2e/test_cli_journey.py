@@ -7,7 +7,8 @@ from collections.abc import Callable
 from tests.conftest import User, signed_up
 
 
-def test_two_users_buy_a_ticket_from_the_cli(people: Callable[..., User]) -> None:
+def test_two_users_buy_a_ticket_from_the_cli(people_anywhere: Callable[..., User]) -> None:
+    people = people_anywhere
     seller, buyer, third = people("seller"), people("buyer"), people("third")
     seller_user = signed_up(seller, "seller@example.com")
     buyer_user = signed_up(buyer, "buyer@example.com")
@@ -69,8 +70,8 @@ def test_two_users_buy_a_ticket_from_the_cli(people: Callable[..., User]) -> Non
     assert seller.ok("tickets", "list", "--mine")[0]["status"] == "sold"
 
 
-def test_tables_for_people(people: Callable[..., User]) -> None:
-    seller = people("seller")
+def test_tables_for_people(people_anywhere: Callable[..., User]) -> None:
+    seller = people_anywhere("seller")
     signed_up(seller, "seller@example.com")
     seller.ok(
         "tickets", "create", "--title", "Kabuki matinee", "--price", "4500", "--currency", "jpy"

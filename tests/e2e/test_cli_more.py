@@ -74,13 +74,6 @@ def test_reconcile_reports_a_clean_store(people: Callable[..., User]) -> None:
     assert "Checked 1 payments, 0 findings" in seller.run("payments", "reconcile").stdout
 
 
-def test_server_mode_is_refused_clearly(people: Callable[..., User]) -> None:
-    person = people("remote")
-    result = person.run("tickets", "list", "--server", "http://127.0.0.1:9", "--json")
-    assert result.code == 1
-    assert result.error_json()["errors"][0]["field"] == "server"
-
-
 def test_db_upgrade_reports_the_revision(people: Callable[..., User]) -> None:
     person = people("admin")
     assert person.ok("db", "upgrade") == {"revision": "0001"}

@@ -1,0 +1,31 @@
+"""openticket serve"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from openticket.cli import render
+from openticket.cli.context import Cli, command
+
+
+@command
+def serve(
+    cli: Cli,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the marketplace over HTTP (the CLI and TUI reach it with --server URL). Runs the
+    event delivery and the expiration scheduler too: it alone is a complete marketplace."""
+    import uvicorn
+
+    from openticket.core.bootstrap import Overrides, bootstrap
+    from openticket.server.app import create_app
+
+    api = bootstrap(cli.settings, Overrides(run_expiration_jobs=True))
+    try:
+        render.note(f"openticket serving on http://{host}:{port}")
+        uvicorn.run(create_app(api), host=host, port=port, log_level="warning")
+    finally:
+        api.close()

@@ -1,0 +1,1 @@
+"""RemoteApi: the Api over HTTP, for `--server`."""

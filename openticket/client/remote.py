@@ -1,0 +1,186 @@
+"""RemoteApi: the same Api as LocalApi, over httpx. Error bodies come back as the same
+DomainErrors (so the CLI prints and exits the same way); an unreachable server is
+Unavailable. Only requests that cannot change anything (GET) are retried."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import httpx
+
+from openticket.core import schemas
+from openticket.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorItem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+    PaymentDeclined,
+    Unavailable,
+)
+from openticket.core.tickets.model import ImportRow
+
+_BY_STATUS: dict[int, type[DomainError]] = {
+    400: InvalidInput,
+    401: NotSignedIn,
+    402: PaymentDeclined,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidInput,
+    429: Conflict,
+}
+GET_ATTEMPTS = 3
+
+
+class RemoteApi:
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._client = httpx.Client(base_url=self._base, timeout=timeout)
+
+    def _request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        attempts = GET_ATTEMPTS if method == "GET" else 1
+        for attempt in range(attempts):
+            try:
+                response = self._client.request(method, path, headers=headers, **kwargs)
+                break
+            except httpx.TransportError as error:
+                if attempt + 1 == attempts:
+                    raise Unavailable(
+                        f"Cannot reach the server at {self._base}: {type(error).__name__}"
+                    ) from None
+        if response.status_code >= 400:
+            self._raise(response)
+        return response.json() if response.content else None
+
+    def _raise(self, response: httpx.Response) -> NoReturn:
+        try:
+            items = [
+                ErrorItem(str(e.get("message", "")), e.get("field"))
+                for e in response.json()["errors"]
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            items = [ErrorItem(f"The server answered {response.status_code}")]
+        kind = _BY_STATUS.get(response.status_code, Unavailable)
+        raise kind.many(items or [ErrorItem(f"The server answered {response.status_code}")])
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- auth ---------------------------------------------------------------------------
+    def signup(self, email: str, password: str) -> schemas.AuthSession:
+        body = {"email": email, "password": password}
+        return schemas.AuthSession(**self._request("POST", "/api/users/signup", json=body))
+
+    def signin(self, email: str, password: str) -> schemas.AuthSession:
+        body = {"email": email, "password": password}
+        return schemas.AuthSession(**self._request("POST", "/api/users/signin", json=body))
+
+    def signout(self, token: str | None) -> None:
+        self._request("POST", "/api/users/signout", token)
+
+    def whoami(self, token: str | None) -> schemas.User:
+        found = self._request("GET", "/api/users/currentuser", token)["current_user"]
+        if found is None:
+            raise NotSignedIn()
+        return schemas.User(**found)
+
+    # -- tickets ------------------------------------------------------------------------
+    def list_tickets(
+        self,
+        token: str | None = None,
+        *,
+        mine: bool = False,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[schemas.Ticket]:
+        params: dict[str, Any] = {"mine": mine, "limit": limit, "offset": offset}
+        if search is not None:
+            params["search"] = search
+        found = self._request("GET", "/api/tickets", token, params=params)
+        return [schemas.Ticket(**item) for item in found]
+
+    def get_ticket(self, ticket_id: str) -> schemas.Ticket:
+        return schemas.Ticket(**self._request("GET", f"/api/tickets/{_segment(ticket_id)}"))
+
+    def create_ticket(
+        self, token: str | None, title: str, price: str, currency: str | None = None
+    ) -> schemas.Ticket:
+        body = {"title": title, "price": price, "currency": currency}
+        return schemas.Ticket(**self._request("POST", "/api/tickets", token, json=body))
+
+    def update_ticket(
+        self,
+        token: str | None,
+        ticket_id: str,
+        *,
+        title: str | None = None,
+        price: str | None = None,
+        currency: str | None = None,
+    ) -> schemas.Ticket:
+        body = {"title": title, "price": price, "currency": currency}
+        path = f"/api/tickets/{_segment(ticket_id)}"
+        return schemas.Ticket(**self._request("PUT", path, token, json=body))
+
+    def import_tickets(
+        self,
+        token: str | None,
+        open_rows: Callable[[], Iterator[ImportRow]],
+        *,
+        dry_run: bool = False,
+        skip_invalid: bool = False,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> schemas.ImportReport:
+        raise _not_yet("tickets import")
+
+    def export_tickets(
+        self, token: str | None, *, mine: bool = False
+    ) -> Iterator[schemas.ExportRow]:
+        raise _not_yet("tickets export")
+
+    # -- orders and payments ------------------------------------------------------------
+    def list_orders(self, token: str | None) -> list[schemas.Order]:
+        return [schemas.Order(**item) for item in self._request("GET", "/api/orders", token)]
+
+    def create_order(self, token: str | None, ticket_id: str) -> schemas.Order:
+        body = {"ticket_id": ticket_id}
+        return schemas.Order(**self._request("POST", "/api/orders", token, json=body))
+
+    def get_order(self, token: str | None, order_id: str) -> schemas.Order:
+        return schemas.Order(**self._request("GET", f"/api/orders/{_segment(order_id)}", token))
+
+    def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
+        path = f"/api/orders/{_segment(order_id)}"
+        return schemas.Order(**self._request("DELETE", path, token))
+
+    def pay(self, token: str | None, order_id: str, card: str) -> schemas.Payment:
+        body = {"order_id": order_id, "token": card}
+        return schemas.Payment(**self._request("POST", "/api/payments", token, json=body))
+
+    # -- not served yet -----------------------------------------------------------------
+    def events(self, after: int = 0, limit: int = 100) -> list[schemas.Event]:
+        raise _not_yet("events tail")
+
+    def last_event_seq(self) -> int:
+        raise _not_yet("events tail")
+
+    def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
+        raise _not_yet("payments reconcile")
+
+    def demo(self) -> schemas.DemoReport:
+        raise _not_yet("demo")
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _not_yet(command: str) -> InvalidInput:
+    return InvalidInput(f"`{command}` runs against the local database only (no --server yet)")

@@ -1,0 +1,60 @@
+"""Domain errors and malformed requests as the contract's `{"errors":[{"message","field"}]}`,
+with the status each error names; never a 500 for bad input."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from openticket.core.errors import DomainError
+from openticket.core.schemas import ErrorBody
+
+log = logging.getLogger("openticket.server")
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"description": description, "model": ErrorBody}
+    for status, description in {
+        400: "Invalid input",
+        401: "Not signed in",
+        402: "Card declined",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        422: "Malformed request",
+    }.items()
+}
+
+
+def _body(items: list[tuple[str, str | None]]) -> dict[str, object]:
+    return {"errors": [{"message": message, "field": field} for message, field in items]}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
+        return JSONResponse(
+            _body([(item.message, item.field) for item in error.items]),
+            status_code=error.http_status,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_request: Request, error: RequestValidationError) -> JSONResponse:
+        items = []
+        for problem in error.errors():
+            location = [str(part) for part in problem.get("loc", ()) if part != "body"]
+            items.append((str(problem.get("msg", "Invalid value")), ".".join(location) or None))
+        return JSONResponse(_body(items or [("Malformed request", None)]), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        message = "Not Found" if error.status_code == 404 else str(error.detail)
+        return JSONResponse(_body([(message, None)]), status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.error("unexpected %s", type(error).__name__, exc_info=error)
+        return JSONResponse(_body([("Something went wrong", None)]), status_code=500)

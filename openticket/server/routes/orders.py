@@ -1,0 +1,45 @@
+"""/api/orders: list, reserve, show, cancel; and /api/payments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from openticket.core import schemas
+from openticket.server.deps import ApiDep, TokenDep
+
+router = APIRouter(tags=["orders"])
+
+
+class OrderCreate(BaseModel):
+    ticket_id: str
+
+
+class PaymentCreate(BaseModel):
+    order_id: str
+    token: str
+
+
+@router.get("/api/orders", operation_id="list_orders")
+def list_orders(api: ApiDep, token: TokenDep) -> list[schemas.Order]:
+    return api.list_orders(token)
+
+
+@router.post("/api/orders", status_code=201, operation_id="create_order")
+def create_order(body: OrderCreate, api: ApiDep, token: TokenDep) -> schemas.Order:
+    return api.create_order(token, body.ticket_id)
+
+
+@router.get("/api/orders/{order_id}", operation_id="show_order")
+def show_order(order_id: str, api: ApiDep, token: TokenDep) -> schemas.Order:
+    return api.get_order(token, order_id)
+
+
+@router.delete("/api/orders/{order_id}", operation_id="cancel_order")
+def cancel_order(order_id: str, api: ApiDep, token: TokenDep) -> schemas.Order:
+    return api.cancel_order(token, order_id)
+
+
+@router.post("/api/payments", status_code=201, operation_id="pay", tags=["payments"])
+def pay(body: PaymentCreate, api: ApiDep, token: TokenDep) -> schemas.Payment:
+    return api.pay(token, body.order_id, body.token)

@@ -1,0 +1,62 @@
+"""/api/tickets: list, show, create, update."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from openticket.core import schemas
+from openticket.server.deps import ApiDep, TokenDep
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+Price = str | int | float
+
+
+class TicketCreate(BaseModel):
+    title: str
+    price: Price
+    currency: str | None = None
+
+
+class TicketUpdate(BaseModel):
+    title: str | None = None
+    price: Price | None = None
+    currency: str | None = None
+
+
+@router.get("", operation_id="list_tickets")
+def list_tickets(
+    api: ApiDep,
+    token: TokenDep,
+    mine: bool = False,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[schemas.Ticket]:
+    return api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset)
+
+
+@router.get("/{ticket_id}", operation_id="show_ticket")
+def show_ticket(ticket_id: str, api: ApiDep) -> schemas.Ticket:
+    return api.get_ticket(ticket_id)
+
+
+@router.post("", status_code=201, operation_id="create_ticket")
+def create_ticket(body: TicketCreate, api: ApiDep, token: TokenDep) -> schemas.Ticket:
+    return api.create_ticket(token, body.title, str(body.price), body.currency)
+
+
+@router.put("/{ticket_id}", operation_id="update_ticket")
+def update_ticket(
+    ticket_id: str, body: TicketUpdate, api: ApiDep, token: TokenDep
+) -> schemas.Ticket:
+    return api.update_ticket(
+        token,
+        ticket_id,
+        title=body.title,
+        price=None if body.price is None else str(body.price),
+        currency=body.currency,
+    )
