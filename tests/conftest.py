@@ -171,14 +171,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(db_path: Path, home: Path) -> Iterator[str]:
+def running_server(db_path: Path, home: Path, **extra_env: str) -> Iterator[str]:
     """A real `openticket serve` on a free loopback port, until the block ends."""
     import urllib.request
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
-    env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=f"sqlite:///{db_path}")
+    env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=f"sqlite:///{db_path}", **extra_env)
     log = open(home.parent / f"serve-{port}.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [*OPENTICKET, "serve", "--port", str(port)], env=env, stdout=log, stderr=log

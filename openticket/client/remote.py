@@ -4,6 +4,7 @@ Unavailable. Only requests that cannot change anything (GET) are retried."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -164,10 +165,29 @@ class RemoteApi:
 
     # -- not served yet -----------------------------------------------------------------
     def events(self, after: int = 0, limit: int = 100) -> list[schemas.Event]:
-        raise _not_yet("events tail")
+        """The public events after `after`: the backlog of /api/events, read to its end."""
+        headers = {"Accept": "text/event-stream"}
+        params: dict[str, str | int] = {"after": after, "follow": "false"}
+        try:
+            with self._client.stream(
+                "GET", "/api/events", params=params, headers=headers
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise(response)
+                found = [
+                    schemas.Event(**json.loads(line[len("data: ") :]))
+                    for line in response.iter_lines()
+                    if line.startswith("data: ")
+                ]
+        except httpx.TransportError as error:
+            raise Unavailable(
+                f"Cannot reach the server at {self._base}: {type(error).__name__}"
+            ) from None
+        return found[:limit]
 
     def last_event_seq(self) -> int:
-        raise _not_yet("events tail")
+        return int(self._request("GET", "/api/events/last")["seq"])
 
     def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
         raise _not_yet("payments reconcile")

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from openticket import __version__
 from openticket.core.api import Api
 from openticket.server import errors
-from openticket.server.routes import orders, tickets, users
+from openticket.server.routes import events, orders, tickets, users
 
 
 def create_app(api: Api) -> FastAPI:
@@ -19,7 +19,7 @@ def create_app(api: Api) -> FastAPI:
     )
     app.state.api = api
     errors.install(app)
-    for router in (users.router, tickets.router, orders.router):
+    for router in (users.router, tickets.router, orders.router, events.router):
         app.include_router(router)
 
     @app.get("/healthz", operation_id="healthz", tags=["health"])
