@@ -20,6 +20,7 @@ from openticket.core.errors import (
     NotFound,
     NotSignedIn,
     PaymentDeclined,
+    TooManyRequests,
     Unavailable,
 )
 from openticket.core.tickets.model import ImportRow
@@ -32,7 +33,7 @@ _BY_STATUS: dict[int, type[DomainError]] = {
     404: NotFound,
     409: Conflict,
     422: InvalidInput,
-    429: Conflict,
+    429: TooManyRequests,
 }
 GET_ATTEMPTS = 3
 

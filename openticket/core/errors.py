@@ -57,6 +57,17 @@ class Forbidden(DomainError):
     http_status = 403
 
 
+class TooManyRequests(DomainError):
+    """Slow down: the same request may succeed after `retry_after` seconds."""
+
+    exit_code = 3
+    http_status = 429
+
+    def __init__(self, message: str, field: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after
+
+
 class NotFound(DomainError):
     exit_code = 4
     http_status = 404

@@ -7,10 +7,14 @@ from fastapi import FastAPI
 from openticket import __version__
 from openticket.core.api import Api
 from openticket.server import errors
+from openticket.server.ratelimit import SigninLimiter, SlidingWindow
 from openticket.server.routes import events, orders, tickets, users
 
+SIGNIN_PER_ACCOUNT = (10, 60.0)  # attempts per seconds
+SIGNIN_PER_ADDRESS = (30, 60.0)
 
-def create_app(api: Api) -> FastAPI:
+
+def create_app(api: Api, *, signin_limiter: SigninLimiter | None = None) -> FastAPI:
     app = FastAPI(
         title="openticket",
         version=__version__,
@@ -18,6 +22,9 @@ def create_app(api: Api) -> FastAPI:
         responses=errors.ERROR_RESPONSES,
     )
     app.state.api = api
+    app.state.signin_limiter = signin_limiter or SigninLimiter(
+        SlidingWindow(*SIGNIN_PER_ACCOUNT), SlidingWindow(*SIGNIN_PER_ADDRESS)
+    )
     errors.install(app)
     for router in (users.router, tickets.router, orders.router, events.router):
         app.include_router(router)

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from openticket.core.errors import DomainError
+from openticket.core.errors import DomainError, TooManyRequests
 from openticket.core.schemas import ErrorBody
 
 log = logging.getLogger("openticket.server")
@@ -25,6 +25,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         404: "Not found",
         409: "Conflict",
         422: "Malformed request",
+        429: "Too many requests (see Retry-After)",
     }.items()
 }
 
@@ -36,9 +37,13 @@ def _body(items: list[tuple[str, str | None]]) -> dict[str, object]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
+        headers = {}
+        if isinstance(error, TooManyRequests):
+            headers["Retry-After"] = str(error.retry_after)
         return JSONResponse(
             _body([(item.message, item.field) for item in error.items]),
             status_code=error.http_status,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)

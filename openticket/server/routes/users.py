@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from openticket.core import schemas
-from openticket.core.errors import NotSignedIn
+from openticket.core.errors import NotSignedIn, TooManyRequests
 from openticket.server.deps import ApiDep, TokenDep
+from openticket.server.ratelimit import SigninLimiter
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -27,7 +28,14 @@ def signup(body: Credentials, api: ApiDep) -> schemas.AuthSession:
 
 
 @router.post("/signin", operation_id="signin")
-def signin(body: Credentials, api: ApiDep) -> schemas.AuthSession:
+def signin(body: Credentials, request: Request, api: ApiDep) -> schemas.AuthSession:
+    limiter: SigninLimiter = request.app.state.signin_limiter
+    address = request.client.host if request.client else "unknown"
+    wait = limiter.check(body.email, address)
+    if wait:
+        raise TooManyRequests(
+            f"Too many sign-in attempts: try again in {wait} seconds", retry_after=wait
+        )
     return api.signin(body.email, body.password)
 
 
