@@ -5,6 +5,7 @@ Unavailable. Only requests that cannot change anything (GET) are retried."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -35,7 +36,7 @@ _BY_STATUS: dict[int, type[DomainError]] = {
     422: InvalidInput,
     429: TooManyRequests,
 }
-GET_ATTEMPTS = 3
+RETRY_ATTEMPTS = 3
 
 
 class RemoteApi:
@@ -43,9 +44,20 @@ class RemoteApi:
         self._base = base_url.rstrip("/")
         self._client = httpx.Client(base_url=self._base, timeout=timeout)
 
-    def _request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        attempts = GET_ATTEMPTS if method == "GET" else 1
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        # Only what cannot create twice is retried: reads, and keyed creations.
+        retry = method == "GET" or idempotency_key is not None
+        attempts = RETRY_ATTEMPTS if retry else 1
         for attempt in range(attempts):
             try:
                 response = self._client.request(method, path, headers=headers, **kwargs)
@@ -58,6 +70,13 @@ class RemoteApi:
         if response.status_code >= 400:
             self._raise(response)
         return response.json() if response.content else None
+
+    def _create(self, path: str, token: str | None, body: dict[str, Any], key: str | None) -> Any:
+        """A creating POST, with an Idempotency-Key so that it can be retried safely: the
+        server answers a repeat with the first answer instead of creating twice."""
+        return self._request(
+            "POST", path, token, json=body, idempotency_key=key or uuid.uuid4().hex
+        )
 
     def _raise(self, response: httpx.Response) -> NoReturn:
         try:
@@ -111,10 +130,17 @@ class RemoteApi:
         return schemas.Ticket(**self._request("GET", f"/api/tickets/{_segment(ticket_id)}"))
 
     def create_ticket(
-        self, token: str | None, title: str, price: str, currency: str | None = None
+        self,
+        token: str | None,
+        title: str,
+        price: str,
+        currency: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> schemas.Ticket:
         body = {"title": title, "price": price, "currency": currency}
-        return schemas.Ticket(**self._request("POST", "/api/tickets", token, json=body))
+        found = self._create("/api/tickets", token, body, idempotency_key)
+        return schemas.Ticket(**found)
 
     def update_ticket(
         self,
@@ -149,9 +175,11 @@ class RemoteApi:
     def list_orders(self, token: str | None) -> list[schemas.Order]:
         return [schemas.Order(**item) for item in self._request("GET", "/api/orders", token)]
 
-    def create_order(self, token: str | None, ticket_id: str) -> schemas.Order:
+    def create_order(
+        self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
+    ) -> schemas.Order:
         body = {"ticket_id": ticket_id}
-        return schemas.Order(**self._request("POST", "/api/orders", token, json=body))
+        return schemas.Order(**self._create("/api/orders", token, body, idempotency_key))
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:
         return schemas.Order(**self._request("GET", f"/api/orders/{_segment(order_id)}", token))
@@ -160,9 +188,11 @@ class RemoteApi:
         path = f"/api/orders/{_segment(order_id)}"
         return schemas.Order(**self._request("DELETE", path, token))
 
-    def pay(self, token: str | None, order_id: str, card: str) -> schemas.Payment:
+    def pay(
+        self, token: str | None, order_id: str, card: str, *, idempotency_key: str | None = None
+    ) -> schemas.Payment:
         body = {"order_id": order_id, "token": card}
-        return schemas.Payment(**self._request("POST", "/api/payments", token, json=body))
+        return schemas.Payment(**self._create("/api/payments", token, body, idempotency_key))
 
     # -- not served yet -----------------------------------------------------------------
     def events(self, after: int = 0, limit: int = 100) -> list[schemas.Event]:

@@ -48,8 +48,16 @@ class Api(Protocol):
     def get_ticket(self, ticket_id: str) -> Ticket: ...
 
     def create_ticket(
-        self, token: str | None, title: str, price: str, currency: str | None = None
-    ) -> Ticket: ...
+        self,
+        token: str | None,
+        title: str,
+        price: str,
+        currency: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Ticket:
+        """List a ticket. A repeat with the same `idempotency_key` returns the first answer
+        instead of listing it twice (so do create_order and pay)."""
 
     def update_ticket(
         self,
@@ -78,13 +86,17 @@ class Api(Protocol):
 
     def list_orders(self, token: str | None) -> list[Order]: ...
 
-    def create_order(self, token: str | None, ticket_id: str) -> Order: ...
+    def create_order(
+        self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
+    ) -> Order: ...
 
     def get_order(self, token: str | None, order_id: str) -> Order: ...
 
     def cancel_order(self, token: str | None, order_id: str) -> Order: ...
 
-    def pay(self, token: str | None, order_id: str, card: str) -> Payment: ...
+    def pay(
+        self, token: str | None, order_id: str, card: str, *, idempotency_key: str | None = None
+    ) -> Payment: ...
 
     def events(self, after: int = 0, limit: int = 100) -> list[Event]: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from openticket.bus.relay import OutboxRelay
 from openticket.core import schemas
@@ -26,8 +27,8 @@ from openticket.core.tickets import import_flow
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets import service as tickets
 from openticket.core.tickets.model import AVAILABLE, ImportRow, Ticket
-from openticket.store import outbox
-from openticket.store.uow import UnitOfWork
+from openticket.store import idempotency, outbox
+from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket")
 
@@ -92,6 +93,34 @@ def _payment(payment: Payment) -> schemas.Payment:
         provider=payment.provider,
         provider_ref=payment.provider_ref,
     )
+
+
+class _Once:
+    """An idempotency key for one creating call: the first answer is remembered in the same
+    transaction as what was created, and a repeat of the call gets it back."""
+
+    def __init__(self, key: str | None, user_id: str, *request: object) -> None:
+        if key is not None:
+            idempotency.check_key(key)
+        self.key = key
+        self.user_id = user_id
+        self.fingerprint = idempotency.fingerprint(*request)
+
+    def replay(self, tx: Tx) -> dict[str, Any] | None:
+        if self.key is None:
+            return None
+        return idempotency.replay(tx.conn, self.user_id, self.key, self.fingerprint)
+
+    def remember(self, tx: Tx, answer: schemas.Public) -> None:
+        if self.key is not None:
+            idempotency.remember(
+                tx.conn,
+                self.user_id,
+                self.key,
+                self.fingerprint,
+                answer.model_dump(mode="json"),
+                tx.now,
+            )
 
 
 class LocalApi:
@@ -215,13 +244,25 @@ class LocalApi:
             return _ticket(tickets.get_ticket(tx, ticket_id))
 
     def create_ticket(
-        self, token: str | None, title: str, price: str, currency: str | None = None
+        self,
+        token: str | None,
+        title: str,
+        price: str,
+        currency: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> schemas.Ticket:
         user = self._authenticate(token)
+        once = _Once(idempotency_key, user.id, "create_ticket", title, price, currency)
         with self._uow.write() as tx:
-            ticket = tickets.create_ticket(tx, user.id, title, price, currency or self._currency)
+            if (replayed := once.replay(tx)) is not None:
+                return schemas.Ticket.model_validate(replayed)
+            ticket = _ticket(
+                tickets.create_ticket(tx, user.id, title, price, currency or self._currency)
+            )
+            once.remember(tx, ticket)
         self._deliver()
-        return _ticket(ticket)
+        return ticket
 
     def update_ticket(
         self,
@@ -303,13 +344,19 @@ class LocalApi:
         with self._uow.read() as tx:
             return [_order(order) for order in orders.list_orders(tx, user.id)]
 
-    def create_order(self, token: str | None, ticket_id: str) -> schemas.Order:
+    def create_order(
+        self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
+    ) -> schemas.Order:
         user = self._authenticate(token)
+        once = _Once(idempotency_key, user.id, "create_order", ticket_id)
         self._relay.after_commit()  # the ticket replica must be current before reserving
         with self._uow.write() as tx:
-            order = orders.reserve(tx, user.id, ticket_id, self._order_ttl)
+            if (replayed := once.replay(tx)) is not None:
+                return schemas.Order.model_validate(replayed)
+            order = _order(orders.reserve(tx, user.id, ticket_id, self._order_ttl))
+            once.remember(tx, order)
         self._deliver()
-        return _order(order)
+        return order
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:
         user = self._authenticate(token)
@@ -326,15 +373,30 @@ class LocalApi:
         return _order(order)
 
     # -- payments -----------------------------------------------------------------------
-    def pay(self, token: str | None, order_id: str, card: str) -> schemas.Payment:
+    def pay(
+        self,
+        token: str | None,
+        order_id: str,
+        card: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> schemas.Payment:
         user = self._authenticate(token)
+        once = _Once(idempotency_key, user.id, "pay", order_id, card)
+        with self._uow.read() as tx:
+            if (replayed := once.replay(tx)) is not None:
+                return schemas.Payment.model_validate(replayed)
         self._catch_up()
         attempt = payment_flows.pay(self._uow, self._provider, user.id, order_id, card)
         self._deliver()
         self._settle_refunds()  # the order may have ended while the card was charged
-        with self._uow.read() as tx:
-            finished = payments.get_payment(tx, attempt.id)
-        return _payment(payments.raise_for_outcome(finished))
+        with self._uow.write() as tx:
+            finished = payments.raise_for_outcome(payments.get_payment(tx, attempt.id))
+            if (replayed := once.replay(tx)) is not None:  # a concurrent retry finished it
+                return schemas.Payment.model_validate(replayed)
+            payment = _payment(finished)
+            once.remember(tx, payment)
+        return payment
 
     def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
         self._catch_up()

@@ -23,3 +23,10 @@ def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str |
 
 ApiDep = Annotated[Api, Depends(get_api)]
 TokenDep = Annotated[str | None, Depends(bearer_token)]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes a creating request safe to retry: a repeat gets the first answer.",
+    ),
+]

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 
+from openticket.store.migrate import HEAD_REVISION
 from tests.conftest import User, signed_up
 
 
@@ -76,5 +77,5 @@ def test_reconcile_reports_a_clean_store(people: Callable[..., User]) -> None:
 
 def test_db_upgrade_reports_the_revision(people: Callable[..., User]) -> None:
     person = people("admin")
-    assert person.ok("db", "upgrade") == {"revision": "0001"}
-    assert person.ok("db", "upgrade") == {"revision": "0001"}
+    assert person.ok("db", "upgrade") == {"revision": HEAD_REVISION}
+    assert person.ok("db", "upgrade") == {"revision": HEAD_REVISION}

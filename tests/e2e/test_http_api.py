@@ -203,3 +203,43 @@ def test_signin_is_throttled_per_account(http: httpx.Client) -> None:
         "/api/users/signin", json={"email": "bystander@example.com", "password": "long enough"}
     )
     assert ok.status_code == 200
+
+
+def test_idempotency_keys_make_creating_requests_safe_to_retry(http: httpx.Client) -> None:
+    seller = _signup(http, f"idem-seller-{uuid.uuid4().hex[:8]}@example.com")
+    buyer = _signup(http, f"idem-buyer-{uuid.uuid4().hex[:8]}@example.com")
+    body = {"title": "Once", "price": "15"}
+    first = http.post("/api/tickets", json=body, headers=seller | {"Idempotency-Key": "t-1"})
+    again = http.post("/api/tickets", json=body, headers=seller | {"Idempotency-Key": "t-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    mine = http.get("/api/tickets", params={"mine": True}, headers=seller).json()
+    assert [t["id"] for t in mine] == [first.json()["id"]]
+    other = http.post(
+        "/api/tickets",
+        json={"title": "Other", "price": "15"},
+        headers=seller | {"Idempotency-Key": "t-1"},
+    )
+    assert "different request" in _errors(other, 409)[0]["message"]
+
+    order_body = {"ticket_id": first.json()["id"]}
+    order = http.post("/api/orders", json=order_body, headers=buyer | {"Idempotency-Key": "o-1"})
+    order_again = http.post(
+        "/api/orders", json=order_body, headers=buyer | {"Idempotency-Key": "o-1"}
+    )
+    assert order.status_code == order_again.status_code == 201
+    assert order_again.json() == order.json()
+
+    pay_body = {"order_id": order.json()["id"], "token": "tok_visa"}
+    paid = http.post("/api/payments", json=pay_body, headers=buyer | {"Idempotency-Key": "p-1"})
+    paid_again = http.post(
+        "/api/payments", json=pay_body, headers=buyer | {"Idempotency-Key": "p-1"}
+    )
+    assert paid.status_code == paid_again.status_code == 201
+    assert paid_again.json() == paid.json()
+    # Without the key, the repeat is refused as a second payment, as before.
+    _errors(http.post("/api/payments", json=pay_body, headers=buyer), 409)
+    # Keys are per user: another user's same key is a new request.
+    stranger = _signup(http, f"idem-other-{uuid.uuid4().hex[:8]}@example.com")
+    theirs = http.post("/api/tickets", json=body, headers=stranger | {"Idempotency-Key": "t-1"})
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from openticket.core import schemas
-from openticket.server.deps import ApiDep, TokenDep
+from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
 
 router = APIRouter(tags=["orders"])
 
@@ -26,8 +26,10 @@ def list_orders(api: ApiDep, token: TokenDep) -> list[schemas.Order]:
 
 
 @router.post("/api/orders", status_code=201, operation_id="create_order")
-def create_order(body: OrderCreate, api: ApiDep, token: TokenDep) -> schemas.Order:
-    return api.create_order(token, body.ticket_id)
+def create_order(
+    body: OrderCreate, api: ApiDep, token: TokenDep, key: IdempotencyKeyDep = None
+) -> schemas.Order:
+    return api.create_order(token, body.ticket_id, idempotency_key=key)
 
 
 @router.get("/api/orders/{order_id}", operation_id="show_order")
@@ -41,5 +43,7 @@ def cancel_order(order_id: str, api: ApiDep, token: TokenDep) -> schemas.Order:
 
 
 @router.post("/api/payments", status_code=201, operation_id="pay", tags=["payments"])
-def pay(body: PaymentCreate, api: ApiDep, token: TokenDep) -> schemas.Payment:
-    return api.pay(token, body.order_id, body.token)
+def pay(
+    body: PaymentCreate, api: ApiDep, token: TokenDep, key: IdempotencyKeyDep = None
+) -> schemas.Payment:
+    return api.pay(token, body.order_id, body.token, idempotency_key=key)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from openticket.core import schemas
-from openticket.server.deps import ApiDep, TokenDep
+from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -45,8 +45,10 @@ def show_ticket(ticket_id: str, api: ApiDep) -> schemas.Ticket:
 
 
 @router.post("", status_code=201, operation_id="create_ticket")
-def create_ticket(body: TicketCreate, api: ApiDep, token: TokenDep) -> schemas.Ticket:
-    return api.create_ticket(token, body.title, str(body.price), body.currency)
+def create_ticket(
+    body: TicketCreate, api: ApiDep, token: TokenDep, key: IdempotencyKeyDep = None
+) -> schemas.Ticket:
+    return api.create_ticket(token, body.title, str(body.price), body.currency, idempotency_key=key)
 
 
 @router.put("/{ticket_id}", operation_id="update_ticket")
