@@ -57,7 +57,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
         message = "Not Found" if error.status_code == 404 else str(error.detail)
-        return JSONResponse(_body([(message, None)]), status_code=error.status_code)
+        return JSONResponse(
+            _body([(message, None)]), status_code=error.status_code, headers=error.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:

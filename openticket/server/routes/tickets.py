@@ -33,8 +33,8 @@ def list_tickets(
     token: TokenDep,
     mine: bool = False,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[schemas.Ticket]:
     return api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset)
 
