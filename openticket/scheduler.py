@@ -85,9 +85,6 @@ class ApschedulerTimer:
     def cancel(self, order_id: str) -> None:
         self._started().remove_job(job_id(order_id), jobstore="default")
 
-    def scheduled_ids(self) -> list[str]:
-        return [job.id for job in self._started().get_jobs(jobstore="default")]
-
     def shutdown(self) -> None:
         with self._lock:
             if self._scheduler is not None:

@@ -164,19 +164,6 @@ def claim_many(
     return set(fresh)
 
 
-def already_processed(conn: Connection, consumer: str, event_id: str) -> bool:
-    query = select(processed_events.c.event_id).where(
-        processed_events.c.consumer == consumer, processed_events.c.event_id == event_id
-    )
-    return conn.execute(query).first() is not None
-
-
-def mark_processed(conn: Connection, consumer: str, event_id: str, now: datetime) -> None:
-    conn.execute(
-        insert(processed_events).values(consumer=consumer, event_id=event_id, processed_at=now)
-    )
-
-
 def read_log(conn: Connection, after_seq: int, limit: int) -> list[Envelope]:
     rows = conn.execute(
         select(outbox).where(outbox.c.seq > after_seq).order_by(outbox.c.seq).limit(limit)

@@ -31,11 +31,6 @@ def find_by_email(conn: Connection, email: str) -> tuple[User, str] | None:
     return User(row.id, row.email), row.password_hash
 
 
-def get(conn: Connection, user_id: str) -> User | None:
-    row = conn.execute(select(users.c.id, users.c.email).where(users.c.id == user_id)).first()
-    return None if row is None else User(row.id, row.email)
-
-
 def email_taken(conn: Connection, email: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None
 
@@ -87,7 +82,3 @@ def revoke(conn: Connection, jti: str, expires_at: datetime, now: datetime) -> N
 def is_revoked(conn: Connection, jti: str) -> bool:
     query = select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti)
     return conn.execute(query).first() is not None
-
-
-def count_users(conn: Connection) -> int:
-    return len(conn.execute(select(users.c.id)).all())

@@ -25,8 +25,3 @@ def remove(conn: Connection, order_id: str) -> bool:
 def all_pending(conn: Connection) -> list[tuple[str, datetime]]:
     rows = conn.execute(select(schedule).order_by(schedule.c.expires_at))
     return [(row.order_id, row.expires_at) for row in rows]
-
-
-def due(conn: Connection, now: datetime) -> list[str]:
-    query = select(schedule.c.order_id).where(schedule.c.expires_at <= now)
-    return [row.order_id for row in conn.execute(query)]

@@ -17,10 +17,5 @@ def fire(tx: Tx, order_id: str) -> bool:
     return True
 
 
-def fire_due(tx: Tx) -> int:
-    fired = [order_id for order_id in repository.due(tx.conn, tx.now) if fire(tx, order_id)]
-    return len(fired)
-
-
 def pending(tx: Tx) -> list[tuple[str, datetime]]:
     return repository.all_pending(tx.conn)

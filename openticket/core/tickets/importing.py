@@ -12,7 +12,7 @@ from openticket.core import events
 from openticket.core.errors import InvalidInput
 from openticket.core.money import Money
 from openticket.core.tickets import repository
-from openticket.core.tickets.model import RESERVED, SOLD, ImportRow, Ticket, clean_title
+from openticket.core.tickets.model import RESERVED, SOLD, ImportRow, Ticket
 from openticket.core.tickets.service import event_data, new_listing, parse_listing
 from openticket.store.uow import Tx
 
@@ -112,7 +112,7 @@ def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> N
             tally.unchanged += 1
         elif plan == "update":
             assert current is not None
-            updated = current.edited(clean_title(row.title), row.price)
+            updated = current.edited(row.title, row.price)
             repository.save(tx.conn, updated, tx.now)
             tx.emit(events.TICKET_UPDATED, event_data(updated))
             tally.updated += 1
