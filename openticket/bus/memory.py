@@ -25,7 +25,7 @@ from openticket.store.uow import BatchHandler, Tx, UnitOfWork
 log = logging.getLogger("openticket.bus")
 
 MAX_ROUNDS = 50
-MAX_ROWS_PER_ROUND = 1000
+MAX_ROWS_PER_ROUND = 5000
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class InProcessBus:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._subscriptions: list[Subscription] = []
+        self._batchable: dict[str, bool] = {}
 
     def subscribe(
         self,
@@ -49,6 +50,8 @@ class InProcessBus:
         batch_handler: BatchHandler | None = None,
     ) -> None:
         self._subscriptions.append(Subscription(consumer, subject, handler, batch_handler))
+        subs = [sub for sub in self._subscriptions if sub.subject == subject]
+        self._batchable[subject] = all(sub.batch_handler is not None for sub in subs)
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         if not known_pending:
@@ -102,15 +105,11 @@ class InProcessBus:
                 yield run
                 run = []
             run.append(envelope)
-            if not self._batchable(envelope.subject):
+            if not self._batchable.get(envelope.subject, False):
                 yield run
                 run = []
         if run:
             yield run
-
-    def _batchable(self, subject: str) -> bool:
-        subs = [sub for sub in self._subscriptions if sub.subject == subject]
-        return bool(subs) and all(sub.batch_handler is not None for sub in subs)
 
     def _dispatch_run(self, tx: Tx, run: list[Envelope]) -> int:
         applied = 0

@@ -12,9 +12,7 @@ import codecs
 import csv
 import json
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,18 +37,16 @@ class MalformedInput(InvalidInput):
 
 
 @contextmanager
-def opened(source: str) -> Iterator[Path]:
-    """The input as a file that can be read twice; stdin (`-`) is spooled to a temp file."""
-    if source != "-":
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInput(f"No such file: {source}", "file")
-        yield path
+def opened(source: str) -> Iterator[IO[bytes]]:
+    """The input as a binary stream: the file, or stdin for `-` (read once, never held whole)."""
+    if source == "-":
+        yield sys.stdin.buffer
         return
-    with tempfile.NamedTemporaryFile(prefix="openticket-import-") as spool:
-        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
-        spool.flush()
-        yield Path(spool.name)
+    path = Path(source)
+    if not path.is_file():
+        raise InvalidInput(f"No such file: {source}", "file")
+    with path.open("rb") as handle:
+        yield handle
 
 
 def detect_format(source: str, explicit: str | None) -> str:
@@ -65,14 +61,12 @@ def detect_format(source: str, explicit: str | None) -> str:
     return found
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[ImportRow]:
-    with path.open("rb") as handle:
-        if fmt == "csv":
-            yield from _csv_rows(_lines(handle))
-        elif fmt == "jsonl":
-            yield from _jsonl_rows(_lines(handle))
-        else:
-            yield from _json_array_rows(_chunks(handle))
+def read_rows(handle: IO[bytes], fmt: str) -> Iterator[ImportRow]:
+    if fmt == "csv":
+        return _csv_rows(_lines(handle))
+    if fmt == "jsonl":
+        return _jsonl_rows(_lines(handle))
+    return _json_array_rows(_chunks(handle))
 
 
 def _lines(handle: IO[bytes]) -> Iterator[tuple[int, str]]:

@@ -97,10 +97,10 @@ def import_tickets(
 
     fmt_name = import_reader.detect_format(source, fmt)
     token = cli.token()
-    with import_reader.opened(source) as path, import_progress(enabled=not cli.as_json) as tick:
+    with import_reader.opened(source) as handle, import_progress(enabled=not cli.as_json) as tick:
         report = cli.api.import_tickets(
             token,
-            lambda: import_reader.read_rows(path, fmt_name),
+            import_reader.read_rows(handle, fmt_name),
             dry_run=dry_run,
             skip_invalid=skip_invalid,
             on_progress=tick,

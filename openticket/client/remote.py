@@ -158,7 +158,7 @@ class RemoteApi:
     def import_tickets(
         self,
         token: str | None,
-        open_rows: Callable[[], Iterator[ImportRow]],
+        rows: Iterator[ImportRow],
         *,
         dry_run: bool = False,
         skip_invalid: bool = False,

@@ -72,14 +72,14 @@ class Api(Protocol):
     def import_tickets(
         self,
         token: str | None,
-        open_rows: Callable[[], Iterator[ImportRow]],
+        rows: Iterator[ImportRow],
         *,
         dry_run: bool = False,
         skip_invalid: bool = False,
         on_progress: Callable[[str, int], None] | None = None,
     ) -> ImportReport:
-        """List many tickets. `open_rows` is called once per pass over the input (the whole
-        input is validated before anything is written)."""
+        """List many tickets. `rows` is read once; every row is validated before anything is
+        written."""
 
     def export_tickets(self, token: str | None, *, mine: bool = False) -> Iterator[ExportRow]:
         """Tickets in the form `import_tickets` reads back (available ones, or your own)."""

@@ -6,10 +6,11 @@ Payloads are plain JSON-able dicts. Aggregates that replicate (tickets, orders) 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
+
+from openticket.core.ids import new_id
 
 TICKET_CREATED: Final = "ticket:created"
 TICKET_UPDATED: Final = "ticket:updated"
@@ -44,4 +45,4 @@ class Envelope:
 
     @classmethod
     def new(cls, subject: str, data: EventData, occurred_at: datetime) -> Envelope:
-        return cls(id=uuid.uuid4().hex, subject=subject, occurred_at=occurred_at, data=data)
+        return cls(id=new_id(), subject=subject, occurred_at=occurred_at, data=data)

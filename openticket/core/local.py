@@ -283,7 +283,7 @@ class LocalApi:
     def import_tickets(
         self,
         token: str | None,
-        open_rows: Callable[[], Iterator[ImportRow]],
+        rows: Iterator[ImportRow],
         *,
         dry_run: bool = False,
         skip_invalid: bool = False,
@@ -292,22 +292,17 @@ class LocalApi:
         user = self._authenticate(token)
         progress = on_progress or (lambda _phase, _rows: None)
         self._catch_up()
-        planned = import_flow.validate(self._uow, user.id, open_rows(), self._currency, progress)
-        bad_lines = {problem.line for problem in planned.problems}
-        if dry_run or (bad_lines and not skip_invalid):
-            if not dry_run:  # all or nothing: every row was skipped
-                planned.unchanged += planned.created + planned.updated
-                planned.created = planned.updated = 0
-            return import_flow.report(planned, len(bad_lines))
-        written = import_flow.write(
-            self._uow,
-            user.id,
-            open_rows(),
-            self._currency,
-            bad_lines,
-            progress,
-            self._deliver,
-        )
+        with import_flow.checked_spool() as spool:
+            planned = import_flow.validate(
+                self._uow, user.id, rows, self._currency, progress, spool
+            )
+            bad_lines = {problem.line for problem in planned.problems}
+            if dry_run or (bad_lines and not skip_invalid):
+                if not dry_run:  # all or nothing: every row was skipped
+                    planned.unchanged += planned.created + planned.updated
+                    planned.created = planned.updated = 0
+                return import_flow.report(planned, len(bad_lines))
+            written = import_flow.write(self._uow, user.id, spool, progress, self._deliver)
         written.problems = planned.problems + written.problems
         return import_flow.report(written, len(bad_lines))
 

@@ -6,6 +6,8 @@ concurrent writers queue for the lock instead of failing half-way with "database
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _sqlite_utc  # the dialect's own parser is a regex per value; rows share values
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_sqlite_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    return None if value is None else _parse_sqlite_utc(value)
 
 
 def is_sqlite(url: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Index,
     Integer,
+    Row,
     String,
     Table,
     Text,
@@ -24,9 +26,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
 
 from openticket.core.events import Envelope
+from openticket.store.bulk import insert_many
 from openticket.store.db import UTCDateTime, metadata
 
 outbox = Table(
@@ -59,8 +63,15 @@ processed_events = Table(
 
 # Built once: these run several times per command (see bench/reserve.py).
 _APPEND = insert(outbox)
+_ENVELOPE_COLUMNS = (
+    outbox.c.seq,
+    outbox.c.event_id,
+    outbox.c.subject,
+    outbox.c.occurred_at,
+    outbox.c.data,
+)
 _PENDING = (
-    select(outbox)
+    select(*_ENVELOPE_COLUMNS)
     .where(outbox.c.delivered_at.is_(None), outbox.c.seq > bindparam("after_seq"))
     .order_by(outbox.c.seq)
     .limit(bindparam("limit"))
@@ -91,17 +102,12 @@ def append(conn: Connection, envelope: Envelope) -> int:
 
 def append_many(conn: Connection, envelopes: Sequence[Envelope]) -> None:
     if envelopes:
-        conn.execute(_APPEND, [_row(envelope) for envelope in envelopes])
+        insert_many(conn, outbox, [_row(envelope) for envelope in envelopes])
 
 
-def _envelope(row: object) -> Envelope:
-    return Envelope(
-        id=row.event_id,  # type: ignore[attr-defined]
-        subject=row.subject,  # type: ignore[attr-defined]
-        occurred_at=row.occurred_at,  # type: ignore[attr-defined]
-        data=row.data,  # type: ignore[attr-defined]
-        sequence=row.seq,  # type: ignore[attr-defined]
-    )
+def _envelope(row: Row[Any, Any, Any, Any, Any]) -> Envelope:
+    seq, event_id, subject, occurred_at, data = row
+    return Envelope(event_id, subject, occurred_at, data, seq)
 
 
 def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
@@ -147,7 +153,16 @@ def _claim_statement(dialect: str) -> Executable:
 def claim_many(
     conn: Connection, consumer: str, event_ids: Sequence[str], now: datetime
 ) -> set[str]:
-    """`claim` for many events at once; returns the ids this consumer had not processed."""
+    """`claim` for many events at once; returns the ids this consumer had not processed.
+    Usually none has been (a fresh batch), so the claims are first inserted blindly, in a
+    savepoint; only when one exists already are the processed ones looked up."""
+    rows = [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids]
+    try:
+        with conn.begin_nested():
+            insert_many(conn, processed_events, rows)
+        return set(event_ids)
+    except IntegrityError:
+        pass
     done: set[str] = set()
     for start in range(0, len(event_ids), 500):
         chunk = event_ids[start : start + 500]
@@ -155,19 +170,13 @@ def claim_many(
             processed_events.c.consumer == consumer, processed_events.c.event_id.in_(chunk)
         )
         done.update(conn.execute(query).scalars())
-    fresh = [event_id for event_id in event_ids if event_id not in done]
-    if fresh:
-        conn.execute(
-            insert(processed_events),
-            [{"consumer": consumer, "event_id": e, "processed_at": now} for e in fresh],
-        )
-    return set(fresh)
+    insert_many(conn, processed_events, [row for row in rows if row["event_id"] not in done])
+    return {event_id for event_id in event_ids if event_id not in done}
 
 
 def read_log(conn: Connection, after_seq: int, limit: int) -> list[Envelope]:
-    rows = conn.execute(
-        select(outbox).where(outbox.c.seq > after_seq).order_by(outbox.c.seq).limit(limit)
-    )
+    query = select(*_ENVELOPE_COLUMNS).where(outbox.c.seq > after_seq)
+    rows = conn.execute(query.order_by(outbox.c.seq).limit(limit))
     return [_envelope(row) for row in rows]
 
 

@@ -17,7 +17,7 @@ def _rows(count: int) -> Iterator[ImportRow]:
 
 def test_every_imported_event_is_delivered(api: LocalApi, db_url: str) -> None:
     seller = api.signup("seller@example.com", "long enough")
-    report = api.import_tickets(seller.token, lambda: _rows(12_345))
+    report = api.import_tickets(seller.token, _rows(12_345))
     assert report.created == 12_345
     with sqlite3.connect(Path(db_url.removeprefix("sqlite:///"))) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").fetchone()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,9 +13,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import select
 
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
+from openticket.core.ids import new_id
 from openticket.core.local import LocalApi
+from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import HEAD_REVISION, current_revision, script_location, upgrade
 from openticket.store.schema import metadata
@@ -75,3 +81,40 @@ def test_emails_are_unique_case_insensitively(api: LocalApi) -> None:
         api.signup("who@example.COM", "another phrase")
     with pytest.raises(InvalidInput, match="Invalid credentials"):
         api.signin("who@example.com", "wrong phrase")
+
+
+def test_claim_many_returns_only_the_events_not_yet_processed(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    upgrade(engine)
+    now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        assert outbox.claim_many(conn, "orders", ["a", "b"], now) == {"a", "b"}
+    with engine.begin() as conn:
+        # "b" is claimed already: the blind insert fails in its savepoint, the rest still lands
+        assert outbox.claim_many(conn, "orders", ["b", "c", "d"], now) == {"c", "d"}
+        assert outbox.claim_many(conn, "payments", ["b"], now) == {"b"}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.processed_events.c.consumer, outbox.processed_events.c.event_id)
+        ).all()
+        stored = conn.execute(select(outbox.processed_events.c.processed_at)).scalars().first()
+    engine.dispose()
+    assert sorted(rows) == [
+        ("orders", "a"),
+        ("orders", "b"),
+        ("orders", "c"),
+        ("orders", "d"),
+        ("payments", "b"),
+    ]
+    assert stored == now  # bulk-inserted timestamps read back as the same aware UTC instant
+
+
+def test_ids_are_time_ordered_uuid7() -> None:
+    first = new_id()
+    time.sleep(0.002)
+    later = [new_id() for _ in range(1000)]
+    assert len(set(later)) == 1000
+    assert all(first < other for other in later)
+    parsed = uuid.UUID(first)
+    assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+    assert abs(int(first[:12], 16) / 1000 - time.time()) < 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Protocol
 
 
@@ -14,14 +15,23 @@ class PasswordHasher(Protocol):
 
 
 class Argon2Hasher:
-    """argon2id with library defaults; `cheap()` gives parameters fit for tests only."""
+    """argon2id with library defaults; `cheap()` gives parameters fit for tests only.
+
+    The hashing library and the timing equalizer's hash are set up on first use: most
+    commands only check a token and should not pay for them."""
 
     def __init__(self, **argon2_settings: Any) -> None:
+        self._settings = {f"argon2__{key}": value for key, value in argon2_settings.items()}
+
+    @functools.cached_property
+    def _context(self) -> Any:
         from passlib.context import CryptContext
 
-        settings = {f"argon2__{key}": value for key, value in argon2_settings.items()}
-        self._context = CryptContext(schemes=["argon2", "bcrypt"], deprecated="auto", **settings)
-        self._dummy_hash = self._context.hash("openticket-timing-equalizer")
+        return CryptContext(schemes=["argon2", "bcrypt"], deprecated="auto", **self._settings)
+
+    @functools.cached_property
+    def _dummy_hash(self) -> str:
+        return str(self._context.hash("openticket-timing-equalizer"))
 
     @classmethod
     def cheap(cls) -> Argon2Hasher:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from openticket.core.auth import repository, tokens
 from openticket.core.auth.model import User, normalize_email, validate_signup
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
+from openticket.core.ids import new_id
 from openticket.store.uow import Tx
 
 INVALID_CREDENTIALS = "Invalid credentials"
@@ -27,7 +26,7 @@ def check_signup(tx: Tx, email: str, password: str) -> str:
 
 
 def signup(tx: Tx, email: str, password_hash: str) -> tuple[User, str]:
-    user = User(uuid.uuid4().hex, email)
+    user = User(new_id(), email)
     repository.add_user(tx.conn, user, password_hash, tx.now)
     return user, tokens.issue(_secret(tx), user.id, user.email, tx.now)
 

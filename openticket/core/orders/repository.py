@@ -10,6 +10,7 @@ from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES, Order, TicketReplica
 from openticket.core.orders.tables import order_tickets, orders
+from openticket.store.bulk import insert_many
 
 # Statements on the reservation path are built once: building one per call costs more than
 # running it (bench/reserve.py).
@@ -137,19 +138,22 @@ def add_ticket(conn: Connection, ticket: TicketReplica) -> None:
     conn.execute(_INSERT_TICKET, _ticket_params(ticket))
 
 
+_KNOWN_TICKET_IDS = select(order_tickets.c.id).where(
+    order_tickets.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
     known: set[str] = set()
     for start in range(0, len(ticket_ids), 500):
-        query = select(order_tickets.c.id).where(
-            order_tickets.c.id.in_(ticket_ids[start : start + 500])
-        )
-        known.update(conn.execute(query).scalars())
+        chunk = ticket_ids[start : start + 500]
+        known.update(conn.execute(_KNOWN_TICKET_IDS, {"ids": chunk}).scalars())
     return known
 
 
 def add_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
     if tickets:
-        conn.execute(_INSERT_TICKET, [_ticket_params(t) for t in tickets])
+        insert_many(conn, order_tickets, [_ticket_params(t) for t in tickets])
 
 
 def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:

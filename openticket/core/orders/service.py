@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from openticket.core import events
 from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, NotFound
+from openticket.core.ids import new_id
 from openticket.core.orders import repository
 from openticket.core.orders.model import (
     COMPLETE,
@@ -86,7 +86,7 @@ def reserve(tx: Tx, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
             raise Conflict("Ticket has been sold", "ticket_id")
         raise Conflict("Ticket is already reserved", "ticket_id")
     order = Order(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         user_id=user_id,
         ticket_id=ticket.id,
         ticket_title=ticket.title,

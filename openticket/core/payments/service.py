@@ -10,10 +10,9 @@ A pending attempt left by a crash is driven again with the same key, which never
 
 from __future__ import annotations
 
-import uuid
-
 from openticket.core import events
 from openticket.core.errors import Conflict, NotFound, PaymentDeclined
+from openticket.core.ids import new_id
 from openticket.core.payments import repository
 from openticket.core.payments.model import (
     FAILED,
@@ -51,7 +50,7 @@ def begin_payment(tx: Tx, user_id: str, order_id: str, source: str, provider: st
         raise Conflict("Cannot complete payment: order has been completed", "order_id")
     attempt = repository.attempts_for_order(tx.conn, order_id) + 1
     payment = Payment(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         order_id=order_id,
         attempt=attempt,
         status=PENDING,

@@ -1,10 +1,21 @@
-"""The two passes of an import: validate everything, then write in batches."""
+"""The two passes of an import: validate everything, then write in batches.
+
+The input is read once. The validating pass keeps the rows that passed, already checked, in
+a spool file (one marshal record per batch), and the writing pass reads them back from it:
+memory stays at one batch whatever the file size, and the writing pass neither re-parses
+nor re-checks.
+"""
 
 from __future__ import annotations
 
+import marshal
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO
 
 from openticket.core import schemas
+from openticket.core.money import Money
 from openticket.core.tickets import importing
 from openticket.core.tickets.importing import CheckedRow, RowProblem, Tally
 from openticket.core.tickets.model import ImportRow
@@ -14,13 +25,43 @@ BATCH_ROWS = 5000
 Progress = Callable[[str, int], None]
 
 
+class CheckedSpool:
+    """Checked rows on disk, written and read back a batch at a time."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+
+    def append(self, batch: list[CheckedRow]) -> None:
+        if batch:
+            records = [
+                (r.line, r.title, r.price.minor, r.price.currency, r.external_id) for r in batch
+            ]
+            marshal.dump(records, self._handle)
+
+    def batches(self) -> Iterator[list[CheckedRow]]:
+        self._handle.seek(0)
+        while True:
+            try:
+                records = marshal.load(self._handle)
+            except EOFError:
+                return
+            yield [
+                CheckedRow(line, title, Money(minor, currency), external_id)
+                for line, title, minor, currency, external_id in records
+            ]
+
+
+@contextmanager
+def checked_spool() -> Iterator[CheckedSpool]:
+    with tempfile.TemporaryFile(prefix="openticket-import-") as handle:
+        yield CheckedSpool(handle)
+
+
 def _batches(
-    rows: Iterator[ImportRow], currency: str, skip: set[int] | None, found: list[RowProblem]
+    rows: Iterator[ImportRow], currency: str, found: list[RowProblem]
 ) -> Iterator[list[CheckedRow]]:
     batch: list[CheckedRow] = []
     for row in rows:
-        if skip is not None and row.line in skip:
-            continue
         checked = importing.check_row(row, currency)
         if isinstance(checked, list):
             found.extend(checked)
@@ -39,16 +80,18 @@ def validate(
     rows: Iterator[ImportRow],
     currency: str,
     progress: Progress,
+    spool: CheckedSpool,
 ) -> Tally:
     """Check every row, against the rules and the seller's existing listings; return what a
-    write would do."""
+    write would do, and spool the rows that can be written."""
     tally = Tally()
     first_line: dict[str, int] = {}
-    for batch in _batches(rows, currency, None, tally.problems):
+    for batch in _batches(rows, currency, tally.problems):
         with uow.read() as tx:
             known = importing.existing_listings(
                 tx, owner_id, [r.external_id for r in batch if r.external_id]
             )
+        good: list[CheckedRow] = []
         for row in batch:
             if row.external_id:
                 if row.external_id in first_line:
@@ -65,12 +108,15 @@ def validate(
             plan = importing.plan_row(row, known.get(row.external_id or ""))
             if isinstance(plan, RowProblem):
                 tally.problems.append(plan)
-            elif plan == "create":
+                continue
+            good.append(row)
+            if plan == "create":
                 tally.created += 1
             elif plan == "update":
                 tally.updated += 1
             else:
                 tally.unchanged += 1
+        spool.append(good)
         progress("validated", len(batch))
     return tally
 
@@ -78,14 +124,14 @@ def validate(
 def write(
     uow: UnitOfWork,
     owner_id: str,
-    rows: Iterator[ImportRow],
-    currency: str,
-    skip: set[int],
+    spool: CheckedSpool,
     progress: Progress,
     after_batch: Callable[[], None],
 ) -> Tally:
+    """Write the spooled rows, a transaction per batch; each batch is planned again inside its
+    transaction, so a listing reserved since validation is reported, not overwritten."""
     tally = Tally()
-    for batch in _batches(rows, currency, skip, tally.problems):
+    for batch in spool.batches():
         with uow.write() as tx:
             importing.write_rows(tx, owner_id, batch, tally)
         after_batch()

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from openticket.core.money import Money
 from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
+from openticket.store.bulk import insert_many
 
 
 def _ticket(row: Any) -> Ticket:
@@ -37,6 +38,10 @@ _SAVE = (
         updated_at=bindparam("updated_at"),
         version=bindparam("version"),
     )
+)
+_BY_EXTERNAL_IDS = select(tickets).where(
+    tickets.c.owner_id == bindparam("owner_id"),
+    tickets.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
 _ORDER_VERSION = select(ticket_orders.c.version).where(ticket_orders.c.id == bindparam("order_id"))
 _INSERT_ORDER = insert(ticket_orders)
@@ -69,7 +74,7 @@ def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
 
 def add_many(conn: Connection, new: list[Ticket], now: datetime) -> None:
     if new:
-        conn.execute(_INSERT, [_insert_params(ticket, now) for ticket in new])
+        insert_many(conn, tickets, [_insert_params(ticket, now) for ticket in new])
 
 
 def get(conn: Connection, ticket_id: str) -> Ticket | None:
@@ -143,10 +148,7 @@ def by_external_ids(conn: Connection, owner_id: str, external_ids: list[str]) ->
     found: dict[str, Ticket] = {}
     for start in range(0, len(external_ids), 500):
         chunk = external_ids[start : start + 500]
-        query = select(tickets).where(
-            tickets.c.owner_id == owner_id, tickets.c.external_id.in_(chunk)
-        )
-        for row in conn.execute(query):
+        for row in conn.execute(_BY_EXTERNAL_IDS, {"owner_id": owner_id, "external_ids": chunk}):
             found[row.external_id] = _ticket(row)
     return found
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from openticket.core import events
 from openticket.core.errors import ErrorItem, InvalidInput, NotFound
+from openticket.core.ids import new_id
 from openticket.core.money import Money, normalize_currency
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import AVAILABLE, Ticket, clean_title
@@ -50,7 +49,7 @@ def parse_listing(title: str | None, price: str | int | None, currency: str) -> 
 
 def new_listing(owner_id: str, title: str, price: Money, external_id: str | None) -> Ticket:
     return Ticket(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         title=title,
         price=price,
         owner_id=owner_id,
