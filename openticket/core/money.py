@@ -133,4 +133,11 @@ def format_minor(minor: int, currency: str) -> str:
 
 def money_from_contract(price: str, currency: str) -> Money:
     """Read back a decimal string this system wrote (events, exports), without listing rules."""
-    return Money(int(Decimal(price).scaleb(exponent(currency))), currency)
+    places = exponent(currency)
+    # format_minor's own shape ("12.50", "500") is read without Decimal: replicas read one
+    # per event.
+    if (places == 0 and price.isdigit()) or (
+        len(price) > places and price[-places - 1] == "." and price.replace(".", "", 1).isdigit()
+    ):
+        return Money(int(price.replace(".", "", 1)), currency)
+    return Money(int(Decimal(price).scaleb(places)), currency)

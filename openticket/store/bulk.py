@@ -10,7 +10,7 @@ once; the driver's executemany gets plain tuples or dicts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -31,26 +31,27 @@ def _compiled(
     return str(compiled), names, processors
 
 
-def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` with one executemany; every row has the keys of the first, and columns
-    left out take their defaults."""
+def insert_many(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert `rows` (tuples of values for `columns`; other columns take their defaults) with
+    one executemany."""
     if not rows:
         return
-    sql, names, processors = _compiled(table, conn.dialect, tuple(rows[0]))
-    columns: list[list[Any]] = []
-    for name, process in zip(names, processors, strict=True):
-        values = [row[name] for row in rows]
-        if process is not None:
-            values = _processed(values, process)
-        columns.append(values)
-    tuples = list(zip(*columns, strict=True))
+    sql, names, processors = _compiled(table, conn.dialect, columns)
+    by_column = dict(zip(columns, zip(*rows, strict=True), strict=True))
+    values = [
+        by_column[name] if process is None else _processed(by_column[name], process)
+        for name, process in zip(names, processors, strict=True)
+    ]
+    tuples = list(zip(*values, strict=True))
     if conn.dialect.paramstyle in _POSITIONAL:
         conn.exec_driver_sql(sql, tuples)
     else:
-        conn.exec_driver_sql(sql, [dict(zip(names, values, strict=True)) for values in tuples])
+        conn.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in tuples])
 
 
-def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
     out: list[Any] = []
     last_in: Any = object()
     last_out: Any = None

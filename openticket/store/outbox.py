@@ -79,7 +79,7 @@ _PENDING = (
 _HAS_PENDING = select(outbox.c.seq).where(outbox.c.delivered_at.is_(None)).limit(1)
 _MARK_DELIVERED = (
     update(outbox)
-    .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+    .where(outbox.c.seq.between(bindparam("first"), bindparam("last")))
     .values(delivered_at=bindparam("now"))
 )
 
@@ -102,7 +102,8 @@ def append(conn: Connection, envelope: Envelope) -> int:
 
 def append_many(conn: Connection, envelopes: Sequence[Envelope]) -> None:
     if envelopes:
-        insert_many(conn, outbox, [_row(envelope) for envelope in envelopes])
+        rows = [(e.id, e.subject, e.occurred_at, e.data, 0) for e in envelopes]
+        insert_many(conn, outbox, ("event_id", "subject", "occurred_at", "data", "attempts"), rows)
 
 
 def _envelope(row: Row[Any, Any, Any, Any, Any]) -> Envelope:
@@ -111,7 +112,7 @@ def _envelope(row: Row[Any, Any, Any, Any, Any]) -> Envelope:
 
 
 def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
-    rows = conn.execute(_PENDING, {"after_seq": after_seq, "limit": limit})
+    rows = conn.execute(_PENDING, {"after_seq": after_seq, "limit": limit}).all()
     return [_envelope(row) for row in rows]
 
 
@@ -120,8 +121,16 @@ def has_pending(conn: Connection) -> bool:
 
 
 def mark_delivered(conn: Connection, seqs: Sequence[int], now: datetime) -> None:
-    if seqs:
-        conn.execute(_MARK_DELIVERED, {"seqs": list(seqs), "now": now})
+    """One range update per run of consecutive sequence numbers: a pass usually delivers
+    one unbroken run, and a 5,000-value IN list costs more to build than to execute."""
+    ranges: list[dict[str, object]] = []
+    for seq in sorted(seqs):
+        if ranges and ranges[-1]["last"] == seq - 1:
+            ranges[-1]["last"] = seq
+        else:
+            ranges.append({"first": seq, "last": seq, "now": now})
+    if ranges:
+        conn.execute(_MARK_DELIVERED, ranges)
 
 
 def record_failure(conn: Connection, seq: int, error: str) -> None:
@@ -156,10 +165,9 @@ def claim_many(
     """`claim` for many events at once; returns the ids this consumer had not processed.
     Usually none has been (a fresh batch), so the claims are first inserted blindly, in a
     savepoint; only when one exists already are the processed ones looked up."""
-    rows = [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids]
     try:
         with conn.begin_nested():
-            insert_many(conn, processed_events, rows)
+            _insert_claims(conn, consumer, event_ids, now)
         return set(event_ids)
     except IntegrityError:
         pass
@@ -170,13 +178,20 @@ def claim_many(
             processed_events.c.consumer == consumer, processed_events.c.event_id.in_(chunk)
         )
         done.update(conn.execute(query).scalars())
-    insert_many(conn, processed_events, [row for row in rows if row["event_id"] not in done])
+    _insert_claims(conn, consumer, [e for e in event_ids if e not in done], now)
     return {event_id for event_id in event_ids if event_id not in done}
+
+
+def _insert_claims(
+    conn: Connection, consumer: str, event_ids: Sequence[str], now: datetime
+) -> None:
+    rows = [(consumer, event_id, now) for event_id in event_ids]
+    insert_many(conn, processed_events, ("consumer", "event_id", "processed_at"), rows)
 
 
 def read_log(conn: Connection, after_seq: int, limit: int) -> list[Envelope]:
     query = select(*_ENVELOPE_COLUMNS).where(outbox.c.seq > after_seq)
-    rows = conn.execute(query.order_by(outbox.c.seq).limit(limit))
+    rows = conn.execute(query.order_by(outbox.c.seq).limit(limit)).all()
     return [_envelope(row) for row in rows]
 
 

@@ -153,7 +153,15 @@ def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
 
 def add_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
     if tickets:
-        insert_many(conn, order_tickets, [_ticket_params(t) for t in tickets])
+        rows = [
+            (t.id, t.title, t.price.minor, t.price.currency, t.owner_id, t.version) for t in tickets
+        ]
+        insert_many(
+            conn,
+            order_tickets,
+            ("id", "title", "price_minor", "currency", "owner_id", "version"),
+            rows,
+        )
 
 
 def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:

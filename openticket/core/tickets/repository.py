@@ -52,6 +52,21 @@ _SAVE_ORDER = (
 )
 
 
+_INSERT_COLUMNS = (
+    "id",
+    "title",
+    "price_minor",
+    "currency",
+    "owner_id",
+    "version",
+    "status",
+    "order_id",
+    "external_id",
+    "created_at",
+    "updated_at",
+)
+
+
 def _insert_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
     return {
         "id": ticket.id,
@@ -74,7 +89,23 @@ def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
 
 def add_many(conn: Connection, new: list[Ticket], now: datetime) -> None:
     if new:
-        insert_many(conn, tickets, [_insert_params(ticket, now) for ticket in new])
+        rows = [
+            (
+                t.id,
+                t.title,
+                t.price.minor,
+                t.price.currency,
+                t.owner_id,
+                t.version,
+                t.status,
+                t.order_id,
+                t.external_id,
+                now,
+                now,
+            )
+            for t in new
+        ]
+        insert_many(conn, tickets, _INSERT_COLUMNS, rows)
 
 
 def get(conn: Connection, ticket_id: str) -> Ticket | None:

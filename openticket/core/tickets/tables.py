@@ -9,7 +9,7 @@ tickets = Table(
     Column("title", String(200), nullable=False),
     Column("price_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("owner_id", String(32), nullable=False, index=True),
+    Column("owner_id", String(32), nullable=False),  # indexed by uq_tickets_owner_external_id
     Column("version", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("order_id", String(32), nullable=True),
