@@ -1,14 +1,19 @@
 """APScheduler with its persistent SQLAlchemy job store, as the expiration timer.
 
 Short-lived processes (CLI commands) only write jobs into the store: their scheduler is started
-paused. A long-running process (`run_jobs=True`) runs them, polling the store so that jobs
-written by other processes are noticed. Only one process may run jobs from a store at a time.
-Correctness does not depend on any of this: expiry is also applied lazily on every read.
+paused, and a job is written before the command returns. A long-running process
+(`run_jobs=True`) runs them, polling the store so that jobs written by other processes are
+noticed; it hands new jobs to one feeder thread rather than writing them in the thread that
+placed the order, so a server's requests never queue behind APScheduler's job-store lock. Only
+one process may run jobs from a store at a time. Correctness does not depend on any of this:
+expiry is also applied lazily on every read, and a restarted process re-creates its jobs from
+the expiration domain's table.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from openticket.core.expiration import jobs
+from openticket.store.db import write_lock
 
 log = logging.getLogger("openticket.scheduler")
 
@@ -37,6 +43,8 @@ class ApschedulerTimer:
         self._run_jobs = run_jobs
         self._scheduler: Any = None
         self._lock = threading.Lock()
+        self._changes: queue.SimpleQueue[tuple[str, datetime | None] | None] = queue.SimpleQueue()
+        self._feeder: threading.Thread | None = None
 
     def _started(self) -> Any:
         with self._lock:
@@ -64,29 +72,42 @@ class ApschedulerTimer:
                     )
                 scheduler.start(paused=not self._run_jobs)
                 self._scheduler = scheduler
+                if self._run_jobs:
+                    self._feeder = threading.Thread(
+                        target=self._feed, name="openticket-expiry-feeder", daemon=True
+                    )
+                    self._feeder.start()
             return self._scheduler
 
     def start(self) -> None:
         self._started()
 
     def schedule(self, order_id: str, at: datetime) -> None:
-        self._started().add_job(
-            jobs.JOB_REF,
-            "date",
-            run_date=at,
-            args=[order_id],
-            id=job_id(order_id),
-            name=f"expire order {order_id}",
-            replace_existing=True,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            coalesce=True,
-        )
+        self._change(order_id, at)
 
     def cancel(self, order_id: str) -> None:
-        self._started().remove_job(job_id(order_id), jobstore="default")
+        self._change(order_id, None)
+
+    def _change(self, order_id: str, at: datetime | None) -> None:
+        scheduler = self._started()
+        if self._feeder is not None:
+            self._changes.put((order_id, at))
+        else:
+            _apply(scheduler, order_id, at)
+
+    def _feed(self) -> None:
+        while (change := self._changes.get()) is not None:
+            try:
+                _apply(self._scheduler, *change)
+            except Exception:  # the next start re-creates it from the expiration table
+                log.exception("could not record the expiry job of order %s", change[0])
 
     def shutdown(self) -> None:
         with self._lock:
+            if self._feeder is not None:
+                self._changes.put(None)  # after the changes already queued
+                self._feeder.join()
+                self._feeder = None
             if self._scheduler is not None:
                 self._scheduler.shutdown(wait=False)
                 self._scheduler = None
@@ -94,15 +115,45 @@ class ApschedulerTimer:
                     jobs.register(None)
 
 
+def _apply(scheduler: Any, order_id: str, at: datetime | None) -> None:
+    if at is None:
+        scheduler.remove_job(job_id(order_id), jobstore="default")
+        return
+    scheduler.add_job(
+        jobs.JOB_REF,
+        "date",
+        run_date=at,
+        args=[order_id],
+        id=job_id(order_id),
+        name=f"expire order {order_id}",
+        replace_existing=True,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        coalesce=True,
+    )
+
+
 def _shared_job_store(engine: Engine) -> Any:
     """APScheduler's SQLAlchemy job store, for a table several processes write: a job another
     process already removed is not an error (APScheduler's scheduler thread dies on one)."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
+    lock = write_lock(engine)
+
     class SharedSQLAlchemyJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+        """Writes also take the store's write lock, so they queue with the marketplace's own
+        writes instead of sleeping in SQLite's busy handler."""
+
+        def add_job(self, job: Any) -> None:
+            with lock:
+                super().add_job(job)
+
+        def update_job(self, job: Any) -> None:
+            with lock:
+                super().update_job(job)
+
         def remove_job(self, job_id: str) -> None:
             delete = self.jobs_t.delete().where(self.jobs_t.c.id == job_id)
-            with self.engine.begin() as connection:
+            with lock, self.engine.begin() as connection:
                 connection.execute(delete)
 
     return SharedSQLAlchemyJobStore(engine=engine)

@@ -7,7 +7,10 @@ concurrent writers queue for the lock instead of failing half-way with "database
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,25 @@ def create_store_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[object]:
+    """What a thread holds while it writes through `engine`. SQLite has one writer at a time:
+    threads of this process queue here, woken the moment the lock is free, instead of in
+    SQLite's busy handler, which sleeps and retries (up to 100 ms a step); under a server's
+    load that was the p99 latency. Other processes still wait in the busy handler.
+    PostgreSQL locks rows, not the database, and needs none."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITE_LOCKS[engine] = threading.RLock()
+        return lock
 
 
 def redact_url(url: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from openticket.core.clock import Clock
 from openticket.core.events import Envelope, EventData
 from openticket.store import outbox
-from openticket.store.db import WRITE_OPTION
+from openticket.store.db import WRITE_OPTION, write_lock
 
 
 class Tx:
@@ -57,10 +57,11 @@ class UnitOfWork:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._write_lock = write_lock(engine)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        with self.engine.connect() as conn:
+        with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 tx = Tx(conn, self.clock())

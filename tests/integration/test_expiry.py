@@ -112,3 +112,22 @@ def test_late_expiration_never_cancels_a_paid_order(
     assert api.get_order(buyer.token, order.id).status == "complete"
     assert api.get_ticket(ticket.id).status == "sold"
     assert api.list_tickets() == []
+
+
+def test_a_running_scheduler_stores_jobs_off_the_request_thread_and_flushes_on_close(
+    make_api: Callable[..., LocalApi], db_url: str
+) -> None:
+    from openticket.core.clock import utc_now
+
+    api = make_api(clock=utc_now, run_expiration_jobs=True)
+    seller = api.signup("seller@example.com", "long enough")
+    buyers = [api.signup(f"buyer{n}@example.com", "long enough") for n in range(5)]
+    orders = [
+        api.create_order(b.token, api.create_ticket(seller.token, f"Seat {n}", "15.00").id)
+        for n, b in enumerate(buyers)
+    ]
+    api.cancel_order(buyers[0].token, orders[0].id)
+    api.close()  # whatever the feeder thread still held is written before close returns
+    with sqlite3.connect(_db(db_url)) as conn:
+        stored = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
+    assert stored == {f"expire:{order.id}" for order in orders[1:]}
