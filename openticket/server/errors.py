@@ -4,6 +4,7 @@ with the status each error names; never a 500 for bad input."""
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,13 +56,31 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(items or [("Malformed request", None)]), status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         message = "Not Found" if error.status_code == 404 else str(error.detail)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
-            _body([(message, None)]), status_code=error.status_code, headers=error.headers
+            _body([(message, None)]), status_code=error.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.error("unexpected %s", type(error).__name__, exc_info=error)
         return JSONResponse(_body([("Something went wrong", None)]), status_code=500)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this path (each method is its own route, so
+    Starlette's 405 names only the first route's)."""
+    app = request.app
+    if not hasattr(app.state, "path_methods"):
+        app.state.path_methods = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), methods)
+            for path, methods in app.openapi()["paths"].items()
+        ]
+    for pattern, methods in app.state.path_methods:
+        if pattern.match(request.url.path):
+            return sorted(method.upper() for method in methods)
+    return []

@@ -79,6 +79,26 @@ def test_health_and_openapi(http: httpx.Client) -> None:
     } <= set(paths)
 
 
+def test_a_wrong_method_names_every_method_the_path_serves(http: httpx.Client) -> None:
+    for path, methods in {
+        "/api/tickets": {"GET", "POST"},
+        "/api/tickets/abc": {"GET", "PUT"},
+        "/api/orders/abc": {"GET", "DELETE"},
+    }.items():
+        response = http.request("PATCH", path)
+        _errors(response, 405)
+        assert set(response.headers["Allow"].split(", ")) - {"HEAD"} == methods
+
+
+def test_the_document_declares_the_signup_rules(http: httpx.Client) -> None:
+    schemas = http.get("/openapi.json").json()["components"]["schemas"]
+    signup = schemas["SignupBody"]["properties"]
+    assert signup["password"]["minLength"] == 8
+    assert "pattern" in signup["email"]
+    refused = http.post("/api/users/signup", json={"email": "no-at-sign", "password": "short"})
+    assert {e["field"] for e in _errors(refused, 400)} == {"email", "password"}
+
+
 def test_signup_and_signin_shapes(http: httpx.Client) -> None:
     response = http.post(
         "/api/users/signup", json={"email": "Shape@Example.com", "password": "long enough"}

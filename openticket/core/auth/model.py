@@ -10,7 +10,7 @@ from openticket.core.errors import ErrorItem, InvalidInput
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # hashing cost grows with length; refuse absurd inputs
 EMAIL_MAX = 254
-_EMAIL = re.compile(
+EMAIL_PATTERN = re.compile(
     r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 )
 
@@ -27,7 +27,7 @@ def normalize_email(email: str) -> str:
 
 
 def email_problem(email: str) -> str | None:
-    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+    if len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
         return "Email must be valid"
     return None
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from openticket.core import schemas
 from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
 
+MAX_OFFSET = 1_000_000_000  # past any real listing; keeps SQL integers in range
+
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
 Price = str | int | float
@@ -34,7 +36,7 @@ def list_tickets(
     mine: bool = False,
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[schemas.Ticket]:
     return api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset)
 
