@@ -50,9 +50,12 @@ class RemoteApi:
         path: str,
         token: str | None = None,
         idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         # Only what cannot create twice is retried: reads, and keyed creations.
@@ -164,14 +167,50 @@ class RemoteApi:
         skip_invalid: bool = False,
         on_progress: Callable[[str, int], None] | None = None,
     ) -> schemas.ImportReport:
-        raise _not_yet("tickets import")
+        """Streams the rows as they are read; the server validates the whole upload before
+        it writes anything. Not retried: an import is re-runnable by external_id instead."""
+        from openticket.core.tickets import import_wire
+
+        def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+            for chunk in chunks:
+                if on_progress is not None:
+                    on_progress("sent", chunk.count(b"\n"))
+                yield chunk
+
+        body = self._request(
+            "POST",
+            "/api/tickets/import",
+            token,
+            params={"dry_run": dry_run, "skip_invalid": skip_invalid},
+            content=counted(import_wire.encode(rows)),
+            headers={"Content-Type": import_wire.MEDIA_TYPE},
+            timeout=None,
+        )
+        return schemas.ImportReport.model_validate(body)
 
     def export_tickets(
         self, token: str | None, *, mine: bool = False
     ) -> Iterator[schemas.ExportRow]:
-        raise _not_yet("tickets export")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            with self._client.stream(
+                "GET",
+                "/api/tickets/export",
+                params={"mine": mine},
+                headers=headers,
+                timeout=None,
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise(response)
+                for line in response.iter_lines():
+                    if line:
+                        yield schemas.ExportRow.model_validate_json(line)
+        except httpx.TransportError as error:
+            raise Unavailable(
+                f"Cannot reach the server at {self._base}: {type(error).__name__}"
+            ) from None
 
-    # -- orders and payments ------------------------------------------------------------
     def list_orders(self, token: str | None) -> list[schemas.Order]:
         return [schemas.Order(**item) for item in self._request("GET", "/api/orders", token)]
 

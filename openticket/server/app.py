@@ -8,7 +8,7 @@ from openticket import __version__
 from openticket.core.api import Api
 from openticket.server import errors
 from openticket.server.ratelimit import SigninLimiter, SlidingWindow
-from openticket.server.routes import events, orders, tickets, users
+from openticket.server.routes import events, orders, ticket_files, tickets, users
 
 SIGNIN_PER_ACCOUNT = (10, 60.0)  # attempts per seconds
 SIGNIN_PER_ADDRESS = (30, 60.0)
@@ -26,7 +26,13 @@ def create_app(api: Api, *, signin_limiter: SigninLimiter | None = None) -> Fast
         SlidingWindow(*SIGNIN_PER_ACCOUNT), SlidingWindow(*SIGNIN_PER_ADDRESS)
     )
     errors.install(app)
-    for router in (users.router, tickets.router, orders.router, events.router):
+    for router in (
+        users.router,
+        ticket_files.router,  # before tickets: /export is not a ticket id
+        tickets.router,
+        orders.router,
+        events.router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", operation_id="healthz", tags=["health"])

@@ -1,0 +1,53 @@
+"""Import rows on the wire: `tickets import --server` streams the rows the CLI read (one JSON
+object per line, with the file's line numbers) and the server reads them back one at a time,
+so neither side holds the file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from typing import IO
+
+from openticket.core.errors import InvalidInput
+from openticket.core.tickets.model import ImportRow
+
+MEDIA_TYPE = "application/x-ndjson"
+MAX_LINE_BYTES = 4 << 20
+_FIELDS = ("title", "price", "currency", "external_id", "problem", "problem_field")
+
+
+def encode(rows: Iterable[ImportRow], per_chunk: int = 1000) -> Iterator[bytes]:
+    chunk: list[str] = []
+    for row in rows:
+        record = {key: value for key, value in asdict(row).items() if value is not None}
+        chunk.append(json.dumps(record, ensure_ascii=False))
+        if len(chunk) >= per_chunk:
+            yield ("\n".join(chunk) + "\n").encode()
+            chunk = []
+    if chunk:
+        yield ("\n".join(chunk) + "\n").encode()
+
+
+def decode(handle: IO[bytes]) -> Iterator[ImportRow]:
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+            if len(raw) > MAX_LINE_BYTES or not isinstance(record, dict):
+                raise ValueError("not one JSON object")
+            line = record.get("line")
+            if not isinstance(line, int) or isinstance(line, bool) or line < 1:
+                raise ValueError("no line number")
+            problem, problem_field = record.get("problem"), record.get("problem_field")
+            if not isinstance(problem, str | None) or not isinstance(problem_field, str | None):
+                raise ValueError("a problem must be text")
+        except ValueError as error:
+            raise InvalidInput(
+                f"Row {number} of the upload is malformed: {error}", "body"
+            ) from None
+        values = {key: record.get(key) for key in _FIELDS}
+        yield ImportRow(line=line, **values)
