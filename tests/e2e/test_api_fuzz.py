@@ -11,6 +11,7 @@ the right type and the wrong value).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +22,18 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
+from openticket.core.tickets import import_wire
 from tests.conftest import running_server
 
 MIN_CASES = 1000
 EXAMPLES_PER_OPERATION = 120
 STREAMING = "/api/events"  # an endless text/event-stream: tested in test_server_events.py
+
+
+@schemathesis.serializer(import_wire.MEDIA_TYPE)
+def _json_lines(_context: schemathesis.SerializationContext, value: object) -> bytes:
+    rows = value if isinstance(value, list) else [value]
+    return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
 
 
 @pytest.fixture(scope="module")

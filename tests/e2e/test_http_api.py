@@ -3,6 +3,7 @@ who may do what, token revocation, and sign-in throttling."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -263,3 +264,34 @@ def test_idempotency_keys_make_creating_requests_safe_to_retry(http: httpx.Clien
     stranger = _signup(http, f"idem-other-{uuid.uuid4().hex[:8]}@example.com")
     theirs = http.post("/api/tickets", json=body, headers=stranger | {"Idempotency-Key": "t-1"})
     assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+
+
+def test_import_and_export_routes(http: httpx.Client) -> None:
+    owner = _signup(http, f"importer-{uuid.uuid4().hex[:12]}@example.com")
+    ext = uuid.uuid4().hex[:8]
+    rows = (
+        f'{{"line": 2, "title": "Upload A", "price": "10", "external_id": "{ext}-a"}}\n'
+        f'{{"line": 3, "title": "Upload B", "price": 0, "external_id": "{ext}-b"}}\n'
+    )
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    _errors(http.post("/api/tickets/import", content=rows, headers=ndjson), 401)
+    refused = http.post("/api/tickets/import", content=rows, headers=ndjson | owner)
+    assert refused.status_code == 200
+    assert refused.json()["created"] == 0 and refused.json()["errors"][0]["line"] == 3
+    kept = http.post(
+        "/api/tickets/import",
+        params={"skip_invalid": True},
+        content=rows,
+        headers=ndjson | owner,
+    ).json()
+    assert (kept["created"], kept["skipped"]) == (1, 1)
+    malformed = http.post("/api/tickets/import", content="not json\n", headers=ndjson | owner)
+    assert _errors(malformed, 400)[0]["field"] == "body"
+
+    _errors(http.get("/api/tickets/export", params={"mine": True}), 401)
+    exported = http.get("/api/tickets/export", params={"mine": True}, headers=owner)
+    assert exported.headers["content-type"].startswith("application/x-ndjson")
+    lines = [line for line in exported.text.splitlines() if line]
+    assert [json.loads(line) for line in lines] == [
+        {"title": "Upload A", "price": "10.00", "currency": "USD", "external_id": f"{ext}-a"}
+    ]

@@ -15,6 +15,23 @@ from openticket.core.tickets.model import ImportRow
 MEDIA_TYPE = "application/x-ndjson"
 MAX_LINE_BYTES = 4 << 20
 _FIELDS = ("title", "price", "currency", "external_id", "problem", "problem_field")
+_VALUE = {"type": ["string", "number", "null"]}
+ROWS_SCHEMA = {
+    "description": "One JSON object per line (the rows of the seller's file, with its line "
+    "numbers); the same rules as `tickets import` apply to each.",
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["line"],
+        "properties": {
+            "line": {"type": "integer", "minimum": 1},
+            "title": _VALUE,
+            "price": _VALUE,
+            "currency": _VALUE,
+            "external_id": _VALUE,
+        },
+    },
+}
 
 
 def encode(rows: Iterable[ImportRow], per_chunk: int = 1000) -> Iterator[bytes]:

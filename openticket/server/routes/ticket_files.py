@@ -32,15 +32,7 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"])
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                import_wire.MEDIA_TYPE: {
-                    "schema": {
-                        "type": "string",
-                        "description": "One JSON object per line: line, title, price, "
-                        "currency, external_id",
-                    }
-                }
-            },
+            "content": {import_wire.MEDIA_TYPE: {"schema": import_wire.ROWS_SCHEMA}},
         }
     },
 )
