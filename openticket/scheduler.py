@@ -13,6 +13,7 @@ the expiration domain's table.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -28,23 +29,35 @@ log = logging.getLogger("openticket.scheduler")
 
 MISFIRE_GRACE_SECONDS = 3600
 POLL_SECONDS = 1.0
+MAX_REMEMBERED_SECONDS = 4096
 
 
-def job_id(order_id: str) -> str:
-    return f"expire:{order_id}"
+def job_id(second: int) -> str:
+    return f"expire-due:{second}"
 
 
 class ApschedulerTimer:
+    """One persistent job per second in which some order's window ends, not one per order:
+    the orders themselves are in the expiration table, and the job fires whatever is due
+    there. A server reserving hundreds of tickets a second writes one job a second."""
+
     def __init__(
-        self, engine: Engine, fire: Callable[[str], None], *, run_jobs: bool = False
+        self,
+        engine: Engine,
+        fire: Callable[[str], None],
+        fire_due: Callable[[datetime], None],
+        *,
+        run_jobs: bool = False,
     ) -> None:
         self._engine = engine
         self._fire = fire
+        self._fire_due = fire_due
         self._run_jobs = run_jobs
         self._scheduler: Any = None
         self._lock = threading.Lock()
-        self._changes: queue.SimpleQueue[tuple[str, datetime | None] | None] = queue.SimpleQueue()
+        self._changes: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._feeder: threading.Thread | None = None
+        self._stored: set[int] = set()  # seconds whose job this process has stored
 
     def _started(self) -> Any:
         with self._lock:
@@ -65,7 +78,7 @@ class ApschedulerTimer:
                     timezone=UTC,
                 )
                 if self._run_jobs:
-                    jobs.register(self._fire)
+                    jobs.register(self._fire, self._fire_due)
                     # Wake up regularly: jobs written by other processes do not wake us.
                     scheduler.add_job(
                         _noop, "interval", seconds=POLL_SECONDS, id="poll", jobstore="local"
@@ -83,24 +96,25 @@ class ApschedulerTimer:
         self._started()
 
     def schedule(self, order_id: str, at: datetime) -> None:
-        self._change(order_id, at)
-
-    def cancel(self, order_id: str) -> None:
-        self._change(order_id, None)
-
-    def _change(self, order_id: str, at: datetime | None) -> None:
+        second = math.ceil(at.timestamp())
+        with self._lock:
+            if second in self._stored:
+                return
+            self._stored.add(second)
+            if len(self._stored) > MAX_REMEMBERED_SECONDS:
+                self._stored = set(sorted(self._stored)[-MAX_REMEMBERED_SECONDS // 2 :])
         scheduler = self._started()
         if self._feeder is not None:
-            self._changes.put((order_id, at))
+            self._changes.put(second)
         else:
-            _apply(scheduler, order_id, at)
+            _store_job(scheduler, second)
 
     def _feed(self) -> None:
-        while (change := self._changes.get()) is not None:
+        while (second := self._changes.get()) is not None:
             try:
-                _apply(self._scheduler, *change)
+                _store_job(self._scheduler, second)
             except Exception:  # the next start re-creates it from the expiration table
-                log.exception("could not record the expiry job of order %s", change[0])
+                log.exception("could not store the expiry job for %s", second)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -112,20 +126,18 @@ class ApschedulerTimer:
                 self._scheduler.shutdown(wait=False)
                 self._scheduler = None
                 if self._run_jobs:
-                    jobs.register(None)
+                    jobs.register(None, None)
 
 
-def _apply(scheduler: Any, order_id: str, at: datetime | None) -> None:
-    if at is None:
-        scheduler.remove_job(job_id(order_id), jobstore="default")
-        return
+def _store_job(scheduler: Any, second: int) -> None:
+    at = datetime.fromtimestamp(second, UTC)
     scheduler.add_job(
         jobs.JOB_REF,
         "date",
         run_date=at,
-        args=[order_id],
-        id=job_id(order_id),
-        name=f"expire order {order_id}",
+        args=[at.isoformat()],
+        id=job_id(second),
+        name=f"expire orders due by {at.isoformat()}",
         replace_existing=True,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         coalesce=True,

@@ -49,6 +49,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     timer = ApschedulerTimer(
         engine,
         fire=lambda order_id: api_holder[0].fire_expiration(order_id),
+        fire_due=lambda until: api_holder[0].fire_due_expirations(until),
         run_jobs=options.run_expiration_jobs,
     )
     subscribe_domains(bus, timer, options.domains)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from openticket.bus.relay import OutboxRelay
@@ -32,6 +34,7 @@ from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket")
 
+EXPIRY_BATCH = 500  # expirations fired per transaction
 DEMO_PASSWORD = "openticket-demo"
 DEMO_USERS = ("alice@example.com", "bob@example.com", "carol@example.com")
 DEMO_TICKETS = (
@@ -163,6 +166,18 @@ class LocalApi:
         elif refunds:
             self._settle_refunds()
 
+    @contextmanager
+    def _command(self) -> Iterator[Tx]:
+        """A write and the delivery of its events in one turn of the store's write lock: a
+        server's request threads queue for it once per command, not twice. Refunds an ended
+        order may owe are settled after the lock is let go: they call the payment provider."""
+        with self._uow.exclusive():
+            with self._uow.write() as tx:
+                yield tx
+            delivered = self._relay.after_commit(emitted=True)
+        if ORDER_CANCELLED in delivered:
+            self._settle_refunds()
+
     def _deliver(self) -> None:
         """Deliver the events of the write that just committed (and anything older)."""
         delivered = self._relay.after_commit(emitted=True)
@@ -190,10 +205,19 @@ class LocalApi:
             self._timer.schedule(order_id, at)
 
     def fire_expiration(self, order_id: str) -> None:
-        """What the scheduler runs when an order's window ends."""
+        """One order's expiration (the jobs of earlier versions, one per order)."""
         with self._uow.write() as tx:
             expiration.fire(tx, order_id)
         self._deliver()
+
+    def fire_due_expirations(self, until: datetime) -> None:
+        """What the scheduler runs each second some window ends: every expiration due."""
+        while True:
+            with self._uow.write() as tx:
+                fired = expiration.fire_due(tx, until, EXPIRY_BATCH)
+            self._deliver()
+            if fired < EXPIRY_BATCH:
+                return
 
     def close(self) -> None:
         self._timer.shutdown()
@@ -254,14 +278,13 @@ class LocalApi:
     ) -> schemas.Ticket:
         user = self._authenticate(token)
         once = _Once(idempotency_key, user.id, "create_ticket", title, price, currency)
-        with self._uow.write() as tx:
+        with self._command() as tx:
             if (replayed := once.replay(tx)) is not None:
                 return schemas.Ticket.model_validate(replayed)
             ticket = _ticket(
                 tickets.create_ticket(tx, user.id, title, price, currency or self._currency)
             )
             once.remember(tx, ticket)
-        self._deliver()
         return ticket
 
     def update_ticket(
@@ -275,9 +298,8 @@ class LocalApi:
     ) -> schemas.Ticket:
         user = self._authenticate(token)
         self._catch_up()
-        with self._uow.write() as tx:
+        with self._command() as tx:
             ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
-        self._deliver()
         return _ticket(ticket)
 
     def import_tickets(
@@ -344,13 +366,13 @@ class LocalApi:
     ) -> schemas.Order:
         user = self._authenticate(token)
         once = _Once(idempotency_key, user.id, "create_order", ticket_id)
-        self._relay.after_commit()  # the ticket replica must be current before reserving
-        with self._uow.write() as tx:
-            if (replayed := once.replay(tx)) is not None:
-                return schemas.Order.model_validate(replayed)
-            order = _order(orders.reserve(tx, user.id, ticket_id, self._order_ttl))
-            once.remember(tx, order)
-        self._deliver()
+        with self._uow.exclusive():
+            self._relay.after_commit()  # the ticket replica must be current before reserving
+            with self._command() as tx:
+                if (replayed := once.replay(tx)) is not None:
+                    return schemas.Order.model_validate(replayed)
+                order = _order(orders.reserve(tx, user.id, ticket_id, self._order_ttl))
+                once.remember(tx, order)
         return order
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:
@@ -362,9 +384,8 @@ class LocalApi:
     def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
         user = self._authenticate(token)
         self._catch_up()
-        with self._uow.write() as tx:
+        with self._command() as tx:
             order = orders.cancel_order(tx, user.id, order_id)
-        self._deliver()
         return _order(order)
 
     # -- payments -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.types import TypeDecorator
 
 WRITE_OPTION = "openticket_write"
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
+SQLITE_POOL_SIZE = 48
 
 metadata = MetaData(
     naming_convention={
@@ -72,11 +73,16 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
+    pool: dict[str, int] = {}
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # A server's request threads (40 by default) each keep a connection: with the
+        # default pool of 5 (+10 overflow) every burst opened and configured new ones.
+        pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")

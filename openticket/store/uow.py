@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
@@ -58,6 +58,11 @@ class UnitOfWork:
         self.engine = engine
         self.clock = clock
         self._write_lock = write_lock(engine)
+
+    def exclusive(self) -> AbstractContextManager[object]:
+        """Hold the store's write lock across several transactions of this thread (SQLite;
+        nothing on PostgreSQL)."""
+        return self._write_lock
 
     @contextmanager
     def write(self) -> Iterator[Tx]:

@@ -3,11 +3,13 @@ delivers them, once."""
 
 from __future__ import annotations
 
+import math
 import signal
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -78,7 +80,9 @@ def test_killed_process_events_are_delivered_by_the_next_command(
     shown = seller.ok("tickets", "show", ticket["id"])  # any next command
     assert shown["status"] == "reserved" and shown["order_id"] == order_id
     assert shown["version"] == 1
-    assert _rows(db, "SELECT id FROM apscheduler_jobs") == [(f"expire:{order_id}",)]
+    [(expires_at,)] = _rows(db, "SELECT expires_at FROM orders")
+    due = math.ceil(datetime.fromisoformat(expires_at).replace(tzinfo=UTC).timestamp())
+    assert _rows(db, "SELECT id FROM apscheduler_jobs") == [(f"expire-due:{due}",)]
     assert _rows(db, "SELECT order_id FROM expiration_schedule") == [(order_id,)]
     assert _rows(db, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL") == [(0,)]
 

@@ -3,10 +3,13 @@ job store in long-running processes. A paid order is never cancelled by a late e
 
 from __future__ import annotations
 
+import json
+import math
 import pickle
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from openticket.core.local import LocalApi
@@ -51,24 +54,55 @@ def test_reserve_expires_the_overdue_holder_in_the_same_transaction(
     assert api.get_ticket(ticket.id).order_id == second.id
 
 
-def test_jobs_are_persisted_by_reference_with_misfire_grace(
-    make_api: Callable[..., LocalApi], db_url: str
+def test_jobs_are_persisted_by_reference_one_per_second(
+    make_api: Callable[..., LocalApi], db_url: str, clock: ManualClock
 ) -> None:
     api = make_api()
     seller = api.signup("seller@example.com", "long enough")
+    buyers = [api.signup(f"buyer{n}@example.com", "long enough") for n in range(4)]
+    tickets = [api.create_ticket(seller.token, f"Seat {n}", "15.00") for n in range(4)]
+    orders = [api.create_order(b.token, t.id) for b, t in zip(buyers[:3], tickets[:3], strict=True)]
+    clock.advance(1.5)
+    later = api.create_order(buyers[3].token, tickets[3].id)
+    with sqlite3.connect(_db(db_url)) as conn:
+        rows = conn.execute("SELECT id, job_state FROM apscheduler_jobs ORDER BY id").fetchall()
+    # The first three end in the same second: one job stands for them.
+    assert len(rows) == 2
+    jobs = [pickle.loads(state) for _, state in rows]
+    for (job_id, _), job, order in zip(rows, jobs, [orders[0], later], strict=True):
+        due = datetime.fromisoformat(job["args"][0])
+        assert due.timestamp() == int(due.timestamp()) == int(job_id.split(":")[1])
+        assert datetime.fromisoformat(order.expires_at) <= due
+        assert due - datetime.fromisoformat(order.expires_at) < timedelta(seconds=1)
+        assert job["func"] == "openticket.core.expiration.jobs:fire_due"
+        assert job["misfire_grace_time"] == 3600 and job["coalesce"] is True
+
+
+def test_a_due_job_fires_what_is_due_and_nothing_else(
+    make_api: Callable[..., LocalApi], db_url: str, clock: ManualClock
+) -> None:
+    api = make_api(order_ttl=60)
+    seller = api.signup("seller@example.com", "long enough")
     buyer = api.signup("buyer@example.com", "long enough")
-    ticket = api.create_ticket(seller.token, "Late show", "15.00")
-    order = api.create_order(buyer.token, ticket.id)
+    paid, open_, late = (api.create_ticket(seller.token, f"S{n}", "15.00") for n in range(3))
+    paid_order = api.create_order(buyer.token, paid.id)
+    open_order = api.create_order(buyer.token, open_.id)
+    api.pay(buyer.token, paid_order.id, "tok_visa")
+    clock.advance(30)
+    late_order = api.create_order(buyer.token, late.id)
+    clock.advance(31)
+    api.fire_due_expirations(datetime.fromisoformat(open_order.expires_at))  # no read before
     with sqlite3.connect(_db(db_url)) as conn:
-        [(job_id, state)] = conn.execute("SELECT id, job_state FROM apscheduler_jobs").fetchall()
-    job = pickle.loads(state)
-    assert job_id == f"expire:{order.id}"
-    assert job["func"] == "openticket.core.expiration.jobs:fire_expiration"
-    assert job["args"] == (order.id,)
-    assert job["misfire_grace_time"] == 3600 and job["coalesce"] is True
-    api.pay(buyer.token, order.id, "tok_visa")
-    with sqlite3.connect(_db(db_url)) as conn:
-        assert conn.execute("SELECT count(*) FROM apscheduler_jobs").fetchone() == (0,)
+        statuses = dict(conn.execute("SELECT id, status FROM orders").fetchall())
+        fired = conn.execute(
+            "SELECT data FROM outbox WHERE subject = 'expiration:complete'"
+        ).fetchall()
+    assert statuses == {
+        paid_order.id: "complete",
+        open_order.id: "cancelled",
+        late_order.id: "created",
+    }
+    assert [json.loads(data)["order_id"] for (data,) in fired] == [open_order.id]
 
 
 def test_running_scheduler_expires_orders_without_any_read(
@@ -121,13 +155,10 @@ def test_a_running_scheduler_stores_jobs_off_the_request_thread_and_flushes_on_c
 
     api = make_api(clock=utc_now, run_expiration_jobs=True)
     seller = api.signup("seller@example.com", "long enough")
-    buyers = [api.signup(f"buyer{n}@example.com", "long enough") for n in range(5)]
-    orders = [
-        api.create_order(b.token, api.create_ticket(seller.token, f"Seat {n}", "15.00").id)
-        for n, b in enumerate(buyers)
-    ]
-    api.cancel_order(buyers[0].token, orders[0].id)
+    buyer = api.signup("buyer@example.com", "long enough")
+    order = api.create_order(buyer.token, api.create_ticket(seller.token, "Seat", "15.00").id)
     api.close()  # whatever the feeder thread still held is written before close returns
+    due = math.ceil(datetime.fromisoformat(order.expires_at).timestamp())
     with sqlite3.connect(_db(db_url)) as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
-    assert stored == {f"expire:{order.id}" for order in orders[1:]}
+    assert stored == {f"expire-due:{due}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,17 @@ def issue(secret: str, user_id: str, email: str, now: datetime) -> str:
 
 def decode(secret: str, token: str, now: datetime) -> TokenClaims | None:
     """The claims of a token this store signed and that has not expired, else None."""
+    claims = _verified(secret, token)
+    if claims is None or claims.expires_at <= now:
+        return None
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> TokenClaims | None:
+    """Checking a signature is a pure function of the secret and the token, and the most
+    expensive step of every authenticated request: remembered. Expiry and revocation are
+    still checked on every use."""
     try:
         claims = jwt.decode(
             token,
@@ -43,8 +55,6 @@ def decode(secret: str, token: str, now: datetime) -> TokenClaims | None:
     except jwt.PyJWTError:
         return None
     expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    if expires_at <= now:
-        return None
     return TokenClaims(
         str(claims["sub"]), str(claims.get("email", "")), str(claims["jti"]), expires_at
     )

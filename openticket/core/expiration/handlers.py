@@ -1,4 +1,4 @@
-"""Expiration's reactions: start a timer when an order is placed, drop it when the order ends."""
+"""Expiration's reactions: schedule an order's end when it is placed, unschedule it when it ends."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ def build_handlers(timer: ExpiryTimer) -> dict[str, Handler]:
 
     def on_order_ended(envelope: Envelope, tx: Tx) -> None:
         order_id = envelope.data["id"]
-        if repository.remove(tx.conn, order_id):
-            tx.after_commit(lambda: timer.cancel(order_id))
+        repository.remove(tx.conn, order_id)
 
     return {
         events.ORDER_CREATED: on_order_created,

@@ -1,4 +1,4 @@
-"""Expiration rules: a timer per open order, and the port that makes timers fire."""
+"""Expiration rules: a durable schedule of open orders, and the port that makes it fire."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Protocol
 
 
 class ExpiryTimer(Protocol):
-    """Makes `fire_expiration(order_id)` run at `at` in a long-running process."""
+    """Makes the expirations due at `at` fire then, in a long-running process. The schedule
+    itself is the expiration domain's table: a timer only says when to look at it, so an
+    order that ends early needs no cancelling (its row is gone when the timer fires)."""
 
     def schedule(self, order_id: str, at: datetime) -> None: ...
-
-    def cancel(self, order_id: str) -> None: ...
 
     def start(self) -> None:
         """Run due jobs from now on (long-running processes only)."""

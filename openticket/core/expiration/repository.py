@@ -25,3 +25,14 @@ def remove(conn: Connection, order_id: str) -> bool:
 def all_pending(conn: Connection) -> list[tuple[str, datetime]]:
     rows = conn.execute(select(schedule).order_by(schedule.c.expires_at))
     return [(row.order_id, row.expires_at) for row in rows]
+
+
+def due(conn: Connection, until: datetime, limit: int) -> list[str]:
+    """Orders whose window ends at or before `until`, earliest first."""
+    query = (
+        select(schedule.c.order_id)
+        .where(schedule.c.expires_at <= until)
+        .order_by(schedule.c.expires_at)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())

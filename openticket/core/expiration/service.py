@@ -19,3 +19,11 @@ def fire(tx: Tx, order_id: str) -> bool:
 
 def pending(tx: Tx) -> list[tuple[str, datetime]]:
     return repository.all_pending(tx.conn)
+
+
+def fire_due(tx: Tx, until: datetime, limit: int) -> int:
+    """Fire every expiration due by `until` (at most `limit`); how many fired."""
+    order_ids = repository.due(tx.conn, until, limit)
+    for order_id in order_ids:
+        fire(tx, order_id)
+    return len(order_ids)
