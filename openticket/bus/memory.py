@@ -1,13 +1,19 @@
 """The in-process bus: delivers the outbox to this process's consumers, in log order.
 
-A delivery pass is one write transaction over the pending outbox rows. Each consumer's handler
-runs in its own savepoint together with the inbox row that marks the event processed, so an
-event is applied exactly once per consumer even when two processes deliver at the same time
-(their passes are serialized by the write lock) or a process dies half-way (the pass rolls
-back and the next one repeats it). Events a handler cannot apply yet (RetryLater: it arrived
+A delivery pass is one write transaction over the pending outbox rows; passes of two
+processes are serialized by the write lock, and a process that dies half-way leaves nothing
+of its pass (it rolls back and the next one repeats it).
+
+The pass first runs optimistically: every consumer of every event, then the events are marked
+delivered, all in one transaction, so an event is applied by all its consumers or by none;
+no inbox row is needed. If any handler raises, the pass is redone with each handler in its
+own savepoint together with an inbox row (processed_events) marking the event processed by
+that consumer: one consumer's failure then neither undoes nor blocks the others. An event
+such a pass leaves pending counts an attempt, and from then on its consumers go through the
+inbox, so none applies it twice. Events a handler cannot apply yet (RetryLater: it arrived
 before one it depends on) are offered again once something else has been applied. A handler
 that fails leaves the event pending, visible in the outbox row, and that consumer takes no
-later event in this pass.
+later event in this pass. (Handlers are idempotent as well: versioned replicas.)
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ class InProcessBus:
         delivered: set[str] = set()
         with self._uow.write() as tx:
             failed: set[str] = set()
+            recorded_failures: set[int] = set()
+            offered: set[int] = set()
+            finished: set[int] = set()
             for _ in range(MAX_ROUNDS):
                 batch = outbox.pending(tx.conn, limit=MAX_ROWS_PER_ROUND)
                 done: list[int] = []
@@ -81,7 +90,9 @@ class InProcessBus:
                         delivered.add(run[0].subject)
                         continue
                     envelope = run[0]
-                    complete, count = self._dispatch(tx, envelope, failed, isolate)
+                    complete, count = self._dispatch(
+                        tx, envelope, failed, isolate, recorded_failures
+                    )
                     applied += count
                     if complete:
                         done.append(envelope.sequence)
@@ -89,11 +100,16 @@ class InProcessBus:
                     else:
                         deferred += 1
                 outbox.mark_delivered(tx.conn, done, tx.now)
+                offered.update(e.sequence for e in batch)
+                finished.update(done)
                 # Another round if rows are left over, or if this round may have unblocked
                 # something: new events to deliver, or an event that arrived early.
                 more_waiting = len(batch) == MAX_ROWS_PER_ROUND
                 if not more_waiting and tx.emitted == emitted_before and not (deferred and applied):
                     break
+            if isolate:  # from now on their consumers go through the inbox
+                left = offered - finished - recorded_failures
+                outbox.record_left_pending(tx.conn, sorted(left))
         return delivered
 
     def _runs(self, batch: list[Envelope], isolate: bool) -> Iterator[list[Envelope]]:
@@ -118,15 +134,25 @@ class InProcessBus:
                 continue
             assert sub.batch_handler is not None
             try:
-                fresh = outbox.claim_many(tx.conn, sub.consumer, [e.id for e in run], tx.now)
-                sub.batch_handler([e for e in run if e.id in fresh], tx)
+                if all(e.attempts == 0 for e in run):
+                    fresh_run = run  # never partly applied: no inbox needed (module doc)
+                else:
+                    ids = [e.id for e in run]
+                    fresh = outbox.claim_many(tx.conn, sub.consumer, ids, tx.now)
+                    fresh_run = [e for e in run if e.id in fresh]
+                sub.batch_handler(fresh_run, tx)
             except Exception as error:
                 raise _Isolate from error
-            applied += len(fresh)
+            applied += len(fresh_run)
         return applied
 
     def _dispatch(
-        self, tx: Tx, envelope: Envelope, failed: set[str], isolate: bool
+        self,
+        tx: Tx,
+        envelope: Envelope,
+        failed: set[str],
+        isolate: bool,
+        recorded_failures: set[int],
     ) -> tuple[bool, int]:
         """Offer one event to each of its consumers; (all consumers done, how many applied)."""
         complete, applied = True, 0
@@ -137,10 +163,12 @@ class InProcessBus:
                 complete = False
                 continue
             if not isolate:
-                # The common case: no savepoint round trips. The inbox claim and the effect
-                # are in the pass's transaction; any exception redoes the pass isolated.
+                # The common case: no savepoints, and no inbox row for an event no pass has
+                # left half-applied; any exception redoes the pass isolated.
                 try:
-                    if outbox.claim(tx.conn, sub.consumer, envelope.id, tx.now):
+                    if envelope.attempts == 0 or outbox.claim(
+                        tx.conn, sub.consumer, envelope.id, tx.now
+                    ):
                         sub.handler(envelope, tx)
                         applied += 1
                 except Exception as error:
@@ -168,6 +196,7 @@ class InProcessBus:
                     error,
                 )
                 outbox.record_failure(tx.conn, envelope.sequence, f"{sub.consumer}: {error!r}")
+                recorded_failures.add(envelope.sequence)
                 failed.add(sub.consumer)  # its later events wait until this one succeeds
                 complete = False
         return complete, applied

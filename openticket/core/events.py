@@ -42,6 +42,9 @@ class Envelope:
     occurred_at: datetime
     data: EventData
     sequence: int = 0  # position in the event log; 0 until written to the outbox
+    # Delivery passes that left it pending (failed or deferred somewhere): only such an
+    # event can have been applied by some of its consumers already.
+    attempts: int = 0
 
     @classmethod
     def new(cls, subject: str, data: EventData, occurred_at: datetime) -> Envelope:

@@ -69,6 +69,7 @@ _ENVELOPE_COLUMNS = (
     outbox.c.subject,
     outbox.c.occurred_at,
     outbox.c.data,
+    outbox.c.attempts,
 )
 _PENDING = (
     select(*_ENVELOPE_COLUMNS)
@@ -106,9 +107,9 @@ def append_many(conn: Connection, envelopes: Sequence[Envelope]) -> None:
         insert_many(conn, outbox, ("event_id", "subject", "occurred_at", "data", "attempts"), rows)
 
 
-def _envelope(row: Row[Any, Any, Any, Any, Any]) -> Envelope:
-    seq, event_id, subject, occurred_at, data = row
-    return Envelope(event_id, subject, occurred_at, data, seq)
+def _envelope(row: Row[Any, Any, Any, Any, Any, Any]) -> Envelope:
+    seq, event_id, subject, occurred_at, data, attempts = row
+    return Envelope(event_id, subject, occurred_at, data, seq, attempts)
 
 
 def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
@@ -139,6 +140,17 @@ def record_failure(conn: Connection, seq: int, error: str) -> None:
         .where(outbox.c.seq == seq)
         .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
     )
+
+
+def record_left_pending(conn: Connection, seqs: Sequence[int]) -> None:
+    """Count a delivery pass that applied these events for some consumers only."""
+    if seqs:
+        conn.execute(_LEFT_PENDING, [{"b_seq": seq} for seq in seqs])
+
+
+_LEFT_PENDING = (
+    update(outbox).where(outbox.c.seq == bindparam("b_seq")).values(attempts=outbox.c.attempts + 1)
+)
 
 
 def claim(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool:

@@ -24,7 +24,7 @@ from openticket.core.tickets.tables import tickets
 from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
-from openticket.store.uow import UnitOfWork
+from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import ManualClock, dump_store
 
 
@@ -224,3 +224,52 @@ def test_a_failing_consumer_keeps_its_event_pending_and_visible(market: Market) 
     assert market.api.list_tickets()[0].title == "Ballet"  # other consumers went on
     assert len(calls) > offered  # offered again on the next command
     assert set(calls) == {row.event_id}
+
+
+def test_a_consumer_that_applied_an_event_is_not_given_it_again(market: Market) -> None:
+    """The first pass needs no inbox rows (all consumers or none); once a pass leaves an event
+    half-applied, its consumers go through the inbox."""
+    failures = ["optimistic pass", "isolated pass"]
+
+    def seen(envelope: events.Envelope, tx: Tx) -> None:
+        tx.emit("audit:seen", {"event": envelope.id})  # an effect that commits with the pass
+
+    def flaky(envelope: events.Envelope, tx: Tx) -> None:
+        if failures:
+            failures.pop()
+            raise ValueError("boom")
+
+    market.bus.subscribe("seen", events.TICKET_CREATED, seen)
+    market.bus.subscribe("flaky", events.TICKET_CREATED, flaky)
+    seller = market.api.signup("seller@example.com", "long enough")
+    market.api.create_ticket(seller.token, "Ballet", "30.00")
+    assert _outbox(market, "ticket:created") == [(None, 1)]  # pending, one attempt
+    assert len(_outbox(market, "audit:seen")) == 1
+
+    market.api.list_tickets()  # the next command delivers it again: flaky now succeeds
+    [(delivered_at, _)] = _outbox(market, "ticket:created")
+    assert delivered_at is not None
+    assert len(_outbox(market, "audit:seen")) == 1  # `seen` was not given it twice
+    with market.engine.connect() as conn:
+        inbox = conn.execute(select(outbox.processed_events.c.consumer)).scalars().all()
+    assert sorted(inbox) == ["flaky", "orders", "seen"]
+
+
+def test_a_clean_pass_writes_no_inbox_rows(market: Market) -> None:
+    _journey(market)
+    with market.engine.connect() as conn:
+        assert conn.execute(select(outbox.processed_events)).all() == []
+        pending = conn.execute(
+            select(outbox.outbox).where(outbox.outbox.c.delivered_at.is_(None))
+        ).all()
+    assert pending == []
+
+
+def _outbox(market: Market, subject: str) -> list[tuple[object, int]]:
+    with market.engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.outbox.c.delivered_at, outbox.outbox.c.attempts).where(
+                outbox.outbox.c.subject == subject
+            )
+        ).all()
+    return [(row[0], row[1]) for row in rows]

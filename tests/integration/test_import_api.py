@@ -25,7 +25,7 @@ def test_every_imported_event_is_delivered(api: LocalApi, db_url: str) -> None:
         claims = conn.execute("SELECT count(*) FROM processed_events").fetchone()
     assert pending == (0,)
     assert replicas == (12_345,)
-    assert claims == (12_345,)
+    assert claims == (0,)  # a clean pass needs no inbox rows (bus/memory.py)
     buyer = api.signup("buyer@example.com", "long enough")
     last = api.list_tickets(limit=1, search="Seat 12344")[0]
     assert api.create_order(buyer.token, last.id).status == "created"
