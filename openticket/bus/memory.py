@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from openticket.bus.port import Handler
 from openticket.core.errors import RetryLater
@@ -79,7 +79,7 @@ class InProcessBus:
             offered: set[int] = set()
             finished: set[int] = set()
             for _ in range(MAX_ROUNDS):
-                batch = outbox.pending(tx.conn, limit=MAX_ROWS_PER_ROUND)
+                batch = self._pending(tx)
                 done: list[int] = []
                 applied = deferred = 0
                 emitted_before = tx.emitted
@@ -111,6 +111,18 @@ class InProcessBus:
                 left = offered - finished - recorded_failures
                 outbox.record_left_pending(tx.conn, sorted(left))
         return delivered
+
+    def _pending(self, tx: Tx) -> list[Envelope]:
+        """The oldest undelivered events; those this process wrote come from memory."""
+        refs = outbox.pending_refs(tx.conn, MAX_ROWS_PER_ROUND)
+        known: dict[int, Envelope] = {}
+        for seq, event_id, attempts in refs:
+            cached = self._uow.recent.take(event_id)
+            if cached is not None:
+                known[seq] = replace(cached, sequence=seq, attempts=attempts)
+        missing = [seq for seq, _, _ in refs if seq not in known]
+        known.update((e.sequence, e) for e in outbox.by_seqs(tx.conn, missing))
+        return [known[seq] for seq, _, _ in refs if seq in known]
 
     def _runs(self, batch: list[Envelope], isolate: bool) -> Iterator[list[Envelope]]:
         """Consecutive events of one subject whose consumers all take batches, as one run;

@@ -1,4 +1,4 @@
-"""Many-row inserts without SQLAlchemy's per-row parameter processing.
+"""Many-row statements without SQLAlchemy's per-row processing.
 
 `conn.execute(insert(table), rows)` builds and type-processes a parameter dict per row, which
 is most of the time of a 5,000-row batch (bench/import.py). Here the statement is compiled
@@ -13,8 +13,9 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Select, Table, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _POSITIONAL = {"qmark", "numeric", "format"}
 
@@ -60,3 +61,28 @@ def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any
             last_in, last_out = value, process(value)
         out.append(last_out)
     return out
+
+
+@functools.cache
+def _compiled_select(statement: Select[Any], dialect: Dialect) -> SQLCompiler:
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled
+
+
+def fetch_plain(
+    conn: Connection, statement: Select[Any], params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of a statement whose columns and parameters need no type processing (integers
+    and strings), as the driver returns them: for reads of thousands of rows a pass."""
+    compiled = _compiled_select(statement, conn.dialect)
+    values = compiled.construct_params(params) or {}
+    bound: Any = values
+    if conn.dialect.paramstyle in _POSITIONAL:
+        bound = tuple(values[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), bound)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

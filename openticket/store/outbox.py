@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
 
 from openticket.core.events import Envelope
-from openticket.store.bulk import insert_many
+from openticket.store.bulk import fetch_plain, insert_many
 from openticket.store.db import UTCDateTime, metadata
 
 outbox = Table(
@@ -115,6 +115,36 @@ def _envelope(row: Row[Any, Any, Any, Any, Any, Any]) -> Envelope:
 def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
     rows = conn.execute(_PENDING, {"after_seq": after_seq, "limit": limit}).all()
     return [_envelope(row) for row in rows]
+
+
+_PENDING_REFS = (
+    select(outbox.c.seq, outbox.c.event_id, outbox.c.attempts)
+    .where(outbox.c.delivered_at.is_(None))
+    .order_by(outbox.c.seq)
+    .limit(bindparam("limit"))
+)
+_BY_SEQS = (
+    select(*_ENVELOPE_COLUMNS)
+    .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+    .order_by(outbox.c.seq)
+)
+
+
+def pending_refs(conn: Connection, limit: int) -> list[tuple[int, str, int]]:
+    """(seq, event_id, attempts) of the oldest undelivered events: what `pending` returns,
+    without the payloads."""
+    return [
+        (seq, event_id, attempts)
+        for seq, event_id, attempts in fetch_plain(conn, _PENDING_REFS, {"limit": limit})
+    ]
+
+
+def by_seqs(conn: Connection, seqs: Sequence[int]) -> list[Envelope]:
+    found: list[Envelope] = []
+    for start in range(0, len(seqs), 500):
+        chunk = list(seqs[start : start + 500])
+        found += [_envelope(row) for row in conn.execute(_BY_SEQS, {"seqs": chunk}).all()]
+    return found
 
 
 def has_pending(conn: Connection) -> bool:

@@ -14,13 +14,33 @@ from openticket.store import outbox
 from openticket.store.db import WRITE_OPTION, write_lock
 
 
+class RecentEvents:
+    """Events this process wrote lately, by id, so that delivering them needs no read back
+    and no JSON decoding. Only a cache: the outbox decides what is pending (an event whose
+    transaction rolled back is never asked for), and a miss is read from the outbox."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Envelope] = {}
+
+    def add(self, envelopes: list[Envelope]) -> None:
+        if len(self._by_id) + len(envelopes) > self.LIMIT:
+            self._by_id = {}  # delivered elsewhere, or never committed
+        self._by_id.update((envelope.id, envelope) for envelope in envelopes)
+
+    def take(self, event_id: str) -> Envelope | None:
+        return self._by_id.pop(event_id, None)
+
+
 class Tx:
     """An open transaction as services and handlers see it."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, recent: RecentEvents | None = None) -> None:
         self.conn = conn
         self.now = now
         self._after_commit: list[Callable[[], None]] = []
+        self._recent = recent
         self.emitted = 0
 
     def emit(self, subject: str, data: EventData) -> Envelope:
@@ -29,12 +49,17 @@ class Tx:
         envelope = Envelope.new(subject, data, self.now)
         seq = outbox.append(self.conn, envelope)
         self.emitted += 1
+        if self._recent is not None:
+            self._recent.add([envelope])
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
 
     def emit_many(self, subject: str, payloads: list[EventData]) -> None:
         """`emit` for many events of one subject, in one statement (batch imports)."""
-        outbox.append_many(self.conn, [Envelope.new(subject, data, self.now) for data in payloads])
+        envelopes = [Envelope.new(subject, data, self.now) for data in payloads]
+        outbox.append_many(self.conn, envelopes)
         self.emitted += len(payloads)
+        if self._recent is not None:
+            self._recent.add(envelopes)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (side effects outside the database)."""
@@ -58,6 +83,7 @@ class UnitOfWork:
         self.engine = engine
         self.clock = clock
         self._write_lock = write_lock(engine)
+        self.recent = RecentEvents()
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Hold the store's write lock across several transactions of this thread (SQLite;
@@ -69,7 +95,7 @@ class UnitOfWork:
         with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
-                tx = Tx(conn, self.clock())
+                tx = Tx(conn, self.clock(), self.recent)
                 yield tx
         for action in tx._after_commit:
             action()
