@@ -24,10 +24,16 @@ def list_tickets(
     search: Annotated[str | None, typer.Option("--search", help="Text in the title.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many (1-1000).")] = 100,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    sort: Annotated[
+        str,
+        typer.Option("--sort", help="listed (default), price, title; -price/-title descending."),
+    ] = "listed",
 ) -> None:
     """List tickets for sale (or your own with --mine)."""
     token = cli.token() if mine else None
-    found = cli.api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset)
+    found = cli.api.list_tickets(
+        token, mine=mine, search=search, limit=limit, offset=offset, sort=sort
+    )
     if cli.as_json:
         render.print_json(found)
     else:

@@ -122,8 +122,9 @@ class RemoteApi:
         search: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        sort: str = "listed",
     ) -> list[schemas.Ticket]:
-        params: dict[str, Any] = {"mine": mine, "limit": limit, "offset": offset}
+        params: dict[str, Any] = {"mine": mine, "limit": limit, "offset": offset, "sort": sort}
         if search is not None:
             params["search"] = search
         found = self._request("GET", "/api/tickets", token, params=params)

@@ -43,7 +43,10 @@ class Api(Protocol):
         search: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[Ticket]: ...
+        sort: str = "listed",
+    ) -> list[Ticket]:
+        """Available tickets (or your own with `mine`), in `sort` order: listed (oldest
+        first), price, title, or -price/-title for descending."""
 
     def get_ticket(self, ticket_id: str) -> Ticket: ...
 

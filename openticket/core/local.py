@@ -253,12 +253,13 @@ class LocalApi:
         search: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        sort: str = "listed",
     ) -> list[schemas.Ticket]:
         owner_id = self._authenticate(token).id if mine else None
         self._catch_up()
         with self._uow.read() as tx:
             found = tickets.list_tickets(
-                tx, owner_id=owner_id, search=search, limit=limit, offset=offset
+                tx, owner_id=owner_id, search=search, limit=limit, offset=offset, sort=sort
             )
         return [_ticket(ticket) for ticket in found]
 

@@ -51,7 +51,7 @@ def install(app: FastAPI) -> None:
     async def malformed(_request: Request, error: RequestValidationError) -> JSONResponse:
         items = []
         for problem in error.errors():
-            location = [str(part) for part in problem.get("loc", ()) if part != "body"]
+            location = [str(part) for part in problem.get("loc", ())[1:]]  # not body/query/…
             items.append((str(problem.get("msg", "Invalid value")), ".".join(location) or None))
         return JSONResponse(_body(items or [("Malformed request", None)]), status_code=422)
 

@@ -141,6 +141,7 @@ def search(
     text: str | None,
     limit: int,
     offset: int,
+    sort: str = "listed",
 ) -> list[Ticket]:
     query = select(tickets)
     if status is not None:
@@ -152,8 +153,18 @@ def search(
             "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
         query = query.where(func.lower(tickets.c.title).like(pattern, escape="\\"))
-    query = query.order_by(tickets.c.created_at, tickets.c.id).limit(limit).offset(offset)
+    query = query.order_by(*_ORDERINGS[sort], tickets.c.id).limit(limit).offset(offset)
     return [_ticket(row) for row in conn.execute(query)]
+
+
+_ORDERINGS = {
+    "listed": (tickets.c.created_at,),
+    "price": (tickets.c.price_minor, tickets.c.currency),
+    "-price": (tickets.c.price_minor.desc(), tickets.c.currency),
+    "title": (func.lower(tickets.c.title),),
+    "-title": (func.lower(tickets.c.title).desc(),),
+}
+SORTS = tuple(_ORDERINGS)
 
 
 def count(conn: Connection) -> int:

@@ -112,7 +112,10 @@ def list_tickets(
     search: str | None,
     limit: int,
     offset: int,
+    sort: str = "listed",
 ) -> list[Ticket]:
+    if sort not in repository.SORTS:
+        raise InvalidInput(f"Sort must be one of {', '.join(repository.SORTS)}", "sort")
     if not 1 <= limit <= LIST_LIMIT_MAX:
         raise InvalidInput(f"Limit must be between 1 and {LIST_LIMIT_MAX}", "limit")
     if offset < 0:
@@ -120,5 +123,11 @@ def list_tickets(
     # A seller sees all their listings; the marketplace shows only what can be bought.
     status = None if owner_id is not None else AVAILABLE
     return repository.search(
-        tx.conn, status=status, owner_id=owner_id, text=search, limit=limit, offset=offset
+        tx.conn,
+        status=status,
+        owner_id=owner_id,
+        text=search,
+        limit=limit,
+        offset=offset,
+        sort=sort,
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from openticket.core import schemas
+from openticket.core.tickets.repository import SORTS
 from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
 
 MAX_OFFSET = 1_000_000_000  # past any real listing; keeps SQL integers in range
@@ -15,6 +16,8 @@ MAX_OFFSET = 1_000_000_000  # past any real listing; keeps SQL integers in range
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
 Price = str | int | float
+# Checked by the core (its message and field, as embedded); declared here for the document.
+Sort = Annotated[str, Query(json_schema_extra={"enum": list(SORTS)})]
 
 
 class TicketCreate(BaseModel):
@@ -37,8 +40,9 @@ def list_tickets(
     search: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    sort: Sort = "listed",
 ) -> list[schemas.Ticket]:
-    return api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset)
+    return api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset, sort=sort)
 
 
 @router.get("/{ticket_id}", operation_id="show_ticket")
