@@ -1,0 +1,1 @@
+"""The Textual marketplace (`openticket tui`): screens over the `Api` protocol only."""

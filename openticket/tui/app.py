@@ -1,0 +1,60 @@
+"""The Textual app: the marketplace first, sign-in when needed, keys in the footer."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from openticket.tui.screens.help import HelpScreen
+from openticket.tui.screens.market import MarketScreen
+from openticket.tui.screens.signin import SignInScreen
+from openticket.tui.session import Session
+
+
+class OpenticketApp(App[None]):
+    TITLE = "openticket"
+    CSS_PATH = "styles.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("i", "sign_in", "Sign in"),
+        Binding("x", "sign_out", "Sign out"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def on_mount(self) -> None:
+        self.push_screen(MarketScreen(self.session))
+        self._who_is_signed_in()
+
+    def _who_is_signed_in(self) -> None:
+        def check() -> None:
+            email = self.session.signed_in_email()
+            self.call_from_thread(self._show_user, email)
+            if email is None:
+                self.call_from_thread(self.action_sign_in)
+
+        self.run_worker(check, thread=True, group="auth")
+
+    def _show_user(self, email: str | None) -> None:
+        self.sub_title = f"signed in as {email}" if email else "not signed in"
+
+    def action_sign_in(self) -> None:
+        if not isinstance(self.screen, SignInScreen):
+            self.push_screen(SignInScreen(self.session), self._show_user)
+
+    def action_sign_out(self) -> None:
+        def sign_out() -> None:
+            self.session.sign_out()
+            self.call_from_thread(self._show_user, None)
+
+        self.run_worker(sign_out, thread=True, group="auth")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))

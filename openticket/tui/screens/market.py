@@ -1,0 +1,202 @@
+"""The marketplace: available tickets, a page at a time, with search, sort and live updates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import get_current_worker
+
+from openticket.core.errors import DomainError, Unavailable
+from openticket.core.schemas import Order, Ticket
+from openticket.tui.session import Session
+
+if TYPE_CHECKING:
+    from openticket.tui.app import OpenticketApp
+
+PAGE_SIZE = 100
+SEARCH_DELAY_SECONDS = 0.25
+LIVE_POLL_SECONDS = 0.5
+SORTS = ("listed", "price", "-price", "title", "-title")
+TICKET_SUBJECTS = ("ticket:",)
+
+
+class MarketScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "buy", "Buy"),
+        Binding("slash", "search", "Search"),
+        Binding("s", "sort", "Sort"),
+        Binding("n", "next_page", "Next page"),
+        Binding("p", "previous_page", "Previous page"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.page_offset = 0
+        self.sort = "listed"
+        self.search_text = ""
+        self.shown: list[Ticket] = []
+        self.last_seq: int | None = None
+        self._search_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="banner")
+        with Horizontal(id="search-bar"):
+            yield Input(placeholder="Search titles (/)", id="search")
+        yield DataTable(id="tickets", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#tickets", DataTable)
+        table.add_column("Title", key="title")
+        table.add_column("Price", key="price")
+        table.add_column("Seller", key="seller")
+        table.focus()
+        self.reload()
+        self.set_interval(LIVE_POLL_SECONDS, self.follow_events)
+
+    # -- loading ------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._load(self.search_text, self.sort, self.page_offset)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self, search: str, sort: str, offset: int) -> None:
+        try:
+            found = self.session.api.list_tickets(
+                search=search or None, sort=sort, limit=PAGE_SIZE, offset=offset
+            )
+        except DomainError as error:
+            self.app.call_from_thread(self.show_problem, error)
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_tickets, found)
+
+    def show_tickets(self, found: list[Ticket]) -> None:
+        self.shown = found
+        table = self.query_one("#tickets", DataTable)
+        selected = self._selected_id()
+        table.clear()
+        for ticket in found:
+            table.add_row(
+                ticket.title,
+                f"{ticket.price} {ticket.currency}",
+                ticket.owner_id[:8],
+                key=ticket.id,
+            )
+        if selected is not None and any(t.id == selected for t in found):
+            table.move_cursor(row=table.get_row_index(selected))
+        page = self.page_offset // PAGE_SIZE + 1
+        matching = f" matching {self.search_text!r}" if self.search_text else ""
+        self.query_one("#status", Static).update(
+            f"Page {page} · {len(found)} tickets{matching} · sorted by {self.sort}"
+        )
+        self.query_one("#banner", Static).display = False
+
+    def show_problem(self, error: DomainError) -> None:
+        banner = self.query_one("#banner", Static)
+        if isinstance(error, Unavailable):
+            banner.update(f"{error.message} — retrying")
+        else:
+            banner.update(error.message)
+        banner.display = True
+
+    def _selected_id(self) -> str | None:
+        table = self.query_one("#tickets", DataTable)
+        if not self.shown or table.cursor_row >= len(self.shown):
+            return None
+        return self.shown[table.cursor_row].id
+
+    # -- live ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="follow")
+    def follow_events(self) -> None:
+        """Reload when the marketplace changed: from the store's event log when embedded,
+        from /api/events when remote, so changes made by other processes show too."""
+        api = self.session.api
+        try:
+            if self.last_seq is None:
+                self.last_seq = api.last_event_seq()
+                return
+            changed = False
+            while True:
+                found = api.events(after=self.last_seq, limit=500)
+                if not found:
+                    break
+                self.last_seq = found[-1].seq
+                changed = changed or any(e.subject.startswith(TICKET_SUBJECTS) for e in found)
+        except DomainError as error:
+            self.app.call_from_thread(self.show_problem, error)
+            return
+        if changed:
+            self.app.call_from_thread(self.reload)
+
+    # -- actions ------------------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "search":
+            return
+        self.search_text = event.value.strip()
+        self.page_offset = 0
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY_SECONDS, self.reload)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            self.query_one("#tickets", DataTable).focus()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_buy()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.page_offset = 0
+        self.reload()
+
+    def action_next_page(self) -> None:
+        if len(self.shown) == PAGE_SIZE:
+            self.page_offset += PAGE_SIZE
+            self.reload()
+
+    def action_previous_page(self) -> None:
+        if self.page_offset:
+            self.page_offset = max(0, self.page_offset - PAGE_SIZE)
+            self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_buy(self) -> None:
+        ticket_id = self._selected_id()
+        if ticket_id is None:
+            return
+        if self.session.token is None:
+            cast("OpenticketApp", self.app).action_sign_in()
+            return
+        self._reserve(ticket_id)
+
+    @work(thread=True, exclusive=True, group="reserve")
+    def _reserve(self, ticket_id: str) -> None:
+        try:
+            order = self.session.api.create_order(self.session.token, ticket_id)
+        except DomainError as error:
+            self.app.call_from_thread(self.app.notify, error.message, severity="error")
+            self.app.call_from_thread(self.reload)
+            return
+        self.app.call_from_thread(self._open_order, order)
+
+    def _open_order(self, order: Order) -> None:
+        from openticket.tui.screens.order import OrderScreen
+
+        self.app.push_screen(OrderScreen(self.session, order), lambda _result: self.reload())

@@ -1,0 +1,48 @@
+"""Who is signed in, in the same credentials file as the CLI (so signing in in one signs in
+the other), and the Api they talk to."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from openticket.cli.credentials import CredentialStore
+from openticket.core.api import Api
+from openticket.core.schemas import AuthSession
+
+
+@dataclass
+class Session:
+    api: Api
+    credentials: CredentialStore
+    target: str
+
+    @property
+    def token(self) -> str | None:
+        return self.credentials.token(self.target)
+
+    def remember(self, session: AuthSession) -> None:
+        self.credentials.save(self.target, session.token, session.user.model_dump())
+
+    def signed_in_email(self) -> str | None:
+        """The signed-in user's email, or None (checked with the marketplace: a token that
+        was revoked or has expired counts as signed out)."""
+        token = self.token
+        if token is None:
+            return None
+        from openticket.core.errors import NotSignedIn
+
+        try:
+            return self.api.whoami(token).email
+        except NotSignedIn:
+            self.credentials.forget(self.target)
+            return None
+
+    def sign_out(self) -> None:
+        token = self.token
+        if token is not None:
+            from openticket.core.errors import NotSignedIn
+
+            with contextlib.suppress(NotSignedIn):
+                self.api.signout(token)
+        self.credentials.forget(self.target)

@@ -1,0 +1,194 @@
+"""The TUI driven with Textual's pilot against a real LocalApi on a SQLite file: signing in,
+searching, buying and paying, a declined card, cancelling, expiry on screen, and a live
+update caused by someone else."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from openticket.cli.credentials import CredentialStore, target_key
+from openticket.core.clock import utc_now
+from openticket.core.local import LocalApi
+from openticket.tui.app import OpenticketApp
+from openticket.tui.screens.market import MarketScreen
+from openticket.tui.screens.order import OrderScreen
+from openticket.tui.screens.signin import SignInScreen
+from openticket.tui.session import Session
+
+pytestmark = pytest.mark.anyio
+PASSWORD = "long enough"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Market:
+    def __init__(self, api: LocalApi, home: Path, db_url: str) -> None:
+        self.api = api
+        self.credentials = CredentialStore(home)
+        self.target = target_key(db_url)
+        self.seller = api.signup("seller@example.com", PASSWORD)
+
+    def app(self) -> OpenticketApp:
+        return OpenticketApp(Session(self.api, self.credentials, self.target))
+
+    def signed_in(self, email: str) -> str:
+        session = self.api.signup(email, PASSWORD)
+        self.credentials.save(self.target, session.token, session.user.model_dump())
+        return session.token
+
+    def list(self, title: str, price: str = "20.00") -> str:
+        return self.api.create_ticket(self.seller.token, title, price).id
+
+
+def make_market(
+    make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str, ttl: int = 900
+) -> Market:
+    return Market(make_api(clock=utc_now, order_ttl=ttl), tmp_path / "home", db_url)
+
+
+@pytest.fixture
+def market(make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str) -> Market:
+    return make_market(make_api, tmp_path, db_url)
+
+
+async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 8) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen did not get there in time")
+        await pilot.pause(0.05)
+
+
+def titles(app: OpenticketApp) -> list[str]:
+    table = app.screen.query_one("#tickets", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def text(app: OpenticketApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_sign_in_screen_signs_in_where_the_cli_looks(market: Market) -> None:
+    market.api.signup("buyer@example.com", PASSWORD)
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await pilot.click("#email")
+        await pilot.press(*"buyer@example.com", "enter")
+        await pilot.press(*"wrong password", "enter")
+        await until(pilot, lambda: "Invalid credentials" in text(app, "#signin-error"))
+        app.screen.query_one("#password", Input).value = ""
+        await pilot.click("#password")
+        await pilot.press(*PASSWORD, "enter")
+        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        assert app.sub_title == "signed in as buyer@example.com"
+    token = market.credentials.token(market.target)
+    assert token is not None and market.api.whoami(token).email == "buyer@example.com"
+
+
+async def test_search_as_you_type_and_sort(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    for title, price in [("Jazz night", "30"), ("Opera gala", "10"), ("jazz brunch", "20")]:
+        market.list(title, price)
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(titles(app)) == 3)
+        await pilot.press("slash", *"jazz")
+        await until(pilot, lambda: titles(app) == ["Jazz night", "jazz brunch"])
+        await pilot.press("enter", "s")  # back to the table; sort by price
+        await until(pilot, lambda: titles(app) == ["jazz brunch", "Jazz night"])
+        assert "sorted by price" in text(app, "#status")
+
+
+async def test_buy_and_pay(market: Market) -> None:
+    token = market.signed_in("buyer@example.com")
+    ticket_id = market.list("Opera gala", "45.00")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: titles(app) == ["Opera gala"])
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        assert "left to pay" in text(app, "#countdown")
+        assert "Opera gala — 45.00 USD" in text(app, "#order-ticket")
+        await pilot.press("p")
+        await until(pilot, lambda: "Paid 45.00 USD" in text(app, "#outcome"))
+        assert "the ticket is yours" in text(app, "#countdown")
+        [order] = market.api.list_orders(token)
+        assert (order.ticket_id, order.status) == (ticket_id, "complete")
+        await pilot.press("escape")
+        await until(pilot, lambda: titles(app) == [])  # sold tickets leave the marketplace
+
+
+async def test_a_declined_card_shows_why_and_keeps_the_order(market: Market) -> None:
+    token = market.signed_in("buyer@example.com")
+    market.list("Opera gala")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(titles(app)) == 1)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        card = app.screen.query_one("#card", Input)
+        card.value = "tok_chargeDeclined"
+        await pilot.press("p")
+        await until(pilot, lambda: "Not paid: Your card was declined" in text(app, "#outcome"))
+        [order] = market.api.list_orders(token)
+        assert order.status == "created"
+        card.value = "tok_visa"  # a second attempt with another card succeeds
+        await pilot.press("p")
+        await until(pilot, lambda: "Paid" in text(app, "#outcome"))
+
+
+async def test_cancel_releases_the_ticket(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    market.list("Opera gala")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(titles(app)) == 1)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        await pilot.press("c")
+        await until(pilot, lambda: "was cancelled" in text(app, "#countdown"))
+        assert app.screen.query_one("#pay").disabled
+        await pilot.press("escape")
+        await until(pilot, lambda: titles(app) == ["Opera gala"])
+    assert market.api.list_tickets()[0].status == "available"
+
+
+async def test_the_countdown_ends_in_an_expired_order(
+    make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str
+) -> None:
+    market = make_market(make_api, tmp_path, db_url, ttl=2)
+    market.signed_in("buyer@example.com")
+    market.list("Opera gala")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(titles(app)) == 1)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        assert "00:02 left to pay" in text(app, "#countdown")
+        await until(pilot, lambda: "expired" in text(app, "#countdown"), seconds=10)
+        assert app.screen.query_one("#pay").disabled
+    assert market.api.list_tickets()[0].title == "Opera gala"  # back on sale
+
+
+async def test_someone_elses_changes_arrive_without_a_keypress(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    first = market.list("Opera gala")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: titles(app) == ["Opera gala"])
+        await pilot.pause(0.6)  # the live view has found its place in the event log
+        market.list("Ballet premiere")
+        await until(pilot, lambda: titles(app) == ["Opera gala", "Ballet premiere"], 3)
+        rival = market.api.signup("rival@example.com", PASSWORD)
+        market.api.create_order(rival.token, first)  # reserved by someone else
+        await until(pilot, lambda: titles(app) == ["Ballet premiere"], 3)
