@@ -8,7 +8,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from openticket.tui.screens.help import HelpScreen
+from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
+from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
 from openticket.tui.session import Session
 
@@ -20,6 +22,8 @@ class OpenticketApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
+        Binding("o", "orders", "My orders"),
+        Binding("l", "listings", "My listings"),
         Binding("i", "sign_in", "Sign in"),
         Binding("x", "sign_out", "Sign out"),
     ]
@@ -54,6 +58,20 @@ class OpenticketApp(App[None]):
             self.call_from_thread(self._show_user, None)
 
         self.run_worker(sign_out, thread=True, group="auth")
+
+    def action_orders(self) -> None:
+        self._open_own(OrdersScreen)
+
+    def action_listings(self) -> None:
+        self._open_own(ListingsScreen)
+
+    def _open_own(self, screen: type[OrdersScreen] | type[ListingsScreen]) -> None:
+        if isinstance(self.screen, screen):
+            return
+        if self.session.token is None:
+            self.action_sign_in()
+            return
+        self.push_screen(screen(self.session))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -16,8 +17,12 @@ from openticket.cli.credentials import CredentialStore, target_key
 from openticket.core.clock import utc_now
 from openticket.core.local import LocalApi
 from openticket.tui.app import OpenticketApp
+from openticket.tui.screens.help import HelpScreen
+from openticket.tui.screens.listing_form import ListingForm
+from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.order import OrderScreen
+from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
 from openticket.tui.session import Session
 
@@ -62,10 +67,22 @@ def market(make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str) -> Ma
 
 async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 8) -> None:
     deadline = time.monotonic() + seconds
-    while not check():
+    while not _holds(check):
         if time.monotonic() > deadline:
             raise AssertionError("the screen did not get there in time")
         await pilot.pause(0.05)
+
+
+def _holds(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except NoMatches:  # the screen it looks at is not (yet) the one on top
+        return False
+
+
+def showing(app: OpenticketApp, screen: type[object]) -> bool:
+    """That screen is on top and mounted (its widgets can be queried)."""
+    return isinstance(app.screen, screen) and app.screen.is_mounted
 
 
 def titles(app: OpenticketApp) -> list[str]:
@@ -81,7 +98,7 @@ async def test_sign_in_screen_signs_in_where_the_cli_looks(market: Market) -> No
     market.api.signup("buyer@example.com", PASSWORD)
     app = market.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await until(pilot, lambda: showing(app, SignInScreen))
         await pilot.click("#email")
         await pilot.press(*"buyer@example.com", "enter")
         await pilot.press(*"wrong password", "enter")
@@ -89,7 +106,7 @@ async def test_sign_in_screen_signs_in_where_the_cli_looks(market: Market) -> No
         app.screen.query_one("#password", Input).value = ""
         await pilot.click("#password")
         await pilot.press(*PASSWORD, "enter")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await until(pilot, lambda: showing(app, MarketScreen))
         assert app.sub_title == "signed in as buyer@example.com"
     token = market.credentials.token(market.target)
     assert token is not None and market.api.whoami(token).email == "buyer@example.com"
@@ -116,7 +133,7 @@ async def test_buy_and_pay(market: Market) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: titles(app) == ["Opera gala"])
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        await until(pilot, lambda: showing(app, OrderScreen))
         assert "left to pay" in text(app, "#countdown")
         assert "Opera gala — 45.00 USD" in text(app, "#order-ticket")
         await pilot.press("p")
@@ -135,7 +152,7 @@ async def test_a_declined_card_shows_why_and_keeps_the_order(market: Market) -> 
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: len(titles(app)) == 1)
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        await until(pilot, lambda: showing(app, OrderScreen))
         card = app.screen.query_one("#card", Input)
         card.value = "tok_chargeDeclined"
         await pilot.press("p")
@@ -154,7 +171,7 @@ async def test_cancel_releases_the_ticket(market: Market) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: len(titles(app)) == 1)
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        await until(pilot, lambda: showing(app, OrderScreen))
         await pilot.press("c")
         await until(pilot, lambda: "was cancelled" in text(app, "#countdown"))
         assert app.screen.query_one("#pay").disabled
@@ -173,7 +190,7 @@ async def test_the_countdown_ends_in_an_expired_order(
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: len(titles(app)) == 1)
         await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, OrderScreen))
+        await until(pilot, lambda: showing(app, OrderScreen))
         assert "00:02 left to pay" in text(app, "#countdown")
         await until(pilot, lambda: "expired" in text(app, "#countdown"), seconds=10)
         assert app.screen.query_one("#pay").disabled
@@ -192,3 +209,102 @@ async def test_someone_elses_changes_arrive_without_a_keypress(market: Market) -
         rival = market.api.signup("rival@example.com", PASSWORD)
         market.api.create_order(rival.token, first)  # reserved by someone else
         await until(pilot, lambda: titles(app) == ["Ballet premiere"], 3)
+
+
+def rows(app: OpenticketApp, selector: str) -> list[list[str]]:
+    table = app.screen.query_one(selector, DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_my_orders_show_history_and_reopen_an_open_order(market: Market) -> None:
+    token = market.signed_in("buyer@example.com")
+    paid = market.api.create_order(token, market.list("Opera gala", "45.00"))
+    market.api.pay(token, paid.id, "tok_visa")
+    market.api.create_order(token, market.list("Ballet premiere", "30.00"))
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: showing(app, MarketScreen))
+        await pilot.press("o")
+        await until(pilot, lambda: showing(app, OrdersScreen))
+        await until(pilot, lambda: len(rows(app, "#orders")) == 2)
+        assert sorted((r[0], r[2]) for r in rows(app, "#orders")) == [
+            ("Ballet premiere", "created"),
+            ("Opera gala", "complete"),
+        ]
+        table = app.screen.query_one("#orders", DataTable)
+        table.move_cursor(row=[r[0] for r in rows(app, "#orders")].index("Ballet premiere"))
+        await pilot.press("enter")
+        await until(pilot, lambda: showing(app, OrderScreen))
+        assert "left to pay" in text(app, "#countdown")
+
+
+async def test_create_and_edit_a_listing_with_messages_next_to_the_fields(
+    market: Market,
+) -> None:
+    token = market.signed_in("lister@example.com")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: showing(app, MarketScreen))
+        await pilot.press("l")
+        await until(pilot, lambda: showing(app, ListingsScreen))
+        await pilot.press("a")
+        await until(pilot, lambda: showing(app, ListingForm))
+        await pilot.press("enter")  # nothing filled in
+        await until(pilot, lambda: text(app, "#title-error") == "Title is required")
+        assert text(app, "#price-error") == "Price is required"
+        await pilot.press(*"Jazz night", "tab", *"0.10")
+        await pilot.press("enter")
+        await until(pilot, lambda: "at least 0.50 USD" in text(app, "#price-error"))
+        assert text(app, "#title-error") == ""
+        app.screen.query_one("#price", Input).value = "25"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: showing(app, ListingsScreen))
+        await until(
+            pilot, lambda: rows(app, "#listings") == [["Jazz night", "25.00 USD", "available"]]
+        )
+        await pilot.press("e")
+        await until(pilot, lambda: showing(app, ListingForm))
+        app.screen.query_one("#price", Input).value = "27.50"
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: rows(app, "#listings") == [["Jazz night", "27.50 USD", "available"]]
+        )
+    [mine] = market.api.list_tickets(token, mine=True)
+    assert (mine.title, mine.price, mine.version) == ("Jazz night", "27.50", 1)
+
+
+async def test_editing_is_refused_while_reserved(market: Market) -> None:
+    token = market.signed_in("lister@example.com")
+    ticket = market.api.create_ticket(token, "Jazz night", "25")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: showing(app, MarketScreen))
+        await pilot.press("l")
+        await until(pilot, lambda: len(rows(app, "#listings")) == 1)
+        await pilot.press("e")
+        await until(pilot, lambda: showing(app, ListingForm))
+        rival = market.api.signup("rival@example.com", PASSWORD)
+        market.api.create_order(rival.token, ticket.id)  # reserved while the form is open
+        app.screen.query_one("#price", Input).value = "30"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: text(app, "#form-error") == "Cannot edit a reserved ticket")
+        await pilot.press("escape")
+        await until(pilot, lambda: rows(app, "#listings")[0][2:] == ["reserved"])
+        await pilot.press("e")
+        await until(pilot, lambda: "Cannot edit a reserved ticket" in text(app, "#listings-status"))
+    assert market.api.get_ticket(ticket.id).price == "25.00"
+
+
+async def test_help_lists_the_keys_and_q_quits(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: showing(app, MarketScreen))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: showing(app, HelpScreen))
+        shown = str(app.screen.query_one(Static).render())
+        for description in ("Buy", "Search", "Sort", "My orders", "My listings", "Quit"):
+            assert description in shown
+        await pilot.press("escape")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
