@@ -171,11 +171,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(db_path: Path, home: Path, **extra_env: str) -> Iterator[str]:
-    """A real `openticket serve` on a free loopback port, until the block ends."""
+def running_server(
+    db_path: Path, home: Path, port: int | None = None, **extra_env: str
+) -> Iterator[str]:
+    """A real `openticket serve` on a loopback port (a free one by default), until the block
+    ends."""
     import urllib.request
 
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
     env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=f"sqlite:///{db_path}", **extra_env)

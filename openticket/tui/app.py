@@ -6,13 +6,17 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
 
+from openticket.core.errors import DomainError
 from openticket.tui.screens.help import HelpScreen
 from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
 from openticket.tui.session import Session
+
+RETRY_SECONDS = 2.0
 
 
 class OpenticketApp(App[None]):
@@ -38,12 +42,25 @@ class OpenticketApp(App[None]):
 
     def _who_is_signed_in(self) -> None:
         def check() -> None:
-            email = self.session.signed_in_email()
+            try:
+                email = self.session.signed_in_email()
+            except DomainError as error:  # the market screen shows it and retries
+                self.call_from_thread(self._show_offline, error)
+                return
             self.call_from_thread(self._show_user, email)
             if email is None:
                 self.call_from_thread(self.action_sign_in)
 
-        self.run_worker(check, thread=True, group="auth")
+        self.run_worker(check, thread=True, group="auth", exit_on_error=False)
+
+    def _show_offline(self, error: DomainError) -> None:
+        self.sub_title = "offline"
+        self.set_timer(RETRY_SECONDS, self._who_is_signed_in)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A bug in a worker is reported, not fatal: the app keeps running."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(f"Something went wrong: {event.worker.error}", severity="error")
 
     def _show_user(self, email: str | None) -> None:
         self.sub_title = f"signed in as {email}" if email else "not signed in"
@@ -57,7 +74,7 @@ class OpenticketApp(App[None]):
             self.session.sign_out()
             self.call_from_thread(self._show_user, None)
 
-        self.run_worker(sign_out, thread=True, group="auth")
+        self.run_worker(sign_out, thread=True, group="auth", exit_on_error=False)
 
     def action_orders(self) -> None:
         self._open_own(OrdersScreen)

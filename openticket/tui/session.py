@@ -37,6 +37,7 @@ class Session:
         except NotSignedIn:
             self.credentials.forget(self.target)
             return None
+        # Anything else (an unreachable server) propagates: the caller says so and retries.
 
     def sign_out(self) -> None:
         token = self.token

@@ -68,7 +68,7 @@ class ListingForm(ModalScreen[Ticket | None]):
             self.query_one(f"#{name}-error", Static).update("")
         self._save(values)
 
-    @work(thread=True, exclusive=True, group="save")
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
     def _save(self, values: dict[str, str]) -> None:
         api, token = self.session.api, self.session.token
         try:

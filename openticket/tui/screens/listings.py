@@ -43,7 +43,7 @@ class ListingsScreen(Screen[None]):
         table.focus()
         self.action_reload()
 
-    @work(thread=True, exclusive=True, group="listings")
+    @work(thread=True, exclusive=True, group="listings", exit_on_error=False)
     def action_reload(self) -> None:
         try:
             found = self.session.api.list_tickets(self.session.token, mine=True, limit=1000)

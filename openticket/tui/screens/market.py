@@ -45,6 +45,7 @@ class MarketScreen(Screen[None]):
         self.search_text = ""
         self.shown: list[Ticket] = []
         self.last_seq: int | None = None
+        self.offline = False
         self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -69,13 +70,14 @@ class MarketScreen(Screen[None]):
     def reload(self) -> None:
         self._load(self.search_text, self.sort, self.page_offset)
 
-    @work(thread=True, exclusive=True, group="load")
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self, search: str, sort: str, offset: int) -> None:
         try:
             found = self.session.api.list_tickets(
                 search=search or None, sort=sort, limit=PAGE_SIZE, offset=offset
             )
         except DomainError as error:
+            self.offline = isinstance(error, Unavailable)  # reload once it answers again
             self.app.call_from_thread(self.show_problem, error)
             return
         if not get_current_worker().is_cancelled:
@@ -117,16 +119,15 @@ class MarketScreen(Screen[None]):
         return self.shown[table.cursor_row].id
 
     # -- live ---------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="follow")
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def follow_events(self) -> None:
         """Reload when the marketplace changed: from the store's event log when embedded,
         from /api/events when remote, so changes made by other processes show too."""
         api = self.session.api
+        changed = False
         try:
-            if self.last_seq is None:
+            if self.last_seq is None:  # start from now: the first page is loaded already
                 self.last_seq = api.last_event_seq()
-                return
-            changed = False
             while True:
                 found = api.events(after=self.last_seq, limit=500)
                 if not found:
@@ -134,9 +135,11 @@ class MarketScreen(Screen[None]):
                 self.last_seq = found[-1].seq
                 changed = changed or any(e.subject.startswith(TICKET_SUBJECTS) for e in found)
         except DomainError as error:
+            self.offline = isinstance(error, Unavailable)
             self.app.call_from_thread(self.show_problem, error)
             return
-        if changed:
+        if changed or self.offline:  # back after an outage: whatever changed meanwhile
+            self.offline = False
             self.app.call_from_thread(self.reload)
 
     # -- actions ------------------------------------------------------------------------
@@ -186,7 +189,7 @@ class MarketScreen(Screen[None]):
             return
         self._reserve(ticket_id)
 
-    @work(thread=True, exclusive=True, group="reserve")
+    @work(thread=True, exclusive=True, group="reserve", exit_on_error=False)
     def _reserve(self, ticket_id: str) -> None:
         try:
             order = self.session.api.create_order(self.session.token, ticket_id)

@@ -84,12 +84,13 @@ class OrderScreen(Screen[None]):
             return "This order expired: the ticket is back on sale."
         return "This order was cancelled: the ticket is back on sale."
 
-    @work(thread=True, exclusive=True, group="order")
+    @work(thread=True, exclusive=True, group="order", exit_on_error=False)
     def _refresh_order(self) -> None:
         try:
             order = self.session.api.get_order(self.session.token, self.order.id)
         except DomainError as error:
             self.app.call_from_thread(self._outcome, error.message, "error")
+            self._checking = False  # the countdown asks again
             return
         self.app.call_from_thread(self._update_order, order)
 
@@ -130,23 +131,21 @@ class OrderScreen(Screen[None]):
         if self.order.status in OPEN:
             self._cancel()
 
-    @work(thread=True, exclusive=True, group="order")
+    @work(thread=True, exclusive=True, group="order", exit_on_error=False)
     def _pay(self, card: str) -> None:
         api, token = self.session.api, self.session.token
         try:
             payment = api.pay(token, self.order.id, card)
         except DomainError as error:
             self.app.call_from_thread(self._outcome, f"Not paid: {error.message}", "error")
-            order = api.get_order(token, self.order.id)
-            self.app.call_from_thread(self._update_order, order)
+            self.app.call_from_thread(self._refresh_order)
             return
-        order = api.get_order(token, self.order.id)
-        self.app.call_from_thread(self._update_order, order)
         self.app.call_from_thread(
             self._outcome, f"Paid {payment.amount} {payment.currency}.", "success"
         )
+        self.app.call_from_thread(self._refresh_order)
 
-    @work(thread=True, exclusive=True, group="order")
+    @work(thread=True, exclusive=True, group="order", exit_on_error=False)
     def _cancel(self) -> None:
         try:
             order = self.session.api.cancel_order(self.session.token, self.order.id)

@@ -42,7 +42,7 @@ class OrdersScreen(Screen[None]):
         table.focus()
         self.action_reload()
 
-    @work(thread=True, exclusive=True, group="orders")
+    @work(thread=True, exclusive=True, group="orders", exit_on_error=False)
     def action_reload(self) -> None:
         try:
             found = self.session.api.list_orders(self.session.token)

@@ -63,7 +63,7 @@ class SignInScreen(ModalScreen[str | None]):
         self.query_one("#signin-error", Static).update("")
         self._authenticate(email, password, sign_up)
 
-    @work(thread=True, exclusive=True, group="signin")
+    @work(thread=True, exclusive=True, group="signin", exit_on_error=False)
     def _authenticate(self, email: str, password: str, sign_up: bool) -> None:
         api = self.session.api
         try:
