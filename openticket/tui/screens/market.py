@@ -92,7 +92,7 @@ class MarketScreen(Screen[None]):
             table.add_row(
                 ticket.title,
                 f"{ticket.price} {ticket.currency}",
-                ticket.owner_id[:8],
+                ticket.owner_id[-8:],  # the random end: the start is a timestamp
                 key=ticket.id,
             )
         if selected is not None and any(t.id == selected for t in found):
