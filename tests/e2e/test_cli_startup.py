@@ -71,6 +71,10 @@ COMMANDS = [
     ["events", "tail"],
     ["db", "upgrade"],
     ["demo"],
+    ["tui"],
+    ["serve"],
+    ["tickets", "import"],
+    ["tickets", "export"],
 ]
 
 

@@ -308,3 +308,17 @@ async def test_help_lists_the_keys_and_q_quits(market: Market) -> None:
         await pilot.press("escape")
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running)
+
+
+async def test_sign_up_from_the_sign_in_screen(market: Market) -> None:
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: showing(app, SignInScreen))
+        await pilot.press(*"new@example.com", "tab", *"short")
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: "at least 8 characters" in text(app, "#signin-error"))
+        app.screen.query_one("#password", Input).value = PASSWORD
+        await pilot.click("#sign-up")
+        await until(pilot, lambda: showing(app, MarketScreen))
+        assert app.sub_title == "signed in as new@example.com"
+    assert market.api.signin("new@example.com", PASSWORD).user.email == "new@example.com"
