@@ -322,3 +322,19 @@ async def test_sign_up_from_the_sign_in_screen(market: Market) -> None:
         await until(pilot, lambda: showing(app, MarketScreen))
         assert app.sub_title == "signed in as new@example.com"
     assert market.api.signin("new@example.com", PASSWORD).user.email == "new@example.com"
+
+
+async def test_an_expired_lock_puts_the_ticket_back_without_a_keypress(
+    make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str
+) -> None:
+    market = make_market(make_api, tmp_path, db_url, ttl=2)
+    market.signed_in("buyer@example.com")
+    ticket_id = market.list("Opera gala")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: titles(app) == ["Opera gala"])
+        await pilot.pause(0.6)
+        rival = market.api.signup("rival@example.com", PASSWORD)
+        market.api.create_order(rival.token, ticket_id)
+        await until(pilot, lambda: titles(app) == [], 3)
+        await until(pilot, lambda: titles(app) == ["Opera gala"], 5)  # the rival's window ended
