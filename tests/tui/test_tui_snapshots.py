@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from openticket.core.local import LocalApi
+from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.order import OrderScreen
@@ -28,6 +29,13 @@ ID_USERS = (
     "openticket.core.payments.service",
     "openticket.core.events",
 )
+
+
+async def still(pilot: Pilot[None], app: OpenticketApp) -> None:
+    """No blinking cursor in the picture: a blink would make the snapshot depend on timing."""
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 @pytest.fixture
@@ -60,6 +68,7 @@ def test_market(world: Market, snap_compare: Any) -> None:
 
     async def ready(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: len(titles(app)) == 3 and app.sub_title != "")
+        await still(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
@@ -70,6 +79,7 @@ def test_sign_in(world: Market, snap_compare: Any) -> None:
     async def ready(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: showing(app, SignInScreen))
         await pilot.press(*"buyer@example.com")
+        await still(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
@@ -84,6 +94,7 @@ def test_paid_order(world: Market, snap_compare: Any) -> None:
         await until(pilot, lambda: showing(app, OrderScreen))
         await pilot.press("p")
         await until(pilot, lambda: "Paid" in text(app, "#outcome"))
+        await still(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
@@ -100,5 +111,6 @@ def test_listing_form_with_refusals(world: Market, snap_compare: Any) -> None:
         app.screen.query_one("#price", Input).value = "0.10"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "at least" in text(app, "#price-error"))
+        await still(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
