@@ -142,12 +142,17 @@ async def run(url: str, clients: int, tickets: int) -> None:
     setup = [Connection(url) for _ in range(SETUP_CONNECTIONS)]
     seller = await signup(setup[0], f"seller-{tag}@example.com")
     # Setup is not measured: sign-ups (argon2) and listings go over a few connections at once.
-    buyers = await asyncio.gather(
+
+    async def sign_up_buyers(conn: Connection, numbers: range) -> list[str]:
+        return [await signup(conn, f"buyer{n}-{tag}@example.com") for n in numbers]
+
+    groups = await asyncio.gather(
         *(
-            signup(setup[n % SETUP_CONNECTIONS], f"buyer{n}-{tag}@example.com")
-            for n in range(clients)
+            sign_up_buyers(conn, range(i, clients, SETUP_CONNECTIONS))
+            for i, conn in enumerate(setup)
         )
     )
+    buyers = [token for group in groups for token in group]
 
     async def list_tickets(conn: Connection, numbers: range) -> list[str]:
         ids = []
