@@ -7,8 +7,9 @@ from openticket.cli.context import Cli, command
 
 @command
 def tui(cli: Cli) -> None:
-    """The marketplace as a full-screen terminal app: browse, buy against a countdown, pay.
-    Embedded by default, or against a server with --server."""
+    """The marketplace as a full-screen terminal app (browse, buy, pay, sell).
+
+    Embedded by default, or against a server with --server; `?` in the app lists the keys."""
     from openticket.tui.app import OpenticketApp
     from openticket.tui.session import Session
 
