@@ -85,6 +85,13 @@ def showing(app: OpenticketApp, screen: type[object]) -> bool:
     return isinstance(app.screen, screen) and app.screen.is_mounted
 
 
+async def reserve_first(pilot: Pilot[None], app: OpenticketApp) -> None:
+    """Buy the first ticket on the marketplace and wait for its order screen."""
+    await until(pilot, lambda: len(titles(app)) >= 1)
+    await pilot.press("b")
+    await until(pilot, lambda: showing(app, OrderScreen))
+
+
 def titles(app: OpenticketApp) -> list[str]:
     table = app.screen.query_one("#tickets", DataTable)
     return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
@@ -150,9 +157,7 @@ async def test_a_declined_card_shows_why_and_keeps_the_order(market: Market) -> 
     market.list("Opera gala")
     app = market.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: len(titles(app)) == 1)
-        await pilot.press("b")
-        await until(pilot, lambda: showing(app, OrderScreen))
+        await reserve_first(pilot, app)
         card = app.screen.query_one("#card", Input)
         card.value = "tok_chargeDeclined"
         await pilot.press("p")
@@ -169,9 +174,7 @@ async def test_cancel_releases_the_ticket(market: Market) -> None:
     market.list("Opera gala")
     app = market.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: len(titles(app)) == 1)
-        await pilot.press("b")
-        await until(pilot, lambda: showing(app, OrderScreen))
+        await reserve_first(pilot, app)
         await pilot.press("c")
         await until(pilot, lambda: "was cancelled" in text(app, "#countdown"))
         assert app.screen.query_one("#pay").disabled
@@ -188,9 +191,7 @@ async def test_the_countdown_ends_in_an_expired_order(
     market.list("Opera gala")
     app = market.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: len(titles(app)) == 1)
-        await pilot.press("b")
-        await until(pilot, lambda: showing(app, OrderScreen))
+        await reserve_first(pilot, app)
         assert "00:02 left to pay" in text(app, "#countdown")
         await until(pilot, lambda: "expired" in text(app, "#countdown"), seconds=10)
         assert app.screen.query_one("#pay").disabled
