@@ -63,9 +63,8 @@ class ApschedulerTimer:
         with self._lock:
             if self._scheduler is None:
                 from apscheduler.jobstores.memory import MemoryJobStore
-                from apscheduler.schedulers.background import BackgroundScheduler
 
-                scheduler = BackgroundScheduler(
+                scheduler = _scheduler_class()(
                     jobstores={
                         "default": _shared_job_store(self._engine),
                         "local": MemoryJobStore(),
@@ -142,6 +141,25 @@ def _store_job(scheduler: Any, second: int) -> None:
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         coalesce=True,
     )
+
+
+def _scheduler_class() -> Any:
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import STATE_STOPPED
+
+    class ClosingScheduler(BackgroundScheduler):  # type: ignore[misc]
+        """Shut down while its thread is between running a job and removing it, APScheduler
+        raises JobLookupError in that thread: a stopped scheduler has no job stores left."""
+
+        def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+            try:
+                super().remove_job(job_id, jobstore)
+            except JobLookupError:
+                if self.state != STATE_STOPPED:
+                    raise
+
+    return ClosingScheduler
 
 
 def _shared_job_store(engine: Engine) -> Any:

@@ -6,7 +6,6 @@ after delivery (marked delivered), and ordered by `seq`, so every reader of the 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -27,11 +26,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.expression import Executable
 
 from openticket.core.events import Envelope
 from openticket.store.bulk import fetch_plain, insert_many
 from openticket.store.db import UTCDateTime, metadata
+from openticket.store.insert_new import insert_new
 
 outbox = Table(
     "outbox",
@@ -187,18 +186,7 @@ def claim(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool
     """Record that `consumer` processes this event; False if it already has. One statement,
     in the consumer's transaction, so the claim commits or rolls back with the effect."""
     values = {"consumer": consumer, "event_id": event_id, "processed_at": now}
-    return conn.execute(_claim_statement(conn.dialect.name), values).rowcount == 1
-
-
-@functools.cache
-def _claim_statement(dialect: str) -> Executable:
-    if dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(processed_events).on_conflict_do_nothing()
-    from sqlalchemy.dialects import postgresql
-
-    return postgresql.insert(processed_events).on_conflict_do_nothing()
+    return insert_new(conn, processed_events, values)
 
 
 def claim_many(

@@ -2,20 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from openticket.core.expiration.tables import schedule
+from openticket.store.insert_new import insert_new
 
-_EXISTS = select(schedule.c.order_id).where(schedule.c.order_id == bindparam("order_id"))
-_INSERT = insert(schedule)
 _DELETE = delete(schedule).where(schedule.c.order_id == bindparam("order_id"))
 
 
 def add(conn: Connection, order_id: str, expires_at: datetime) -> bool:
-    if conn.execute(_EXISTS, {"order_id": order_id}).first():
-        return False
-    conn.execute(_INSERT, {"order_id": order_id, "expires_at": expires_at})
-    return True
+    """False when the order is scheduled already (a redelivered event)."""
+    return insert_new(conn, schedule, {"order_id": order_id, "expires_at": expires_at})
 
 
 def remove(conn: Connection, order_id: str) -> bool:

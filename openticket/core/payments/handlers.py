@@ -15,8 +15,6 @@ from openticket.store.uow import Handler, Tx
 
 def on_order_created(envelope: Envelope, tx: Tx) -> None:
     data = envelope.data
-    if repository.get_order(tx.conn, data["id"]) is not None:
-        return
     repository.add_order(
         tx.conn,
         OrderReplica(

@@ -10,6 +10,7 @@ from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.payments.model import LIVE_STATUSES, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
+from openticket.store.insert_new import insert_new
 
 
 def _payment(row: Any) -> Payment:
@@ -99,7 +100,6 @@ def all_payments(conn: Connection) -> list[Payment]:
 
 
 _ORDER_BY_ID = select(payment_orders).where(payment_orders.c.id == bindparam("order_id"))
-_INSERT_ORDER = insert(payment_orders)
 _ANY_WITH_STATUS = select(payments.c.id).where(payments.c.status == bindparam("status")).limit(1)
 
 
@@ -118,9 +118,11 @@ def get_order(conn: Connection, order_id: str) -> OrderReplica | None:
     )
 
 
-def add_order(conn: Connection, order: OrderReplica) -> None:
-    conn.execute(
-        _INSERT_ORDER,
+def add_order(conn: Connection, order: OrderReplica) -> bool:
+    """Record a new order; False when it is known already (a redelivered event)."""
+    return insert_new(
+        conn,
+        payment_orders,
         {
             "id": order.id,
             "user_id": order.user_id,

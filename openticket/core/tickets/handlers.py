@@ -15,14 +15,14 @@ from openticket.store.uow import Handler, Tx
 def on_order_created(envelope: Envelope, tx: Tx) -> None:
     data = envelope.data
     order_id, ticket_id = data["id"], data["ticket"]["id"]
-    if repository.order_version(tx.conn, order_id) is not None:
-        return
+    # Recorded first, in one statement; the RetryLater below rolls it back with the handler.
+    if not repository.add_order(tx.conn, order_id, ticket_id, int(data["version"]), data["status"]):
+        return  # applied already
     ticket = repository.get(tx.conn, ticket_id)
     if ticket is None:
         raise RetryLater(f"ticket {ticket_id} not known yet")
     if ticket.order_id is not None and ticket.order_id != order_id:
         raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
-    repository.add_order(tx.conn, order_id, ticket_id, int(data["version"]), data["status"])
     locked = ticket.locked_by(order_id)
     repository.save(tx.conn, locked, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(locked))

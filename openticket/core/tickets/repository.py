@@ -9,6 +9,7 @@ from openticket.core.money import Money
 from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
 from openticket.store.bulk import insert_many
+from openticket.store.insert_new import insert_new
 
 
 def _ticket(row: Any) -> Ticket:
@@ -44,7 +45,6 @@ _BY_EXTERNAL_IDS = select(tickets).where(
     tickets.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
 _ORDER_VERSION = select(ticket_orders.c.version).where(ticket_orders.c.id == bindparam("order_id"))
-_INSERT_ORDER = insert(ticket_orders)
 _SAVE_ORDER = (
     update(ticket_orders)
     .where(ticket_orders.c.id == bindparam("b_id"))
@@ -175,11 +175,10 @@ def order_version(conn: Connection, order_id: str) -> int | None:
     return conn.execute(_ORDER_VERSION, {"order_id": order_id}).scalar()
 
 
-def add_order(conn: Connection, order_id: str, ticket_id: str, version: int, status: str) -> None:
-    conn.execute(
-        _INSERT_ORDER,
-        {"id": order_id, "ticket_id": ticket_id, "version": version, "status": status},
-    )
+def add_order(conn: Connection, order_id: str, ticket_id: str, version: int, status: str) -> bool:
+    """Record a new order; False when it is known already (a redelivered event)."""
+    values = {"id": order_id, "ticket_id": ticket_id, "version": version, "status": status}
+    return insert_new(conn, ticket_orders, values)
 
 
 def save_order(conn: Connection, order_id: str, version: int, status: str) -> None:
