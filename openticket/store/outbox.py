@@ -70,12 +70,6 @@ _ENVELOPE_COLUMNS = (
     outbox.c.data,
     outbox.c.attempts,
 )
-_PENDING = (
-    select(*_ENVELOPE_COLUMNS)
-    .where(outbox.c.delivered_at.is_(None), outbox.c.seq > bindparam("after_seq"))
-    .order_by(outbox.c.seq)
-    .limit(bindparam("limit"))
-)
 _HAS_PENDING = select(outbox.c.seq).where(outbox.c.delivered_at.is_(None)).limit(1)
 _MARK_DELIVERED = (
     update(outbox)
@@ -111,11 +105,6 @@ def _envelope(row: Row[Any, Any, Any, Any, Any, Any]) -> Envelope:
     return Envelope(event_id, subject, occurred_at, data, seq, attempts)
 
 
-def pending(conn: Connection, after_seq: int = 0, limit: int = 500) -> list[Envelope]:
-    rows = conn.execute(_PENDING, {"after_seq": after_seq, "limit": limit}).all()
-    return [_envelope(row) for row in rows]
-
-
 _PENDING_REFS = (
     select(outbox.c.seq, outbox.c.event_id, outbox.c.attempts)
     .where(outbox.c.delivered_at.is_(None))
@@ -130,8 +119,8 @@ _BY_SEQS = (
 
 
 def pending_refs(conn: Connection, limit: int) -> list[tuple[int, str, int]]:
-    """(seq, event_id, attempts) of the oldest undelivered events: what `pending` returns,
-    without the payloads."""
+    """(seq, event_id, attempts) of the oldest undelivered events, without their payloads
+    (`by_seqs` reads those a process does not have in memory)."""
     return [
         (seq, event_id, attempts)
         for seq, event_id, attempts in fetch_plain(conn, _PENDING_REFS, {"limit": limit})

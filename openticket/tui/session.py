@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from openticket.cli.credentials import CredentialStore
 from openticket.core.api import Api
+from openticket.core.errors import NotSignedIn
 from openticket.core.schemas import AuthSession
 
 
@@ -30,8 +31,6 @@ class Session:
         token = self.token
         if token is None:
             return None
-        from openticket.core.errors import NotSignedIn
-
         try:
             return self.api.whoami(token).email
         except NotSignedIn:
@@ -42,8 +41,6 @@ class Session:
     def sign_out(self) -> None:
         token = self.token
         if token is not None:
-            from openticket.core.errors import NotSignedIn
-
             with contextlib.suppress(NotSignedIn):
                 self.api.signout(token)
         self.credentials.forget(self.target)

@@ -153,26 +153,18 @@ def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
 
 def add_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
     if tickets:
-        rows = [
-            (t.id, t.title, t.price.minor, t.price.currency, t.owner_id, t.version) for t in tickets
-        ]
-        insert_many(
-            conn,
-            order_tickets,
-            ("id", "title", "price_minor", "currency", "owner_id", "version"),
-            rows,
-        )
+        insert_many(conn, order_tickets, _TICKET_COLUMNS, [_ticket_row(t) for t in tickets])
+
+
+_TICKET_COLUMNS = ("id", "title", "price_minor", "currency", "owner_id", "version")
+
+
+def _ticket_row(t: TicketReplica) -> tuple[Any, ...]:
+    return (t.id, t.title, t.price.minor, t.price.currency, t.owner_id, t.version)
 
 
 def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:
-    return {
-        "id": ticket.id,
-        "title": ticket.title,
-        "price_minor": ticket.price.minor,
-        "currency": ticket.price.currency,
-        "owner_id": ticket.owner_id,
-        "version": ticket.version,
-    }
+    return dict(zip(_TICKET_COLUMNS, _ticket_row(ticket), strict=True))
 
 
 def save_ticket(conn: Connection, ticket: TicketReplica) -> None:

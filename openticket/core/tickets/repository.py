@@ -67,20 +67,25 @@ _INSERT_COLUMNS = (
 )
 
 
+def _insert_row(t: Ticket, now: datetime) -> tuple[Any, ...]:
+    """A new ticket's values, in _INSERT_COLUMNS order."""
+    return (
+        t.id,
+        t.title,
+        t.price.minor,
+        t.price.currency,
+        t.owner_id,
+        t.version,
+        t.status,
+        t.order_id,
+        t.external_id,
+        now,
+        now,
+    )
+
+
 def _insert_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    return {
-        "id": ticket.id,
-        "title": ticket.title,
-        "price_minor": ticket.price.minor,
-        "currency": ticket.price.currency,
-        "owner_id": ticket.owner_id,
-        "version": ticket.version,
-        "status": ticket.status,
-        "order_id": ticket.order_id,
-        "external_id": ticket.external_id,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return dict(zip(_INSERT_COLUMNS, _insert_row(ticket, now), strict=True))
 
 
 def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
@@ -89,23 +94,7 @@ def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
 
 def add_many(conn: Connection, new: list[Ticket], now: datetime) -> None:
     if new:
-        rows = [
-            (
-                t.id,
-                t.title,
-                t.price.minor,
-                t.price.currency,
-                t.owner_id,
-                t.version,
-                t.status,
-                t.order_id,
-                t.external_id,
-                now,
-                now,
-            )
-            for t in new
-        ]
-        insert_many(conn, tickets, _INSERT_COLUMNS, rows)
+        insert_many(conn, tickets, _INSERT_COLUMNS, [_insert_row(t, now) for t in new])
 
 
 def get(conn: Connection, ticket_id: str) -> Ticket | None:
