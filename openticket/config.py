@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from openticket.core.errors import InvalidInput
@@ -15,9 +15,13 @@ ENV_SERVER = "OPENTICKET_SERVER"
 ENV_ORDER_TTL = "OPENTICKET_ORDER_TTL"
 ENV_CURRENCY = "OPENTICKET_CURRENCY"
 ENV_PASSWORD = "OPENTICKET_PASSWORD"
+ENV_STRIPE_API_KEY = "OPENTICKET_STRIPE_API_KEY"
+ENV_STRIPE_API_BASE = "OPENTICKET_STRIPE_API_BASE"
+ENV_STRIPE_TIMEOUT = "OPENTICKET_STRIPE_TIMEOUT"
 
 DEFAULT_ORDER_TTL = 900
 DEFAULT_CURRENCY = "USD"
+DEFAULT_STRIPE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Settings:
     server: str | None = None
     order_ttl: int = DEFAULT_ORDER_TTL
     currency: str = DEFAULT_CURRENCY
+    stripe: StripeSettings | None = None
 
     @classmethod
     def from_env(
@@ -45,7 +50,29 @@ class Settings:
             server=server or env.get(ENV_SERVER) or None,
             order_ttl=_order_ttl(env.get(ENV_ORDER_TTL)),
             currency=(env.get(ENV_CURRENCY) or DEFAULT_CURRENCY).strip().upper(),
+            stripe=StripeSettings.from_env(env),
         )
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    """Set when `OPENTICKET_STRIPE_API_KEY` is: payments then go through Stripe."""
+
+    api_key: str = field(repr=False)
+    api_base: str | None = None
+    timeout: float = DEFAULT_STRIPE_TIMEOUT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StripeSettings | None:
+        api_key = (env.get(ENV_STRIPE_API_KEY) or "").strip()
+        if not api_key:
+            return None
+        if not api_key.startswith(("sk_", "rk_")):
+            raise InvalidInput(f"{ENV_STRIPE_API_KEY} must be a Stripe secret key (sk_… or rk_…)")
+        api_base = (env.get(ENV_STRIPE_API_BASE) or "").strip() or None
+        if api_base is not None and not api_base.startswith(("http://", "https://")):
+            raise InvalidInput(f"{ENV_STRIPE_API_BASE} must be an http:// or https:// URL")
+        return cls(api_key, api_base, _stripe_timeout(env.get(ENV_STRIPE_TIMEOUT)))
 
 
 def _default_home() -> str:
@@ -63,4 +90,16 @@ def _order_ttl(text: str | None) -> int:
         seconds = 0
     if not 1 <= seconds <= 7 * 24 * 3600:
         raise InvalidInput(f"{ENV_ORDER_TTL} must be a whole number of seconds from 1 to 604800")
+    return seconds
+
+
+def _stripe_timeout(text: str | None) -> float:
+    if text is None or text.strip() == "":
+        return DEFAULT_STRIPE_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 600:
+        raise InvalidInput(f"{ENV_STRIPE_TIMEOUT} must be a number of seconds from 0.1 to 600")
     return seconds

@@ -228,3 +228,28 @@ def people_anywhere(
             )
 
         yield person
+
+
+@pytest.fixture(scope="session")
+def local_stripe() -> Iterator[Any]:
+    """localstripe on loopback, one per test process; each test starts from an empty one."""
+    from tests.stripe_servers import LocalStripe
+
+    server = LocalStripe()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def stripe_backend(local_stripe: Any) -> Any:
+    local_stripe.reset()
+    return local_stripe
+
+
+@pytest.fixture
+def stripe_front(stripe_backend: Any) -> Iterator[Any]:
+    from tests.stripe_servers import StripeFront
+
+    front = StripeFront(stripe_backend)
+    yield front
+    front.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import Engine
+
 from openticket.bus.memory import InProcessBus
 from openticket.bus.relay import OutboxRelay
 from openticket.config import Settings
@@ -57,7 +59,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         uow=uow,
         relay=OutboxRelay(bus),
         hasher=options.hasher or Argon2Hasher(),
-        provider=options.provider or LocalProvider(engine, options.clock),
+        provider=options.provider or payment_provider(settings, engine, options.clock),
         timer=timer,
         order_ttl=settings.order_ttl,
         default_currency=settings.currency,
@@ -67,6 +69,19 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     if options.run_expiration_jobs:
         api.run_expiration_jobs()
     return api
+
+
+def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> PaymentProvider:
+    """Stripe when a secret key is configured, else the built-in `local` provider."""
+    if settings.stripe is None:
+        return LocalProvider(engine, clock)
+    from openticket.core.payments.stripe_provider import StripeProvider
+
+    return StripeProvider(
+        settings.stripe.api_key,
+        api_base=settings.stripe.api_base,
+        timeout=settings.stripe.timeout,
+    )
 
 
 def subscribe_domains(bus: InProcessBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:

@@ -70,8 +70,9 @@ class Event(Public):
 
 
 class ReconcileFinding(Public):
-    payment_id: str
-    order_id: str
+    payment_id: str | None
+    order_id: str | None
+    provider_ref: str | None
     problem: str
     action: str
 

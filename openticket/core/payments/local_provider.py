@@ -7,6 +7,7 @@ It behaves as Stripe does with test cards: `tok_visa` (and the other success tok
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -116,16 +117,14 @@ class LocalProvider:
                 )
                 return refund_id
 
-    def find_charge(self, idempotency_key: str) -> ChargeRecord | None:
+    def charges(self) -> Iterator[ChargeRecord]:
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(local_charges).where(local_charges.c.idempotency_key == idempotency_key)
-            ).first()
-        if row is None:
-            return None
-        return ChargeRecord(
-            provider_ref=row.id,
-            amount=Money(row.amount_minor, row.currency),
-            succeeded=row.status == "succeeded",
-            refunded=row.refund_id is not None,
-        )
+            rows = conn.execute(select(local_charges).order_by(local_charges.c.created_at)).all()
+        for row in rows:
+            yield ChargeRecord(
+                idempotency_key=row.idempotency_key,
+                provider_ref=row.id,
+                amount=Money(row.amount_minor, row.currency),
+                succeeded=row.status == "succeeded",
+                refunded=row.refund_id is not None,
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,10 +20,17 @@ class ChargeResult:
 class ChargeRecord:
     """What the provider remembers of a charge, for reconciliation."""
 
+    idempotency_key: str
     provider_ref: str
     amount: Money
     succeeded: bool
     refunded: bool
+
+
+class OutcomeUnknown(Exception):
+    """The provider could not be asked, or did not answer: the charge may or may not have been
+    made. The attempt stays pending and is driven again with the same idempotency key. The
+    message is shown to the user, so it never carries a secret."""
 
 
 class PaymentProvider(Protocol):
@@ -30,10 +38,12 @@ class PaymentProvider(Protocol):
 
     def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
         """Charge `amount`. The same key always gives the same result and never a second
-        charge. Raises InvalidInput for a source the provider does not know."""
+        charge. Raises InvalidInput for a source the provider refuses (nothing was charged)
+        and OutcomeUnknown when it cannot tell."""
 
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
-        """Refund a charge in full (idempotent per key); return the refund's reference."""
+        """Refund a charge in full (idempotent per key); return the refund's reference.
+        Raises OutcomeUnknown when the provider cannot be reached."""
 
-    def find_charge(self, idempotency_key: str) -> ChargeRecord | None:
-        """The charge made with this key, if any."""
+    def charges(self) -> Iterable[ChargeRecord]:
+        """Every charge this system made through the provider (reconciliation reads them)."""

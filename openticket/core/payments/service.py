@@ -95,9 +95,10 @@ def raise_for_outcome(payment: Payment) -> Payment:
     if payment.status == FAILED:
         raise PaymentDeclined(payment.failure_message or "The card was declined", "card")
     if payment.status in (REFUND_PENDING, REFUNDED):
+        done = "was refunded" if payment.status == REFUNDED else "is being refunded"
         raise Conflict(
             "Cannot complete payment: the order expired or was cancelled while paying; "
-            f"the charge of {payment.amount} was refunded",
+            f"the charge of {payment.amount} {done}",
             "order_id",
         )
     return payment

@@ -1,0 +1,192 @@
+"""The Stripe payment provider: PaymentIntents through the official SDK.
+
+A charge is one PaymentIntent created with `confirm=True`, card only (a terminal cannot follow
+a redirect), the amount in the currency's minor unit (none for JPY and the other zero-decimal
+currencies) and Stripe's lowercase currency code. The idempotency key of the attempt goes to
+Stripe as its `Idempotency-Key` and into the PaymentIntent's metadata, so a retried request
+never charges twice and reconciliation can find the charge of every attempt.
+
+Messages passed on to users are one line and never carry the secret key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from openticket.core.errors import InvalidInput
+from openticket.core.money import Money
+from openticket.core.payments.provider import ChargeRecord, ChargeResult, OutcomeUnknown
+
+if TYPE_CHECKING:
+    import stripe
+
+METADATA_KEY = "openticket_key"
+DEFAULT_TIMEOUT = 30.0
+# The SDK retries network errors with the same idempotency key, which Stripe de-duplicates.
+NETWORK_RETRIES = 2
+_SOURCE = re.compile(r"^(pm|tok|card|src)_[A-Za-z0-9_]{1,200}$")
+_DECLINED = "Your card was declined."
+_NEEDS_AUTHENTICATION = (
+    "This card asks for authentication (3-D Secure), which a terminal cannot do; use another card."
+)
+_PAGE = 100
+
+
+def payment_method_params(source: str) -> dict[str, Any]:
+    """A PaymentMethod id (`pm_card_visa`) is passed as is; a token (`tok_visa`) becomes the
+    card of an inline PaymentMethod, as Stripe takes tokens in PaymentIntents."""
+    if not _SOURCE.match(source):
+        raise InvalidInput(
+            f"Not a Stripe payment method or card token: {source[:60]!r} "
+            "(for example pm_card_visa or tok_visa)",
+            "card",
+        )
+    if source.startswith("tok_"):
+        return {"payment_method_data": {"type": "card", "card": {"token": source}}}
+    return {"payment_method": source}
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        network_retries: int = NETWORK_RETRIES,
+    ) -> None:
+        import stripe  # imported when Stripe is configured: it is slow to import
+
+        # The SDK's info and debug records carry request and response bodies, which may echo
+        # card details or a key: they are never written, whatever the process's log level.
+        logging.getLogger("stripe").setLevel(logging.WARNING)
+        self._stripe = stripe
+        self._secret = api_key
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else {},
+            max_network_retries=network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+
+    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+        params: dict[str, Any] = {
+            "amount": amount.minor,
+            "currency": amount.currency.lower(),
+            "confirm": True,
+            "payment_method_types": ["card"],
+            "metadata": {METADATA_KEY: idempotency_key},
+            **payment_method_params(source),
+        }
+        stripe = self._stripe
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as declined:
+            return ChargeResult(False, _intent_id(declined), self._text(declined) or _DECLINED)
+        except stripe.InvalidRequestError as refused:
+            if isinstance(refused, stripe.IdempotencyError):
+                raise self._unknown(refused) from None
+            raise InvalidInput(
+                f"Stripe refused the payment: {self._text(refused)}", "card"
+            ) from None
+        except stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return self._outcome(intent, idempotency_key)
+
+    def _outcome(self, intent: stripe.PaymentIntent, idempotency_key: str) -> ChargeResult:
+        if intent.status == "succeeded":
+            return ChargeResult(True, intent.id)
+        if intent.status == "requires_payment_method":
+            error = intent.last_payment_error
+            message = error.message if error is not None and error.message else _DECLINED
+            return ChargeResult(False, intent.id, self._one_line(message))
+        if intent.status in ("requires_action", "requires_confirmation"):
+            # An unconfirmed PaymentIntent charges nothing; Stripe expires it if this fails.
+            with contextlib.suppress(self._stripe.StripeError):
+                self._client.v1.payment_intents.cancel(
+                    intent.id, options={"idempotency_key": f"{idempotency_key}-cancel"}
+                )
+            return ChargeResult(False, intent.id, _NEEDS_AUTHENTICATION)
+        raise OutcomeUnknown(f"Stripe has not finished the payment yet ({intent.status}).")
+
+    def refund(self, provider_ref: str, idempotency_key: str) -> str:
+        stripe = self._stripe
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": provider_ref},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.InvalidRequestError as refused:
+            if refused.code == "charge_already_refunded":
+                existing = self._existing_refund(provider_ref)
+                if existing is not None:
+                    return existing
+            raise OutcomeUnknown(f"Stripe refused the refund: {self._text(refused)}") from None
+        except stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return refund.id
+
+    def _existing_refund(self, provider_ref: str) -> str | None:
+        refunds = self._client.v1.refunds.list(params={"payment_intent": provider_ref})
+        return next((refund.id for refund in refunds.data), None)
+
+    def charges(self) -> Iterator[ChargeRecord]:
+        try:
+            refunded = {
+                refund.payment_intent
+                for refund in self._client.v1.refunds.list(
+                    params={"limit": _PAGE}
+                ).auto_paging_iter()
+                if refund.status in ("succeeded", "pending") and refund.payment_intent
+            }
+            intents = self._client.v1.payment_intents.list(params={"limit": _PAGE})
+            for intent in intents.auto_paging_iter():
+                metadata = intent.metadata.to_dict() if intent.metadata else {}
+                key = metadata.get(METADATA_KEY)
+                if key is None:
+                    continue  # not a charge of ours
+                yield ChargeRecord(
+                    idempotency_key=str(key),
+                    provider_ref=intent.id,
+                    amount=Money(intent.amount, intent.currency.upper()),
+                    succeeded=intent.status == "succeeded",
+                    refunded=intent.id in refunded,
+                )
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+
+    def _unknown(self, error: stripe.StripeError) -> OutcomeUnknown:
+        stripe = self._stripe
+        if isinstance(error, stripe.APIConnectionError):
+            reason = "timed out" if "timeout" in str(error).lower() else "connection failed"
+            return OutcomeUnknown(f"Stripe could not be reached ({reason}).")
+        if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+            return OutcomeUnknown(
+                "Stripe refused the configured API key (check OPENTICKET_STRIPE_API_KEY)."
+            )
+        if isinstance(error, stripe.RateLimitError):
+            return OutcomeUnknown("Stripe is limiting the request rate; try again shortly.")
+        if isinstance(error, stripe.IdempotencyError):
+            return OutcomeUnknown("Stripe is still processing an earlier request for this payment.")
+        return OutcomeUnknown(f"Stripe error: {self._text(error)}")
+
+    def _text(self, error: stripe.StripeError) -> str:
+        return self._one_line(error.user_message or type(error).__name__)
+
+    def _one_line(self, text: str) -> str:
+        cleaned = " ".join(text.split())
+        return cleaned.replace(self._secret, "[secret key]") if self._secret else cleaned
+
+
+def _intent_id(declined: stripe.CardError) -> str | None:
+    intent = declined.error.payment_intent if declined.error is not None else None
+    return None if intent is None else intent.id

@@ -1,0 +1,267 @@
+"""Stripe API servers for the payment tests, on loopback.
+
+- `LocalStripe`: PyPI's localstripe, a stateful Stripe API emulator, in a subprocess.
+- `StripeFront`: a FAKE of this project's own, in front of localstripe, for what localstripe
+  does not do: declines of Stripe's test cards, card tokens in `payment_method_data`,
+  Stripe's idempotency-key replays, injected faults (an error status, a dropped connection,
+  a response that never comes in time), a hook that runs while a charge is in flight, and a
+  record of every request (idempotency keys, amounts, headers) for the tests to inspect.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from openticket.core.errors import InvalidInput
+from openticket.core.payments.local_provider import outcome_for
+
+TEST_KEY = "sk_test_openticket_0123456789abcdef"
+_LAUNCH = (
+    "import sys\n"
+    "from aiohttp import web\n"
+    "from localstripe.server import app\n"
+    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalStripe:
+    """localstripe in a subprocess on a free loopback port."""
+
+    def __init__(self) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCH, str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError("localstripe did not start") from None
+                time.sleep(0.05)
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.url}/_config/data", method="DELETE")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"Bearer {TEST_KEY}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def payment_intents(self) -> list[dict[str, Any]]:
+        return list(self.get("/v1/payment_intents?limit=100")["data"])
+
+    def refunds(self) -> list[dict[str, Any]]:
+        return list(self.get("/v1/refunds?limit=100")["data"])
+
+    def close(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
+@dataclass
+class SeenRequest:
+    method: str
+    path: str
+    idempotency_key: str | None
+    form: dict[str, str]
+    authorized: bool
+
+
+@dataclass
+class Fault:
+    """What the front does to the next POST whose path starts with `path`."""
+
+    path: str
+    kind: str  # "status" | "drop_before" | "drop_after" | "late_after"
+    status: int = 500
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class StripeFront:
+    """The FAKE front described in the module docstring."""
+
+    def __init__(self, upstream: LocalStripe) -> None:
+        self.upstream = urlsplit(upstream.url)
+        self.requests: list[SeenRequest] = []
+        self.faults: list[Fault] = []
+        self.during_charge: Callable[[], None] | None = None
+        self.late_seconds = 3.0
+        self._replays: dict[str, tuple[int, bytes]] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                front._handle(self)
+
+            def do_POST(self) -> None:
+                front._handle(self)
+
+            def do_DELETE(self) -> None:
+                front._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what the tests read ------------------------------------------------------------
+    def charges_sent(self) -> list[SeenRequest]:
+        return [r for r in self.requests if (r.method, r.path) == ("POST", "/v1/payment_intents")]
+
+    # -- the server -----------------------------------------------------------------------
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        path = urlsplit(handler.path).path
+        key = handler.headers.get("Idempotency-Key")
+        auth = handler.headers.get("Authorization") or ""
+        with self._lock:
+            self.requests.append(SeenRequest(handler.command, path, key, form, TEST_KEY in auth))
+            replay = self._replays.get(key) if key and handler.command == "POST" else None
+            fault = self._take_fault(handler.command, path)
+        if fault is not None and fault.kind == "drop_before":
+            handler.close_connection = True
+            return
+        if fault is not None and fault.kind == "status":
+            self._send(handler, fault.status, json.dumps(fault.body).encode())
+            return
+        if replay is not None:
+            self._send(handler, *replay, replayed=True)
+            return
+        status, answer = self._answer(handler, path, form, body)
+        if key and handler.command == "POST":
+            with self._lock:
+                self._replays[key] = (status, answer)
+        if fault is not None and fault.kind == "drop_after":
+            handler.close_connection = True
+            return
+        if fault is not None and fault.kind == "late_after":
+            self._closing.wait(self.late_seconds)
+        self._send(handler, status, answer)
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        if method != "POST":
+            return None
+        for fault in self.faults:
+            if path.startswith(fault.path):
+                self.faults.remove(fault)
+                return fault
+        return None
+
+    def _answer(
+        self, handler: BaseHTTPRequestHandler, path: str, form: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        if handler.command == "POST" and path == "/v1/payment_intents":
+            if self.during_charge is not None:
+                self.during_charge()
+            source = form.get("payment_method") or form.get("payment_method_data[card][token]")
+            decline = _decline_message(source or "")
+            if decline is not None:
+                return 402, json.dumps(_card_error(decline, form)).encode()
+            if "payment_method_data[card][token]" in form:
+                # localstripe takes no tokens: a successful test token charges as a test card
+                form = {k: v for k, v in form.items() if not k.startswith("payment_method_data")}
+                form["payment_method"] = "pm_card_visa"
+                body = urlencode(form).encode()
+        return self._forward(handler, body)
+
+    def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(
+            self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30
+        )
+        try:
+            headers = {
+                name: value
+                for name, value in handler.headers.items()
+                if name.lower() in ("authorization", "content-type", "stripe-version")
+            }
+            connection.request(handler.command, handler.path, body=body or None, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler, status: int, body: bytes, *, replayed: bool = False
+    ) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        if replayed:
+            handler.send_header("Idempotent-Replayed", "true")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def _decline_message(source: str) -> str | None:
+    if "chargeDeclined" not in source:
+        return None
+    try:
+        return outcome_for(source) or "Your card was declined."
+    except InvalidInput:
+        return "Your card was declined."
+
+
+def _card_error(message: str, form: dict[str, str]) -> dict[str, Any]:
+    """Stripe's answer to a declined confirm: a 402 card_error naming the PaymentIntent."""
+    return {
+        "error": {
+            "type": "card_error",
+            "code": "card_declined",
+            "message": message,
+            "payment_intent": {
+                "id": f"pi_front_{len(form)}_{int(time.monotonic() * 1000)}",
+                "object": "payment_intent",
+                "status": "requires_payment_method",
+                "amount": int(form.get("amount", "0")),
+                "currency": form.get("currency", ""),
+            },
+        }
+    }
