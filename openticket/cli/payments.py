@@ -41,8 +41,9 @@ def reconcile(
         return
     render.message(f"Checked {report.checked} payments, {len(report.findings)} findings")
     for finding in report.findings:
+        subject = finding.payment_id or f"charge {finding.provider_ref}"
         render.message(
-            f"- {finding.payment_id} (order {finding.order_id}): "
+            f"- {subject} (order {finding.order_id or 'unknown'}): "
             f"{finding.problem} -> {finding.action}"
         )
     if fix:

@@ -14,55 +14,56 @@ from openticket.core.errors import InvalidInput
 
 MAX_MINOR_UNITS = 99_999_999
 
-# Currencies Stripe treats as having no minor unit (Stripe docs, "zero-decimal currencies").
-ZERO_DECIMAL = frozenset(
-    {
-        "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
-        "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-    }
-)  # fmt: skip
 
-# Smallest amount Stripe charges, in minor units, per supported currency (Stripe docs,
-# "minimum and maximum charge amounts"). A currency not in this table is refused.
-MINIMUM_CHARGE: dict[str, int] = {
-    "USD": 50,
-    "AED": 200,
-    "AUD": 50,
-    "BGN": 100,
-    "BRL": 50,
-    "CAD": 50,
-    "CHF": 50,
-    "CZK": 1500,
-    "DKK": 250,
-    "EUR": 50,
-    "GBP": 30,
-    "HKD": 400,
-    "INR": 50,
-    "JPY": 50,
-    "MXN": 1000,
-    "MYR": 200,
-    "NOK": 300,
-    "NZD": 50,
-    "PLN": 200,
-    "RON": 200,
-    "SEK": 300,
-    "SGD": 50,
-    "THB": 1000,
+@dataclass(frozen=True)
+class CurrencyRule:
+    minor_digits: int  # 0 for Stripe's zero-decimal currencies: amounts in whole units
+    minimum_charge: int  # the smallest amount Stripe charges, in minor units
+
+
+# The supported currencies, as Stripe documents them ("zero-decimal currencies"; "minimum and
+# maximum charge amounts"). A currency not in this table is refused. Among Stripe's
+# zero-decimal currencies (BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF),
+# only JPY has a published minimum, so it is the one supported here.
+CURRENCIES: dict[str, CurrencyRule] = {
+    "USD": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "AED": CurrencyRule(minor_digits=2, minimum_charge=200),
+    "AUD": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "BGN": CurrencyRule(minor_digits=2, minimum_charge=100),
+    "BRL": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "CAD": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "CHF": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "CZK": CurrencyRule(minor_digits=2, minimum_charge=1500),
+    "DKK": CurrencyRule(minor_digits=2, minimum_charge=250),
+    "EUR": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "GBP": CurrencyRule(minor_digits=2, minimum_charge=30),
+    "HKD": CurrencyRule(minor_digits=2, minimum_charge=400),
+    "INR": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "JPY": CurrencyRule(minor_digits=0, minimum_charge=50),
+    "MXN": CurrencyRule(minor_digits=2, minimum_charge=1000),
+    "MYR": CurrencyRule(minor_digits=2, minimum_charge=200),
+    "NOK": CurrencyRule(minor_digits=2, minimum_charge=300),
+    "NZD": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "PLN": CurrencyRule(minor_digits=2, minimum_charge=200),
+    "RON": CurrencyRule(minor_digits=2, minimum_charge=200),
+    "SEK": CurrencyRule(minor_digits=2, minimum_charge=300),
+    "SGD": CurrencyRule(minor_digits=2, minimum_charge=50),
+    "THB": CurrencyRule(minor_digits=2, minimum_charge=1000),
 }
 
-SUPPORTED_CURRENCIES = tuple(sorted(MINIMUM_CHARGE))
+SUPPORTED_CURRENCIES = tuple(sorted(CURRENCIES))
 
 _DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _MAX_PRICE_TEXT = 40
 
 
 def exponent(currency: str) -> int:
-    return 0 if currency in ZERO_DECIMAL else 2
+    return CURRENCIES[currency].minor_digits
 
 
 def normalize_currency(text: str | None, field: str = "currency") -> str:
     code = (text or "").strip().upper()
-    if code not in MINIMUM_CHARGE:
+    if code not in CURRENCIES:
         raise InvalidInput(
             f"Unknown or unsupported currency {text!r}: "
             f"use one of {', '.join(SUPPORTED_CURRENCIES)}",
@@ -100,7 +101,7 @@ class Money:
         return money
 
     def check_chargeable(self, field: str = "price") -> None:
-        minimum = MINIMUM_CHARGE[self.currency]
+        minimum = CURRENCIES[self.currency].minimum_charge
         if self.minor < minimum:
             raise InvalidInput(
                 f"Price must be at least {format_minor(minimum, self.currency)} {self.currency}"

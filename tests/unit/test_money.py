@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from openticket.core.errors import InvalidInput
 from openticket.core.money import (
+    CURRENCIES,
     MAX_MINOR_UNITS,
-    MINIMUM_CHARGE,
     Money,
     exponent,
     format_minor,
@@ -68,11 +68,11 @@ def test_zero_decimal_currencies_format_without_fraction() -> None:
 
 
 @given(
-    currency=st.sampled_from(sorted(MINIMUM_CHARGE)),
+    currency=st.sampled_from(sorted(CURRENCIES)),
     minor=st.integers(min_value=0, max_value=MAX_MINOR_UNITS),
 )
 def test_contract_text_round_trips(currency: str, minor: int) -> None:
-    minor = max(minor, MINIMUM_CHARGE[currency])
+    minor = max(minor, CURRENCIES[currency].minimum_charge)
     money = Money(minor, currency)
     assert Money.parse(money.format(), currency) == money
     assert money_from_contract(money.format(), currency) == money

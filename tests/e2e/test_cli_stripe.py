@@ -1,0 +1,164 @@
+"""Stripe payments through the real console script, embedded and behind a real `openticket
+serve`, with localstripe (and the project's own StripeFront for declines) on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import User, free_port, running_server, signed_up
+from tests.stripe_servers import TEST_KEY, LocalStripe, StripeFront
+
+People = Callable[[str], User]
+
+
+def _stripe_env(base: str) -> dict[str, str]:
+    return {"OPENTICKET_STRIPE_API_KEY": TEST_KEY, "OPENTICKET_STRIPE_API_BASE": base}
+
+
+@contextlib.contextmanager
+def _marketplace(mode: str, tmp_path: Path, stripe_env: dict[str, str]) -> Iterator[People]:
+    """People of one marketplace whose payments go to Stripe: embedded, the CLI has the key;
+    in server mode only the server has it."""
+    db_path = tmp_path / "shared.db"
+    with contextlib.ExitStack() as stack:
+        extra = dict(stripe_env)
+        if mode == "server":
+            (tmp_path / "server-home").mkdir()
+            url = stack.enter_context(
+                running_server(db_path, tmp_path / "server-home", **stripe_env)
+            )
+            extra = {"OPENTICKET_SERVER": url}
+
+        def person(name: str) -> User:
+            return User(home=tmp_path / "homes" / name, db_path=db_path, extra_env=extra)
+
+        yield person
+
+
+@pytest.fixture(params=["embedded", "server"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _reserve(people: People, price: str, currency: str) -> tuple[User, dict[str, Any]]:
+    seller, buyer = people("seller"), people("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    ticket = seller.ok(
+        "tickets", "create", "--title", "Gig", "--price", price, "--currency", currency
+    )
+    return buyer, buyer.ok("orders", "create", ticket["id"])
+
+
+@pytest.mark.parametrize(
+    ("price", "currency", "amount"), [("25.00", "USD", 2500), ("500", "JPY", 500)]
+)
+def test_pay_through_stripe(
+    mode: str,
+    tmp_path: Path,
+    stripe_backend: LocalStripe,
+    price: str,
+    currency: str,
+    amount: int,
+) -> None:
+    with _marketplace(mode, tmp_path, _stripe_env(stripe_backend.url)) as people:
+        buyer, order = _reserve(people, price, currency)
+        payment = buyer.ok("pay", order["id"], "--card", "pm_card_visa")
+        assert payment["provider"] == "stripe" and payment["status"] == "succeeded"
+        assert (payment["amount"], payment["currency"]) == (price, currency)
+        [intent] = stripe_backend.payment_intents()
+        assert payment["provider_ref"] == intent["id"]
+        assert (intent["amount"], intent["currency"]) == (amount, currency.lower())
+        assert buyer.ok("orders", "show", order["id"])["status"] == "complete"
+        again = buyer.run("pay", order["id"], "--card", "pm_card_visa", "--json")
+        assert again.code == 5 and "completed" in again.stderr
+        assert len(stripe_backend.payment_intents()) == 1
+
+
+def test_decline_then_retry_from_the_cli(
+    mode: str, tmp_path: Path, stripe_front: StripeFront
+) -> None:
+    with _marketplace(mode, tmp_path, _stripe_env(stripe_front.url)) as people:
+        buyer, order = _reserve(people, "25.00", "USD")
+        declined = buyer.run("pay", order["id"], "--card", "tok_chargeDeclined", "--json")
+        assert declined.code == 1
+        assert declined.error_json() == {
+            "errors": [{"message": "Your card was declined.", "field": "card"}]
+        }
+        assert buyer.ok("pay", order["id"], "--card", "tok_visa")["status"] == "succeeded"
+        assert len({sent.idempotency_key for sent in stripe_front.charges_sent()}) == 2
+
+
+def test_unreachable_stripe_is_exit_6_and_the_order_stays_payable(
+    mode: str, tmp_path: Path
+) -> None:
+    env = _stripe_env(f"http://127.0.0.1:{free_port()}") | {"OPENTICKET_STRIPE_TIMEOUT": "2"}
+    with _marketplace(mode, tmp_path, env) as people:
+        buyer, order = _reserve(people, "25.00", "USD")
+        result = buyer.run("pay", order["id"], "--card", "pm_card_visa")
+        assert result.code == 6
+        lines = result.stderr.strip().splitlines()
+        assert lines == [
+            "Error: Stripe could not be reached (connection failed). "
+            "The order stays payable: try again."
+        ]
+        assert TEST_KEY not in result.stdout + result.stderr
+        assert buyer.ok("orders", "show", order["id"])["status"] == "created"
+
+
+def test_reconcile_fixes_an_orphan_charge(tmp_path: Path, stripe_backend: LocalStripe) -> None:
+    import stripe
+
+    with _marketplace("embedded", tmp_path, _stripe_env(stripe_backend.url)) as people:
+        buyer, order = _reserve(people, "25.00", "USD")
+        buyer.ok("pay", order["id"], "--card", "pm_card_visa")
+        client = stripe.StripeClient(TEST_KEY, base_addresses={"api": stripe_backend.url})
+        orphan = client.v1.payment_intents.create(
+            params={
+                "amount": 900,
+                "currency": "usd",
+                "confirm": True,
+                "payment_method": "pm_card_visa",
+                "payment_method_types": ["card"],
+                "metadata": {"openticket_key": f"openticket-{'0' * 32}-1"},
+            }
+        )
+        report = buyer.ok("payments", "reconcile")
+        assert report["checked"] == 1 and report["fixed"] == 0
+        assert [(f["provider_ref"], f["action"]) for f in report["findings"]] == [
+            (orphan.id, "refund the charge")
+        ]
+        text = buyer.run("payments", "reconcile", "--fix")
+        assert text.code == 0
+        assert f"- charge {orphan.id} (order {'0' * 32}): charge with no recorded payment" in (
+            text.stdout
+        )
+        assert "Fixed 1" in text.stdout
+        assert [r["payment_intent"] for r in stripe_backend.refunds()] == [orphan.id]
+        assert buyer.ok("payments", "reconcile")["findings"] == []
+
+
+def test_a_bad_stripe_setting_is_a_one_line_error(people: People) -> None:
+    buyer = people("buyer")
+    bad_key = buyer.run("tickets", "list", "--json")
+    assert bad_key.code == 0  # without Stripe settings, the local provider is used
+    for env, message in (
+        (
+            {"OPENTICKET_STRIPE_API_KEY": "pk_live_not_a_secret"},
+            "OPENTICKET_STRIPE_API_KEY must be a Stripe secret key (sk_… or rk_…)",
+        ),
+        (
+            {"OPENTICKET_STRIPE_API_KEY": TEST_KEY, "OPENTICKET_STRIPE_API_BASE": "localhost"},
+            "OPENTICKET_STRIPE_API_BASE must be an http:// or https:// URL",
+        ),
+    ):
+        buyer.extra_env = env
+        result = buyer.run("tickets", "list", "--json")
+        assert result.code == 1
+        assert result.error_json() == {"errors": [{"message": message, "field": None}]}
+        assert "pk_live_not_a_secret" not in result.stderr
