@@ -172,16 +172,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    db_path: Path, home: Path, port: int | None = None, **extra_env: str
+    db: Path | str, home: Path, port: int | None = None, **extra_env: str
 ) -> Iterator[str]:
     """A real `openticket serve` on a loopback port (a free one by default), until the block
-    ends."""
+    ends. `db` is a SQLite file or a database URL."""
     import urllib.request
 
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
-    env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=f"sqlite:///{db_path}", **extra_env)
+    db_url = db if isinstance(db, str) else f"sqlite:///{db}"
+    env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=db_url, **extra_env)
     log = open(home.parent / f"serve-{port}.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [*OPENTICKET, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
@@ -208,18 +209,22 @@ def running_server(
         log.close()
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", "server", "postgres", "postgres-server"])
 def people_anywhere(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[[str], User]]:
-    """People of one marketplace, embedded (a shared SQLite file) or through a real server."""
+    """People of one marketplace: embedded on a shared SQLite file, through a real server on
+    it, and the same two on a PostgreSQL database of their own."""
     db_path = tmp_path / "shared.db"
     with contextlib.ExitStack() as stack:
         extra: dict[str, str] = {}
-        if request.param == "server":
+        db: Path | str = db_path
+        if request.param.startswith("postgres"):
+            db = extra["OPENTICKET_DB"] = stack.enter_context(postgres_database())
+        if request.param.endswith("server"):
             (tmp_path / "server-home").mkdir()
             extra["OPENTICKET_SERVER"] = stack.enter_context(
-                running_server(db_path, tmp_path / "server-home")
+                running_server(db, tmp_path / "server-home")
             )
 
         def person(name: str, **env: str) -> User:
@@ -253,3 +258,40 @@ def stripe_front(stripe_backend: Any) -> Iterator[Any]:
     front = StripeFront(stripe_backend)
     yield front
     front.close()
+
+
+REQUIRE_SERVICES = os.environ.get("OPENTICKET_REQUIRE_SERVICES") == "1"
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
+
+
+def service_missing(reason: str) -> None:
+    """Skip a test whose service is absent, but fail it where services are required (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (OPENTICKET_REQUIRE_SERVICES=1 requires it)")
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test (dropped afterwards); its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"openticket_test_{uuid.uuid4().hex[:16]}"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        service_missing(f"PostgreSQL is not reachable at 127.0.0.1:5432: {error}".strip())
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url

@@ -12,7 +12,12 @@ from sqlalchemy.sql.expression import Executable
 
 def insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Whether the row was inserted (False: one with the same key exists)."""
-    return conn.execute(_statement(table, conn.dialect.name), values).rowcount == 1
+    result = conn.execute(_statement(table, conn.dialect.name), values)
+    if conn.dialect.name == "sqlite":
+        return result.rowcount == 1
+    # psycopg through SQLAlchemy reports no row count for ON CONFLICT; the inserted key is
+    # returned instead.
+    return result.first() is not None
 
 
 @functools.cache
@@ -23,4 +28,5 @@ def _statement(table: Table, dialect: str) -> Executable:
         return sqlite.insert(table).on_conflict_do_nothing()
     from sqlalchemy.dialects import postgresql
 
-    return postgresql.insert(table).on_conflict_do_nothing()
+    key = next(iter(table.primary_key.columns))
+    return postgresql.insert(table).on_conflict_do_nothing().returning(key)

@@ -86,8 +86,7 @@ class UnitOfWork:
         self.recent = RecentEvents()
 
     def exclusive(self) -> AbstractContextManager[object]:
-        """Hold the store's write lock across several transactions of this thread (SQLite;
-        nothing on PostgreSQL)."""
+        """Hold this process's write lock across several transactions of this thread."""
         return self._write_lock
 
     @contextmanager
