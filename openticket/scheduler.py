@@ -5,7 +5,10 @@ paused, and a job is written before the command returns. A long-running process
 (`run_jobs=True`) runs them, polling the store so that jobs written by other processes are
 noticed; it hands new jobs to one feeder thread rather than writing them in the thread that
 placed the order, so a server's requests never queue behind APScheduler's job-store lock. Only
-one process may run jobs from a store at a time. Correctness does not depend on any of this:
+one process may run jobs from a store at a time: such a process is a candidate, and runs them
+only while it holds the store's leader lock (`store/leader.py`); the others try to take it
+every LEADER_RETRY_SECONDS, so one takes over when the leader dies, and re-creates the jobs of
+every pending expiry (`on_leader`). Correctness does not depend on any of this:
 expiry is also applied lazily on every read, and a restarted process re-creates its jobs from
 the expiration domain's table.
 """
@@ -24,12 +27,14 @@ from sqlalchemy import Engine
 
 from openticket.core.expiration import jobs
 from openticket.store.db import write_lock
+from openticket.store.leader import LeaderLock, leader_lock
 
 log = logging.getLogger("openticket.scheduler")
 
 MISFIRE_GRACE_SECONDS = 3600
 POLL_SECONDS = 1.0
 MAX_REMEMBERED_SECONDS = 4096
+LEADER_RETRY_SECONDS = 1.0
 
 
 def job_id(second: int) -> str:
@@ -48,8 +53,14 @@ class ApschedulerTimer:
         fire_due: Callable[[datetime], None],
         *,
         run_jobs: bool = False,
+        on_leader: Callable[[], None] = lambda: None,
+        leader: LeaderLock | None = None,
     ) -> None:
         self._engine = engine
+        self._on_leader = on_leader
+        self._leader = leader or leader_lock(engine)
+        self._stop = threading.Event()
+        self._candidate: threading.Thread | None = None
         self._fire = fire
         self._fire_due = fire_due
         self._run_jobs = run_jobs
@@ -82,14 +93,39 @@ class ApschedulerTimer:
                     scheduler.add_job(
                         _noop, "interval", seconds=POLL_SECONDS, id="poll", jobstore="local"
                     )
-                scheduler.start(paused=not self._run_jobs)
+                scheduler.start(paused=True)
                 self._scheduler = scheduler
                 if self._run_jobs:
                     self._feeder = threading.Thread(
                         target=self._feed, name="openticket-expiry-feeder", daemon=True
                     )
                     self._feeder.start()
+                    self._candidate = threading.Thread(
+                        target=self._lead, name="openticket-expiry-candidate", daemon=True
+                    )
+                    self._candidate.start()
             return self._scheduler
+
+    def _lead(self) -> None:
+        """Wait for the leader lock, then run the jobs."""
+        while not self._stop.is_set():
+            try:
+                if self._leader.try_acquire():
+                    break
+            except Exception:  # the store is unreachable for now; try again
+                log.exception("could not ask for the expiration leader lock")
+            self._stop.wait(LEADER_RETRY_SECONDS)
+        else:
+            return
+        log.info("this process runs the expiration jobs")
+        with self._lock:
+            if self._scheduler is None:
+                return
+            self._scheduler.resume()
+        try:
+            self._on_leader()
+        except Exception:  # lazy expiry still applies; the jobs come back at the next start
+            log.exception("could not re-create the pending expiration jobs")
 
     def start(self) -> None:
         self._started()
@@ -116,6 +152,10 @@ class ApschedulerTimer:
                 log.exception("could not store the expiry job for %s", second)
 
     def shutdown(self) -> None:
+        self._stop.set()
+        if self._candidate is not None:
+            self._candidate.join()
+            self._candidate = None
         with self._lock:
             if self._feeder is not None:
                 self._changes.put(None)  # after the changes already queued
@@ -126,6 +166,7 @@ class ApschedulerTimer:
                 self._scheduler = None
                 if self._run_jobs:
                     jobs.register(None, None)
+            self._leader.release()
 
 
 def _store_job(scheduler: Any, second: int) -> None:

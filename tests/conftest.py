@@ -172,10 +172,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    db: Path | str, home: Path, port: int | None = None, **extra_env: str
+    db: Path | str,
+    home: Path,
+    port: int | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None,
+    **extra_env: str,
 ) -> Iterator[str]:
     """A real `openticket serve` on a loopback port (a free one by default), until the block
-    ends. `db` is a SQLite file or a database URL."""
+    ends. `db` is a SQLite file or a database URL; `started` receives the process."""
     import urllib.request
 
     port = port or free_port()
@@ -187,6 +191,8 @@ def running_server(
     server = subprocess.Popen(
         [*OPENTICKET, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
     )
+    if started is not None:
+        started.append(server)
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -53,6 +53,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         fire=lambda order_id: api_holder[0].fire_expiration(order_id),
         fire_due=lambda until: api_holder[0].fire_due_expirations(until),
         run_jobs=options.run_expiration_jobs,
+        on_leader=lambda: api_holder[0].schedule_pending_expirations(),
     )
     subscribe_domains(bus, timer, options.domains)
     api = LocalApi(

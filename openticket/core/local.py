@@ -196,9 +196,13 @@ class LocalApi:
             return auth.authenticate(tx, token)
 
     def run_expiration_jobs(self) -> None:
-        """Become the process that runs expiration jobs, and make sure every pending expiry
-        has one (a process may have died between committing an order and storing its job)."""
+        """Become a candidate to run the expiration jobs (the timer runs them while this
+        process holds the store's leader lock, and calls `schedule_pending_expirations`)."""
         self._timer.start()
+
+    def schedule_pending_expirations(self) -> None:
+        """Make sure every pending expiry has a job (a process may have died between
+        committing an order and storing its job)."""
         with self._uow.read() as tx:
             pending = expiration.pending(tx)
         for order_id, at in pending:

@@ -19,9 +19,7 @@ TICKETS = 12
 TRIES_PER_CLIENT = 4
 
 
-def test_two_servers_never_give_a_ticket_two_live_orders(
-    postgres_url: str, tmp_path: Path
-) -> None:
+def test_two_servers_never_give_a_ticket_two_live_orders(postgres_url: str, tmp_path: Path) -> None:
     homes = [tmp_path / "a", tmp_path / "b"]
     for home in homes:
         home.mkdir()
