@@ -215,22 +215,21 @@ def running_server(
         log.close()
 
 
-@pytest.fixture(params=["embedded", "server", "postgres", "postgres-server"])
-def people_anywhere(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[str], User]]:
-    """People of one marketplace: embedded on a shared SQLite file, through a real server on
-    it, and the same two on a PostgreSQL database of their own."""
+@contextlib.contextmanager
+def marketplace(mode: str, tmp_path: Path, **server_env: str) -> Iterator[Callable[..., User]]:
+    """People of one marketplace: `embedded` on a shared SQLite file, `server` through a real
+    `openticket serve` on it, `postgres` and `postgres-server` the same on a PostgreSQL
+    database of their own. `server_env` goes to the server process."""
     db_path = tmp_path / "shared.db"
     with contextlib.ExitStack() as stack:
         extra: dict[str, str] = {}
         db: Path | str = db_path
-        if request.param.startswith("postgres"):
+        if mode.startswith("postgres"):
             db = extra["OPENTICKET_DB"] = stack.enter_context(postgres_database())
-        if request.param.endswith("server"):
+        if mode.endswith("server"):
             (tmp_path / "server-home").mkdir()
             extra["OPENTICKET_SERVER"] = stack.enter_context(
-                running_server(db, tmp_path / "server-home")
+                running_server(db, tmp_path / "server-home", **server_env)
             )
 
         def person(name: str, **env: str) -> User:
@@ -239,6 +238,14 @@ def people_anywhere(
             )
 
         yield person
+
+
+@pytest.fixture(params=["embedded", "server", "postgres", "postgres-server"])
+def people_anywhere(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., User]]:
+    with marketplace(request.param, tmp_path) as people:
+        yield people
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """`tickets import` and `tickets export` through the console script: round trips, re-runs,
-all-or-nothing, malformed input, and streaming memory. The behaviour tests run twice: on the
-embedded store and through a real `openticket serve` (`--server`)."""
+all-or-nothing, malformed input, and streaming memory. The behaviour tests run on the
+embedded store, through a real `openticket serve` (`--server`), and through one on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ import csv
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import OPENTICKET, User, dump_store, signed_up
+from tests.conftest import OPENTICKET, User, dump_store, marketplace, signed_up
+
+
+@pytest.fixture(params=["embedded", "server", "postgres-server"])
+def people_anywhere(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., User]]:
+    """The import suite on SQLite, embedded and served, and on PostgreSQL behind a server."""
+    with marketplace(request.param, tmp_path) as people:
+        yield people
 
 
 @pytest.fixture

@@ -4,16 +4,17 @@ serve`, with localstripe (and the project's own StripeFront for declines) on loo
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import User, free_port, running_server, signed_up
+from tests.conftest import User, free_port, marketplace, signed_up
 from tests.stripe_servers import TEST_KEY, LocalStripe, StripeFront
 
-People = Callable[[str], User]
+People = Callable[..., User]
 
 
 def _stripe_env(base: str) -> dict[str, str]:
@@ -24,20 +25,8 @@ def _stripe_env(base: str) -> dict[str, str]:
 def _marketplace(mode: str, tmp_path: Path, stripe_env: dict[str, str]) -> Iterator[People]:
     """People of one marketplace whose payments go to Stripe: embedded, the CLI has the key;
     in server mode only the server has it."""
-    db_path = tmp_path / "shared.db"
-    with contextlib.ExitStack() as stack:
-        extra = dict(stripe_env)
-        if mode == "server":
-            (tmp_path / "server-home").mkdir()
-            url = stack.enter_context(
-                running_server(db_path, tmp_path / "server-home", **stripe_env)
-            )
-            extra = {"OPENTICKET_SERVER": url}
-
-        def person(name: str) -> User:
-            return User(home=tmp_path / "homes" / name, db_path=db_path, extra_env=extra)
-
-        yield person
+    with marketplace(mode, tmp_path, **stripe_env) as people:
+        yield people if mode == "server" else functools.partial(people, **stripe_env)
 
 
 @pytest.fixture(params=["embedded", "server"])
