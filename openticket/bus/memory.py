@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from openticket.bus.port import Handler
 from openticket.core.errors import RetryLater
@@ -119,7 +119,10 @@ class InProcessBus:
         for seq, event_id, attempts in refs:
             cached = self._uow.recent.take(event_id)
             if cached is not None:
-                known[seq] = replace(cached, sequence=seq, attempts=attempts)
+                # The constructor, not dataclasses.replace: this runs once per imported row.
+                known[seq] = Envelope(
+                    cached.id, cached.subject, cached.occurred_at, cached.data, seq, attempts
+                )
         missing = [seq for seq, _, _ in refs if seq not in known]
         known.update((e.sequence, e) for e in outbox.by_seqs(tx.conn, missing))
         return [known[seq] for seq, _, _ in refs if seq in known]

@@ -6,6 +6,7 @@ ticket that can be listed can always be paid for.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,10 @@ CURRENCIES: dict[str, CurrencyRule] = {
 
 SUPPORTED_CURRENCIES = tuple(sorted(CURRENCIES))
 
+# Prices repeat (an import of 100,000 seats has a few dozen prices): parsing and formatting
+# are remembered for that many distinct ones. Money is immutable, so sharing is safe.
+_CACHED_PRICES = 4096
+_PARSED: dict[tuple[str, str], Money] = {}
 _DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _MAX_PRICE_TEXT = 40
 
@@ -82,6 +87,9 @@ class Money:
         """Parse a price in major units ("12.50", "500" for JPY) and check it is chargeable."""
         code = normalize_currency(currency)
         raw = str(text).strip()
+        known = _PARSED.get((raw, code))
+        if known is not None:
+            return known
         if len(raw) > _MAX_PRICE_TEXT or not _DECIMAL_TEXT.match(raw):
             raise InvalidInput("Price must be a decimal number such as 12.50", field)
         try:
@@ -98,6 +106,8 @@ class Money:
             raise InvalidInput(f"{code} prices take at most {places} decimal places", field)
         money = cls(int(scaled), code)
         money.check_chargeable(field)
+        if len(_PARSED) < _CACHED_PRICES:
+            _PARSED[raw, code] = money
         return money
 
     def check_chargeable(self, field: str = "price") -> None:
@@ -122,6 +132,7 @@ class Money:
         return f"{self.format()} {self.currency}"
 
 
+@functools.lru_cache(maxsize=_CACHED_PRICES)
 def format_minor(minor: int, currency: str) -> str:
     """The contract's decimal string: "12.50" for USD, "500" for JPY."""
     places = exponent(currency)
@@ -132,6 +143,7 @@ def format_minor(minor: int, currency: str) -> str:
     return f"{sign}{whole}.{fraction:0{places}d}"
 
 
+@functools.lru_cache(maxsize=_CACHED_PRICES)
 def money_from_contract(price: str, currency: str) -> Money:
     """Read back a decimal string this system wrote (events, exports), without listing rules."""
     places = exponent(currency)

@@ -49,6 +49,7 @@ def test_rules_import_only_the_standard_library(module: Path) -> None:
             in {
                 "dataclasses",
                 "datetime",
+                "functools",
                 "decimal",
                 "re",
                 "typing",
