@@ -2,9 +2,14 @@
 tickets from a pool; p50/p99 latency; a check that no ticket got two live orders; next to the
 same server's GET /healthz throughput as the framework's baseline.
 
-    python bench/http.py [--url http://127.0.0.1:8000] [--clients 64] [--tickets 2000]
+    python bench/http.py [--url http://127.0.0.1:8000[,http://…]] [--clients 64] [--tickets 2000]
+    python bench/http.py --scaled-out
 
 Without --url it starts `openticket serve` on a free loopback port with a fresh database.
+With several URLs the clients are spread over them. `--scaled-out` runs the race twice: on
+one embedded-SQLite server, then on PostgreSQL + NATS JetStream with two `serve` processes and
+a worker per domain, and reports the event delivery lag there (outbox commit to consumer
+applied, from the inbox's timestamps).
 """
 
 from __future__ import annotations
@@ -27,24 +32,27 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
+SCRIPT = shutil.which("openticket") or str(Path(sys.executable).parent / "openticket")
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
 
 @contextlib.contextmanager
-def served() -> Iterator[str]:
+def served(extra_env: dict[str, str] | None = None, *args: str) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    script = shutil.which("openticket") or str(Path(sys.executable).parent / "openticket")
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
         env["OPENTICKET_HOME"] = tmp
+        env.update(extra_env or {})
         server = subprocess.Popen(
-            [script, "serve", "--port", str(port)],
+            [SCRIPT, "serve", "--port", str(port), *args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -61,6 +69,85 @@ def served() -> Iterator[str]:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def scaled_out() -> Iterator[tuple[list[str], str]]:
+    """A fresh PostgreSQL database and JetStream stream, a worker per domain and two servers;
+    their URLs and a libpq connection string for the database."""
+    import psycopg
+
+    name = f"openticket_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    stream = f"OT_BENCH_{uuid.uuid4().hex[:8].upper()}"
+    env = {
+        "OPENTICKET_DB": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "OPENTICKET_BUS": "nats://127.0.0.1:4222",
+        "OPENTICKET_NATS_STREAM": stream,
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for domain in ("tickets", "orders", "payments", "expiration"):
+                workers.append(
+                    subprocess.Popen(
+                        [SCRIPT, "worker", "--domains", domain],
+                        env=base | env | {"OPENTICKET_HOME": f"{tmp}/{domain}"},
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            with (
+                served(env, "--domains", "auth") as first,
+                served(env, "--domains", "auth") as second,
+            ):
+                yield [first, second], f"{POSTGRES_ADMIN.rsplit(' ', 1)[0]} dbname={name}"
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        asyncio.run(_delete_stream(stream))
+
+
+async def _delete_stream(name: str) -> None:
+    import nats
+
+    connection = await nats.connect("nats://127.0.0.1:4222")
+    with contextlib.suppress(Exception):
+        await connection.jetstream().delete_stream(name)
+    await connection.close()
+
+
+def replicas_ready(dsn: str, tickets: int) -> None:
+    """Wait until the orders domain's replica holds every listed ticket (NATS is async)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        for _ in range(600):
+            (count,) = conn.execute("SELECT count(*) FROM orders_tickets").fetchone() or (0,)
+            conn.commit()
+            if count >= tickets:
+                return
+            time.sleep(0.1)
+    raise SystemExit("the orders replica did not catch up")
+
+
+def delivery_lag(dsn: str) -> tuple[float, float, int]:
+    """p50/p99 (ms) of outbox commit to consumer applied, over every (event, consumer)."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM p.processed_at - o.occurred_at) FROM processed_events p"
+            " JOIN outbox o ON o.event_id = p.event_id"
+        ).fetchall()
+    lags = [float(lag) for (lag,) in rows]
+    return percentile(lags, 0.5) * 1000, percentile(lags, 0.99) * 1000, len(lags)
 
 
 SETUP_CONNECTIONS = 4
@@ -137,7 +224,10 @@ async def healthz_rate(url: str, clients: int, seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def run(url: str, clients: int, tickets: int) -> None:
+async def run(
+    urls: list[str], clients: int, tickets: int, ready: Callable[[], None] = lambda: None
+) -> dict[str, float]:
+    url = urls[0]
     tag = uuid.uuid4().hex[:8]
     setup = [Connection(url) for _ in range(SETUP_CONNECTIONS)]
     seller = await signup(setup[0], f"seller-{tag}@example.com")
@@ -171,12 +261,13 @@ async def run(url: str, clients: int, tickets: int) -> None:
     pool = [ticket for part in parts for ticket in part]
     for conn in setup:
         conn.close()
+    ready()
 
     latencies: list[float] = []
     won: list[str] = []
     conflicts = 0
 
-    async def buyer(token: str, offset: int) -> None:
+    async def buyer(token: str, offset: int, url: str) -> None:
         nonlocal conflicts
         conn = Connection(url)
         # Every client walks the whole pool from its own offset: they collide constantly.
@@ -196,10 +287,13 @@ async def run(url: str, clients: int, tickets: int) -> None:
         conn.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(buyer(t, n * len(pool) // clients) for n, t in enumerate(buyers)))
+    await asyncio.gather(
+        *(buyer(t, n * len(pool) // clients, urls[n % len(urls)]) for n, t in enumerate(buyers))
+    )
     elapsed = time.perf_counter() - started
     doubles = [t for t, count in Counter(won).items() if count > 1]
     baseline = await healthz_rate(url, clients, 5.0)
+    print(f"servers                 : {len(urls)}")
     print(f"clients                 : {clients}, tickets in the pool: {tickets}")
     print(f"reservations            : {len(won)} won, {conflicts} refused (409) in {elapsed:.1f} s")
     print(f"reservations/s          : {len(won) / elapsed:10.0f}  (goal 500)")
@@ -213,19 +307,36 @@ async def run(url: str, clients: int, tickets: int) -> None:
     print(f"tickets with two orders : {len(doubles)}")
     if doubles:
         raise SystemExit("double booking!")
+    return {"rate": len(won) / elapsed, "p99": percentile(latencies, 0.99) * 1000}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url")
+    parser.add_argument("--url", help="server URL(s), comma-separated")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--scaled-out", action="store_true")
     args = parser.parse_args()
     if args.url:
-        asyncio.run(run(args.url, args.clients, args.tickets))
+        asyncio.run(run(args.url.split(","), args.clients, args.tickets))
+    elif args.scaled_out:
+        print("== embedded SQLite, one server")
+        with served() as url:
+            sqlite = asyncio.run(run([url], args.clients, args.tickets))
+        print("== PostgreSQL + NATS JetStream, two servers, a worker per domain")
+        with scaled_out() as (urls, dsn):
+            scaled = asyncio.run(
+                run(urls, args.clients, args.tickets, lambda: replicas_ready(dsn, args.tickets))
+            )
+            time.sleep(2)  # let the consumers finish the race's events
+            lag50, lag99, count = delivery_lag(dsn)
+        print("== compared")
+        print(f"reservations/s scaled/SQLite : {scaled['rate'] / sqlite['rate']:.2f}")
+        print(f"p99 (ms) scaled / SQLite     : {scaled['p99']:.1f} / {sqlite['p99']:.1f}")
+        print(f"event delivery lag p50 / p99 : {lag50:.1f} / {lag99:.1f} ms over {count}")
     else:
         with served() as url:
-            asyncio.run(run(url, args.clients, args.tickets))
+            asyncio.run(run([url], args.clients, args.tickets))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,14 @@ ENV_PASSWORD = "OPENTICKET_PASSWORD"
 ENV_STRIPE_API_KEY = "OPENTICKET_STRIPE_API_KEY"
 ENV_STRIPE_API_BASE = "OPENTICKET_STRIPE_API_BASE"
 ENV_STRIPE_TIMEOUT = "OPENTICKET_STRIPE_TIMEOUT"
+ENV_BUS = "OPENTICKET_BUS"
+ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
 
 DEFAULT_ORDER_TTL = 900
 DEFAULT_CURRENCY = "USD"
 DEFAULT_STRIPE_TIMEOUT = 30.0
+DEFAULT_NATS_STREAM = "OPENTICKET"
+_STREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class Settings:
     order_ttl: int = DEFAULT_ORDER_TTL
     currency: str = DEFAULT_CURRENCY
     stripe: StripeSettings | None = None
+    bus_url: str | None = None  # nats://host:port; None is the in-process bus
+    nats_stream: str = DEFAULT_NATS_STREAM
 
     @classmethod
     def from_env(
@@ -51,6 +58,8 @@ class Settings:
             order_ttl=_order_ttl(env.get(ENV_ORDER_TTL)),
             currency=(env.get(ENV_CURRENCY) or DEFAULT_CURRENCY).strip().upper(),
             stripe=StripeSettings.from_env(env),
+            bus_url=_bus_url(env.get(ENV_BUS)),
+            nats_stream=_nats_stream(env.get(ENV_NATS_STREAM)),
         )
 
 
@@ -103,3 +112,19 @@ def _stripe_timeout(text: str | None) -> float:
     if not 0.1 <= seconds <= 600:
         raise InvalidInput(f"{ENV_STRIPE_TIMEOUT} must be a number of seconds from 0.1 to 600")
     return seconds
+
+
+def _bus_url(text: str | None) -> str | None:
+    url = (text or "").strip()
+    if url in ("", "memory"):
+        return None
+    if not url.startswith(("nats://", "tls://")):
+        raise InvalidInput(f"{ENV_BUS} must be a nats:// URL (or unset, for the in-process bus)")
+    return url
+
+
+def _nats_stream(text: str | None) -> str:
+    name = (text or "").strip() or DEFAULT_NATS_STREAM
+    if not _STREAM_NAME.match(name):
+        raise InvalidInput(f"{ENV_NATS_STREAM} must be 1-64 letters, digits, '_' or '-'")
+    return name

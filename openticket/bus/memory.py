@@ -19,7 +19,8 @@ later event in this pass. (Handlers are idempotent as well: versioned replicas.)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from openticket.bus.port import Handler
@@ -31,6 +32,7 @@ from openticket.store.uow import BatchHandler, Tx, UnitOfWork
 log = logging.getLogger("openticket.bus")
 
 MAX_ROUNDS = 50
+WORKER_POLL_SECONDS = 0.5
 MAX_ROWS_PER_ROUND = 5000
 
 
@@ -70,6 +72,21 @@ class InProcessBus:
             # Something failed or waits: redo the pass with each handler in a savepoint, so
             # one consumer's failure cannot undo or block the others.
             return self._pass(isolate=True)
+
+    def consume(
+        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+    ) -> None:
+        """Deliver what other processes committed and left undelivered, until `stop`."""
+        while not stop.wait(WORKER_POLL_SECONDS):
+            try:
+                if self.publish_pending():
+                    for hook in (after_each or {}).values():
+                        hook()
+            except Exception:  # e.g. the store is briefly unreachable
+                log.exception("delivery pass failed; retrying")
+
+    def close(self) -> None:
+        pass
 
     def _pass(self, *, isolate: bool) -> set[str]:
         delivered: set[str] = set()

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Protocol
 
-from openticket.store.uow import Handler
+from openticket.store.uow import BatchHandler, Handler
 
 __all__ = ["EventBus", "Handler"]
 
 
 class EventBus(Protocol):
-    def subscribe(self, consumer: str, subject: str, handler: Handler) -> None:
+    def subscribe(
+        self,
+        consumer: str,
+        subject: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         """Have `handler` apply every event of `subject` once, as `consumer`."""
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
-        """Deliver every committed event not yet delivered; return the subjects delivered.
+        """Hand on every committed event not yet handed on; return their subjects.
         Safe to call from any number of processes at once, and again after a crash.
         `known_pending` skips the cheap check for undelivered events."""
+
+    def consume(
+        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+    ) -> None:
+        """A worker's loop, until `stop` is set: apply events to this process's consumers.
+        `after_each` maps a consumer to what to run after it applied events."""
+
+    def close(self) -> None: ...

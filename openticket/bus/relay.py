@@ -3,6 +3,9 @@ so events a crashed process committed but never delivered are delivered by the n
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from openticket.bus.port import EventBus
 
 
@@ -17,3 +20,11 @@ class OutboxRelay:
     def after_commit(self, *, emitted: bool = False) -> set[str]:
         """Deliver after a commit; `emitted` says that commit wrote events."""
         return self._bus.publish_pending(known_pending=emitted)
+
+    def consume(
+        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+    ) -> None:
+        self._bus.consume(stop, after_each)
+
+    def close(self) -> None:
+        self._bus.close()

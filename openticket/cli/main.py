@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from openticket import __version__
-from openticket.cli import auth, db, demo, events, orders, payments, serve, tickets, tui
+from openticket.cli import auth, db, demo, events, orders, payments, serve, tickets, tui, worker
 
 app = typer.Typer(
     name="openticket",
@@ -23,6 +23,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(db.app, name="db")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("tui")(tui.tui)
 
 

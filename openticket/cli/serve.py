@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.cli.worker import ALL, DOMAINS_HELP
 
 
 @command
@@ -15,17 +17,26 @@ def serve(
     cli: Cli,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    domains: Annotated[str, typer.Option("--domains", help=DOMAINS_HELP)] = ALL,
 ) -> None:
     """Serve the marketplace over HTTP (the CLI and TUI reach it with --server URL). Runs the
     event delivery and the expiration scheduler too: it alone is a complete marketplace."""
     import uvicorn
 
-    from openticket.core.bootstrap import Overrides, bootstrap
+    from openticket.core.bootstrap import Overrides, bootstrap, parse_domains
     from openticket.server.app import create_app
 
-    api = bootstrap(cli.settings, Overrides(run_expiration_jobs=True))
+    hosted = parse_domains(domains)
+    api = bootstrap(
+        cli.settings, Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted)
+    )
+    stop = threading.Event()
+    working = threading.Thread(target=api.work, args=(stop,), name="openticket-worker")
+    working.start()
     try:
         render.note(f"openticket serving on http://{host}:{port}")
         uvicorn.run(create_app(api), host=host, port=port, log_level="warning")
     finally:
+        stop.set()
+        working.join()
         api.close()

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from openticket.bus.memory import InProcessBus
+from openticket.bus.port import EventBus
 from openticket.bus.relay import OutboxRelay
 from openticket.config import Settings
 from openticket.core.auth import handlers as auth_handlers
 from openticket.core.auth.passwords import Argon2Hasher, PasswordHasher
 from openticket.core.clock import Clock, utc_now
+from openticket.core.errors import InvalidInput
 from openticket.core.expiration import handlers as expiration_handlers
 from openticket.core.expiration.model import ExpiryTimer
 from openticket.core.local import LocalApi
@@ -46,7 +48,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     engine = create_store_engine(settings.db_url)
     ensure_schema(engine)
     uow = UnitOfWork(engine, options.clock)
-    bus = InProcessBus(uow)
+    bus = event_bus(settings, uow, options.domains)
     api_holder: list[LocalApi] = []
     timer = ApschedulerTimer(
         engine,
@@ -72,6 +74,31 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     return api
 
 
+def event_bus(settings: Settings, uow: UnitOfWork, domains: tuple[str, ...]) -> EventBus:
+    """The in-process bus by default; NATS JetStream with OPENTICKET_BUS=nats://…"""
+    if settings.bus_url is None:
+        if set(domains) != set(ALL_DOMAINS):
+            raise InvalidInput(
+                "Hosting only some domains needs a shared bus: set OPENTICKET_BUS=nats://…",
+                "domains",
+            )
+        return InProcessBus(uow)
+    from openticket.bus.jetstream import JetStreamBus
+
+    return JetStreamBus(uow, settings.bus_url, settings.nats_stream)
+
+
+def parse_domains(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in ALL_DOMAINS]
+    if unknown or not names:
+        raise InvalidInput(
+            f"Unknown domain {', '.join(unknown) or '(none)'}: use any of {', '.join(ALL_DOMAINS)}",
+            "domains",
+        )
+    return names
+
+
 def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> PaymentProvider:
     """Stripe when a secret key is configured, else the built-in `local` provider."""
     if settings.stripe is None:
@@ -85,7 +112,7 @@ def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> Paymen
     )
 
 
-def subscribe_domains(bus: InProcessBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
+def subscribe_domains(bus: EventBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
     tables = {
         "auth": auth_handlers.HANDLERS,
         "tickets": tickets_handlers.HANDLERS,

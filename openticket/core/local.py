@@ -4,6 +4,7 @@ calls one use case, delivers the events it caused, and returns public objects.""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -223,8 +224,27 @@ class LocalApi:
             if fired < EXPIRY_BATCH:
                 return
 
+    def work(self, stop: threading.Event) -> None:
+        """A worker's loop until `stop`: apply events to this process's domains as they come
+        (refunds they make due are settled right after), and every second do what no command
+        may come to drive: overdue expiries, events a dead process left unpublished, refunds
+        a down payment provider postponed."""
+
+        def tend() -> None:
+            while not stop.wait(1.0):
+                try:
+                    self._catch_up()
+                except Exception:
+                    log.exception("catching up failed; retrying")
+
+        tending = threading.Thread(target=tend, name="openticket-catch-up", daemon=True)
+        tending.start()
+        self._relay.consume(stop, {"payments": self._settle_refunds})
+        tending.join()
+
     def close(self) -> None:
         self._timer.shutdown()
+        self._relay.close()
         self._uow.engine.dispose()
 
     # -- auth ---------------------------------------------------------------------------

@@ -1,0 +1,284 @@
+"""The NATS JetStream bus (`OPENTICKET_BUS=nats://host:4222`): domains in different processes.
+
+Publishing: the outbox is the source of truth. After each command (and in a worker's loop, for
+what a process that died left behind) the unpublished rows are published in log order, each
+with its event id as `Nats-Msg-Id`, so JetStream drops the copy another process publishes
+too; a row is marked published only after JetStream acknowledged it.
+
+Consuming: one durable pull consumer per domain with explicit acks, over every subject of the
+stream (a domain acks what it has no handler for). An event is applied in one transaction
+with an inbox row (consumer, event id), so a redelivery (a crash between commit and ack, or
+after `ack_wait`) is applied once. A handler that cannot apply an event yet (RetryLater: an
+order version ahead of the one it knows) has it redelivered later with a nak and a delay, as
+the original's listeners did; one that fails is retried likewise, with a longer delay.
+Handlers run in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any, TypeVar
+
+from openticket.core.errors import RetryLater
+from openticket.core.events import Envelope
+from openticket.store import outbox
+from openticket.store.uow import BatchHandler, Handler, UnitOfWork
+
+log = logging.getLogger("openticket.bus")
+
+T = TypeVar("T")
+
+PUBLISH_CHUNK = 500
+ACK_WAIT_SECONDS = 30.0
+FETCH_BATCH = 64
+RETRY_LATER_SECONDS = 0.5
+FAILED_RETRY_SECONDS = 5.0
+DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+# Tries per connection before it is given up; a worker then makes a new one. A command whose
+# events cannot be published leaves them to the next command or a worker, after ~1 s.
+RECONNECT_ATTEMPTS = 2
+RECONNECT_SECONDS = 0.5
+PUBLISH_PAUSE_SECONDS = 5.0
+
+
+def nats_subject(stream: str, subject: str) -> str:
+    """`ticket:created` -> `OPENTICKET.ticket.created`."""
+    return f"{stream}.{subject.replace(':', '.')}"
+
+
+def encode(envelope: Envelope) -> bytes:
+    return json.dumps(
+        {
+            "id": envelope.id,
+            "subject": envelope.subject,
+            "occurred_at": envelope.occurred_at.isoformat(),
+            "seq": envelope.sequence,
+            "data": envelope.data,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode(payload: bytes) -> Envelope:
+    body = json.loads(payload)
+    return Envelope(
+        body["id"], body["subject"], datetime.fromisoformat(body["occurred_at"]), body["data"],
+        int(body["seq"]),
+    )  # fmt: skip
+
+
+class JetStreamBus:
+    def __init__(self, uow: UnitOfWork, url: str, stream: str) -> None:
+        self._uow = uow
+        self._url = url
+        self._stream = stream
+        self._handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="openticket-nats")
+        self._thread.daemon = True
+        self._thread.start()
+        self._nc: Any = None
+        self._js: Any = None
+        self._publish_lock = threading.Lock()
+        self._publish_paused_until = 0.0
+
+    # -- the EventBus port ------------------------------------------------------------------
+    def subscribe(
+        self,
+        consumer: str,
+        subject: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
+        self._handlers[consumer][subject] = handler
+
+    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+        """Publish every unpublished outbox row; the subjects published. When NATS cannot be
+        reached the rows stay unpublished (the command itself has committed) and the next
+        command or a worker publishes them."""
+        published: set[str] = set()
+        with self._publish_lock:
+            if time.monotonic() < self._publish_paused_until:
+                return published  # NATS failed a moment ago: do not make every call wait
+            while True:
+                with self._uow.read() as tx:
+                    refs = outbox.pending_refs(tx.conn, PUBLISH_CHUNK)
+                    batch = outbox.by_seqs(tx.conn, [seq for seq, _, _ in refs])
+                if not batch:
+                    return published
+                try:
+                    self._run(self._publish(batch))
+                except Exception as error:
+                    log.warning("events not published yet (NATS: %s)", type(error).__name__)
+                    self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+                    return published
+                with self._uow.write() as tx:
+                    outbox.mark_delivered(tx.conn, [e.sequence for e in batch], tx.now)
+                published.update(e.subject for e in batch)
+                if len(batch) < PUBLISH_CHUNK:
+                    return published
+
+    # -- consuming ----------------------------------------------------------------------------
+    def consume(self, stop: threading.Event, after_each: dict[str, Any] | None = None) -> None:
+        """Run every subscribed domain's consumer until `stop` is set. `after_each` maps a
+        domain to a callable run after each event it applied (e.g. settling refunds)."""
+        hooks = after_each or {}
+        self._run(self._connected())
+        futures = [
+            asyncio.run_coroutine_threadsafe(
+                self._consume(domain, handlers, stop, hooks.get(domain)), self._loop
+            )
+            for domain, handlers in self._handlers.items()
+        ]
+        stop.wait()
+        for future in futures:
+            future.result(timeout=ACK_WAIT_SECONDS)
+
+    async def _consume(
+        self, domain: str, handlers: dict[str, Handler], stop: threading.Event, hook: Any
+    ) -> None:
+        """Fetch and apply until `stop`; a lost connection is made again (NATS restarted)."""
+        while not stop.is_set():
+            try:
+                subscription = await self._subscribe(domain)
+            except Exception as error:
+                log.warning("%s consumer: NATS unavailable (%s)", domain, type(error).__name__)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            await self._fetch_until_lost(domain, subscription, handlers, stop, hook)
+
+    async def _subscribe(self, domain: str) -> Any:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        await self._connected()
+        durable = f"{self._stream}-{domain}"
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ACK_WAIT_SECONDS,
+        )
+        return await self._js.pull_subscribe(
+            f"{self._stream}.>", durable=durable, stream=self._stream, config=config
+        )
+
+    async def _fetch_until_lost(
+        self,
+        domain: str,
+        subscription: Any,
+        handlers: dict[str, Handler],
+        stop: threading.Event,
+        hook: Any,
+    ) -> None:
+        import nats.errors
+
+        while not stop.is_set():
+            if self._nc is None or self._nc.is_closed:
+                return  # subscribe again on a new connection
+            try:
+                messages = await subscription.fetch(FETCH_BATCH, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue  # nothing new
+            except Exception as error:  # reconnecting, or closed
+                log.debug("%s consumer: fetch failed (%s)", domain, type(error).__name__)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            for message in messages:
+                await self._handle(domain, handlers, message, hook)
+
+    async def _handle(
+        self, domain: str, handlers: dict[str, Handler], message: Any, hook: Any
+    ) -> None:
+        envelope = decode(message.data)
+        handler = handlers.get(envelope.subject)
+        if handler is None:
+            await message.ack()
+            return
+        try:
+            applied = await asyncio.to_thread(self._apply, domain, handler, envelope)
+        except RetryLater as waiting:
+            log.debug("%s: %s later: %s", domain, envelope.subject, waiting)
+            await message.nak(delay=RETRY_LATER_SECONDS)
+            return
+        except Exception:
+            log.exception("%s could not apply %s %s", domain, envelope.subject, envelope.id)
+            await message.nak(delay=FAILED_RETRY_SECONDS)
+            return
+        await message.ack()
+        if applied:
+            await asyncio.to_thread(self.publish_pending)
+            if hook is not None:
+                await asyncio.to_thread(hook)
+
+    def _apply(self, domain: str, handler: Handler, envelope: Envelope) -> bool:
+        with self._uow.write() as tx:
+            if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
+                return False  # applied before: a redelivery
+            handler(envelope, tx)
+            return True
+
+    # -- the connection -------------------------------------------------------------------
+    async def _connected(self) -> None:
+        if self._nc is not None and not self._nc.is_closed and self._js is not None:
+            return
+        import nats
+        from nats.js.api import StreamConfig
+
+        self._nc, self._js = None, None
+        connection = await nats.connect(
+            self._url,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            max_reconnect_attempts=RECONNECT_ATTEMPTS,
+            reconnect_time_wait=RECONNECT_SECONDS,
+            error_cb=_quiet,
+        )
+        js = connection.jetstream()
+        config = StreamConfig(
+            name=self._stream,
+            subjects=[f"{self._stream}.>"],
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+        try:
+            await js.add_stream(config)
+        except Exception:  # it exists already (maybe made by another process)
+            await js.stream_info(self._stream)
+        self._nc, self._js = connection, js
+
+    async def _publish(self, batch: list[Envelope]) -> None:
+        await self._connected()
+        for envelope in batch:
+            await self._js.publish(
+                nats_subject(self._stream, envelope.subject),
+                encode(envelope),
+                headers={"Nats-Msg-Id": envelope.id},
+            )
+
+    def _run(self, work: Coroutine[Any, Any, T], timeout: float = CONNECT_TIMEOUT_SECONDS * 4) -> T:
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        if self._nc is not None:
+            try:  # every publish was acknowledged already: nothing to drain
+                self._run(self._nc.close(), timeout=CONNECT_TIMEOUT_SECONDS)
+            except Exception:
+                log.debug("NATS connection closed uncleanly", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+async def _quiet(error: Exception) -> None:
+    """nats-py's default error callback logs a traceback per failed connection attempt."""
+    log.debug("NATS: %s", type(error).__name__)

@@ -1,0 +1,42 @@
+"""openticket worker"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from openticket.cli import render
+from openticket.cli.context import Cli, command
+
+DOMAINS_HELP = (
+    "Comma-separated domains this process hosts: auth, tickets, orders, payments, "
+    "expiration (all by default; a subset needs OPENTICKET_BUS=nats://…)."
+)
+ALL = "auth,tickets,orders,payments,expiration"
+
+
+@command
+def worker(
+    cli: Cli,
+    domains: Annotated[str, typer.Option("--domains", help=DOMAINS_HELP)] = ALL,
+) -> None:
+    """Apply the events of some domains as they come, and run the expiration scheduler when
+    `expiration` is one of them, until stopped (SIGTERM or Ctrl-C)."""
+    from openticket.core.bootstrap import Overrides, bootstrap, parse_domains
+
+    hosted = parse_domains(domains)
+    api = bootstrap(
+        cli.settings,
+        Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        render.note(f"openticket worker for {', '.join(hosted)}")
+        api.work(stop)
+    finally:
+        api.close()

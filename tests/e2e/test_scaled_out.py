@@ -1,0 +1,229 @@
+"""Scaled out on real PostgreSQL and real NATS JetStream: one `openticket worker` process per
+domain, the CLI on the same database and stream. Replicas follow asynchronously, so the tests
+wait for what a user would see (bounded polls)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import (
+    OPENTICKET,
+    User,
+    free_port,
+    postgres_database,
+    service_missing,
+    signed_up,
+)
+
+NATS_URL = "nats://127.0.0.1:4222"
+DOMAINS = ("tickets", "orders", "payments", "expiration")
+
+
+def _nats_reachable() -> None:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 4222), timeout=2).close()
+    except OSError as error:
+        service_missing(f"NATS is not reachable at 127.0.0.1:4222: {error}")
+
+
+def _delete_stream(name: str) -> None:
+    import nats
+
+    async def delete() -> None:
+        connection = await nats.connect(NATS_URL)
+        with contextlib.suppress(Exception):  # never created
+            await connection.jetstream().delete_stream(name)
+        await connection.close()
+
+    asyncio.run(delete())
+
+
+class Cluster:
+    """A PostgreSQL database, a JetStream stream and a worker process per domain."""
+
+    def __init__(self, db_url: str, stream: str, tmp_path: Path) -> None:
+        self.db_url = db_url
+        self.env = {
+            "OPENTICKET_DB": db_url,
+            "OPENTICKET_BUS": NATS_URL,
+            "OPENTICKET_NATS_STREAM": stream,
+        }
+        self.tmp_path = tmp_path
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, domain: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
+        env.update(self.env, OPENTICKET_HOME=str(self.tmp_path / f"worker-{domain}"))
+        log = open(self.tmp_path / f"worker-{domain}.log", "ab")  # noqa: SIM115 - the child's
+        self.workers[domain] = subprocess.Popen(
+            [*OPENTICKET, "worker", "--domains", domain], env=env, stdout=log, stderr=log
+        )
+        log.close()
+
+    def kill(self, domain: str) -> None:
+        worker = self.workers.pop(domain)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for worker in self.workers.values():
+            worker.terminate()
+        for worker in self.workers.values():
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+    def person(self, name: str) -> User:
+        return User(home=self.tmp_path / "homes" / name, db_path=Path("-"), extra_env=self.env)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        url = make_url(self.db_url)
+        dsn = f"host={url.host} port={url.port} user={url.username} dbname={url.database}"
+        with psycopg.connect(dsn) as conn:
+            return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    _nats_reachable()
+    stream = f"OT_TEST_{uuid.uuid4().hex[:12].upper()}"
+    with postgres_database() as db_url:
+        running = Cluster(db_url, stream, tmp_path)
+        try:
+            for domain in DOMAINS:
+                running.start(domain)
+            yield running
+        finally:
+            running.stop_all()
+            _delete_stream(stream)
+
+
+def eventually(check: Callable[[], Any], seconds: float = 30) -> Any:
+    """Poll `check` until it returns something truthy; that value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "the replicas did not catch up in time"
+        time.sleep(0.2)
+
+
+def _status(person: User, ticket_id: str) -> str:
+    return str(person.ok("tickets", "show", ticket_id)["status"])
+
+
+def _pay_when_known(buyer: User, order_id: str) -> dict[str, Any]:
+    """Pay as soon as the payments domain has seen the order."""
+
+    def attempt() -> dict[str, Any] | None:
+        result = buyer.run("pay", order_id, "--card", "tok_visa", "--json")
+        if result.code == 4:  # payments has not seen the order yet
+            return None
+        assert result.code == 0, result.stderr
+        answer: dict[str, Any] = result.json()
+        return answer
+
+    paid: dict[str, Any] = eventually(attempt)
+    return paid
+
+
+def test_journey_with_a_process_per_domain(cluster: Cluster) -> None:
+    seller, buyer = cluster.person("seller"), cluster.person("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    ticket = seller.ok("tickets", "create", "--title", "Jazz night", "--price", "12.50")
+
+    order = eventually(lambda: _order_when_listed(buyer, ticket["id"]))
+    eventually(lambda: _status(buyer, ticket["id"]) == "reserved")
+    payment = _pay_when_known(buyer, order["id"])
+    assert payment["status"] == "succeeded"
+    eventually(lambda: _status(buyer, ticket["id"]) == "sold")
+    eventually(lambda: buyer.ok("orders", "show", order["id"])["status"] == "complete")
+    assert [o["id"] for o in buyer.ok("orders", "list")] == [order["id"]]
+    # Every consumer applied every event once (the inbox has one row per consumer and event).
+    duplicates = cluster.query(
+        "SELECT consumer, event_id FROM processed_events GROUP BY 1, 2 HAVING count(*) > 1"
+    )
+    assert duplicates == []
+
+
+def _order_when_listed(buyer: User, ticket_id: str) -> dict[str, Any] | None:
+    result = buyer.run("orders", "create", ticket_id, "--json")
+    if result.code == 4:  # orders has not seen the ticket yet
+        return None
+    assert result.code == 0, result.stderr
+    answer: dict[str, Any] = result.json()
+    return answer
+
+
+def test_killed_payments_process_misses_nothing(cluster: Cluster) -> None:
+    seller, buyer = cluster.person("seller"), cluster.person("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    cluster.kill("payments")
+
+    ticket = seller.ok("tickets", "create", "--title", "Gig", "--price", "30")
+    assert [t["id"] for t in buyer.ok("tickets", "list")] == [ticket["id"]]
+    order = eventually(lambda: _order_when_listed(buyer, ticket["id"]))
+    eventually(lambda: _status(buyer, ticket["id"]) == "reserved")  # without payments
+    assert cluster.query("SELECT count(*) FROM payments_orders") == [(0,)]
+
+    cluster.start("payments")  # it catches up on what it missed
+    assert _pay_when_known(buyer, order["id"])["status"] == "succeeded"
+    eventually(lambda: _status(buyer, ticket["id"]) == "sold")
+    assert cluster.query("SELECT count(*) FROM payments_orders") == [(1,)]
+    assert cluster.query("SELECT count(*) FROM payments") == [(1,)]
+
+
+def test_killed_orders_process_mid_stream_misses_nothing(cluster: Cluster) -> None:
+    seller = cluster.person("seller")
+    signed_up(seller, "seller@example.com")
+    source = cluster.tmp_path / "many.csv"
+    source.write_text(
+        "title,price\n" + "".join(f"Seat {n},{10 + n}\n" for n in range(300)), encoding="utf-8"
+    )
+    importing = seller.popen("tickets", "import", str(source), "--json")
+    time.sleep(0.3)
+    cluster.kill("orders")  # while the listings stream in
+    assert importing.wait(timeout=120) == 0
+    cluster.start("orders")
+
+    eventually(lambda: cluster.query("SELECT count(*) FROM orders_tickets") == [(300,)], 60)
+    assert (
+        cluster.query(
+            "SELECT count(*) FROM processed_events WHERE consumer = 'orders'"
+            " GROUP BY event_id HAVING count(*) > 1"
+        )
+        == []
+    )
+
+
+def test_a_command_while_nats_is_down_succeeds_and_its_events_follow(cluster: Cluster) -> None:
+    seller = cluster.person("seller")
+    signed_up(seller, "seller@example.com")
+    seller.extra_env = cluster.env | {"OPENTICKET_BUS": f"nats://127.0.0.1:{free_port()}"}
+    result = seller.run("tickets", "create", "--title", "Offline", "--price", "15", "--json")
+    assert result.code == 0 and result.json()["title"] == "Offline"
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "openticket: events not published yet (NATS: NoServersError)"
+    ]
+    # A worker publishes what the command could not; the orders domain then knows the ticket.
+    eventually(lambda: cluster.query("SELECT count(*) FROM orders_tickets") == [(1,)])

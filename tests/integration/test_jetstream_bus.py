@@ -1,0 +1,182 @@
+"""The NATS JetStream bus against a real nats-server: publishing is de-duplicated by event id,
+a redelivered event is applied once, and an early order version waits for its turn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from openticket.bus.jetstream import JetStreamBus
+from openticket.core.clock import utc_now
+from openticket.core.errors import RetryLater
+from openticket.core.events import Envelope
+from openticket.store import outbox
+from openticket.store.db import create_store_engine
+from openticket.store.migrate import ensure_schema
+from openticket.store.uow import Tx, UnitOfWork
+from tests.conftest import service_missing
+
+NATS_URL = "nats://127.0.0.1:4222"
+
+
+@pytest.fixture
+def stream() -> Iterator[str]:
+    try:
+        socket.create_connection(("127.0.0.1", 4222), timeout=2).close()
+    except OSError as error:
+        service_missing(f"NATS is not reachable at 127.0.0.1:4222: {error}")
+    name = f"OT_TEST_{uuid.uuid4().hex[:12].upper()}"
+    yield name
+
+    async def delete() -> None:
+        connection = await nats.connect(NATS_URL)
+        with contextlib.suppress(Exception):
+            await connection.jetstream().delete_stream(name)
+        await connection.close()
+
+    asyncio.run(delete())
+
+
+@pytest.fixture
+def uow(tmp_path: Path) -> UnitOfWork:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    ensure_schema(engine)
+    return UnitOfWork(engine, utc_now)
+
+
+def _emit(uow: UnitOfWork, subject: str, data: dict[str, Any]) -> None:
+    with uow.write() as tx:
+        tx.emit(subject, data)
+
+
+def _stream_messages(name: str) -> int:
+    async def count() -> int:
+        connection = await nats.connect(NATS_URL)
+        info = await connection.jetstream().stream_info(name)
+        await connection.close()
+        return int(info.state.messages)
+
+    return asyncio.run(count())
+
+
+@contextlib.contextmanager
+def consuming(bus: JetStreamBus) -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=bus.consume, args=(stop,))
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_an_event_published_twice_is_stored_once(uow: UnitOfWork, stream: str) -> None:
+    first, second = JetStreamBus(uow, NATS_URL, stream), JetStreamBus(uow, NATS_URL, stream)
+    try:
+        for n in range(5):
+            _emit(uow, "ticket:created", {"n": n})
+        assert first.publish_pending() == {"ticket:created"}
+        with uow.write() as tx:  # a process published, then died before marking the rows
+            tx.conn.execute(outbox.outbox.update().values(delivered_at=None))
+        assert second.publish_pending() == {"ticket:created"}
+        assert _stream_messages(stream) == 5
+        with uow.read() as tx:
+            assert not outbox.has_pending(tx.conn)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_redelivered_event_is_applied_once(uow: UnitOfWork, stream: str) -> None:
+    applied: list[str] = []
+
+    def handler(envelope: Envelope, tx: Tx) -> None:
+        applied.append(envelope.id)
+
+    bus = JetStreamBus(uow, NATS_URL, stream)
+    bus.subscribe("tickets", "order:created", handler)
+    try:
+        _emit(uow, "order:created", {"n": 1})
+        with uow.read() as tx:
+            [envelope] = outbox.read_log(tx.conn, 0, 10)
+        # The consumer applied and committed it, then died before acknowledging it.
+        assert bus._apply("tickets", handler, envelope)
+        bus.publish_pending()
+        with consuming(bus):
+            _eventually(lambda: _acknowledged(stream, "tickets") == 1)
+        assert applied == [envelope.id]  # the redelivery found the inbox row
+    finally:
+        bus.close()
+
+
+def test_an_early_version_waits_for_its_turn(uow: UnitOfWork, stream: str) -> None:
+    seen: list[int] = []
+
+    def handler(envelope: Envelope, tx: Tx) -> None:
+        version = int(envelope.data["version"])
+        if version != len(seen):
+            raise RetryLater(f"version {version} before {len(seen)}")
+        seen.append(version)
+
+    bus = JetStreamBus(uow, NATS_URL, stream)
+    bus.subscribe("orders", "ticket:updated", handler)
+    try:
+        for version in (2, 0, 1):  # published out of order
+            _emit(uow, "ticket:updated", {"version": version})
+        bus.publish_pending()
+        with consuming(bus):
+            _eventually(lambda: seen == [0, 1, 2])
+    finally:
+        bus.close()
+
+
+def _acknowledged(stream: str, domain: str) -> int:
+    async def floor() -> int:
+        connection = await nats.connect(NATS_URL)
+        info = await connection.jetstream().consumer_info(stream, f"{stream}-{domain}")
+        await connection.close()
+        return int(info.ack_floor.stream_seq)
+
+    return asyncio.run(floor())
+
+
+def test_an_unreachable_nats_leaves_events_for_later(uow: UnitOfWork, stream: str) -> None:
+    port_without_nats = f"nats://127.0.0.1:{_free_port()}"
+    down = JetStreamBus(uow, port_without_nats, stream)
+    try:
+        _emit(uow, "ticket:created", {"n": 1})
+        assert down.publish_pending() == set()
+    finally:
+        down.close()
+    with uow.read() as tx:
+        assert outbox.has_pending(tx.conn)  # committed, not published, not lost
+    up = JetStreamBus(uow, NATS_URL, stream)
+    try:
+        assert up.publish_pending() == {"ticket:created"}
+        assert _stream_messages(stream) == 1
+    finally:
+        up.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
