@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,13 +219,18 @@ def running_server(
 def marketplace(mode: str, tmp_path: Path, **server_env: str) -> Iterator[Callable[..., User]]:
     """People of one marketplace: `embedded` on a shared SQLite file, `server` through a real
     `openticket serve` on it, `postgres` and `postgres-server` the same on a PostgreSQL
-    database of their own. `server_env` goes to the server process."""
+    database of their own, `nats` on PostgreSQL + NATS JetStream with a worker process per
+    domain. `server_env` goes to the server process."""
     db_path = tmp_path / "shared.db"
     with contextlib.ExitStack() as stack:
         extra: dict[str, str] = {}
         db: Path | str = db_path
-        if mode.startswith("postgres"):
+        if mode.startswith("postgres") or mode == "nats":
             db = extra["OPENTICKET_DB"] = stack.enter_context(postgres_database())
+        if mode == "nats":  # scaled out: a worker process per domain, talking through NATS
+            extra["OPENTICKET_BUS"] = NATS_URL
+            extra["OPENTICKET_NATS_STREAM"] = stack.enter_context(nats_stream())
+            stack.enter_context(domain_workers(extra, tmp_path))
         if mode.endswith("server"):
             (tmp_path / "server-home").mkdir()
             extra["OPENTICKET_SERVER"] = stack.enter_context(
@@ -240,7 +245,7 @@ def marketplace(mode: str, tmp_path: Path, **server_env: str) -> Iterator[Callab
         yield person
 
 
-@pytest.fixture(params=["embedded", "server", "postgres", "postgres-server"])
+@pytest.fixture(params=["embedded", "server", "postgres", "postgres-server", "nats"])
 def people_anywhere(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., User]]:
@@ -308,3 +313,71 @@ def postgres_database() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     with postgres_database() as url:
         yield url
+
+
+NATS_URL = "nats://127.0.0.1:4222"
+SCALED_OUT_DOMAINS = ("tickets", "orders", "payments", "expiration")
+
+
+@contextlib.contextmanager
+def nats_stream(url: str = NATS_URL) -> Iterator[str]:
+    """A JetStream stream name of this test's own (the stream itself is made on first use by
+    openticket), deleted afterwards."""
+    import asyncio
+    import socket
+    import uuid
+    from urllib.parse import urlsplit
+
+    import nats
+
+    address = urlsplit(url)
+    try:
+        socket.create_connection((address.hostname, address.port), timeout=2).close()
+    except OSError as error:
+        service_missing(f"NATS is not reachable at {url}: {error}")
+    name = f"OT_TEST_{uuid.uuid4().hex[:12].upper()}"
+    try:
+        yield name
+    finally:
+
+        async def delete() -> None:
+            connection = await nats.connect(url)
+            with contextlib.suppress(Exception):  # never made
+                await connection.jetstream().delete_stream(name)
+            await connection.close()
+
+        asyncio.run(delete())
+
+
+@contextlib.contextmanager
+def domain_workers(
+    env: dict[str, str], tmp_path: Path, domains: tuple[str, ...] = SCALED_OUT_DOMAINS
+) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    """An `openticket worker --domains D` process per domain, stopped afterwards."""
+    workers: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for domain in domains:
+            workers[domain] = start_worker(env, tmp_path, domain)
+        yield workers
+    finally:
+        stop_workers(workers.values())
+
+
+def start_worker(env: dict[str, str], tmp_path: Path, domain: str) -> subprocess.Popen[bytes]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
+    full.update(env, OPENTICKET_HOME=str(tmp_path / f"worker-{domain}"))
+    with open(tmp_path / f"worker-{domain}.log", "ab") as log:
+        return subprocess.Popen(
+            [*OPENTICKET, "worker", "--domains", domain], env=full, stdout=log, stderr=log
+        )
+
+
+def stop_workers(workers: Iterable[subprocess.Popen[bytes]]) -> None:
+    running = list(workers)
+    for worker in running:
+        worker.terminate()
+    for worker in running:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -12,6 +12,11 @@ after `ack_wait`) is applied once. A handler that cannot apply an event yet (Ret
 order version ahead of the one it knows) has it redelivered later with a nak and a delay, as
 the original's listeners did; one that fails is retried likewise, with a longer delay.
 Handlers run in a worker thread, never on the event loop.
+
+Read your writes: a command that published events waits (up to SETTLE_SECONDS) until every
+consumer that handles them, and the events those consumers announced in turn, has applied
+them, so `orders create` returns once the ticket shows as reserved. Past the bound it returns
+anyway: what it did is committed, the replicas follow.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ FETCH_BATCH = 64
 RETRY_LATER_SECONDS = 0.5
 FAILED_RETRY_SECONDS = 5.0
 DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
+SETTLE_SECONDS = 10.0
+SETTLE_POLL_SECONDS = 0.05
+SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
 CONNECT_TIMEOUT_SECONDS = 2.0
 # Tries per connection before it is given up; a worker then makes a new one. A command whose
 # events cannot be published leaves them to the next command or a worker, after ~1 s.
@@ -101,9 +109,40 @@ class JetStreamBus:
         self._handlers[consumer][subject] = handler
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
-        """Publish every unpublished outbox row; the subjects published. When NATS cannot be
-        reached the rows stay unpublished (the command itself has committed) and the next
-        command or a worker publishes them."""
+        """A command's hand-over: publish, then wait for the consumers (module docstring)."""
+        first: list[int] = []
+        published = self._publish_unpublished(first)
+        if first:
+            self._settle(first[0])
+        return published
+
+    def _settle(self, first_seq: int) -> None:
+        consumers_of: dict[str, set[str]] = defaultdict(set)
+        for consumer, handlers in self._handlers.items():
+            for subject in handlers:
+                consumers_of[subject].add(consumer)
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            with self._uow.read() as tx:
+                events = outbox.since(tx.conn, first_seq - 1, SETTLE_MAX_EVENTS + 1)
+                if len(events) > SETTLE_MAX_EVENTS:
+                    return
+                done = outbox.processed(tx.conn, [event_id for _, event_id, _, _ in events])
+            waiting = any(
+                not handed_on or (consumer, event_id) not in done
+                for _, event_id, subject, handed_on in events
+                for consumer in consumers_of.get(subject, ())
+            )
+            if not waiting:
+                return
+            time.sleep(SETTLE_POLL_SECONDS)
+        log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
+
+    def _publish_unpublished(self, first: list[int] | None = None) -> set[str]:
+        """Publish every unpublished outbox row; the subjects published (`first` gets the
+        first sequence number published). When NATS cannot be reached the rows stay
+        unpublished (the command itself has committed) and the next command or a worker
+        publishes them."""
         published: set[str] = set()
         with self._publish_lock:
             if time.monotonic() < self._publish_paused_until:
@@ -123,6 +162,8 @@ class JetStreamBus:
                 with self._uow.write() as tx:
                     outbox.mark_delivered(tx.conn, [e.sequence for e in batch], tx.now)
                 published.update(e.subject for e in batch)
+                if first is not None and not first:
+                    first.append(batch[0].sequence)
                 if len(batch) < PUBLISH_CHUNK:
                     return published
 
@@ -213,8 +254,8 @@ class JetStreamBus:
             await message.nak(delay=FAILED_RETRY_SECONDS)
             return
         await message.ack()
-        if applied:
-            await asyncio.to_thread(self.publish_pending)
+        if applied:  # what the handler announced goes on at once; a consumer never settles
+            await asyncio.to_thread(self._publish_unpublished)
             if hook is not None:
                 await asyncio.to_thread(hook)
 

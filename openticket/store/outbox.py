@@ -217,3 +217,28 @@ def read_log(conn: Connection, after_seq: int, limit: int) -> list[Envelope]:
 def last_seq(conn: Connection) -> int:
     query = select(outbox.c.seq).order_by(outbox.c.seq.desc()).limit(1)
     return int(conn.execute(query).scalar() or 0)
+
+
+def since(conn: Connection, after_seq: int, limit: int) -> list[tuple[int, str, str, bool]]:
+    """(seq, event_id, subject, handed on) of the events after `after_seq`, oldest first."""
+    query = (
+        select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at)
+        .where(outbox.c.seq > after_seq)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
+    return [
+        (seq, event_id, subject, at is not None)
+        for seq, event_id, subject, at in conn.execute(query)
+    ]
+
+
+def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:
+    """The (consumer, event_id) pairs applied among these events."""
+    done: set[tuple[str, str]] = set()
+    for start in range(0, len(event_ids), 500):
+        query = select(processed_events.c.consumer, processed_events.c.event_id).where(
+            processed_events.c.event_id.in_(event_ids[start : start + 500])
+        )
+        done.update((consumer, event_id) for consumer, event_id in conn.execute(query))
+    return done

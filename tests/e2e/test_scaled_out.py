@@ -4,13 +4,10 @@ wait for what a user would see (bounded polls)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +17,18 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import (
-    OPENTICKET,
+    NATS_URL,
+    SCALED_OUT_DOMAINS,
     User,
     free_port,
+    nats_stream,
     postgres_database,
     service_missing,
     signed_up,
+    start_worker,
+    stop_workers,
 )
 
-NATS_URL = "nats://127.0.0.1:4222"
-DOMAINS = ("tickets", "orders", "payments", "expiration")
 EVENTS = "SELECT subject, count(*) FROM outbox GROUP BY subject"
 ONE_SALE = {
     "ticket:created": 1,
@@ -38,27 +37,6 @@ ONE_SALE = {
     "payment:created": 1,
     "order:completed": 1,
 }
-
-
-def _nats_reachable() -> None:
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 4222), timeout=2).close()
-    except OSError as error:
-        service_missing(f"NATS is not reachable at 127.0.0.1:4222: {error}")
-
-
-def _delete_stream(name: str, url: str = NATS_URL) -> None:
-    import nats
-
-    async def delete() -> None:
-        connection = await nats.connect(url)
-        with contextlib.suppress(Exception):  # never created
-            await connection.jetstream().delete_stream(name)
-        await connection.close()
-
-    asyncio.run(delete())
 
 
 class Cluster:
@@ -75,13 +53,7 @@ class Cluster:
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, domain: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
-        env.update(self.env, OPENTICKET_HOME=str(self.tmp_path / f"worker-{domain}"))
-        log = open(self.tmp_path / f"worker-{domain}.log", "ab")  # noqa: SIM115 - the child's
-        self.workers[domain] = subprocess.Popen(
-            [*OPENTICKET, "worker", "--domains", domain], env=env, stdout=log, stderr=log
-        )
-        log.close()
+        self.workers[domain] = start_worker(self.env, self.tmp_path, domain)
 
     def kill(self, domain: str) -> None:
         worker = self.workers.pop(domain)
@@ -89,13 +61,7 @@ class Cluster:
         worker.wait(timeout=10)
 
     def stop_all(self) -> None:
-        for worker in self.workers.values():
-            worker.terminate()
-        for worker in self.workers.values():
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_workers(self.workers.values())
 
     def person(self, name: str) -> User:
         return User(home=self.tmp_path / "homes" / name, db_path=Path("-"), extra_env=self.env)
@@ -109,17 +75,14 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    _nats_reachable()
-    stream = f"OT_TEST_{uuid.uuid4().hex[:12].upper()}"
-    with postgres_database() as db_url:
+    with nats_stream() as stream, postgres_database() as db_url:
         running = Cluster(db_url, stream, tmp_path)
         try:
-            for domain in DOMAINS:
+            for domain in SCALED_OUT_DOMAINS:
                 running.start(domain)
             yield running
         finally:
             running.stop_all()
-            _delete_stream(stream)
 
 
 def eventually(check: Callable[[], Any], seconds: float = 30) -> Any:
@@ -280,11 +243,13 @@ class PrivateNats:
 def test_restarting_nats_loses_nothing_and_applies_nothing_twice(tmp_path: Path) -> None:
     server = PrivateNats(tmp_path)
     server.start()
-    stream = f"OT_TEST_{uuid.uuid4().hex[:12].upper()}"
-    with postgres_database() as db_url:
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.stop)  # last, after the stream is deleted
+        stream = stack.enter_context(nats_stream(server.url))
+        db_url = stack.enter_context(postgres_database())
         cluster = Cluster(db_url, stream, tmp_path, server.url)
         try:
-            for domain in DOMAINS:
+            for domain in SCALED_OUT_DOMAINS:
                 cluster.start(domain)
             seller, buyer = cluster.person("seller"), cluster.person("buyer")
             signed_up(seller, "seller@example.com")
@@ -308,4 +273,3 @@ def test_restarting_nats_loses_nothing_and_applies_nothing_twice(tmp_path: Path)
             }
         finally:
             cluster.stop_all()
-            server.stop()
