@@ -151,8 +151,12 @@ def test_an_early_version_waits_for_its_turn(uow: UnitOfWork, stream: str) -> No
 def _acknowledged(stream: str, domain: str) -> int:
     async def floor() -> int:
         connection = await nats.connect(NATS_URL)
-        info = await connection.jetstream().consumer_info(stream, f"{stream}-{domain}")
-        await connection.close()
+        try:
+            info = await connection.jetstream().consumer_info(stream, f"{stream}-{domain}")
+        except nats.js.errors.NotFoundError:
+            return 0  # the consumer is not made yet
+        finally:
+            await connection.close()
         return int(info.ack_floor.stream_seq)
 
     return asyncio.run(floor())
