@@ -22,6 +22,7 @@ anyway: what it did is committed, the replicas follow.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -316,6 +317,8 @@ class JetStreamBus:
                 self._run(self._nc.close(), timeout=CONNECT_TIMEOUT_SECONDS)
             except Exception:
                 log.debug("NATS connection closed uncleanly", exc_info=True)
+        with contextlib.suppress(Exception):
+            self._run(_cancel_other_tasks(), timeout=CONNECT_TIMEOUT_SECONDS)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
@@ -323,3 +326,11 @@ class JetStreamBus:
 async def _quiet(error: Exception) -> None:
     """nats-py's default error callback logs a traceback per failed connection attempt."""
     log.debug("NATS: %s", type(error).__name__)
+
+
+async def _cancel_other_tasks() -> None:
+    """nats-py leaves reader tasks behind; ended here, not garbage-collected half-run."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
