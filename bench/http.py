@@ -320,10 +320,10 @@ def main() -> None:
     if args.url:
         asyncio.run(run(args.url.split(","), args.clients, args.tickets))
     elif args.scaled_out:
-        print("== embedded SQLite, one server")
+        print("== embedded SQLite, one server", flush=True)
         with served() as url:
             sqlite = asyncio.run(run([url], args.clients, args.tickets))
-        print("== PostgreSQL + NATS JetStream, two servers, a worker per domain")
+        print("== PostgreSQL + NATS JetStream, two servers, a worker per domain", flush=True)
         with scaled_out() as (urls, dsn):
             scaled = asyncio.run(
                 run(urls, args.clients, args.tickets, lambda: replicas_ready(dsn, args.tickets))

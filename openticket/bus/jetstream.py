@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.store import outbox
-from openticket.store.uow import BatchHandler, Handler, UnitOfWork
+from openticket.store.uow import BatchHandler, Handler, Tx, UnitOfWork
 
 log = logging.getLogger("openticket.bus")
 
@@ -85,6 +85,9 @@ def decode(payload: bytes) -> Envelope:
 
 
 class JetStreamBus:
+    # Publishing and waiting for consumers happen outside the store's write lock.
+    delivers_in_process = False
+
     def __init__(self, uow: UnitOfWork, url: str, stream: str) -> None:
         self._uow = uow
         self._url = url
@@ -96,7 +99,6 @@ class JetStreamBus:
         self._thread.start()
         self._nc: Any = None
         self._js: Any = None
-        self._publish_lock = threading.Lock()
         self._publish_paused_until = 0.0
 
     # -- the EventBus port ------------------------------------------------------------------
@@ -145,28 +147,31 @@ class JetStreamBus:
         unpublished (the command itself has committed) and the next command or a worker
         publishes them."""
         published: set[str] = set()
-        with self._publish_lock:
-            if time.monotonic() < self._publish_paused_until:
-                return published  # NATS failed a moment ago: do not make every call wait
-            while True:
-                with self._uow.read() as tx:
-                    refs = outbox.pending_refs(tx.conn, PUBLISH_CHUNK)
-                    batch = outbox.by_seqs(tx.conn, [seq for seq, _, _ in refs])
-                if not batch:
-                    return published
-                try:
-                    self._run(self._publish(batch))
-                except Exception as error:
-                    log.warning("events not published yet (NATS: %s)", type(error).__name__)
-                    self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
-                    return published
-                with self._uow.write() as tx:
-                    outbox.mark_delivered(tx.conn, [e.sequence for e in batch], tx.now)
-                published.update(e.subject for e in batch)
-                if first is not None and not first:
-                    first.append(batch[0].sequence)
-                if len(batch) < PUBLISH_CHUNK:
-                    return published
+        # No lock of our own here: a caller may hold the store's write lock, which marking
+        # rows published needs too. Two threads publishing the same rows cost a duplicate
+        # that JetStream drops.
+        if time.monotonic() < self._publish_paused_until:
+            return published  # NATS failed a moment ago: do not make every call wait
+        while True:
+            with self._uow.read() as tx:
+                refs = outbox.pending_refs(tx.conn, PUBLISH_CHUNK)
+                batch = outbox.by_seqs(tx.conn, [seq for seq, _, _ in refs])
+            if not batch:
+                return published
+            try:
+                self._run(self._publish(batch))
+            except Exception as error:
+                log.warning("events not published yet (NATS: %s)", type(error).__name__)
+                self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+                return published
+            # Marking rows published needs no place in the writers' queue: it is idempotent.
+            with self._uow.engine.begin() as conn:
+                outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
+            published.update(e.subject for e in batch)
+            if first is not None and not first:
+                first.append(batch[0].sequence)
+            if len(batch) < PUBLISH_CHUNK:
+                return published
 
     # -- consuming ----------------------------------------------------------------------------
     def consume(self, stop: threading.Event, after_each: dict[str, Any] | None = None) -> None:
@@ -255,17 +260,20 @@ class JetStreamBus:
             await message.nak(delay=FAILED_RETRY_SECONDS)
             return
         await message.ack()
-        if applied:  # what the handler announced goes on at once; a consumer never settles
-            await asyncio.to_thread(self._publish_unpublished)
+        if applied:
+            if applied.emitted:  # what the handler announced goes on at once, unsettled
+                await asyncio.to_thread(self._publish_unpublished)
             if hook is not None:
                 await asyncio.to_thread(hook)
 
-    def _apply(self, domain: str, handler: Handler, envelope: Envelope) -> bool:
+    def _apply(self, domain: str, handler: Handler, envelope: Envelope) -> Tx | None:
+        """Apply in one transaction with the inbox row; the transaction, or None when the
+        event was applied before (a redelivery)."""
         with self._uow.write() as tx:
             if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
-                return False  # applied before: a redelivery
+                return None
             handler(envelope, tx)
-            return True
+        return tx
 
     # -- the connection -------------------------------------------------------------------
     async def _connected(self) -> None:

@@ -45,6 +45,9 @@ class Subscription:
 
 
 class InProcessBus:
+    # Delivery is a write transaction: a command delivers in the same turn of the lock.
+    delivers_in_process = True
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._subscriptions: list[Subscription] = []

@@ -12,6 +12,10 @@ __all__ = ["EventBus", "Handler"]
 
 
 class EventBus(Protocol):
+    # True when handing events on applies them in this process (one write transaction);
+    # False when it publishes them to a broker, which must not happen under the write lock.
+    delivers_in_process: bool
+
     def subscribe(
         self,
         consumer: str,

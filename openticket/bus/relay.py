@@ -13,6 +13,10 @@ class OutboxRelay:
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
 
+    @property
+    def delivers_in_process(self) -> bool:
+        return self._bus.delivers_in_process
+
     def start(self) -> set[str]:
         """Deliver what earlier processes left undelivered."""
         return self._bus.publish_pending()

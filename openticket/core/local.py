@@ -152,12 +152,16 @@ class LocalApi:
         """Deliver what a crashed process left behind, and apply overdue expiries."""
         self._catch_up()
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, *, leftovers: bool = False) -> None:
         """Before answering: apply overdue expiries, deliver what is undelivered, settle due
-        refunds. One read transaction when there is nothing to do."""
+        refunds. One read transaction when there is nothing to do. With a broker, events
+        other commands have not published yet are theirs to publish, or a worker's
+        (`leftovers`): publishing them from every request would only make duplicates."""
         with self._uow.read() as tx:
             overdue = orders.any_overdue(tx)
-            undelivered = outbox.has_pending(tx.conn)
+            undelivered = outbox.has_pending(tx.conn) and (
+                leftovers or self._relay.delivers_in_process
+            )
             refunds = payments.any_refund_due(tx)
         if overdue:
             with self._uow.write() as tx:
@@ -175,6 +179,9 @@ class LocalApi:
         with self._uow.exclusive():
             with self._uow.write() as tx:
                 yield tx
+            if self._relay.delivers_in_process:
+                delivered = self._relay.after_commit(emitted=True)
+        if not self._relay.delivers_in_process:  # a broker: publish without the lock
             delivered = self._relay.after_commit(emitted=True)
         if ORDER_CANCELLED in delivered:
             self._settle_refunds()
@@ -233,7 +240,7 @@ class LocalApi:
         def tend() -> None:
             while not stop.wait(1.0):
                 try:
-                    self._catch_up()
+                    self._catch_up(leftovers=True)
                 except Exception:
                     log.exception("catching up failed; retrying")
 
@@ -392,7 +399,8 @@ class LocalApi:
         user = self._authenticate(token)
         once = _Once(idempotency_key, user.id, "create_order", ticket_id)
         with self._uow.exclusive():
-            self._relay.after_commit()  # the ticket replica must be current before reserving
+            if self._relay.delivers_in_process:  # the ticket replica must be current
+                self._relay.after_commit()
             with self._command() as tx:
                 if (replayed := once.replay(tx)) is not None:
                     return schemas.Order.model_validate(replayed)
