@@ -91,26 +91,34 @@ def _default_home() -> str:
 
 
 def _order_ttl(text: str | None) -> int:
-    if text is None or text.strip() == "":
-        return DEFAULT_ORDER_TTL
-    try:
-        seconds = int(text)
-    except ValueError:
-        seconds = 0
-    if not 1 <= seconds <= 7 * 24 * 3600:
-        raise InvalidInput(f"{ENV_ORDER_TTL} must be a whole number of seconds from 1 to 604800")
-    return seconds
+    return int(
+        _seconds(text, DEFAULT_ORDER_TTL, int, 1, 7 * 24 * 3600, f"{ENV_ORDER_TTL} must be a whole")
+    )
 
 
 def _stripe_timeout(text: str | None) -> float:
+    return _seconds(
+        text, DEFAULT_STRIPE_TIMEOUT, float, 0.1, 600, f"{ENV_STRIPE_TIMEOUT} must be a"
+    )
+
+
+def _seconds(
+    text: str | None,
+    default: float,
+    kind: type[int] | type[float],
+    low: float,
+    high: float,
+    what: str,
+) -> float:
+    """A number of seconds from the environment, `default` when unset."""
     if text is None or text.strip() == "":
-        return DEFAULT_STRIPE_TIMEOUT
+        return default
     try:
-        seconds = float(text)
+        seconds: float = kind(text)
     except ValueError:
-        seconds = 0.0
-    if not 0.1 <= seconds <= 600:
-        raise InvalidInput(f"{ENV_STRIPE_TIMEOUT} must be a number of seconds from 0.1 to 600")
+        seconds = low - 1
+    if not low <= seconds <= high:
+        raise InvalidInput(f"{what} number of seconds from {low:g} to {high:g}")
     return seconds
 
 

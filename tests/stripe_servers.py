@@ -265,3 +265,22 @@ def _card_error(message: str, form: dict[str, str]) -> dict[str, Any]:
             },
         }
     }
+
+
+def orphan_charge(base: str, key: str, amount: int) -> str:
+    """A USD charge made at Stripe with our metadata but no payment recording it (e.g. a store
+    restored from an old backup); its PaymentIntent id."""
+    import stripe
+
+    client = stripe.StripeClient(TEST_KEY, base_addresses={"api": base})
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": amount,
+            "currency": "usd",
+            "confirm": True,
+            "payment_method": "pm_card_visa",
+            "payment_method_types": ["card"],
+            "metadata": {"openticket_key": key},
+        }
+    )
+    return intent.id

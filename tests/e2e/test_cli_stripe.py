@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import User, free_port, marketplace, signed_up
-from tests.stripe_servers import TEST_KEY, LocalStripe, StripeFront
+from tests.stripe_servers import TEST_KEY, LocalStripe, StripeFront, orphan_charge
 
 People = Callable[..., User]
 
@@ -101,34 +101,22 @@ def test_unreachable_stripe_is_exit_6_and_the_order_stays_payable(
 
 
 def test_reconcile_fixes_an_orphan_charge(tmp_path: Path, stripe_backend: LocalStripe) -> None:
-    import stripe
-
     with _marketplace("embedded", tmp_path, _stripe_env(stripe_backend.url)) as people:
         buyer, order = _reserve(people, "25.00", "USD")
         buyer.ok("pay", order["id"], "--card", "pm_card_visa")
-        client = stripe.StripeClient(TEST_KEY, base_addresses={"api": stripe_backend.url})
-        orphan = client.v1.payment_intents.create(
-            params={
-                "amount": 900,
-                "currency": "usd",
-                "confirm": True,
-                "payment_method": "pm_card_visa",
-                "payment_method_types": ["card"],
-                "metadata": {"openticket_key": f"openticket-{'0' * 32}-1"},
-            }
-        )
+        orphan = orphan_charge(stripe_backend.url, f"openticket-{'0' * 32}-1", 900)
         report = buyer.ok("payments", "reconcile")
         assert report["checked"] == 1 and report["fixed"] == 0
         assert [(f["provider_ref"], f["action"]) for f in report["findings"]] == [
-            (orphan.id, "refund the charge")
+            (orphan, "refund the charge")
         ]
         text = buyer.run("payments", "reconcile", "--fix")
         assert text.code == 0
-        assert f"- charge {orphan.id} (order {'0' * 32}): charge with no recorded payment" in (
+        assert f"- charge {orphan} (order {'0' * 32}): charge with no recorded payment" in (
             text.stdout
         )
         assert "Fixed 1" in text.stdout
-        assert [r["payment_intent"] for r in stripe_backend.refunds()] == [orphan.id]
+        assert [r["payment_intent"] for r in stripe_backend.refunds()] == [orphan]
         assert buyer.ok("payments", "reconcile")["findings"] == []
 
 

@@ -19,7 +19,7 @@ from openticket.core.money import Money
 from openticket.core.payments.provider import ChargeResult
 from openticket.core.payments.stripe_provider import StripeProvider
 from tests.conftest import ManualClock, free_port
-from tests.stripe_servers import TEST_KEY, Fault, LocalStripe, StripeFront
+from tests.stripe_servers import TEST_KEY, Fault, LocalStripe, StripeFront, orphan_charge
 
 
 def _rows(db_url: str, query: str) -> list[tuple[Any, ...]]:
@@ -320,17 +320,7 @@ def test_reconcile_refunds_a_charge_no_payment_records(
     market = _reserved(api)
     api.pay(market["buyer"], market["order"].id, "pm_card_visa")
     orphan_key = "openticket-" + "ab" * 16 + "-1"  # e.g. a store restored from an old backup
-    client = stripe.StripeClient(TEST_KEY, base_addresses={"api": stripe_backend.url})
-    orphan = client.v1.payment_intents.create(
-        params={
-            "amount": 4200,
-            "currency": "usd",
-            "confirm": True,
-            "payment_method": "pm_card_visa",
-            "payment_method_types": ["card"],
-            "metadata": {"openticket_key": orphan_key},
-        }
-    )
+    orphan = orphan_charge(stripe_backend.url, orphan_key, 4200)
 
     report = api.reconcile_payments()
     assert report.checked == 1
@@ -338,11 +328,11 @@ def test_reconcile_refunds_a_charge_no_payment_records(
     assert (finding.payment_id, finding.order_id, finding.provider_ref) == (
         None,
         "ab" * 16,
-        orphan.id,
+        orphan,
     )
     assert finding.problem == "charge with no recorded payment"
     assert api.reconcile_payments(fix=True).fixed == 1
-    assert [r["payment_intent"] for r in stripe_backend.refunds()] == [orphan.id]
+    assert [r["payment_intent"] for r in stripe_backend.refunds()] == [orphan]
     assert api.reconcile_payments().findings == []
 
 
