@@ -88,8 +88,17 @@ class JetStreamBus:
     # Publishing and waiting for consumers happen outside the store's write lock.
     delivers_in_process = False
 
-    def __init__(self, uow: UnitOfWork, url: str, stream: str) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        url: str,
+        stream: str,
+        consumers_of: dict[str, set[str]] | None = None,
+    ) -> None:
+        """`consumers_of`: which consumers, in any process, handle each subject (a command
+        waits for them); by default those subscribed in this process."""
         self._uow = uow
+        self._consumers_of = consumers_of
         self._url = url
         self._stream = stream
         self._handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
@@ -120,10 +129,12 @@ class JetStreamBus:
         return published
 
     def _settle(self, first_seq: int) -> None:
-        consumers_of: dict[str, set[str]] = defaultdict(set)
-        for consumer, handlers in self._handlers.items():
-            for subject in handlers:
-                consumers_of[subject].add(consumer)
+        consumers_of = self._consumers_of
+        if consumers_of is None:
+            consumers_of = defaultdict(set)
+            for consumer, handlers in self._handlers.items():
+                for subject in handlers:
+                    consumers_of[subject].add(consumer)
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
             with self._uow.read() as tx:

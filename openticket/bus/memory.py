@@ -32,7 +32,6 @@ from openticket.store.uow import BatchHandler, Tx, UnitOfWork
 log = logging.getLogger("openticket.bus")
 
 MAX_ROUNDS = 50
-WORKER_POLL_SECONDS = 0.5
 MAX_ROWS_PER_ROUND = 5000
 
 
@@ -79,14 +78,9 @@ class InProcessBus:
     def consume(
         self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
     ) -> None:
-        """Deliver what other processes committed and left undelivered, until `stop`."""
-        while not stop.wait(WORKER_POLL_SECONDS):
-            try:
-                if self.publish_pending():
-                    for hook in (after_each or {}).values():
-                        hook()
-            except Exception:  # e.g. the store is briefly unreachable
-                log.exception("delivery pass failed; retrying")
+        """Nothing arrives from elsewhere: every process delivers what it commits, and a
+        worker's catch-up (LocalApi.work) delivers what a dead one left. Waits for `stop`."""
+        stop.wait()
 
     def close(self) -> None:
         pass

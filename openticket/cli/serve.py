@@ -23,13 +23,10 @@ def serve(
     event delivery and the expiration scheduler too: it alone is a complete marketplace."""
     import uvicorn
 
-    from openticket.core.bootstrap import Overrides, bootstrap, parse_domains
+    from openticket.core.bootstrap import hosting
     from openticket.server.app import create_app
 
-    hosted = parse_domains(domains)
-    api = bootstrap(
-        cli.settings, Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted)
-    )
+    api = hosting(cli.settings, domains)
     stop = threading.Event()
     working = threading.Thread(target=api.work, args=(stop,), name="openticket-worker")
     working.start()

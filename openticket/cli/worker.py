@@ -10,12 +10,13 @@ import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.config import ALL_DOMAINS
 
 DOMAINS_HELP = (
     "Comma-separated domains this process hosts: auth, tickets, orders, payments, "
     "expiration (all by default; a subset needs OPENTICKET_BUS=nats://…)."
 )
-ALL = "auth,tickets,orders,payments,expiration"
+ALL = ",".join(ALL_DOMAINS)
 
 
 @command
@@ -25,18 +26,14 @@ def worker(
 ) -> None:
     """Apply the events of some domains as they come, and run the expiration scheduler when
     `expiration` is one of them, until stopped (SIGTERM or Ctrl-C)."""
-    from openticket.core.bootstrap import Overrides, bootstrap, parse_domains
+    from openticket.core.bootstrap import hosting
 
-    hosted = parse_domains(domains)
-    api = bootstrap(
-        cli.settings,
-        Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted),
-    )
+    api = hosting(cli.settings, domains)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        render.note(f"openticket worker for {', '.join(hosted)}")
+        render.note(f"openticket worker for {domains}")
         api.work(stop)
     finally:
         api.close()

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from openticket.bus.memory import InProcessBus
 from openticket.bus.port import EventBus
 from openticket.bus.relay import OutboxRelay
-from openticket.config import Settings
+from openticket.config import ALL_DOMAINS, Settings
 from openticket.core.auth import handlers as auth_handlers
 from openticket.core.auth.passwords import Argon2Hasher, PasswordHasher
 from openticket.core.clock import Clock, utc_now
@@ -26,9 +26,7 @@ from openticket.core.payments.provider import PaymentProvider
 from openticket.core.tickets import handlers as tickets_handlers
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
-from openticket.store.uow import UnitOfWork
-
-ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
+from openticket.store.uow import Handler, UnitOfWork
 
 
 @dataclass
@@ -48,7 +46,6 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     engine = create_store_engine(settings.db_url)
     ensure_schema(engine)
     uow = UnitOfWork(engine, options.clock)
-    bus = event_bus(settings, uow, options.domains)
     api_holder: list[LocalApi] = []
     timer = ApschedulerTimer(
         engine,
@@ -57,6 +54,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         run_jobs=options.run_expiration_jobs,
         on_leader=lambda: api_holder[0].schedule_pending_expirations(),
     )
+    bus = event_bus(settings, uow, options.domains, timer)
     subscribe_domains(bus, timer, options.domains)
     api = LocalApi(
         uow=uow,
@@ -74,7 +72,9 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     return api
 
 
-def event_bus(settings: Settings, uow: UnitOfWork, domains: tuple[str, ...]) -> EventBus:
+def event_bus(
+    settings: Settings, uow: UnitOfWork, domains: tuple[str, ...], timer: ExpiryTimer
+) -> EventBus:
     """The in-process bus by default; NATS JetStream with OPENTICKET_BUS=nats://…"""
     if settings.bus_url is None:
         if set(domains) != set(ALL_DOMAINS):
@@ -85,7 +85,16 @@ def event_bus(settings: Settings, uow: UnitOfWork, domains: tuple[str, ...]) -> 
         return InProcessBus(uow)
     from openticket.bus.jetstream import JetStreamBus
 
-    return JetStreamBus(uow, settings.bus_url, settings.nats_stream)
+    return JetStreamBus(uow, settings.bus_url, settings.nats_stream, consumers_by_subject(timer))
+
+
+def hosting(settings: Settings, domains: str) -> LocalApi:
+    """The Api of a long-running process (`serve`, `worker`) hosting these domains; it runs
+    the expiration jobs when it hosts `expiration` (and holds the leader lock)."""
+    hosted = parse_domains(domains)
+    return bootstrap(
+        settings, Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted)
+    )
 
 
 def parse_domains(text: str) -> tuple[str, ...]:
@@ -112,14 +121,28 @@ def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> Paymen
     )
 
 
-def subscribe_domains(bus: EventBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
-    tables = {
+def consumers_by_subject(timer: ExpiryTimer) -> dict[str, set[str]]:
+    """Which domains handle each subject, whichever of them this process hosts (a command
+    waits for all of them on a broker)."""
+    consumers: dict[str, set[str]] = {}
+    for domain, table in _handler_tables(timer).items():
+        for subject in table:
+            consumers.setdefault(subject, set()).add(domain)
+    return consumers
+
+
+def _handler_tables(timer: ExpiryTimer) -> dict[str, dict[str, Handler]]:
+    return {
         "auth": auth_handlers.HANDLERS,
         "tickets": tickets_handlers.HANDLERS,
         "orders": orders_handlers.HANDLERS,
         "payments": payments_handlers.HANDLERS,
         "expiration": expiration_handlers.build_handlers(timer),
     }
+
+
+def subscribe_domains(bus: EventBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
+    tables = _handler_tables(timer)
     batches = {"orders": orders_handlers.BATCH_HANDLERS}
     for domain in domains:
         for subject, handler in tables[domain].items():
