@@ -16,9 +16,15 @@ _VARIANT = "89ab"  # the hex digit of the variant bits 10xx, by its two low rand
 
 
 def new_id() -> str:
-    # String slicing rather than big-integer arithmetic: an import makes two ids per row.
-    millis = time.time_ns() // 1_000_000
-    rand = os.urandom(10).hex()
-    return (
-        f"{millis & 0xFFFF_FFFF_FFFF:012x}7{rand[:3]}{_VARIANT[int(rand[3], 16) & 3]}{rand[4:19]}"
-    )
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` ids from one clock reading and one read of random bytes: an import makes two ids
+    per row. String slicing rather than big-integer arithmetic, for the same reason."""
+    prefix = f"{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}7"
+    rand = os.urandom(10 * count).hex()
+    return [
+        f"{prefix}{rand[i : i + 3]}{_VARIANT[int(rand[i + 3], 16) & 3]}{rand[i + 4 : i + 19]}"
+        for i in range(0, 20 * count, 20)
+    ]

@@ -17,14 +17,17 @@ from sqlalchemy import Connection, Select, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from openticket.store.insert_new import insert_unless_taken
+
 _POSITIONAL = {"qmark", "numeric", "format"}
 
 
 @functools.cache
 def _compiled(
-    table: Table, dialect: Dialect, keys: tuple[str, ...]
+    table: Table, dialect: Dialect, keys: tuple[str, ...], skip_existing: bool
 ) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+    statement = insert_unless_taken(table, dialect.name) if skip_existing else insert(table)
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
     names = tuple(compiled.positiontup or compiled.binds)
     processors = tuple(
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
@@ -33,13 +36,19 @@ def _compiled(
 
 
 def insert_many(
-    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    skip_existing: bool = False,
 ) -> None:
     """Insert `rows` (tuples of values for `columns`; other columns take their defaults) with
-    one executemany."""
+    one executemany; with `skip_existing`, a row whose key is taken is left out (replicas that
+    may have seen some of the rows already)."""
     if not rows:
         return
-    sql, names, processors = _compiled(table, conn.dialect, columns)
+    sql, names, processors = _compiled(table, conn.dialect, columns, skip_existing)
     by_column = dict(zip(columns, zip(*rows, strict=True), strict=True))
     values = [
         by_column[name] if process is None else _processed(by_column[name], process)

@@ -12,6 +12,7 @@ passes rely on running one at a time). Reads never wait for it.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import weakref
 from collections.abc import Callable
@@ -73,6 +74,11 @@ def _sqlite_utc(value: str | None) -> datetime | None:
     return None if value is None else _parse_sqlite_utc(value)
 
 
+# JSON columns (event payloads) as compact UTF-8 text: about half the time of json.dumps's
+# default ASCII escaping and spacing, and shorter rows.
+_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -90,6 +96,7 @@ def create_store_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        json_serializer=_json_text,
         **pool,
     )
 
@@ -115,7 +122,11 @@ def create_store_engine(url: str) -> Engine:
 
 def _server_engine(url: str) -> Engine:
     engine = create_engine(
-        url, pool_pre_ping=True, pool_size=SERVER_POOL_SIZE, max_overflow=SERVER_POOL_SIZE
+        url,
+        pool_pre_ping=True,
+        pool_size=SERVER_POOL_SIZE,
+        max_overflow=SERVER_POOL_SIZE,
+        json_serializer=_json_text,
     )
     if engine.dialect.name != "postgresql":
         return engine

@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Executable
 
 
@@ -20,13 +21,18 @@ def insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     return result.first() is not None
 
 
+def insert_unless_taken(table: Table, dialect: str) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING in the dialect's spelling."""
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"insert unless taken on {dialect}")
+
+
 @functools.cache
 def _statement(table: Table, dialect: str) -> Executable:
+    statement = insert_unless_taken(table, dialect)
     if dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects import postgresql
-
-    key = next(iter(table.primary_key.columns))
-    return postgresql.insert(table).on_conflict_do_nothing().returning(key)
+        return statement
+    return statement.returning(next(iter(table.primary_key.columns)))

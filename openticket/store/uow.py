@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from openticket.core.clock import Clock
 from openticket.core.events import Envelope, EventData
+from openticket.core.ids import new_ids
 from openticket.store import outbox
 from openticket.store.db import WRITE_OPTION, write_lock
 
@@ -55,7 +56,11 @@ class Tx:
 
     def emit_many(self, subject: str, payloads: list[EventData]) -> None:
         """`emit` for many events of one subject, in one statement (batch imports)."""
-        envelopes = [Envelope.new(subject, data, self.now) for data in payloads]
+        now = self.now
+        envelopes = [
+            Envelope(event_id, subject, now, data)
+            for event_id, data in zip(new_ids(len(payloads)), payloads, strict=True)
+        ]
         outbox.append_many(self.conn, envelopes)
         self.emitted += len(payloads)
         if self._recent is not None:

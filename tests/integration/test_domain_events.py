@@ -18,8 +18,10 @@ from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.bootstrap import ALL_DOMAINS, subscribe_domains
 from openticket.core.expiration import service as expiration_service
 from openticket.core.local import LocalApi
+from openticket.core.orders import handlers as orders_handlers
 from openticket.core.orders.tables import order_tickets
 from openticket.core.payments.local_provider import LocalProvider
+from openticket.core.tickets.model import ImportRow
 from openticket.core.tickets.tables import tickets
 from openticket.store import outbox
 from openticket.store.db import create_store_engine
@@ -273,3 +275,33 @@ def _outbox(market: Market, subject: str) -> list[tuple[object, int]]:
             )
         ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def test_a_run_of_created_tickets_applied_again_changes_no_replica(market: Market) -> None:
+    """Imported listings reach the orders replica as one run of events (one statement); the
+    run given again to the batch handler adds nothing and does not roll back a later edit."""
+    seller = market.api.signup("seller@example.com", "long enough")
+    rows = [ImportRow(line=n + 2, title=f"Seat {n}", price="12.50") for n in range(3)]
+    assert market.api.import_tickets(seller.token, iter(rows)).created == 3
+    edited = market.api.update_ticket(
+        seller.token, market.api.list_tickets(seller.token)[0].id, title="Seat 0, aisle"
+    )
+    before = _state_tables(market)
+    with market.engine.connect() as conn:
+        seqs = conn.execute(
+            select(outbox.outbox.c.seq).where(outbox.outbox.c.subject == events.TICKET_CREATED)
+        ).scalars()
+        created = outbox.by_seqs(conn, list(seqs))
+    assert len(created) == 3
+
+    with market.uow.write() as tx:
+        orders_handlers.on_tickets_created(created, tx)
+
+    assert _state_tables(market) == before
+    with market.engine.connect() as conn:
+        replica = conn.execute(
+            select(order_tickets.c.title, order_tickets.c.version).where(
+                order_tickets.c.id == edited.id
+            )
+        ).one()
+    assert tuple(replica) == ("Seat 0, aisle", 1)

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
-from openticket.core.ids import new_id
+from openticket.core.ids import new_id, new_ids
 from openticket.core.local import LocalApi
 from openticket.store import outbox
 from openticket.store.db import create_store_engine
@@ -118,3 +118,11 @@ def test_ids_are_time_ordered_uuid7() -> None:
     parsed = uuid.UUID(first)
     assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
     assert abs(int(first[:12], 16) / 1000 - time.time()) < 60
+
+
+def test_ids_made_in_bulk_are_distinct_uuid7() -> None:
+    made = new_ids(5000)
+    assert len(set(made)) == 5000
+    assert all(len(made_id) == 32 for made_id in made)
+    assert {(uuid.UUID(i).version, uuid.UUID(i).variant) for i in made} == {(7, uuid.RFC_4122)}
+    assert all(abs(int(i[:12], 16) / 1000 - time.time()) < 60 for i in made)

@@ -32,9 +32,7 @@ def on_ticket_created(envelope: Envelope, tx: Tx) -> None:
 
 def on_tickets_created(envelopes: list[Envelope], tx: Tx) -> None:
     """on_ticket_created for a run of events (batch imports)."""
-    replicas = {e.data["id"]: _replica(e.data) for e in envelopes}
-    known = repository.known_ticket_ids(tx.conn, list(replicas))
-    repository.add_tickets(tx.conn, [r for i, r in replicas.items() if i not in known])
+    repository.add_new_tickets(tx.conn, [_replica(e.data) for e in envelopes])
 
 
 def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:

@@ -138,22 +138,10 @@ def add_ticket(conn: Connection, ticket: TicketReplica) -> None:
     conn.execute(_INSERT_TICKET, _ticket_params(ticket))
 
 
-_KNOWN_TICKET_IDS = select(order_tickets.c.id).where(
-    order_tickets.c.id.in_(bindparam("ids", expanding=True))
-)
-
-
-def known_ticket_ids(conn: Connection, ticket_ids: list[str]) -> set[str]:
-    known: set[str] = set()
-    for start in range(0, len(ticket_ids), 500):
-        chunk = ticket_ids[start : start + 500]
-        known.update(conn.execute(_KNOWN_TICKET_IDS, {"ids": chunk}).scalars())
-    return known
-
-
-def add_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
-    if tickets:
-        insert_many(conn, order_tickets, _TICKET_COLUMNS, [_ticket_row(t) for t in tickets])
+def add_new_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
+    """Add the replicas of tickets not seen yet; those already known are left as they are."""
+    rows = [_ticket_row(t) for t in tickets]
+    insert_many(conn, order_tickets, _TICKET_COLUMNS, rows, skip_existing=True)
 
 
 _TICKET_COLUMNS = ("id", "title", "price_minor", "currency", "owner_id", "version")

@@ -21,7 +21,7 @@ from openticket.core.tickets.importing import CheckedRow, RowProblem, Tally
 from openticket.core.tickets.model import ImportRow
 from openticket.store.uow import UnitOfWork
 
-BATCH_ROWS = 5000
+BATCH_ROWS = 10_000
 Progress = Callable[[str, int], None]
 
 
@@ -45,8 +45,15 @@ class CheckedSpool:
                 records = marshal.load(self._handle)
             except EOFError:
                 return
+            prices: dict[tuple[int, str], Money] = {}  # one Money per distinct price
             yield [
-                CheckedRow(line, title, Money(minor, currency), external_id)
+                CheckedRow(
+                    line,
+                    title,
+                    prices.get((minor, currency))
+                    or prices.setdefault((minor, currency), Money(minor, currency)),
+                    external_id,
+                )
                 for line, title, minor, currency, external_id in records
             ]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from openticket.core import events
 from openticket.core.errors import InvalidInput
+from openticket.core.ids import new_ids
 from openticket.core.money import Money
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import RESERVED, SOLD, ImportRow, Ticket
@@ -26,7 +27,7 @@ class RowProblem:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per row of a file, and frozen costs per field
 class CheckedRow:
     line: int
     title: str
@@ -102,7 +103,7 @@ def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> N
     listings are the same tickets and `ticket:created` events as `tickets create` makes,
     written with one statement each for the batch."""
     known = existing_listings(tx, owner_id, [r.external_id for r in rows if r.external_id])
-    new: list[Ticket] = []
+    new: list[CheckedRow] = []
     for row in rows:
         current = known.get(row.external_id) if row.external_id else None
         plan = plan_row(row, current)
@@ -117,7 +118,12 @@ def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> N
             tx.emit(events.TICKET_UPDATED, event_data(updated))
             tally.updated += 1
         else:
-            new.append(new_listing(owner_id, row.title, row.price, row.external_id))
-            tally.created += 1
-    repository.add_many(tx.conn, new, tx.now)
-    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in new])
+            new.append(row)
+    ids = new_ids(len(new))
+    listings = [
+        new_listing(owner_id, row.title, row.price, row.external_id, ticket_id)
+        for row, ticket_id in zip(new, ids, strict=True)
+    ]
+    tally.created += len(listings)
+    repository.add_many(tx.conn, listings, tx.now)
+    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in listings])

@@ -52,7 +52,7 @@ class Ticket:
         return replace(self, status=SOLD, version=self.version + 1)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per row of a file, and frozen costs per field
 class ImportRow:
     """One record of an import file as read, before any rule is applied. A reader that could
     not make sense of the record sets `problem` (the row is then reported, not written)."""

@@ -47,9 +47,15 @@ def parse_listing(title: str | None, price: str | int | None, currency: str) -> 
     return clean, money
 
 
-def new_listing(owner_id: str, title: str, price: Money, external_id: str | None) -> Ticket:
+def new_listing(
+    owner_id: str,
+    title: str,
+    price: Money,
+    external_id: str | None,
+    ticket_id: str | None = None,
+) -> Ticket:
     return Ticket(
-        id=new_id(),
+        id=ticket_id or new_id(),
         title=title,
         price=price,
         owner_id=owner_id,
