@@ -7,7 +7,6 @@ import functools
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Executable
 
 
@@ -23,9 +22,14 @@ def insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
 
 def insert_unless_taken(table: Table, dialect: str) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING in the dialect's spelling."""
+    # Imported here: a dialect package costs tens of milliseconds at every CLI start.
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table).on_conflict_do_nothing()
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"insert unless taken on {dialect}")
 

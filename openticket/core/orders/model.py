@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from openticket.core.errors import Conflict, Forbidden
 from openticket.core.money import Money
@@ -21,8 +22,7 @@ REASON_CANCELLED = "cancelled"
 REASON_EXPIRED = "expired"
 
 
-@dataclass(frozen=True)
-class TicketReplica:
+class TicketReplica(NamedTuple):  # a tuple, not a frozen dataclass: imports make one per row
     id: str
     title: str
     price: Money

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from openticket.core.errors import Conflict, Forbidden, InvalidInput
 from openticket.core.money import Money
@@ -15,8 +16,7 @@ RESERVED = "reserved"
 SOLD = "sold"
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one per row
     id: str
     title: str
     price: Money
@@ -35,21 +35,20 @@ class Ticket:
             raise Conflict("Cannot edit a sold ticket")
 
     def edited(self, title: str | None, price: Money | None) -> Ticket:
-        return replace(
-            self,
+        return self._replace(
             title=self.title if title is None else title,
             price=self.price if price is None else price,
             version=self.version + 1,
         )
 
     def locked_by(self, order_id: str) -> Ticket:
-        return replace(self, status=RESERVED, order_id=order_id, version=self.version + 1)
+        return self._replace(status=RESERVED, order_id=order_id, version=self.version + 1)
 
     def unlocked(self) -> Ticket:
-        return replace(self, status=AVAILABLE, order_id=None, version=self.version + 1)
+        return self._replace(status=AVAILABLE, order_id=None, version=self.version + 1)
 
     def sold(self) -> Ticket:
-        return replace(self, status=SOLD, version=self.version + 1)
+        return self._replace(status=SOLD, version=self.version + 1)
 
 
 @dataclass(slots=True)  # not frozen: one per row of a file, and frozen costs per field
