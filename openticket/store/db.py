@@ -12,7 +12,6 @@ passes rely on running one at a time). Reads never wait for it.
 from __future__ import annotations
 
 import functools
-import json
 import threading
 import weakref
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator
@@ -74,9 +74,10 @@ def _sqlite_utc(value: str | None) -> datetime | None:
     return None if value is None else _parse_sqlite_utc(value)
 
 
-# JSON columns (event payloads) as compact UTF-8 text: about half the time of json.dumps's
-# default ASCII escaping and spacing, and shorter rows.
-_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _json_text(value: object) -> str:
+    """JSON columns (event payloads) as compact UTF-8 text, by orjson: a fifth of json.dumps's
+    time, and an import writes one payload per row."""
+    return orjson.dumps(value).decode()
 
 
 def is_sqlite(url: str) -> bool:
@@ -97,6 +98,7 @@ def create_store_engine(url: str) -> Engine:
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         json_serializer=_json_text,
+        json_deserializer=orjson.loads,
         **pool,
     )
 
@@ -127,6 +129,7 @@ def _server_engine(url: str) -> Engine:
         pool_size=SERVER_POOL_SIZE,
         max_overflow=SERVER_POOL_SIZE,
         json_serializer=_json_text,
+        json_deserializer=orjson.loads,
     )
     if engine.dialect.name != "postgresql":
         return engine
