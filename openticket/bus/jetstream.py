@@ -28,9 +28,12 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
@@ -158,31 +161,57 @@ class JetStreamBus:
         unpublished (the command itself has committed) and the next command or a worker
         publishes them."""
         published: set[str] = set()
-        # No lock of our own here: a caller may hold the store's write lock, which marking
-        # rows published needs too. Two threads publishing the same rows cost a duplicate
-        # that JetStream drops.
         if time.monotonic() < self._publish_paused_until:
             return published  # NATS failed a moment ago: do not make every call wait
         while True:
-            with self._uow.read() as tx:
-                refs = outbox.pending_refs(tx.conn, PUBLISH_CHUNK)
-                batch = outbox.by_seqs(tx.conn, [seq for seq, _, _ in refs])
-            if not batch:
-                return published
             try:
-                self._run(self._publish(batch))
-            except Exception as error:
-                log.warning("events not published yet (NATS: %s)", type(error).__name__)
-                self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+                with self._claimed() as (batch, mark_published):
+                    if not batch:
+                        return published
+                    try:
+                        self._run(self._publish(batch))
+                    except Exception as error:
+                        log.warning("events not published yet (NATS: %s)", type(error).__name__)
+                        self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+                        return published
+                    mark_published()
+            except DBAPIError as error:
+                # The command has committed; its rows are published again later (JetStream
+                # drops the copies), by the next command or a worker.
+                log.warning("events not marked published yet (%s)", type(error.orig).__name__)
                 return published
-            # Marking rows published needs no place in the writers' queue: it is idempotent.
-            with self._uow.engine.begin() as conn:
-                outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
             published.update(e.subject for e in batch)
             if first is not None and not first:
                 first.append(batch[0].sequence)
             if len(batch) < PUBLISH_CHUNK:
                 return published
+
+    @contextlib.contextmanager
+    def _claimed(self) -> Iterator[tuple[list[Envelope], Callable[[], None]]]:
+        """The next unpublished rows, and how to mark them published once JetStream has them.
+        No place in the writers' queue is taken (a caller may hold the store's write lock).
+        On PostgreSQL the rows stay locked from the read to the mark, and other processes'
+        publishers skip them: two processes marking overlapping rows each deadlocked on the
+        other's row locks. SQLite has one writer at a time, so there the read and the mark
+        are two transactions; a row published by two threads is a duplicate JetStream drops."""
+        engine = self._uow.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                batch = outbox.claim_unpublished(conn, PUBLISH_CHUNK)
+                yield batch, lambda: self._mark(conn, batch)
+            return
+        with self._uow.read() as tx:
+            refs = outbox.pending_refs(tx.conn, PUBLISH_CHUNK)
+            batch = outbox.by_seqs(tx.conn, [seq for seq, _, _ in refs])
+
+        def mark() -> None:
+            with engine.begin() as conn:
+                self._mark(conn, batch)
+
+        yield batch, mark
+
+    def _mark(self, conn: Connection, batch: list[Envelope]) -> None:
+        outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
 
     # -- consuming ----------------------------------------------------------------------------
     def consume(self, stop: threading.Event, after_each: dict[str, Any] | None = None) -> None:

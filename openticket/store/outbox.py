@@ -127,6 +127,22 @@ def pending_refs(conn: Connection, limit: int) -> list[tuple[int, str, int]]:
     ]
 
 
+_CLAIM_UNPUBLISHED = (
+    select(*_ENVELOPE_COLUMNS)
+    .where(outbox.c.delivered_at.is_(None))
+    .order_by(outbox.c.seq)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+
+
+def claim_unpublished(conn: Connection, limit: int) -> list[Envelope]:
+    """The oldest undelivered events that no other transaction holds, locked until this one
+    ends (PostgreSQL's FOR UPDATE SKIP LOCKED): concurrent publishers take disjoint rows, so
+    they neither publish the same rows nor wait for each other's marks."""
+    return [_envelope(row) for row in conn.execute(_CLAIM_UNPUBLISHED, {"limit": limit})]
+
+
 def by_seqs(conn: Connection, seqs: Sequence[int]) -> list[Envelope]:
     found: list[Envelope] = []
     for start in range(0, len(seqs), 500):

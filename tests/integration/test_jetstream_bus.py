@@ -184,3 +184,47 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_publishers_on_postgresql_take_disjoint_rows(postgres_url: str, stream: str) -> None:
+    """Two processes publishing at once each marked the other's rows and deadlocked (a 500 for
+    the command whose events they were). Rows one publisher holds are skipped by the others,
+    and eight racing publishers leave every event published exactly once."""
+    engine = create_store_engine(postgres_url)
+    ensure_schema(engine)
+    store = UnitOfWork(engine, utc_now)
+    for n in range(6):
+        _emit(store, "ticket:created", {"n": n})
+    with engine.begin() as holder:
+        held = outbox.claim_unpublished(holder, 4)
+        with engine.begin() as other:
+            other.exec_driver_sql("SET LOCAL lock_timeout = '5s'")  # fail, not hang, if it waits
+            rest = outbox.claim_unpublished(other, 10)
+        assert [e.data["n"] for e in held] == [0, 1, 2, 3]
+        assert [e.data["n"] for e in rest] == [4, 5]
+
+    for n in range(6, 400):
+        _emit(store, "ticket:created", {"n": n})
+    buses = [JetStreamBus(store, NATS_URL, stream) for _ in range(8)]
+    failures: list[BaseException] = []
+
+    def publish(bus: JetStreamBus) -> None:
+        try:
+            bus.publish_pending()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=publish, args=(bus,)) for bus in buses]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
+        with store.read() as tx:
+            assert not outbox.has_pending(tx.conn)
+        assert _stream_messages(stream) == 400
+    finally:
+        for bus in buses:
+            bus.close()
+        engine.dispose()
