@@ -211,7 +211,7 @@ def test_publishers_on_postgresql_take_disjoint_rows(postgres_url: str, stream: 
     def publish(bus: JetStreamBus) -> None:
         try:
             bus.publish_pending()
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             failures.append(error)
 
     threads = [threading.Thread(target=publish, args=(bus,)) for bus in buses]
