@@ -9,6 +9,7 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from openticket.core.errors import DomainError, TooManyRequests
@@ -27,6 +28,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         409: "Conflict",
         422: "Malformed request",
         429: "Too many requests (see Retry-After)",
+        503: "The database is unavailable for now (see Retry-After)",
     }.items()
 }
 
@@ -63,6 +65,17 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
             _body([(message, None)]), status_code=error.status_code, headers=headers
+        )
+
+    @app.exception_handler(OperationalError)
+    async def store_unavailable(_request: Request, error: OperationalError) -> JSONResponse:
+        # Nothing was committed: the database refused a connection (full, restarting) or
+        # ended the transaction (a deadlock victim). The details stay in the log.
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return JSONResponse(
+            _body([("The database is unavailable for now: try again", None)]),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

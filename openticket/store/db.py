@@ -28,7 +28,9 @@ from sqlalchemy.types import TypeDecorator
 WRITE_OPTION = "openticket_write"
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
 SQLITE_POOL_SIZE = 48
-SERVER_POOL_SIZE = 20
+# Connections per process (and as many again in bursts): a server's requests queue for them.
+# Six processes of a scaled-out marketplace stay within PostgreSQL's default of 100.
+SERVER_POOL_SIZE = 8
 # pg_advisory_xact_lock's key for "a write transaction of openticket's store" ("otwr").
 STORE_WRITE_LOCK_KEY = 0x6F747772
 

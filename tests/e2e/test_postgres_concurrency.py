@@ -12,7 +12,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tests.conftest import running_server
+from tests.conftest import POSTGRES_ADMIN, running_server
 
 CLIENTS = 64
 TICKETS = 12
@@ -90,3 +90,23 @@ def _post(base: str, path: str, body: dict[str, str], token: str | None = None) 
 
 def _signup(base: str, email: str) -> str:
     return _post(base, "/api/users/signup", {"email": email, "password": "long enough"})["token"]
+
+
+def test_a_database_that_went_away_is_503_not_500(postgres_url: str, tmp_path: Path) -> None:
+    """The server cannot reach its database (dropped here; full or restarting in life): the
+    client is told to try again later, in the contract's error shape, and nothing leaks."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with running_server(postgres_url, home) as url:
+        token = _signup(url, "buyer@example.com")
+        name = make_url(postgres_url).database
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        response = httpx.get(
+            f"{url}/api/orders", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.json() == {
+            "errors": [{"message": "The database is unavailable for now: try again", "field": None}]
+        }
