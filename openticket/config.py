@@ -51,7 +51,7 @@ class Settings:
     ) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get(ENV_HOME) or _default_home()).expanduser()
-        db_url = db or env.get(ENV_DB) or f"sqlite:///{home / 'openticket.db'}"
+        db_url = _db_url(db or env.get(ENV_DB) or f"sqlite:///{home / 'openticket.db'}")
         return cls(
             home=home,
             db_url=db_url,
@@ -121,6 +121,30 @@ def _seconds(
     if not low <= seconds <= high:
         raise InvalidInput(f"{what} number of seconds from {low:g} to {high:g}")
     return seconds
+
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+def _db_url(text: str) -> str:
+    """A SQLite or PostgreSQL URL (the store's SQL is written for those two)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(text).get_backend_name()
+    except ArgumentError:
+        raise InvalidInput(
+            "The database must be a URL such as sqlite:///PATH or postgresql+psycopg://HOST/NAME",
+            "db",
+        ) from None
+    if backend not in SUPPORTED_DATABASES:
+        raise InvalidInput(
+            f"Unsupported database {backend!r}: use SQLite or PostgreSQL "
+            "(sqlite:///PATH or postgresql+psycopg://HOST/NAME)",
+            "db",
+        )
+    return text
 
 
 def _bus_url(text: str | None) -> str | None:

@@ -206,9 +206,8 @@ class JetStreamBus:
                 batch = outbox.claim_unpublished(conn, PUBLISH_CHUNK)
                 yield batch, lambda: self._mark(conn, batch)
             return
-        with self._uow.read() as tx:
-            refs = outbox.pending_refs(tx.conn, PUBLISH_CHUNK)
-            batch = outbox.by_seqs(tx.conn, [seq for seq, _, _ in refs])
+        with self._uow.read() as tx:  # SQLite has no row locks: a plain read here
+            batch = outbox.claim_unpublished(tx.conn, PUBLISH_CHUNK)
 
         def mark() -> None:
             with engine.begin() as conn:

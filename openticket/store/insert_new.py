@@ -21,17 +21,16 @@ def insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
 
 
 def insert_unless_taken(table: Table, dialect: str) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING in the dialect's spelling."""
+    """INSERT … ON CONFLICT DO NOTHING in the dialect's spelling (the store runs on SQLite or
+    PostgreSQL: config refuses other databases)."""
     # Imported here: a dialect package costs tens of milliseconds at every CLI start.
     if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
 
         return sqlite.insert(table).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import postgresql
 
-        return postgresql.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"insert unless taken on {dialect}")
+    return postgresql.insert(table).on_conflict_do_nothing()
 
 
 @functools.cache

@@ -131,3 +131,13 @@ def test_bad_order_ttl_is_a_clear_error(people: Callable[..., User]) -> None:
     result = person.run("tickets", "list")
     assert result.code == 1
     assert result.stderr.startswith("Error: OPENTICKET_ORDER_TTL")
+
+
+def test_an_unsupported_database_is_a_clear_error(people: Callable[..., User]) -> None:
+    person = people("mysql", OPENTICKET_DB="mysql://root@127.0.0.1/test")
+    result = person.run("tickets", "list")
+    assert result.code == 1
+    assert result.stderr.startswith("Error: Unsupported database 'mysql'")
+    not_a_url = person.run("tickets", "list", "--db", "my database")
+    assert not_a_url.code == 1
+    assert not_a_url.stderr.startswith("Error: The database must be a URL")
