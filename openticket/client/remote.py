@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import httpx
 
 from openticket.core import schemas
+from openticket.core.api import OrderRequest
 from openticket.core.errors import (
     Conflict,
     DomainError,
@@ -220,6 +221,15 @@ class RemoteApi:
     ) -> schemas.Order:
         body = {"ticket_id": ticket_id}
         return schemas.Order(**self._create("/api/orders", token, body, idempotency_key))
+
+    def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
+        outcomes: list[schemas.Order | DomainError] = []
+        for token, ticket_id, key in requests:
+            try:
+                outcomes.append(self.create_order(token, ticket_id, idempotency_key=key))
+            except DomainError as error:
+                outcomes.append(error)
+        return outcomes
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:
         return schemas.Order(**self._request("GET", f"/api/orders/{_segment(order_id)}", token))

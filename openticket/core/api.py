@@ -6,11 +6,12 @@ act for a user take that user's bearer token first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from openticket.core.errors import DomainError
     from openticket.core.schemas import (
         AuthSession,
         DemoReport,
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
         User,
     )
     from openticket.core.tickets.model import ImportRow
+
+
+class OrderRequest(NamedTuple):
+    """One reservation asked for: whose (bearer token), which ticket, and its idempotency key."""
+
+    token: str | None
+    ticket_id: str
+    idempotency_key: str | None = None
 
 
 class Api(Protocol):
@@ -92,6 +101,10 @@ class Api(Protocol):
     def create_order(
         self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
     ) -> Order: ...
+
+    def create_orders(self, requests: list[OrderRequest]) -> list[Order | DomainError]:
+        """`create_order` for each request, in order: its order, or the error that refused
+        it (refused ones change nothing)."""
 
     def get_order(self, token: str | None, order_id: str) -> Order: ...
 

@@ -143,7 +143,12 @@ def _handler_tables(timer: ExpiryTimer) -> dict[str, dict[str, Handler]]:
 
 def subscribe_domains(bus: EventBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
     tables = _handler_tables(timer)
-    batches = {"orders": orders_handlers.BATCH_HANDLERS}
+    batches = {
+        "tickets": tickets_handlers.BATCH_HANDLERS,
+        "orders": orders_handlers.BATCH_HANDLERS,
+        "payments": payments_handlers.BATCH_HANDLERS,
+        "expiration": expiration_handlers.build_batch_handlers(timer),
+    }
     for domain in domains:
         for subject, handler in tables[domain].items():
             bus.subscribe(domain, subject, handler, batches.get(domain, {}).get(subject))

@@ -12,11 +12,12 @@ from typing import Any
 
 from openticket.bus.relay import OutboxRelay
 from openticket.core import schemas
+from openticket.core.api import OrderRequest
 from openticket.core.auth import service as auth
 from openticket.core.auth.model import User
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.clock import isoformat_utc
-from openticket.core.errors import Conflict
+from openticket.core.errors import Conflict, DomainError
 from openticket.core.events import ORDER_CANCELLED
 from openticket.core.expiration import service as expiration
 from openticket.core.expiration.model import ExpiryTimer
@@ -396,16 +397,38 @@ class LocalApi:
     def create_order(
         self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
     ) -> schemas.Order:
-        user = self._authenticate(token)
-        once = _Once(idempotency_key, user.id, "create_order", ticket_id)
+        (outcome,) = self.create_orders([OrderRequest(token, ticket_id, idempotency_key)])
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
+        """Many reservations in one transaction and one delivery of their events (a server
+        batches its concurrent requests so): each gets its order or the error that refused
+        it, and a refused one changes nothing (its own savepoint)."""
+        outcomes: list[schemas.Order | DomainError] = []
         with self._uow.exclusive():
-            if self._relay.delivers_in_process:  # the ticket replica must be current
+            if self._relay.delivers_in_process:  # the ticket replicas must be current
                 self._relay.after_commit()
             with self._command() as tx:
-                if (replayed := once.replay(tx)) is not None:
-                    return schemas.Order.model_validate(replayed)
-                order = _order(orders.reserve(tx, user.id, ticket_id, self._order_ttl))
-                once.remember(tx, order)
+                for request in requests:
+                    try:
+                        if len(requests) == 1:
+                            outcomes.append(self._reserve(tx, request))
+                            continue
+                        with tx.savepoint():
+                            outcomes.append(self._reserve(tx, request))
+                    except DomainError as error:
+                        outcomes.append(error)
+        return outcomes
+
+    def _reserve(self, tx: Tx, request: OrderRequest) -> schemas.Order:
+        user = auth.authenticate(tx, request.token)
+        once = _Once(request.idempotency_key, user.id, "create_order", request.ticket_id)
+        if (replayed := once.replay(tx)) is not None:
+            return schemas.Order.model_validate(replayed)
+        order = _order(orders.reserve(tx, user.id, request.ticket_id, self._order_ttl))
+        once.remember(tx, order)
         return order
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, insert
+from sqlalchemy import Connection, Select, Table, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -59,6 +59,33 @@ def insert_many(
         conn.exec_driver_sql(sql, tuples)
     else:
         conn.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in tuples])
+
+
+def insert_new_many(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> set[Any]:
+    """`insert_many` of the rows whose key (the first column, the table's primary key) is not
+    taken yet; the keys of those inserted. A replica's or an inbox's batch insert that must
+    know what it has not seen before."""
+    if not rows:
+        return set()
+    keys = [row[0] for row in rows]
+    taken: set[Any] = set()
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        taken.update(conn.execute(_taken_keys(table, columns[0]), {"keys": chunk}).scalars())
+    new = [row for row in rows if row[0] not in taken]
+    insert_many(conn, table, columns, new, skip_existing=True)
+    return {row[0] for row in new}
+
+
+KEYS_PER_QUERY = 500
+
+
+@functools.cache
+def _taken_keys(table: Table, key: str) -> Select[Any]:
+    column = table.c[key]
+    return select(column).where(column.in_(bindparam("keys", expanding=True)))
 
 
 def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:

@@ -7,7 +7,23 @@ from openticket.core.clock import parse_isoformat
 from openticket.core.events import Envelope
 from openticket.core.expiration import repository
 from openticket.core.expiration.model import ExpiryTimer
-from openticket.store.uow import Handler, Tx
+from openticket.store.uow import BatchHandler, Handler, Tx
+
+
+def build_batch_handlers(timer: ExpiryTimer) -> dict[str, BatchHandler]:
+    def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
+        """on_order_created (below) for a run of events (a server's batch of reservations)."""
+        ends = [(e.data["id"], parse_isoformat(e.data["expires_at"])) for e in envelopes]
+        new = repository.add_many(tx.conn, ends)
+
+        def schedule() -> None:
+            for order_id, expires_at in ends:
+                if order_id in new:
+                    timer.schedule(order_id, expires_at)
+
+        tx.after_commit(schedule)
+
+    return {events.ORDER_CREATED: on_orders_created}
 
 
 def build_handlers(timer: ExpiryTimer) -> dict[str, Handler]:

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, select
 
 from openticket.core.expiration.tables import schedule
+from openticket.store.bulk import insert_new_many
 from openticket.store.insert_new import insert_new
 
 _DELETE = delete(schedule).where(schedule.c.order_id == bindparam("order_id"))
@@ -13,6 +14,11 @@ _DELETE = delete(schedule).where(schedule.c.order_id == bindparam("order_id"))
 def add(conn: Connection, order_id: str, expires_at: datetime) -> bool:
     """False when the order is scheduled already (a redelivered event)."""
     return insert_new(conn, schedule, {"order_id": order_id, "expires_at": expires_at})
+
+
+def add_many(conn: Connection, new: list[tuple[str, datetime]]) -> set[str]:
+    """`add` for many (order id, end); the orders that were not scheduled yet."""
+    return insert_new_many(conn, schedule, ("order_id", "expires_at"), new)
 
 
 def remove(conn: Connection, order_id: str) -> bool:

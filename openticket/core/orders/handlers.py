@@ -49,6 +49,26 @@ def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:
     repository.save_ticket(tx.conn, incoming)
 
 
+def on_tickets_updated(envelopes: list[Envelope], tx: Tx) -> None:
+    """on_ticket_updated for a run of events (the locks of a batch of reservations); a ticket
+    may come more than once."""
+    incoming = [_replica(e.data) for e in envelopes]
+    known = repository.get_tickets(tx.conn, [ticket.id for ticket in incoming])
+    changed: dict[str, TicketReplica] = {}
+    for ticket in incoming:
+        current = known.get(ticket.id)
+        if current is None:
+            raise RetryLater(f"ticket {ticket.id} not seen yet")
+        if ticket.version <= current.version:
+            continue  # already applied
+        if ticket.version > current.version + 1:
+            raise RetryLater(
+                f"ticket {ticket.id} version {ticket.version} before {current.version + 1}"
+            )
+        known[ticket.id] = changed[ticket.id] = ticket
+    repository.save_tickets(tx.conn, list(changed.values()))
+
+
 def on_expiration_complete(envelope: Envelope, tx: Tx) -> None:
     order = repository.get(tx.conn, envelope.data["order_id"])
     if order is None:
@@ -70,7 +90,10 @@ def on_payment_created(envelope: Envelope, tx: Tx) -> None:
         log.info("payment %s arrived for %s order %s", envelope.data["id"], order.status, order.id)
 
 
-BATCH_HANDLERS: dict[str, BatchHandler] = {events.TICKET_CREATED: on_tickets_created}
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    events.TICKET_CREATED: on_tickets_created,
+    events.TICKET_UPDATED: on_tickets_updated,
+}
 
 HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_ticket_created,

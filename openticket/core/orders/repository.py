@@ -10,7 +10,7 @@ from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES, Order, TicketReplica
 from openticket.core.orders.tables import order_tickets, orders
-from openticket.store.bulk import insert_many
+from openticket.store.bulk import KEYS_PER_QUERY, insert_many
 
 # Statements on the reservation path are built once: building one per call costs more than
 # running it (bench/reserve.py).
@@ -30,6 +30,9 @@ _ANY_OVERDUE = (
     .limit(1)
 )
 _TICKET_BY_ID = select(order_tickets).where(order_tickets.c.id == bindparam("ticket_id"))
+_TICKETS_BY_IDS = select(order_tickets).where(
+    order_tickets.c.id.in_(bindparam("ticket_ids", expanding=True))
+)
 _INSERT_TICKET = insert(order_tickets)
 _SAVE_TICKET = (
     update(order_tickets)
@@ -127,8 +130,19 @@ def for_user(conn: Connection, user_id: str) -> list[Order]:
 
 def get_ticket(conn: Connection, ticket_id: str) -> TicketReplica | None:
     row = conn.execute(_TICKET_BY_ID, {"ticket_id": ticket_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _replica(row)
+
+
+def get_tickets(conn: Connection, ticket_ids: list[str]) -> dict[str, TicketReplica]:
+    found: dict[str, TicketReplica] = {}
+    for start in range(0, len(ticket_ids), KEYS_PER_QUERY):
+        chunk = ticket_ids[start : start + KEYS_PER_QUERY]
+        rows = conn.execute(_TICKETS_BY_IDS, {"ticket_ids": chunk})
+        found.update((row.id, _replica(row)) for row in rows)
+    return found
+
+
+def _replica(row: Any) -> TicketReplica:
     return TicketReplica(
         row.id, row.title, Money(row.price_minor, row.currency), row.owner_id, row.version
     )
@@ -156,6 +170,15 @@ def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:
 
 
 def save_ticket(conn: Connection, ticket: TicketReplica) -> None:
+    save_tickets(conn, [ticket])
+
+
+def save_tickets(conn: Connection, changed: list[TicketReplica]) -> None:
+    if changed:
+        conn.execute(_SAVE_TICKET, [_save_ticket_params(ticket) for ticket in changed])
+
+
+def _save_ticket_params(ticket: TicketReplica) -> dict[str, Any]:
     params = _ticket_params(ticket)
     params["b_id"] = params.pop("id")
-    conn.execute(_SAVE_TICKET, params)
+    return params

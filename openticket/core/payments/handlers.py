@@ -10,22 +10,27 @@ from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.payments import repository, service
 from openticket.core.payments.model import ORDER_CANCELLED, ORDER_COMPLETE, OrderReplica
-from openticket.store.uow import Handler, Tx
+from openticket.store.uow import BatchHandler, Handler, Tx
+
+
+def _replica(data: events.EventData) -> OrderReplica:
+    return OrderReplica(
+        id=data["id"],
+        user_id=data["user_id"],
+        price=money_from_contract(data["ticket"]["price"], data["ticket"]["currency"]),
+        status=data["status"],
+        expires_at=parse_isoformat(data["expires_at"]),
+        version=int(data["version"]),
+    )
 
 
 def on_order_created(envelope: Envelope, tx: Tx) -> None:
-    data = envelope.data
-    repository.add_order(
-        tx.conn,
-        OrderReplica(
-            id=data["id"],
-            user_id=data["user_id"],
-            price=money_from_contract(data["ticket"]["price"], data["ticket"]["currency"]),
-            status=data["status"],
-            expires_at=parse_isoformat(data["expires_at"]),
-            version=int(data["version"]),
-        ),
-    )
+    repository.add_order(tx.conn, _replica(envelope.data))
+
+
+def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
+    """on_order_created for a run of events (a server's batch of reservations)."""
+    repository.add_new_orders(tx.conn, [_replica(e.data) for e in envelopes])
 
 
 def _next_version(tx: Tx, envelope: Envelope) -> bool:
@@ -62,3 +67,5 @@ HANDLERS: dict[str, Handler] = {
     events.ORDER_CANCELLED: on_order_cancelled,
     events.ORDER_COMPLETED: on_order_completed,
 }
+
+BATCH_HANDLERS: dict[str, BatchHandler] = {events.ORDER_CREATED: on_orders_created}

@@ -10,6 +10,7 @@ from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.payments.model import LIVE_STATUSES, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
+from openticket.store.bulk import insert_many
 from openticket.store.insert_new import insert_new
 
 
@@ -121,18 +122,38 @@ def get_order(conn: Connection, order_id: str) -> OrderReplica | None:
 def add_order(conn: Connection, order: OrderReplica) -> bool:
     """Record a new order; False when it is known already (a redelivered event)."""
     return insert_new(
-        conn,
-        payment_orders,
-        {
-            "id": order.id,
-            "user_id": order.user_id,
-            "price_minor": order.price.minor,
-            "currency": order.price.currency,
-            "status": order.status,
-            "expires_at": order.expires_at,
-            "version": order.version,
-            "cancel_reason": None,
-        },
+        conn, payment_orders, dict(zip(_ORDER_COLUMNS, _order_row(order), strict=True))
+    )
+
+
+def add_new_orders(conn: Connection, new: list[OrderReplica]) -> None:
+    """`add_order` for many; those known already are left as they are."""
+    rows = [_order_row(order) for order in new]
+    insert_many(conn, payment_orders, _ORDER_COLUMNS, rows, skip_existing=True)
+
+
+_ORDER_COLUMNS = (
+    "id",
+    "user_id",
+    "price_minor",
+    "currency",
+    "status",
+    "expires_at",
+    "version",
+    "cancel_reason",
+)
+
+
+def _order_row(order: OrderReplica) -> tuple[Any, ...]:
+    return (
+        order.id,
+        order.user_id,
+        order.price.minor,
+        order.price.currency,
+        order.status,
+        order.expires_at,
+        order.version,
+        None,
     )
 
 

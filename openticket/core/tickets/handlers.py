@@ -7,9 +7,9 @@ from openticket.core import events
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.tickets import repository
-from openticket.core.tickets.model import RESERVED
+from openticket.core.tickets.model import RESERVED, Ticket
 from openticket.core.tickets.service import event_data
-from openticket.store.uow import Handler, Tx
+from openticket.store.uow import BatchHandler, Handler, Tx
 
 
 def on_order_created(envelope: Envelope, tx: Tx) -> None:
@@ -26,6 +26,31 @@ def on_order_created(envelope: Envelope, tx: Tx) -> None:
     locked = ticket.locked_by(order_id)
     repository.save(tx.conn, locked, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(locked))
+
+
+def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
+    """on_order_created for a run of events (a server's batch of reservations)."""
+    new = repository.add_new_orders(
+        tx.conn,
+        [
+            (e.data["id"], e.data["ticket"]["id"], int(e.data["version"]), e.data["status"])
+            for e in envelopes
+        ],
+    )
+    run = [e for e in envelopes if e.data["id"] in new]
+    current = repository.get_many(tx.conn, [e.data["ticket"]["id"] for e in run])
+    locked: list[Ticket] = []
+    for envelope in run:
+        order_id, ticket_id = envelope.data["id"], envelope.data["ticket"]["id"]
+        ticket = current.get(ticket_id)
+        if ticket is None:
+            raise RetryLater(f"ticket {ticket_id} not known yet")
+        if ticket.order_id is not None and ticket.order_id != order_id:
+            raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
+        current[ticket_id] = ticket.locked_by(order_id)
+        locked.append(current[ticket_id])
+    repository.save_many(tx.conn, locked, tx.now)
+    tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked])
 
 
 def _apply_order_change(tx: Tx, envelope: Envelope, status: str) -> bool:
@@ -70,3 +95,5 @@ HANDLERS: dict[str, Handler] = {
     events.ORDER_CANCELLED: on_order_cancelled,
     events.ORDER_COMPLETED: on_order_completed,
 }
+
+BATCH_HANDLERS: dict[str, BatchHandler] = {events.ORDER_CREATED: on_orders_created}

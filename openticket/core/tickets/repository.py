@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from openticket.core.money import Money
 from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
-from openticket.store.bulk import insert_many
+from openticket.store.bulk import KEYS_PER_QUERY, insert_many, insert_new_many
 from openticket.store.insert_new import insert_new
 
 
@@ -40,6 +40,7 @@ _SAVE = (
         version=bindparam("version"),
     )
 )
+_BY_IDS = select(tickets).where(tickets.c.id.in_(bindparam("ticket_ids", expanding=True)))
 _BY_EXTERNAL_IDS = select(tickets).where(
     tickets.c.owner_id == bindparam("owner_id"),
     tickets.c.external_id.in_(bindparam("external_ids", expanding=True)),
@@ -102,24 +103,41 @@ def get(conn: Connection, ticket_id: str) -> Ticket | None:
     return None if row is None else _ticket(row)
 
 
+def get_many(conn: Connection, ticket_ids: list[str]) -> dict[str, Ticket]:
+    found: dict[str, Ticket] = {}
+    for start in range(0, len(ticket_ids), KEYS_PER_QUERY):
+        chunk = ticket_ids[start : start + KEYS_PER_QUERY]
+        found.update((row.id, _ticket(row)) for row in conn.execute(_BY_IDS, {"ticket_ids": chunk}))
+    return found
+
+
 def save(conn: Connection, ticket: Ticket, now: datetime) -> None:
     """Write a changed ticket; its version must be exactly one above the stored one."""
-    result = conn.execute(
-        _SAVE,
-        {
-            "b_id": ticket.id,
-            "b_version": ticket.version - 1,
-            "title": ticket.title,
-            "price_minor": ticket.price.minor,
-            "currency": ticket.price.currency,
-            "status": ticket.status,
-            "order_id": ticket.order_id,
-            "updated_at": now,
-            "version": ticket.version,
-        },
-    )
-    if result.rowcount != 1:
-        raise RuntimeError(f"ticket {ticket.id} changed concurrently (stale version)")
+    save_many(conn, [ticket], now)
+
+
+def save_many(conn: Connection, changed: list[Ticket], now: datetime) -> None:
+    """`save` for each ticket in turn, in one statement (a ticket may come more than once)."""
+    if not changed:
+        return
+    result = conn.execute(_SAVE, [_save_params(ticket, now) for ticket in changed])
+    if result.rowcount != len(changed):
+        stale = ", ".join(ticket.id for ticket in changed)
+        raise RuntimeError(f"ticket changed concurrently (stale version): {stale}")
+
+
+def _save_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    return {
+        "b_id": ticket.id,
+        "b_version": ticket.version - 1,
+        "title": ticket.title,
+        "price_minor": ticket.price.minor,
+        "currency": ticket.price.currency,
+        "status": ticket.status,
+        "order_id": ticket.order_id,
+        "updated_at": now,
+        "version": ticket.version,
+    }
 
 
 def search(
@@ -168,6 +186,11 @@ def add_order(conn: Connection, order_id: str, ticket_id: str, version: int, sta
     """Record a new order; False when it is known already (a redelivered event)."""
     values = {"id": order_id, "ticket_id": ticket_id, "version": version, "status": status}
     return insert_new(conn, ticket_orders, values)
+
+
+def add_new_orders(conn: Connection, new: list[tuple[str, str, int, str]]) -> set[str]:
+    """`add_order` for many (order id, ticket id, version, status); the ids not known before."""
+    return insert_new_many(conn, ticket_orders, ("id", "ticket_id", "version", "status"), new)
 
 
 def save_order(conn: Connection, order_id: str, version: int, status: str) -> None:

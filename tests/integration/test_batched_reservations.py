@@ -1,0 +1,125 @@
+"""Reservations in batches (what a server does with concurrent requests): one transaction and
+one delivery for many, each request answered on its own, and the events of a batch applied by
+the domains' batch handlers exactly as one by one. Real SQLite files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from openticket.core.api import OrderRequest
+from openticket.core.errors import Conflict, Forbidden, NotFound, NotSignedIn
+from openticket.core.orders.tables import order_tickets
+from openticket.core.schemas import Order
+from openticket.store import outbox
+from tests.conftest import ManualClock, dump_store
+from tests.integration.test_domain_events import Market
+
+
+@pytest.fixture
+def market(tmp_path: Path, clock: ManualClock) -> Iterator[Market]:
+    built = Market(tmp_path / "market.db", clock)
+    yield built
+    built.engine.dispose()
+
+
+def _people_and_tickets(market: Market, count: int) -> tuple[str, str, str, list[str]]:
+    api = market.api
+    seller = api.signup("seller@example.com", "long enough").token
+    ann = api.signup("ann@example.com", "long enough").token
+    bob = api.signup("bob@example.com", "long enough").token
+    tickets = [api.create_ticket(seller, f"Seat {n}", "20.00").id for n in range(count)]
+    return seller, ann, bob, tickets
+
+
+def _replica_versions(market: Market) -> dict[str, int]:
+    with market.engine.connect() as conn:
+        rows = conn.execute(select(order_tickets.c.id, order_tickets.c.version)).all()
+    return {row.id: row.version for row in rows}
+
+
+def _pending_events(market: Market) -> int:
+    with market.engine.connect() as conn:
+        return len(outbox.pending_refs(conn, 1000))
+
+
+def test_each_request_of_a_batch_gets_its_own_answer(market: Market) -> None:
+    seller, ann, bob, (t1, t2, t3) = _people_and_tickets(market, 3)
+
+    outcomes = market.api.create_orders(
+        [
+            OrderRequest(ann, t1),
+            OrderRequest(bob, t1),  # taken by the request before it, in the same batch
+            OrderRequest(seller, t2),  # one's own ticket
+            OrderRequest("not a token", t2),
+            OrderRequest(bob, t2),
+            OrderRequest(ann, "no-such-ticket"),
+            OrderRequest(ann, t3, "key-1"),
+            OrderRequest(ann, t3, "key-1"),  # a retry of the one before: the same order
+        ]
+    )
+
+    kinds = [type(outcome) for outcome in outcomes]
+    assert kinds == [Order, Conflict, Forbidden, NotSignedIn, Order, NotFound, Order, Order]
+    first, _, _, _, second, _, third, third_again = outcomes
+    assert isinstance(third, Order) and third == third_again
+    assert isinstance(first, Order) and isinstance(second, Order)
+    mine = {order.id for order in market.api.list_orders(ann)}
+    assert mine == {first.id, third.id}
+    assert [order.id for order in market.api.list_orders(bob)] == [second.id]
+    # The events of the batch are delivered before the answers: every ticket shows the lock.
+    shown = {ticket.id: ticket for ticket in market.api.list_tickets(seller, mine=True)}
+    assert {t: (shown[t].status, shown[t].order_id) for t in (t1, t2, t3)} == {
+        t1: ("reserved", first.id),
+        t2: ("reserved", second.id),
+        t3: ("reserved", third.id),
+    }
+    assert _replica_versions(market) == {t1: 1, t2: 1, t3: 1}
+    assert set(market.timer.scheduled) == {first.id, second.id, third.id}
+    assert _pending_events(market) == 0
+
+
+def test_a_refused_request_changes_nothing_in_its_batch(market: Market) -> None:
+    _, ann, bob, (t1, t2) = _people_and_tickets(market, 2)
+    before = dump_store(market.path)
+
+    outcomes = market.api.create_orders([OrderRequest(bob, "nope"), OrderRequest("bad", t1)])
+
+    assert [type(outcome) for outcome in outcomes] == [NotFound, NotSignedIn]
+    assert dump_store(market.path) == before
+    (alone,) = market.api.create_orders([OrderRequest(ann, t2)])
+    assert isinstance(alone, Order) and alone.ticket_id == t2
+
+
+def test_a_batch_s_events_given_again_change_nothing(market: Market) -> None:
+    _, ann, bob, tickets = _people_and_tickets(market, 6)
+    requests = [OrderRequest(ann if n % 2 else bob, t) for n, t in enumerate(tickets)]
+    assert all(isinstance(o, Order) for o in market.api.create_orders(requests))
+    state = dump_store(market.path)
+    before = {table: rows for table, rows in state.items() if table != "outbox"}
+
+    market.redeliver_everything()
+
+    after = dump_store(market.path)
+    assert {table: rows for table, rows in after.items() if table != "outbox"} == before
+
+
+def test_a_batch_taking_over_expired_reservations_applies_each_ticket_change_in_order(
+    market: Market, clock: ManualClock
+) -> None:
+    """Lazy expiry inside a batch: each ticket is unlocked, then locked again, so the orders
+    replica gets two versions of one ticket in one run of events."""
+    _, ann, bob, (t1, t2) = _people_and_tickets(market, 2)
+    held = market.api.create_orders([OrderRequest(bob, t1), OrderRequest(bob, t2)])
+    clock.advance(901)
+
+    taken = market.api.create_orders([OrderRequest(ann, t1), OrderRequest(ann, t2)])
+
+    assert all(isinstance(order, Order) for order in held + taken)
+    assert [order.status for order in market.api.list_orders(bob)] == ["cancelled", "cancelled"]
+    assert _replica_versions(market) == {t1: 3, t2: 3}  # locked, unlocked, locked again
+    assert not {t1, t2} & {ticket.id for ticket in market.api.list_tickets()}  # reserved
+    assert _pending_events(market) == 0
