@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from openticket import __version__
 from openticket.core.api import Api
 from openticket.server import errors
+from openticket.server.deps import Reservations
 from openticket.server.ratelimit import SigninLimiter, SlidingWindow
 from openticket.server.routes import events, orders, ticket_files, tickets, users
 
@@ -15,13 +19,22 @@ SIGNIN_PER_ADDRESS = (30, 60.0)
 
 
 def create_app(api: Api, *, signin_limiter: SigninLimiter | None = None) -> FastAPI:
+    reservations = Reservations(api.create_orders, name="openticket-reservations")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        reservations.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="openticket",
         version=__version__,
         description="The openticket marketplace over HTTP: the same objects as `--json`.",
         responses=errors.ERROR_RESPONSES,
     )
     app.state.api = api
+    app.state.reservations = reservations
     app.state.signin_limiter = signin_limiter or SigninLimiter(
         SlidingWindow(*SIGNIN_PER_ACCOUNT), SlidingWindow(*SIGNIN_PER_ADDRESS)
     )

@@ -6,12 +6,21 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from openticket.core.api import Api
+from openticket.core.api import Api, OrderRequest
+from openticket.core.schemas import Order
+from openticket.server.batching import Batcher
+
+Reservations = Batcher[OrderRequest, Order]
 
 
 def get_api(request: Request) -> Api:
     api: Api = request.app.state.api
     return api
+
+
+def get_reservations(request: Request) -> Reservations:
+    reservations: Reservations = request.app.state.reservations
+    return reservations
 
 
 def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
@@ -22,6 +31,7 @@ def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str |
 
 
 ApiDep = Annotated[Api, Depends(get_api)]
+ReservationsDep = Annotated[Reservations, Depends(get_reservations)]
 TokenDep = Annotated[str | None, Depends(bearer_token)]
 IdempotencyKeyDep = Annotated[
     str | None,

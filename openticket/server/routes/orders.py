@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from openticket.core import schemas
-from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
+from openticket.core.api import OrderRequest
+from openticket.server.deps import ApiDep, IdempotencyKeyDep, ReservationsDep, TokenDep
 
 router = APIRouter(tags=["orders"])
 
@@ -26,10 +27,11 @@ def list_orders(api: ApiDep, token: TokenDep) -> list[schemas.Order]:
 
 
 @router.post("/api/orders", status_code=201, operation_id="create_order")
-def create_order(
-    body: OrderCreate, api: ApiDep, token: TokenDep, key: IdempotencyKeyDep = None
+async def create_order(
+    body: OrderCreate, reservations: ReservationsDep, token: TokenDep, key: IdempotencyKeyDep = None
 ) -> schemas.Order:
-    return api.create_order(token, body.ticket_id, idempotency_key=key)
+    # On the event loop: the reservation itself runs in the batcher's thread (batching.py).
+    return await reservations.submit(OrderRequest(token, body.ticket_id, key))
 
 
 @router.get("/api/orders/{order_id}", operation_id="show_order")

@@ -1,0 +1,107 @@
+"""The server's Batcher: concurrent requests run together in one worker thread, and each
+request gets its own answer (or its own error)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from openticket.core.errors import Conflict
+from openticket.server.batching import Batcher
+
+
+class Recorder:
+    """A run_batch that doubles numbers, refuses negative ones, and records its batches; the
+    first batch waits for `release`, so that requests pile up behind it."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.threads: set[str] = set()
+        self.release = threading.Event()
+
+    def __call__(self, numbers: list[int]) -> list[int | Exception]:
+        if not self.batches:
+            self.release.wait(5)
+        self.batches.append(numbers)
+        self.threads.add(threading.current_thread().name)
+        return [Conflict(f"{n} is negative") if n < 0 else n * 2 for n in numbers]
+
+
+async def _submit_all(batcher: Batcher[int, int], numbers: list[int]) -> list[object]:
+    first = asyncio.ensure_future(batcher.submit(numbers[0]))
+    await asyncio.sleep(0.05)  # the first batch is running (and held)
+    rest = [asyncio.ensure_future(batcher.submit(n)) for n in numbers[1:]]
+    await asyncio.sleep(0.05)
+    return await asyncio.gather(first, *rest, return_exceptions=True)
+
+
+def test_requests_that_wait_go_together_and_each_gets_its_answer() -> None:
+    recorder = Recorder()
+    batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher", max_batch=64)
+    threading.Timer(0.2, recorder.release.set).start()
+
+    answers = asyncio.run(_submit_all(batcher, [1, 2, -3, 4, 5]))
+    batcher.close()
+
+    assert answers[:2] == [2, 4] and answers[3:] == [8, 10]
+    assert isinstance(answers[2], Conflict) and str(answers[2]) == "-3 is negative"
+    assert recorder.batches == [[1], [2, -3, 4, 5]]
+    assert recorder.threads == {"test-batcher"}
+
+
+def test_a_batch_is_never_larger_than_max_batch() -> None:
+    recorder = Recorder()
+    batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher", max_batch=3)
+    threading.Timer(0.2, recorder.release.set).start()
+
+    answers = asyncio.run(_submit_all(batcher, list(range(1, 9))))
+    batcher.close()
+
+    assert answers == [2 * n for n in range(1, 9)]
+    assert [len(batch) for batch in recorder.batches] == [1, 3, 3, 1]
+
+
+def test_a_failed_batch_is_every_request_s_answer() -> None:
+    def broken(numbers: list[int]) -> list[int | Exception]:
+        raise OSError("disk full")
+
+    batcher: Batcher[int, int] = Batcher(broken, name="test-batcher")
+
+    async def two() -> list[object]:
+        return await asyncio.gather(batcher.submit(1), batcher.submit(2), return_exceptions=True)
+
+    answers = asyncio.run(two())
+    batcher.close()
+    assert [type(answer) for answer in answers] == [OSError, OSError]
+
+
+def test_close_finishes_what_was_queued_and_stops_the_thread() -> None:
+    recorder = Recorder()
+    recorder.release.set()
+    batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher-close")
+    assert asyncio.run(batcher.submit(21)) == 42
+    batcher.close()
+    assert "test-batcher-close" not in {thread.name for thread in threading.enumerate()}
+    batcher.close()  # twice is harmless
+
+
+def test_a_cancelled_request_does_not_disturb_the_others() -> None:
+    recorder = Recorder()
+    batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher")
+    threading.Timer(0.2, recorder.release.set).start()
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(batcher.submit(1))
+        await asyncio.sleep(0.05)
+        gone = asyncio.ensure_future(batcher.submit(2))
+        kept = asyncio.ensure_future(batcher.submit(3))
+        await asyncio.sleep(0.01)
+        gone.cancel()  # the client went away while its request waited
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        return await asyncio.gather(first, kept)
+
+    assert asyncio.run(scenario()) == [2, 6]
+    batcher.close()
