@@ -11,6 +11,7 @@ from openticket.core.money import Money
 from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES, Order, TicketReplica
 from openticket.core.orders.tables import order_tickets, orders
 from openticket.store.bulk import KEYS_PER_QUERY, insert_many
+from openticket.store.sql import one_of
 
 # Statements on the reservation path are built once: building one per call costs more than
 # running it (bench/reserve.py).
@@ -22,11 +23,11 @@ _SAVE_ORDER = (
     .values(status=bindparam("status"), version=bindparam("version"))
 )
 _LIVE_FOR_TICKET = select(orders).where(
-    orders.c.ticket_id == bindparam("ticket_id"), orders.c.status.in_(LIVE_STATUSES)
+    orders.c.ticket_id == bindparam("ticket_id"), one_of(orders.c.status, LIVE_STATUSES)
 )
 _ANY_OVERDUE = (
     select(orders.c.id)
-    .where(orders.c.status.in_(OPEN_STATUSES), orders.c.expires_at <= bindparam("now"))
+    .where(one_of(orders.c.status, OPEN_STATUSES), orders.c.expires_at <= bindparam("now"))
     .limit(1)
 )
 _TICKET_BY_ID = select(order_tickets).where(order_tickets.c.id == bindparam("ticket_id"))
@@ -108,7 +109,7 @@ def live_for_ticket(conn: Connection, ticket_id: str) -> Order | None:
 def overdue(conn: Connection, now: datetime, limit: int = 500) -> list[Order]:
     query = (
         select(orders)
-        .where(orders.c.status.in_(OPEN_STATUSES), orders.c.expires_at <= now)
+        .where(one_of(orders.c.status, OPEN_STATUSES), orders.c.expires_at <= now)
         .order_by(orders.c.expires_at)
         .limit(limit)
     )

@@ -12,6 +12,7 @@ from openticket.core.payments.model import LIVE_STATUSES, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
 from openticket.store.bulk import insert_many
 from openticket.store.insert_new import insert_new
+from openticket.store.sql import one_of
 
 
 def _payment(row: Any) -> Payment:
@@ -71,7 +72,7 @@ def get(conn: Connection, payment_id: str) -> Payment | None:
 
 def live_for_order(conn: Connection, order_id: str) -> Payment | None:
     query = select(payments).where(
-        payments.c.order_id == order_id, payments.c.status.in_(LIVE_STATUSES)
+        payments.c.order_id == order_id, one_of(payments.c.status, LIVE_STATUSES)
     )
     row = conn.execute(query).first()
     return None if row is None else _payment(row)

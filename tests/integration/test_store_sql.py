@@ -1,0 +1,103 @@
+"""The store's savepoints and status filters, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy.exc import IntegrityError
+
+from openticket.core.orders import repository as orders_repository
+from openticket.core.orders.tables import orders
+from openticket.core.tickets import repository as tickets_repository
+from openticket.core.tickets.tables import ticket_orders
+from openticket.store.db import create_store_engine
+from openticket.store.migrate import upgrade
+from openticket.store.sql import one_of
+from openticket.store.uow import UnitOfWork
+from tests.conftest import postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        built = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}")
+        upgrade(built)
+        yield built
+        built.dispose()
+        return
+    with postgres_database() as url:
+        built = create_store_engine(url)
+        upgrade(built)
+        yield built
+        built.dispose()
+
+
+def _order_ids(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(ticket_orders.c.id)).scalars())
+
+
+def _add(conn: Connection, order_id: str) -> None:
+    assert tickets_repository.add_order(conn, order_id, "ticket", 0, "created")
+
+
+def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
+    uow = UnitOfWork(engine, lambda: datetime(2026, 11, 28, tzinfo=UTC))
+    ran: list[str] = []
+    with uow.write() as tx:
+        _add(tx.conn, "kept-before")
+        with pytest.raises(RuntimeError), tx.savepoint():
+            _add(tx.conn, "undone")
+            tx.after_commit(lambda: ran.append("undone hook"))
+            raise RuntimeError("refused")
+        with tx.savepoint():
+            _add(tx.conn, "kept-outer")
+            with pytest.raises(RuntimeError), tx.savepoint():  # nested
+                _add(tx.conn, "undone-inner")
+                raise RuntimeError("refused")
+            tx.after_commit(lambda: ran.append("kept hook"))
+        # A statement that fails inside a savepoint leaves the transaction usable (on
+        # PostgreSQL it would otherwise be aborted until the end).
+        with pytest.raises(IntegrityError), tx.savepoint():
+            tx.conn.execute(
+                ticket_orders.insert().values(
+                    id="kept-before", ticket_id="t", version=0, status="created"
+                )
+            )
+        _add(tx.conn, "kept-after")
+    assert _order_ids(engine) == ["kept-after", "kept-before", "kept-outer"]
+    assert ran == ["kept hook"]
+
+
+def test_status_sets_are_written_into_the_sql() -> None:
+    sql = str(select(orders.c.id).where(one_of(orders.c.status, ("created", "awaiting:payment"))))
+    assert "IN ('created', 'awaiting:payment')" in sql
+    with pytest.raises(ValueError, match="not a status constant"):
+        one_of(orders.c.status, ("x') OR ('1'='1",))
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (orders_repository._LIVE_FOR_TICKET, "uq_orders_live_ticket"),
+        (orders_repository._ANY_OVERDUE, "ix_orders_open_expires_at"),
+    ],
+)
+def test_status_queries_use_their_partial_index_on_sqlite(
+    tmp_path: Path, query: Select[Any], index: str
+) -> None:
+    """With the statuses as bound parameters SQLite scanned every order ever placed: for each
+    reservation, and for the overdue check before every read."""
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    upgrade(engine)
+    compiled = query.compile(dialect=engine.dialect)
+    unbound = (None,) * len(compiled.positiontup or ())  # the plan does not depend on them
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound).all()
+    engine.dispose()
+    assert f"USING INDEX {index}" in " ".join(str(row[-1]) for row in plan)
