@@ -42,6 +42,7 @@ class Tx:
         self.now = now
         self._after_commit: list[Callable[[], None]] = []
         self._recent = recent
+        self._savepoints = 0  # open ones, for their names
         self.emitted = 0
 
     def emit(self, subject: str, data: EventData) -> Envelope:
@@ -72,15 +73,25 @@ class Tx:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        """What runs inside is undone, alone, if it raises. The statements go straight to the
+        driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which cost a
+        batch of reservations (one savepoint each) a tenth of its time."""
         hooks = len(self._after_commit)
-        nested = self.conn.begin_nested()
+        name = f"openticket_{self._savepoints}"
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"SAVEPOINT {name}")
+        self._savepoints += 1
         try:
             yield
         except BaseException:
-            nested.rollback()
+            driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            driver.execute(f"RELEASE SAVEPOINT {name}")
             del self._after_commit[hooks:]
             raise
-        nested.commit()
+        finally:
+            self._savepoints -= 1
+        driver.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class UnitOfWork:
