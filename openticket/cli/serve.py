@@ -9,7 +9,7 @@ import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
-from openticket.cli.worker import ALL, DOMAINS_HELP
+from openticket.cli.worker import ALL, DOMAINS_HELP, freeze_startup_objects
 
 
 @command
@@ -31,8 +31,10 @@ def serve(
     working = threading.Thread(target=api.work, args=(stop,), name="openticket-worker")
     working.start()
     try:
+        app = create_app(api)
+        freeze_startup_objects()
         render.note(f"openticket serving on http://{host}:{port}")
-        uvicorn.run(create_app(api), host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
         working.join()

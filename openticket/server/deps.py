@@ -1,4 +1,6 @@
-"""What routes depend on: the Api behind the app, and the caller's bearer token."""
+"""What routes depend on: the Api behind the app, and the caller's bearer token. They are
+`async def` only because FastAPI runs a plain `def` dependency in its thread pool: a hop per
+dependency per request."""
 
 from __future__ import annotations
 
@@ -13,17 +15,17 @@ from openticket.server.batching import Batcher
 Reservations = Batcher[OrderRequest, Order]
 
 
-def get_api(request: Request) -> Api:
+async def get_api(request: Request) -> Api:
     api: Api = request.app.state.api
     return api
 
 
-def get_reservations(request: Request) -> Reservations:
+async def get_reservations(request: Request) -> Reservations:
     reservations: Reservations = request.app.state.reservations
     return reservations
 
 
-def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+async def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
     if authorization is None:
         return None
     scheme, _, token = authorization.partition(" ")
