@@ -14,7 +14,8 @@ the original's listeners did; one that fails is retried likewise, with a longer 
 Handlers run in a worker thread, never on the event loop.
 
 Read your writes: a command that published events waits (up to SETTLE_SECONDS) until every
-consumer that handles them, and the events those consumers announced in turn, has applied
+consumer that handles them, and the events those consumers announced in turn (found by their
+`caused_by`, so another server's events written meanwhile are not waited for), has applied
 them, so `orders create` returns once the ticket shows as reserved. Past the bound it returns
 anyway: what it did is committed, the replicas follow.
 """
@@ -57,6 +58,9 @@ RETRY_LATER_SECONDS = 0.5
 FAILED_RETRY_SECONDS = 5.0
 DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
 SETTLE_SECONDS = 10.0
+# Consumers usually apply a command's events within milliseconds: look again soon, then
+# less and less often.
+SETTLE_FIRST_POLL_SECONDS = 0.005
 SETTLE_POLL_SECONDS = 0.05
 SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
 CONNECT_TIMEOUT_SECONDS = 2.0
@@ -111,6 +115,7 @@ class JetStreamBus:
         self._url = url
         self._stream = stream
         self._handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
+        self._batch_handlers: dict[str, dict[str, BatchHandler]] = defaultdict(dict)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="openticket-nats")
         self._thread.daemon = True
@@ -128,16 +133,22 @@ class JetStreamBus:
         batch_handler: BatchHandler | None = None,
     ) -> None:
         self._handlers[consumer][subject] = handler
+        if batch_handler is not None:
+            self._batch_handlers[consumer][subject] = batch_handler
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         """A command's hand-over: publish, then wait for the consumers (module docstring)."""
-        first: list[int] = []
-        published = self._publish_unpublished(first)
-        if first:
-            self._settle(first[0])
+        handed_on: list[tuple[str, str]] = []
+        published = self._publish_unpublished(handed_on)
+        if handed_on:
+            self._settle(handed_on)
         return published
 
-    def _settle(self, first_seq: int) -> None:
+    def _settle(self, events: list[tuple[str, str]]) -> None:
+        """Wait until every consumer applied these (event id, subject) and what applying
+        them emitted in turn (their `caused_by`), not for other commands' events."""
+        if len(events) > SETTLE_MAX_EVENTS:
+            return
         consumers_of = self._consumers_of
         if consumers_of is None:
             consumers_of = defaultdict(set)
@@ -145,25 +156,39 @@ class JetStreamBus:
                 for subject in handlers:
                     consumers_of[subject].add(consumer)
         deadline = time.monotonic() + SETTLE_SECONDS
+        pause = SETTLE_FIRST_POLL_SECONDS
         while time.monotonic() < deadline:
-            with self._uow.read() as tx:
-                events = outbox.since(tx.conn, first_seq - 1, SETTLE_MAX_EVENTS + 1)
-                if len(events) > SETTLE_MAX_EVENTS:
-                    return
-                done = outbox.processed(tx.conn, [event_id for _, event_id, _, _ in events])
-            waiting = any(
-                not handed_on or (consumer, event_id) not in done
-                for _, event_id, subject, handed_on in events
-                for consumer in consumers_of.get(subject, ())
-            )
-            if not waiting:
+            if not self._waiting(events, consumers_of):
                 return
-            time.sleep(SETTLE_POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 2, SETTLE_POLL_SECONDS)
         log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
 
-    def _publish_unpublished(self, first: list[int] | None = None) -> set[str]:
-        """Publish every unpublished outbox row; the subjects published (`first` gets the
-        first sequence number published). When NATS cannot be reached the rows stay
+    def _waiting(self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]) -> bool:
+        """Whether some consumer has yet to apply one of these published events, or one of
+        those their handlers emitted (a handler's events commit with its inbox row, so the
+        next generation is complete once this one is applied)."""
+        generation = [(event_id, subject, True) for event_id, subject in events]
+        seen = 0
+        with self._uow.read() as tx:
+            while generation:
+                ids = [event_id for event_id, _, _ in generation]
+                done = outbox.processed(tx.conn, ids)
+                if any(
+                    not handed_on or (consumer, event_id) not in done
+                    for event_id, subject, handed_on in generation
+                    for consumer in consumers_of.get(subject, ())
+                ):
+                    return True
+                seen += len(generation)
+                if seen > SETTLE_MAX_EVENTS:
+                    return False
+                generation = outbox.caused_by(tx.conn, ids)
+        return False
+
+    def _publish_unpublished(self, handed_on: list[tuple[str, str]] | None = None) -> set[str]:
+        """Publish every unpublished outbox row; the subjects published (`handed_on` gets the
+        (event id, subject) of each). When NATS cannot be reached the rows stay
         unpublished (the command itself has committed) and the next command or a worker
         publishes them."""
         published: set[str] = set()
@@ -187,8 +212,8 @@ class JetStreamBus:
                 log.warning("events not marked published yet (%s)", type(error.orig).__name__)
                 return published
             published.update(e.subject for e in batch)
-            if first is not None and not first:
-                first.append(batch[0].sequence)
+            if handed_on is not None:
+                handed_on.extend((e.id, e.subject) for e in batch)
             if len(batch) < PUBLISH_CHUNK:
                 return published
 
@@ -259,8 +284,19 @@ class JetStreamBus:
             ack_wait=ACK_WAIT_SECONDS,
         )
         return await self._js.pull_subscribe(
-            f"{self._stream}.>", durable=durable, stream=self._stream, config=config
+            self._filter(domain), durable=durable, stream=self._stream, config=config
         )
+
+    def _filter(self, domain: str) -> str:
+        """The stream's subjects a domain's consumer is given: those of the one family its
+        handlers are all in (`OPENTICKET.order.>`), else every subject. A consumer that is
+        given every event only to ack most of them unread was busy with nothing: each
+        reservation's events went to all four workers. (A consumer made earlier keeps the
+        filter it was made with; it still acks what it has no handler for.)"""
+        families = {subject.split(":", 1)[0] for subject in self._handlers[domain]}
+        if len(families) == 1:
+            return f"{self._stream}.{families.pop()}.>"
+        return f"{self._stream}.>"
 
     async def _fetch_until_lost(
         self,
@@ -283,42 +319,97 @@ class JetStreamBus:
                 log.debug("%s consumer: fetch failed (%s)", domain, type(error).__name__)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
-            for message in messages:
-                await self._handle(domain, handlers, message, hook)
+            try:
+                await self._handle(domain, handlers, messages, hook)
+            except Exception:  # e.g. the connection dropped while acking: they come again
+                log.exception("%s consumer: a batch of %d failed", domain, len(messages))
+                await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _handle(
-        self, domain: str, handlers: dict[str, Handler], message: Any, hook: Any
+        self, domain: str, handlers: dict[str, Handler], messages: list[Any], hook: Any
     ) -> None:
-        envelope = decode(message.data)
+        """Apply a fetched batch in one transaction (each event in a savepoint of its own),
+        then ack what was applied or seen before, and nak what must come again later."""
+        envelopes = [decode(message.data) for message in messages]
+        try:
+            outcomes, applied, emitted = await asyncio.to_thread(
+                self._apply_many, domain, handlers, envelopes
+            )
+        except Exception:  # the transaction failed as a whole (e.g. the database is down)
+            log.exception("%s could not apply %d events", domain, len(envelopes))
+            outcomes, applied, emitted = [FAILED_RETRY_SECONDS] * len(envelopes), 0, False
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if outcome is None:
+                await message.ack()
+            else:
+                await message.nak(delay=outcome)
+        if emitted:  # what the handlers announced goes on at once, unsettled
+            await asyncio.to_thread(self._publish_unpublished)
+        if hook is not None and applied:
+            await asyncio.to_thread(hook)
+
+    def _apply_many(
+        self, domain: str, handlers: dict[str, Handler], envelopes: list[Envelope]
+    ) -> tuple[list[float | None], int, bool]:
+        """Each event with its inbox row, in one transaction: per event None (applied, seen
+        before, or not for this domain: ack it) or the delay before it is offered again; how
+        many were applied; whether the handlers emitted events."""
+        outcomes: list[float | None] = []
+        applied = 0
+        if not any(envelope.subject in handlers for envelope in envelopes):
+            return [None] * len(envelopes), 0, False  # none for this domain: no transaction
+        with self._uow.write() as tx:
+            for run in _runs(envelopes):
+                batch_applied = self._apply_run(tx, domain, run)
+                if batch_applied is not None:
+                    outcomes.extend([None] * len(run))
+                    applied += batch_applied
+                    continue
+                for envelope in run:
+                    outcome, count = self._apply_one(tx, domain, handlers, envelope)
+                    outcomes.append(outcome)
+                    applied += count
+        return outcomes, applied, tx.emitted > 0
+
+    def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> int | None:
+        """A run of one subject through the domain's batch handler, in one savepoint; how many
+        it applied, or None to apply them one by one instead (no batch handler, a single event,
+        or the batch handler refused: RetryLater or a failure, sorted out event by event)."""
+        batch_handler = self._batch_handlers[domain].get(run[0].subject)
+        if batch_handler is None or len(run) < 2:
+            return None
+        try:
+            with tx.savepoint():
+                fresh = outbox.claim_many(tx.conn, domain, [e.id for e in run], tx.now)
+                todo = [envelope for envelope in run if envelope.id in fresh]
+                if todo:
+                    batch_handler(todo, tx)
+        except Exception as error:
+            log.debug("%s: a run of %d %s one by one (%r)", domain, len(run), run[0].subject, error)
+            return None
+        return len(todo)
+
+    def _apply_one(
+        self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
+    ) -> tuple[float | None, int]:
         handler = handlers.get(envelope.subject)
         if handler is None:
-            await message.ack()
-            return
+            return None, 0
+        tx.cause = envelope.id
         try:
-            applied = await asyncio.to_thread(self._apply, domain, handler, envelope)
+            with tx.savepoint():
+                if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
+                    return None, 0
+                handler(envelope, tx)
+            return None, 1
         except RetryLater as waiting:
             log.debug("%s: %s later: %s", domain, envelope.subject, waiting)
-            await message.nak(delay=RETRY_LATER_SECONDS)
-            return
+            return RETRY_LATER_SECONDS, 0
         except Exception:
             log.exception("%s could not apply %s %s", domain, envelope.subject, envelope.id)
-            await message.nak(delay=FAILED_RETRY_SECONDS)
-            return
-        await message.ack()
-        if applied:
-            if applied.emitted:  # what the handler announced goes on at once, unsettled
-                await asyncio.to_thread(self._publish_unpublished)
-            if hook is not None:
-                await asyncio.to_thread(hook)
-
-    def _apply(self, domain: str, handler: Handler, envelope: Envelope) -> Tx | None:
-        """Apply in one transaction with the inbox row; the transaction, or None when the
-        event was applied before (a redelivery)."""
-        with self._uow.write() as tx:
-            if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
-                return None
-            handler(envelope, tx)
-        return tx
+            return FAILED_RETRY_SECONDS, 0
+        finally:
+            tx.cause = None
 
     # -- the connection -------------------------------------------------------------------
     async def _connected(self) -> None:
@@ -348,13 +439,19 @@ class JetStreamBus:
         self._nc, self._js = connection, js
 
     async def _publish(self, batch: list[Envelope]) -> None:
+        """Send the whole batch, in log order, then wait for JetStream's acknowledgements
+        together (one round trip each, one after the other, was most of a command's
+        publishing time)."""
         await self._connected()
-        for envelope in batch:
-            await self._js.publish(
+        acks = [
+            await self._js.publish_async(
                 nats_subject(self._stream, envelope.subject),
                 encode(envelope),
                 headers={"Nats-Msg-Id": envelope.id},
             )
+            for envelope in batch
+        ]
+        await asyncio.gather(*acks)
 
     def _run(self, work: Coroutine[Any, Any, T], timeout: float = CONNECT_TIMEOUT_SECONDS * 4) -> T:
         future = asyncio.run_coroutine_threadsafe(work, self._loop)
@@ -374,6 +471,18 @@ class JetStreamBus:
             self._run(_cancel_other_tasks(), timeout=CONNECT_TIMEOUT_SECONDS)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+def _runs(envelopes: list[Envelope]) -> Iterator[list[Envelope]]:
+    """Consecutive events of one subject, together."""
+    run: list[Envelope] = []
+    for envelope in envelopes:
+        if run and envelope.subject != run[0].subject:
+            yield run
+            run = []
+        run.append(envelope)
+    if run:
+        yield run
 
 
 async def _quiet(error: Exception) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import nats
 import pytest
+from sqlalchemy import select
 
 from openticket.bus.jetstream import JetStreamBus
 from openticket.core.clock import utc_now
@@ -118,7 +119,7 @@ def test_a_redelivered_event_is_applied_once(uow: UnitOfWork, stream: str) -> No
         with uow.read() as tx:
             [envelope] = outbox.read_log(tx.conn, 0, 10)
         # The consumer applied and committed it, then died before acknowledging it.
-        assert bus._apply("tickets", handler, envelope)
+        assert bus._apply_many("tickets", {"order:created": handler}, [envelope])[:2] == ([None], 1)
         bus.publish_pending()
         with consuming(bus):
             _eventually(lambda: _acknowledged(stream, "tickets") == 1)
@@ -146,6 +147,46 @@ def test_an_early_version_waits_for_its_turn(uow: UnitOfWork, stream: str) -> No
             assert seen == [0, 1, 2]
     finally:
         bus.close()
+
+
+def test_a_failing_event_neither_undoes_nor_blocks_the_rest_of_its_batch(
+    uow: UnitOfWork, stream: str
+) -> None:
+    """A consumer applies what it fetched in one transaction, each event in a savepoint: the
+    event whose handler fails is rolled back alone and comes again; the others stay applied,
+    each once."""
+    applied: list[int] = []
+    failures: list[int] = []
+
+    def handler(envelope: Envelope, tx: Tx) -> None:
+        n = int(envelope.data["n"])
+        _emit_in(tx, n)  # a write that must vanish with a failed attempt
+        if n == 2 and not failures:
+            failures.append(n)
+            raise RuntimeError("the first attempt at event 2 fails")
+        applied.append(n)
+
+    bus = JetStreamBus(uow, NATS_URL, stream)
+    bus.subscribe("tickets", "order:created", handler)
+    try:
+        for n in range(5):
+            _emit(uow, "order:created", {"n": n})
+        bus.publish_pending()
+        with consuming(bus):
+            _eventually(lambda: len(applied) == 5)
+        assert sorted(applied) == [0, 1, 2, 3, 4]  # each once
+        assert failures == [2]
+        with uow.read() as tx:
+            written = tx.conn.execute(
+                select(outbox.outbox.c.data).where(outbox.outbox.c.subject == "ticket:updated")
+            ).scalars()
+            assert sorted(int(data["n"]) for data in written) == [0, 1, 2, 3, 4]
+    finally:
+        bus.close()
+
+
+def _emit_in(tx: Tx, n: int) -> None:
+    tx.emit("ticket:updated", {"n": n})
 
 
 def _acknowledged(stream: str, domain: str) -> int:
@@ -228,3 +269,75 @@ def test_publishers_on_postgresql_take_disjoint_rows(postgres_url: str, stream: 
         for bus in buses:
             bus.close()
         engine.dispose()
+
+
+def test_a_command_waits_for_the_consequences_of_its_own_events_only(
+    uow: UnitOfWork, stream: str
+) -> None:
+    """Settling follows `caused_by` from a command's events to what handling them emitted;
+    an event another server wrote meanwhile, still unapplied, does not hold it up."""
+    consumers_of = {"order:created": {"tickets"}, "ticket:updated": {"orders"}}
+    bus = JetStreamBus(uow, NATS_URL, stream, consumers_of)
+    try:
+        with uow.write() as tx:
+            own = tx.emit("order:created", {"n": 1})
+            tx.emit("ticket:updated", {"unrelated": True})  # another command's, never applied
+        ours = [(own.id, own.subject)]
+        assert bus._waiting(ours, consumers_of)  # tickets has not applied it yet
+
+        with uow.write() as tx:  # tickets applies it, and announces a consequence
+            assert outbox.claim(tx.conn, "tickets", own.id, tx.now)
+            tx.cause = own.id
+            consequence = tx.emit("ticket:updated", {"n": 1})
+        assert bus._waiting(ours, consumers_of)  # the consequence is not published yet
+
+        with uow.write() as tx:
+            outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
+        assert bus._waiting(ours, consumers_of)  # published, not applied by orders yet
+
+        with uow.write() as tx:
+            assert outbox.claim(tx.conn, "orders", consequence.id, tx.now)
+        assert not bus._waiting(ours, consumers_of)  # the unrelated event does not count
+    finally:
+        bus.close()
+
+
+@pytest.mark.parametrize(
+    ("numbers", "as_a_run", "one_by_one"),
+    [((1, 2, 3), [[1, 2, 3]], []), ((1, 2, 99), [], [1, 2, 99])],
+)
+def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
+    uow: UnitOfWork,
+    stream: str,
+    numbers: tuple[int, ...],
+    as_a_run: list[list[int]],
+    one_by_one: list[int],
+) -> None:
+    """Fetched together, events of one subject go to the domain's batch handler at once; a
+    run it refuses is applied event by event instead; either way each event once."""
+    runs: list[list[int]] = []
+    singles: list[int] = []
+
+    def one(envelope: Envelope, tx: Tx) -> None:
+        singles.append(int(envelope.data["n"]))
+
+    def many(envelopes: list[Envelope], tx: Tx) -> None:
+        got = [int(e.data["n"]) for e in envelopes]
+        if 99 in got:
+            raise RetryLater("a run with 99 in it is refused as a whole")
+        runs.append(got)
+
+    bus = JetStreamBus(uow, NATS_URL, stream)
+    bus.subscribe("tickets", "order:created", one, many)
+    try:
+        for n in numbers:
+            _emit(uow, "order:created", {"n": n})
+        bus.publish_pending()  # no consumer yet: its first fetch takes them all
+        with consuming(bus):
+            _eventually(lambda: len(singles) + sum(map(len, runs)) == len(numbers))
+        assert (runs, sorted(singles)) == (as_a_run, one_by_one)
+        with uow.read() as tx:
+            claimed = tx.conn.execute(select(outbox.processed_events.c.consumer)).scalars()
+            assert list(claimed) == ["tickets"] * len(numbers)
+    finally:
+        bus.close()
