@@ -3,6 +3,7 @@ calls one use case, delivers the events it caused, and returns public objects.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -407,8 +408,12 @@ class LocalApi:
         batches its concurrent requests so): each gets its order or the error that refused
         it, and a refused one changes nothing (its own savepoint)."""
         outcomes: list[schemas.Order | DomainError] = []
-        with self._uow.exclusive():
-            if self._relay.delivers_in_process:  # the ticket replicas must be current
+        # In process, delivering what is pending (the ticket replicas must be current) and the
+        # reservations take one turn of the write lock; a broker's wait for its consumers
+        # happens after _command has let the lock go.
+        in_process = self._relay.delivers_in_process
+        with self._uow.exclusive() if in_process else contextlib.nullcontext():
+            if in_process:
                 self._relay.after_commit()
             with self._command() as tx:
                 for request in requests:

@@ -43,6 +43,10 @@ outbox = Table(
     Column("delivered_at", UTCDateTime(), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
+    # The event whose handling emitted this one, where the handler ran for one event known
+    # by id (the broker's consumers, batch handlers): with a broker a command waits for the
+    # consequences of its own events, found through it (JetStreamBus._settle).
+    Column("caused_by", String(32), nullable=True, index=True),
     Index(
         "ix_outbox_pending",
         "seq",
@@ -88,16 +92,24 @@ def _row(envelope: Envelope) -> dict[str, object]:
     }
 
 
-def append(conn: Connection, envelope: Envelope) -> int:
-    key = conn.execute(_APPEND, _row(envelope)).inserted_primary_key
+def append(conn: Connection, envelope: Envelope, caused_by: str | None = None) -> int:
+    key = conn.execute(_APPEND, _row(envelope) | {"caused_by": caused_by}).inserted_primary_key
     assert key is not None
     return int(key[0])
 
 
-def append_many(conn: Connection, envelopes: Sequence[Envelope]) -> None:
-    if envelopes:
-        rows = [(e.id, e.subject, e.occurred_at, e.data, 0) for e in envelopes]
-        insert_many(conn, outbox, ("event_id", "subject", "occurred_at", "data", "attempts"), rows)
+def append_many(
+    conn: Connection, envelopes: Sequence[Envelope], causes: Sequence[str] | None = None
+) -> None:
+    """`append` for many; `causes`, when given, is each envelope's `caused_by`."""
+    if not envelopes:
+        return
+    columns: tuple[str, ...] = ("event_id", "subject", "occurred_at", "data", "attempts")
+    rows: list[tuple[Any, ...]] = [(e.id, e.subject, e.occurred_at, e.data, 0) for e in envelopes]
+    if causes is not None:
+        columns += ("caused_by",)
+        rows = [(*row, cause) for row, cause in zip(rows, causes, strict=True)]
+    insert_many(conn, outbox, columns, rows)
 
 
 def _envelope(row: Row[Any, Any, Any, Any, Any, Any]) -> Envelope:
@@ -235,18 +247,18 @@ def last_seq(conn: Connection) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-def since(conn: Connection, after_seq: int, limit: int) -> list[tuple[int, str, str, bool]]:
-    """(seq, event_id, subject, handed on) of the events after `after_seq`, oldest first."""
-    query = (
-        select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at)
-        .where(outbox.c.seq > after_seq)
-        .order_by(outbox.c.seq)
-        .limit(limit)
-    )
-    return [
-        (seq, event_id, subject, at is not None)
-        for seq, event_id, subject, at in conn.execute(query)
-    ]
+_CAUSED_BY = select(outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at).where(
+    outbox.c.caused_by.in_(bindparam("causes", expanding=True))
+)
+
+
+def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, bool]]:
+    """(event_id, subject, handed on) of the events emitted while handling these."""
+    found: list[tuple[str, str, bool]] = []
+    for start in range(0, len(causes), 500):
+        rows = conn.execute(_CAUSED_BY, {"causes": list(causes[start : start + 500])})
+        found.extend((event_id, subject, at is not None) for event_id, subject, at in rows)
+    return found
 
 
 def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:

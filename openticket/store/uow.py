@@ -44,25 +44,29 @@ class Tx:
         self._recent = recent
         self._savepoints = 0  # open ones, for their names
         self.emitted = 0
+        self.cause: str | None = None  # the event being handled, when a broker delivered it
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         """Record an event in the outbox, inside this transaction (so it commits or rolls back
         with the state change, including a savepoint's rollback)."""
         envelope = Envelope.new(subject, data, self.now)
-        seq = outbox.append(self.conn, envelope)
+        seq = outbox.append(self.conn, envelope, self.cause)
         self.emitted += 1
         if self._recent is not None:
             self._recent.add([envelope])
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
 
-    def emit_many(self, subject: str, payloads: list[EventData]) -> None:
-        """`emit` for many events of one subject, in one statement (batch imports)."""
+    def emit_many(
+        self, subject: str, payloads: list[EventData], causes: list[str] | None = None
+    ) -> None:
+        """`emit` for many events of one subject, in one statement (batch imports, batch
+        handlers: these give the id of the event each payload answers, as `causes`)."""
         now = self.now
         envelopes = [
             Envelope(event_id, subject, now, data)
             for event_id, data in zip(new_ids(len(payloads)), payloads, strict=True)
         ]
-        outbox.append_many(self.conn, envelopes)
+        outbox.append_many(self.conn, envelopes, causes)
         self.emitted += len(payloads)
         if self._recent is not None:
             self._recent.add(envelopes)

@@ -40,6 +40,7 @@ def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
     run = [e for e in envelopes if e.data["id"] in new]
     current = repository.get_many(tx.conn, [e.data["ticket"]["id"] for e in run])
     locked: list[Ticket] = []
+    causes: list[str] = []
     for envelope in run:
         order_id, ticket_id = envelope.data["id"], envelope.data["ticket"]["id"]
         ticket = current.get(ticket_id)
@@ -49,8 +50,9 @@ def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
             raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
         current[ticket_id] = ticket.locked_by(order_id)
         locked.append(current[ticket_id])
+        causes.append(envelope.id)
     repository.save_many(tx.conn, locked, tx.now)
-    tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked])
+    tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked], causes)
 
 
 def _apply_order_change(tx: Tx, envelope: Envelope, status: str) -> bool:
