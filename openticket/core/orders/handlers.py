@@ -35,18 +35,22 @@ def on_tickets_created(envelopes: list[Envelope], tx: Tx) -> None:
     repository.add_new_tickets(tx.conn, [_replica(e.data) for e in envelopes])
 
 
-def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:
-    incoming = _replica(envelope.data)
-    known = repository.get_ticket(tx.conn, incoming.id)
+def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
+    """Whether `incoming` is the version after `known`; False when it was applied already;
+    RetryLater when it came before the ticket or an earlier version did."""
     if known is None:
         raise RetryLater(f"ticket {incoming.id} not seen yet")
-    if incoming.version <= known.version:
-        return  # already applied
     if incoming.version > known.version + 1:
         raise RetryLater(
             f"ticket {incoming.id} version {incoming.version} before {known.version + 1}"
         )
-    repository.save_ticket(tx.conn, incoming)
+    return incoming.version == known.version + 1
+
+
+def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:
+    incoming = _replica(envelope.data)
+    if _is_next(incoming, repository.get_ticket(tx.conn, incoming.id)):
+        repository.save_ticket(tx.conn, incoming)
 
 
 def on_tickets_updated(envelopes: list[Envelope], tx: Tx) -> None:
@@ -56,16 +60,8 @@ def on_tickets_updated(envelopes: list[Envelope], tx: Tx) -> None:
     known = repository.get_tickets(tx.conn, [ticket.id for ticket in incoming])
     changed: dict[str, TicketReplica] = {}
     for ticket in incoming:
-        current = known.get(ticket.id)
-        if current is None:
-            raise RetryLater(f"ticket {ticket.id} not seen yet")
-        if ticket.version <= current.version:
-            continue  # already applied
-        if ticket.version > current.version + 1:
-            raise RetryLater(
-                f"ticket {ticket.id} version {ticket.version} before {current.version + 1}"
-            )
-        known[ticket.id] = changed[ticket.id] = ticket
+        if _is_next(ticket, known.get(ticket.id)):
+            known[ticket.id] = changed[ticket.id] = ticket
     repository.save_tickets(tx.conn, list(changed.values()))
 
 
