@@ -418,9 +418,6 @@ class LocalApi:
             with self._command() as tx:
                 for request in requests:
                     try:
-                        if len(requests) == 1:
-                            outcomes.append(self._reserve(tx, request))
-                            continue
                         with tx.savepoint():
                             outcomes.append(self._reserve(tx, request))
                     except DomainError as error:

@@ -89,7 +89,10 @@ class Batcher(Generic[Request, Answer]):
     def _answer(self, batch: list[_Pending[Request, Answer]]) -> None:
         try:
             answers: Sequence[Answer | Exception] = self._run_batch([item[0] for item in batch])
+            if len(answers) != len(batch):
+                raise RuntimeError(f"{len(answers)} answers to {len(batch)} requests")
         except Exception as error:  # the batch failed as a whole (e.g. the store is down)
+            log.debug("%s: a batch of %d failed: %r", self._name, len(batch), error)
             answers = [error] * len(batch)
         by_loop: dict[
             asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Answer], Answer | Exception]]

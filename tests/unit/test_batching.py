@@ -77,6 +77,20 @@ def test_a_failed_batch_is_every_request_s_answer() -> None:
     assert [type(answer) for answer in answers] == [OSError, OSError]
 
 
+def test_a_wrong_number_of_answers_fails_the_batch_not_the_thread() -> None:
+    calls: list[list[int]] = []
+
+    def short(numbers: list[int]) -> list[int | Exception]:
+        calls.append(numbers)
+        return [] if len(calls) == 1 else [n * 2 for n in numbers]
+
+    batcher: Batcher[int, int] = Batcher(short, name="test-batcher")
+    with pytest.raises(RuntimeError, match="0 answers to 1 requests"):
+        asyncio.run(batcher.submit(1))
+    assert asyncio.run(batcher.submit(2)) == 4  # the worker thread carries on
+    batcher.close()
+
+
 def test_close_finishes_what_was_queued_and_stops_the_thread() -> None:
     recorder = Recorder()
     recorder.release.set()
