@@ -171,7 +171,7 @@ def test_a_failing_event_neither_undoes_nor_blocks_the_rest_of_its_batch(
     try:
         for n in range(5):
             _emit(uow, "order:created", {"n": n})
-        bus.publish_pending()
+        bus._publish_unpublished()
         with consuming(bus):
             _eventually(lambda: len(applied) == 5)
         assert sorted(applied) == [0, 1, 2, 3, 4]  # each once
@@ -332,7 +332,7 @@ def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
     try:
         for n in numbers:
             _emit(uow, "order:created", {"n": n})
-        bus.publish_pending()  # no consumer yet: its first fetch takes them all
+        bus._publish_unpublished()  # no consumer yet (and no wait): its first fetch takes all
         with consuming(bus):
             _eventually(lambda: len(singles) + sum(map(len, runs)) == len(numbers))
         assert (runs, sorted(singles)) == (as_a_run, one_by_one)

@@ -14,35 +14,45 @@ from openticket.server.batching import Batcher
 
 class Recorder:
     """A run_batch that doubles numbers, refuses negative ones, and records its batches; the
-    first batch waits for `release`, so that requests pile up behind it."""
+    first batch signals `entered` and waits for `release`, so that requests pile up behind
+    it."""
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
         self.threads: set[str] = set()
+        self.entered = threading.Event()
         self.release = threading.Event()
 
     def __call__(self, numbers: list[int]) -> list[int | Exception]:
         if not self.batches:
+            self.entered.set()
             self.release.wait(5)
         self.batches.append(numbers)
         self.threads.add(threading.current_thread().name)
         return [Conflict(f"{n} is negative") if n < 0 else n * 2 for n in numbers]
 
 
-async def _submit_all(batcher: Batcher[int, int], numbers: list[int]) -> list[object]:
+async def _first_batch_running(recorder: Recorder) -> None:
+    while not recorder.entered.is_set():
+        await asyncio.sleep(0.001)
+
+
+async def _submit_all(
+    batcher: Batcher[int, int], recorder: Recorder, numbers: list[int]
+) -> list[object]:
     first = asyncio.ensure_future(batcher.submit(numbers[0]))
-    await asyncio.sleep(0.05)  # the first batch is running (and held)
+    await _first_batch_running(recorder)
     rest = [asyncio.ensure_future(batcher.submit(n)) for n in numbers[1:]]
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # each of them queues its request before it first waits
+    recorder.release.set()
     return await asyncio.gather(first, *rest, return_exceptions=True)
 
 
 def test_requests_that_wait_go_together_and_each_gets_its_answer() -> None:
     recorder = Recorder()
     batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher", max_batch=64)
-    threading.Timer(0.2, recorder.release.set).start()
 
-    answers = asyncio.run(_submit_all(batcher, [1, 2, -3, 4, 5]))
+    answers = asyncio.run(_submit_all(batcher, recorder, [1, 2, -3, 4, 5]))
     batcher.close()
 
     assert answers[:2] == [2, 4] and answers[3:] == [8, 10]
@@ -54,9 +64,8 @@ def test_requests_that_wait_go_together_and_each_gets_its_answer() -> None:
 def test_a_batch_is_never_larger_than_max_batch() -> None:
     recorder = Recorder()
     batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher", max_batch=3)
-    threading.Timer(0.2, recorder.release.set).start()
 
-    answers = asyncio.run(_submit_all(batcher, list(range(1, 9))))
+    answers = asyncio.run(_submit_all(batcher, recorder, list(range(1, 9))))
     batcher.close()
 
     assert answers == [2 * n for n in range(1, 9)]
@@ -104,18 +113,19 @@ def test_close_finishes_what_was_queued_and_stops_the_thread() -> None:
 def test_a_cancelled_request_does_not_disturb_the_others() -> None:
     recorder = Recorder()
     batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher")
-    threading.Timer(0.2, recorder.release.set).start()
 
     async def scenario() -> list[object]:
         first = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.05)
+        await _first_batch_running(recorder)
         gone = asyncio.ensure_future(batcher.submit(2))
         kept = asyncio.ensure_future(batcher.submit(3))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
         gone.cancel()  # the client went away while its request waited
         with pytest.raises(asyncio.CancelledError):
             await gone
+        recorder.release.set()
         return await asyncio.gather(first, kept)
 
     assert asyncio.run(scenario()) == [2, 6]
+    assert recorder.batches == [[1], [2, 3]]  # it still ran: its answer just had no taker
     batcher.close()
