@@ -10,7 +10,7 @@ once; the driver's executemany gets plain tuples or dicts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, insert, select
@@ -69,10 +69,8 @@ def insert_new_many(
     know what it has not seen before."""
     if not rows:
         return set()
-    keys = [row[0] for row in rows]
     taken: set[Any] = set()
-    for start in range(0, len(keys), KEYS_PER_QUERY):
-        chunk = keys[start : start + KEYS_PER_QUERY]
+    for chunk in key_chunks([row[0] for row in rows]):
         taken.update(conn.execute(_taken_keys(table, columns[0]), {"keys": chunk}).scalars())
     new = [row for row in rows if row[0] not in taken]
     insert_many(conn, table, columns, new, skip_existing=True)
@@ -80,6 +78,13 @@ def insert_new_many(
 
 
 KEYS_PER_QUERY = 500
+
+
+def key_chunks(keys: Sequence[Any]) -> Iterator[list[Any]]:
+    """`keys` in lists of at most KEYS_PER_QUERY, for `IN (…)` lookups of any length (SQLite
+    limits a statement's parameters)."""
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        yield list(keys[start : start + KEYS_PER_QUERY])
 
 
 @functools.cache

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.events import Envelope
-from openticket.store.bulk import fetch_plain, insert_many
+from openticket.store.bulk import fetch_plain, insert_many, key_chunks
 from openticket.store.db import UTCDateTime, metadata
 from openticket.store.insert_new import insert_new
 
@@ -157,8 +157,7 @@ def claim_unpublished(conn: Connection, limit: int) -> list[Envelope]:
 
 def by_seqs(conn: Connection, seqs: Sequence[int]) -> list[Envelope]:
     found: list[Envelope] = []
-    for start in range(0, len(seqs), 500):
-        chunk = list(seqs[start : start + 500])
+    for chunk in key_chunks(seqs):
         found += [_envelope(row) for row in conn.execute(_BY_SEQS, {"seqs": chunk}).all()]
     return found
 
@@ -219,8 +218,7 @@ def claim_many(
     except IntegrityError:
         pass
     done: set[str] = set()
-    for start in range(0, len(event_ids), 500):
-        chunk = event_ids[start : start + 500]
+    for chunk in key_chunks(event_ids):
         query = select(processed_events.c.event_id).where(
             processed_events.c.consumer == consumer, processed_events.c.event_id.in_(chunk)
         )
@@ -255,8 +253,8 @@ _CAUSED_BY = select(outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at).
 def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, bool]]:
     """(event_id, subject, handed on) of the events emitted while handling these."""
     found: list[tuple[str, str, bool]] = []
-    for start in range(0, len(causes), 500):
-        rows = conn.execute(_CAUSED_BY, {"causes": list(causes[start : start + 500])})
+    for chunk in key_chunks(causes):
+        rows = conn.execute(_CAUSED_BY, {"causes": chunk})
         found.extend((event_id, subject, at is not None) for event_id, subject, at in rows)
     return found
 
@@ -264,9 +262,9 @@ def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, b
 def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:
     """The (consumer, event_id) pairs applied among these events."""
     done: set[tuple[str, str]] = set()
-    for start in range(0, len(event_ids), 500):
+    for chunk in key_chunks(event_ids):
         query = select(processed_events.c.consumer, processed_events.c.event_id).where(
-            processed_events.c.event_id.in_(event_ids[start : start + 500])
+            processed_events.c.event_id.in_(chunk)
         )
         done.update((consumer, event_id) for consumer, event_id in conn.execute(query))
     return done

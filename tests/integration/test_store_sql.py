@@ -15,6 +15,7 @@ from openticket.core.orders import repository as orders_repository
 from openticket.core.orders.tables import orders
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets.tables import ticket_orders
+from openticket.store.bulk import insert_new_many
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import upgrade
 from openticket.store.sql import one_of
@@ -101,3 +102,15 @@ def test_status_queries_use_their_partial_index_on_sqlite(
         plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound).all()
     engine.dispose()
     assert f"USING INDEX {index}" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_inserting_new_rows_in_bulk_reports_only_those_not_seen_before(engine: Engine) -> None:
+    """More keys than one IN (…) lookup takes: the lookup goes in chunks, none is missed."""
+    rows = [(f"order-{n:05}", "ticket", 0, "created") for n in range(1201)]
+    columns = ("id", "ticket_id", "version", "status")
+    with engine.begin() as conn:
+        assert insert_new_many(conn, ticket_orders, columns, rows[::2]) == {r[0] for r in rows[::2]}
+    with engine.begin() as conn:
+        new = insert_new_many(conn, ticket_orders, columns, rows)
+    assert new == {row[0] for row in rows[1::2]}
+    assert _order_ids(engine) == [row[0] for row in rows]

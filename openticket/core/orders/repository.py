@@ -10,7 +10,7 @@ from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES, Order, TicketReplica
 from openticket.core.orders.tables import order_tickets, orders
-from openticket.store.bulk import KEYS_PER_QUERY, insert_many
+from openticket.store.bulk import insert_many, key_chunks
 from openticket.store.sql import one_of
 
 # Statements on the reservation path are built once: building one per call costs more than
@@ -136,8 +136,7 @@ def get_ticket(conn: Connection, ticket_id: str) -> TicketReplica | None:
 
 def get_tickets(conn: Connection, ticket_ids: list[str]) -> dict[str, TicketReplica]:
     found: dict[str, TicketReplica] = {}
-    for start in range(0, len(ticket_ids), KEYS_PER_QUERY):
-        chunk = ticket_ids[start : start + KEYS_PER_QUERY]
+    for chunk in key_chunks(ticket_ids):
         rows = conn.execute(_TICKETS_BY_IDS, {"ticket_ids": chunk})
         found.update((row.id, _replica(row)) for row in rows)
     return found

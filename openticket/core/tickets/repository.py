@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from openticket.core.money import Money
 from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
-from openticket.store.bulk import KEYS_PER_QUERY, insert_many, insert_new_many
+from openticket.store.bulk import insert_many, insert_new_many, key_chunks
 from openticket.store.insert_new import insert_new
 
 
@@ -105,8 +105,7 @@ def get(conn: Connection, ticket_id: str) -> Ticket | None:
 
 def get_many(conn: Connection, ticket_ids: list[str]) -> dict[str, Ticket]:
     found: dict[str, Ticket] = {}
-    for start in range(0, len(ticket_ids), KEYS_PER_QUERY):
-        chunk = ticket_ids[start : start + KEYS_PER_QUERY]
+    for chunk in key_chunks(ticket_ids):
         found.update((row.id, _ticket(row)) for row in conn.execute(_BY_IDS, {"ticket_ids": chunk}))
     return found
 
@@ -199,8 +198,7 @@ def save_order(conn: Connection, order_id: str, version: int, status: str) -> No
 
 def by_external_ids(conn: Connection, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
     found: dict[str, Ticket] = {}
-    for start in range(0, len(external_ids), 500):
-        chunk = external_ids[start : start + 500]
+    for chunk in key_chunks(external_ids):
         for row in conn.execute(_BY_EXTERNAL_IDS, {"owner_id": owner_id, "external_ids": chunk}):
             found[row.external_id] = _ticket(row)
     return found
