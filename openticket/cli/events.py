@@ -11,6 +11,7 @@ import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.terminal import shown
 
 app = typer.Typer(help="The marketplace's event log.", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def _line(event: object, as_json: bool) -> str:
     fields = " ".join(
         f"{key}={value}" for key, value in data["data"].items() if not isinstance(value, dict)
     )
-    return f"{data['seq']:>6} {data['occurred_at']} {data['subject']:<20} {fields}"
+    return shown(f"{data['seq']:>6} {data['occurred_at']} {data['subject']:<20} {fields}")
 
 
 @app.command()

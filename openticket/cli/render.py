@@ -1,4 +1,8 @@
-"""Output: Rich tables for people, JSON for scripts, from the same objects."""
+"""Output: Rich tables for people, JSON for scripts, from the same objects.
+
+Everything shown is data: the console interprets no markup or emoji codes, and every value
+goes through `shown` so that a title cannot drive the terminal either.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from openticket.terminal import shown, shown_lines
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -28,17 +34,17 @@ def print_json(value: Any) -> None:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
 
 
 def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title and shown(title), title_justify="left")
     for column in columns:
         table.add_column(column, no_wrap=column in ("ID", "Order ID"), overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(shown(cell) for cell in row))
     _console().print(table)
 
 
@@ -117,17 +123,17 @@ def _details(pairs: Sequence[tuple[str, str]]) -> None:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in pairs:
-        table.add_row(key, value)
+        table.add_row(key, shown(value))
     _console().print(table)
 
 
 def message(text: str) -> None:
-    _console().print(text)
+    _console().print(shown_lines(text))
 
 
 def note(text: str) -> None:
     """Chatter for people goes to stderr so stdout stays clean for pipes."""
-    _console(stderr=True).print(text)
+    _console(stderr=True).print(shown_lines(text))
 
 
 def error(err: DomainError, as_json: bool) -> None:
@@ -135,7 +141,7 @@ def error(err: DomainError, as_json: bool) -> None:
         body = {"errors": [{"message": i.message, "field": i.field} for i in err.items]}
         sys.stderr.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
-        sys.stderr.write(f"Error: {err.message}\n")
+        sys.stderr.write(f"Error: {shown_lines(err.message)}\n")
 
 
 def import_report(report: Any, *, as_json: bool, dry_run: bool, refused: bool) -> None:

@@ -60,7 +60,9 @@ class OpenticketApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A bug in a worker is reported, not fatal: the app keeps running."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(f"Something went wrong: {event.worker.error}", severity="error")
+            self.notify(
+                f"Something went wrong: {event.worker.error}", severity="error", markup=False
+            )
 
     def _show_user(self, email: str | None) -> None:
         self.sub_title = f"signed in as {email}" if email else "not signed in"

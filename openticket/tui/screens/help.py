@@ -29,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
                 lines.append(f"{binding.key:>14}  {binding.description}")
         lines += ["", "Mouse: click rows and buttons. Press ? or escape to close."]
         with Vertical(id="help"):
-            yield Static("\n".join(lines))
+            yield Static("\n".join(lines), markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Static
 from openticket.core.errors import DomainError
 from openticket.core.schemas import Ticket
 from openticket.tui.session import Session
+from openticket.tui.text import plain
 
 FIELDS = ("title", "price", "currency")
 
@@ -92,4 +93,4 @@ class ListingForm(ModalScreen[Ticket | None]):
     def _refused(self, error: DomainError) -> None:
         for item in error.items:
             where = item.field if item.field in FIELDS else "form"
-            self.query_one(f"#{where}-error", Static).update(item.message)
+            self.query_one(f"#{where}-error", Static).update(plain(item.message))

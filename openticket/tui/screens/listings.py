@@ -14,6 +14,7 @@ from openticket.core.errors import DomainError
 from openticket.core.schemas import Ticket
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.session import Session
+from openticket.tui.text import cell, plain
 
 
 class ListingsScreen(Screen[None]):
@@ -58,12 +59,15 @@ class ListingsScreen(Screen[None]):
         table.clear()
         for ticket in found:
             table.add_row(
-                ticket.title, f"{ticket.price} {ticket.currency}", ticket.status, key=ticket.id
+                cell(ticket.title),
+                cell(f"{ticket.price} {ticket.currency}"),
+                cell(ticket.status),
+                key=ticket.id,
             )
         self._say(f"{len(found)} listings")
 
     def _say(self, message: str) -> None:
-        self.query_one("#listings-status", Static).update(message)
+        self.query_one("#listings-status", Static).update(plain(message))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_edit()
@@ -83,7 +87,7 @@ class ListingsScreen(Screen[None]):
 
     def _saved(self, ticket: Ticket | None) -> None:
         if ticket is not None:
-            self.app.notify(f"Saved {ticket.title}")
+            self.app.notify(f"Saved {ticket.title}", markup=False)
         self.action_reload()
 
     def action_back(self) -> None:

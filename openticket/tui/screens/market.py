@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from openticket.core.errors import DomainError, Unavailable
 from openticket.core.schemas import Order, Ticket
 from openticket.tui.session import Session
+from openticket.tui.text import cell, plain
 
 if TYPE_CHECKING:
     from openticket.tui.app import OpenticketApp
@@ -90,9 +91,9 @@ class MarketScreen(Screen[None]):
         table.clear()
         for ticket in found:
             table.add_row(
-                ticket.title,
-                f"{ticket.price} {ticket.currency}",
-                ticket.owner_id[-8:],  # the random end: the start is a timestamp
+                cell(ticket.title),
+                cell(f"{ticket.price} {ticket.currency}"),
+                cell(ticket.owner_id[-8:]),  # the random end: the start is a timestamp
                 key=ticket.id,
             )
         if selected is not None and any(t.id == selected for t in found):
@@ -100,16 +101,16 @@ class MarketScreen(Screen[None]):
         page = self.page_offset // PAGE_SIZE + 1
         matching = f" matching {self.search_text!r}" if self.search_text else ""
         self.query_one("#status", Static).update(
-            f"Page {page} · {len(found)} tickets{matching} · sorted by {self.sort}"
+            plain(f"Page {page} · {len(found)} tickets{matching} · sorted by {self.sort}")
         )
         self.query_one("#banner", Static).display = False
 
     def show_problem(self, error: DomainError) -> None:
         banner = self.query_one("#banner", Static)
         if isinstance(error, Unavailable):
-            banner.update(f"{error.message} — retrying")
+            banner.update(plain(f"{error.message} — retrying"))
         else:
-            banner.update(error.message)
+            banner.update(plain(error.message))
         banner.display = True
 
     def _selected_id(self) -> str | None:
@@ -194,7 +195,9 @@ class MarketScreen(Screen[None]):
         try:
             order = self.session.api.create_order(self.session.token, ticket_id)
         except DomainError as error:
-            self.app.call_from_thread(self.app.notify, error.message, severity="error")
+            self.app.call_from_thread(
+                self.app.notify, error.message, severity="error", markup=False
+            )
             self.app.call_from_thread(self.reload)
             return
         self.app.call_from_thread(self._open_order, order)

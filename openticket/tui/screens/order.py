@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from openticket.core.errors import DomainError
 from openticket.core.schemas import Order
 from openticket.tui.session import Session
+from openticket.tui.text import plain
 
 DEFAULT_CARD = "tok_visa"
 TICK_SECONDS = 0.2
@@ -44,7 +45,7 @@ class OrderScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="order"):
-            yield Static(self._heading(), id="order-ticket")
+            yield Static(plain(self._heading()), id="order-ticket")
             yield Static("", id="countdown")
             with Horizontal(id="card-row"):
                 yield Static("Card token ", classes="label")
@@ -157,5 +158,5 @@ class OrderScreen(Screen[None]):
 
     def _outcome(self, text: str, kind: str) -> None:
         outcome = self.query_one("#outcome", Static)
-        outcome.update(text)
+        outcome.update(plain(text))
         outcome.set_classes(kind)

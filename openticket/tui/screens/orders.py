@@ -14,6 +14,7 @@ from openticket.core.errors import DomainError
 from openticket.core.schemas import Order
 from openticket.tui.screens.order import OPEN, OrderScreen
 from openticket.tui.session import Session
+from openticket.tui.text import cell, plain
 
 
 class OrdersScreen(Screen[None]):
@@ -57,16 +58,16 @@ class OrdersScreen(Screen[None]):
         table.clear()
         for order in self.orders:
             table.add_row(
-                order.ticket.title,
-                f"{order.ticket.price} {order.ticket.currency}",
-                order.status,
-                order.expires_at[11:19] if order.status in OPEN else "",
+                cell(order.ticket.title),
+                cell(f"{order.ticket.price} {order.ticket.currency}"),
+                cell(order.status),
+                cell(order.expires_at[11:19] if order.status in OPEN else ""),
                 key=order.id,
             )
         self.query_one("#orders-status", Static).update(f"{len(self.orders)} orders")
 
     def _problem(self, message: str) -> None:
-        self.query_one("#orders-status", Static).update(message)
+        self.query_one("#orders-status", Static).update(plain(message))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open()

@@ -14,6 +14,7 @@ from textual.widgets import Button, Footer, Input, Static
 from openticket.core.errors import DomainError
 from openticket.core.schemas import AuthSession
 from openticket.tui.session import Session
+from openticket.tui.text import plain
 
 
 class SignInScreen(ModalScreen[str | None]):
@@ -74,7 +75,7 @@ class SignInScreen(ModalScreen[str | None]):
         self.app.call_from_thread(self._signed_in, session)
 
     def _refused(self, error: DomainError) -> None:
-        self.query_one("#signin-error", Static).update(error.message)
+        self.query_one("#signin-error", Static).update(plain(error.message))
 
     def _signed_in(self, session: AuthSession) -> None:
         self.session.remember(session)
