@@ -193,6 +193,15 @@ def _scheduler_class() -> Any:
         """Shut down while its thread is between running a job and removing it, APScheduler
         raises JobLookupError in that thread: a stopped scheduler has no job stores left."""
 
+        def _process_jobs(self) -> float | None:
+            # shutdown() sets STOPPED and then wakes the thread, which would look for due
+            # jobs once more and submit them to the executors it just closed: a traceback
+            # per missed job in every short-lived command (which never runs jobs).
+            if self.state == STATE_STOPPED:
+                return None
+            result: float | None = super()._process_jobs()
+            return result
+
         def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
             try:
                 super().remove_job(job_id, jobstore)

@@ -48,9 +48,36 @@ def test_seller_can_edit_after_expiry(people: Callable[..., User]) -> None:
     assert edited["price"] == "8.00" and edited["status"] == "available"
 
 
-def _sleep_past(expires_at: str) -> None:
+def test_commands_after_a_missed_expiry_print_nothing_but_their_answer(
+    people: Callable[..., User],
+) -> None:
+    """With no serve/worker/tui running, an expiry job whose second has passed must not be
+    run (nor attempted) by a short-lived command: stderr stays empty, also under --json."""
+    seller = people("seller")
+    buyer = people("buyer", OPENTICKET_ORDER_TTL="1")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    first, second, third = (
+        seller.ok("tickets", "create", "--title", f"Seat {n}", "--price", "9.99")["id"]
+        for n in range(3)
+    )
+    for ticket_id in (first, second):
+        _sleep_past(buyer.ok("orders", "create", ticket_id)["expires_at"], extra=1.2)
+    reserved = buyer.run("orders", "create", third, "--json")
+    assert (reserved.code, reserved.stderr) == (0, "")
+    for args in (
+        ("orders", "show", reserved.json()["id"]),
+        ("tickets", "list"),
+        ("orders", "list"),
+        ("tickets", "list", "--json"),
+    ):
+        result = buyer.run(*args)
+        assert (result.code, result.stderr) == (0, ""), args
+
+
+def _sleep_past(expires_at: str, extra: float = 0.2) -> None:
     moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.2)
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + extra)
 
 
 def _events(person: User) -> list[dict[str, object]]:
