@@ -42,6 +42,22 @@ class ManualClock:
         self.now += timedelta(seconds=seconds)
 
 
+# How long tests wait for something that should happen (a server up, a replica caught up).
+# Generous: on a loaded machine everything is slow, and a wait ends as soon as it holds.
+PATIENCE_SECONDS = 180.0
+
+
+def eventually(check: Callable[[], Any], seconds: float = PATIENCE_SECONDS, what: str = "") -> Any:
+    """Poll `check` until it returns something truthy; that value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting{' for ' + what if what else ''}"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -129,7 +145,7 @@ class User:
             **kwargs,
         )
 
-    def run(self, *args: str, timeout: float = 60) -> Result:
+    def run(self, *args: str, timeout: float = PATIENCE_SECONDS) -> Result:
         done = subprocess.run(
             [*OPENTICKET, *args],
             env=self.env(),
@@ -194,10 +210,10 @@ def running_server(
     if started is not None:
         started.append(server)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE_SECONDS
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -209,7 +225,7 @@ def running_server(
     finally:
         server.terminate()
         try:
-            server.wait(timeout=15)
+            server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
@@ -378,6 +394,6 @@ def stop_workers(workers: Iterable[subprocess.Popen[bytes]]) -> None:
         worker.terminate()
     for worker in running:
         try:
-            worker.wait(timeout=15)
+            worker.wait(timeout=60)
         except subprocess.TimeoutExpired:
             worker.kill()

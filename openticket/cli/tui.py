@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typer
+
 from openticket.cli.context import Cli, command
 
 
@@ -13,4 +15,7 @@ def tui(cli: Cli) -> None:
     from openticket.tui.app import OpenticketApp
     from openticket.tui.session import Session
 
-    OpenticketApp(Session(cli.api, cli.credentials, cli.target)).run()
+    app = OpenticketApp(Session(cli.api, cli.credentials, cli.target))
+    app.run()
+    if app.return_code:  # it crashed: Textual has printed why
+        raise typer.Exit(app.return_code)

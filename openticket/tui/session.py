@@ -4,10 +4,11 @@ the other), and the Api they talk to."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openticket.cli.credentials import CredentialStore
 from openticket.core.api import Api
+from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import NotSignedIn
 from openticket.core.schemas import AuthSession
 
@@ -17,6 +18,7 @@ class Session:
     api: Api
     credentials: CredentialStore
     target: str
+    clock: Clock = field(default=utc_now)  # what countdowns read; tests move it by hand
 
     @property
     def token(self) -> str | None:

@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from tests.conftest import OPENTICKET, User, signed_up
+from tests.conftest import OPENTICKET, PATIENCE_SECONDS, User, signed_up
 
 
 def _read_until(leader: int, wanted: bytes, seconds: float) -> bytes:
@@ -42,10 +42,10 @@ def test_the_tui_starts_on_a_terminal_and_q_quits(people: Callable[..., User]) -
     )
     os.close(follower)
     try:
-        screen = _read_until(leader, b"Terminal opera", 30)
+        screen = _read_until(leader, b"Terminal opera", PATIENCE_SECONDS)
         assert b"signed in as seller@example.com" in screen
         os.write(leader, b"q")
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=PATIENCE_SECONDS) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

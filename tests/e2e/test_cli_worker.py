@@ -4,10 +4,9 @@ undelivered, and refuses a subset of domains without a shared bus."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 
-from tests.conftest import User, signed_up
+from tests.conftest import PATIENCE_SECONDS, User, eventually, signed_up
 
 
 def test_worker_delivers_what_a_dead_process_left(people: Callable[..., User]) -> None:
@@ -21,18 +20,15 @@ def test_worker_delivers_what_a_dead_process_left(people: Callable[..., User]) -
         with sqlite3.connect(seller.db_path) as conn:  # as if a process died after its commit
             conn.execute("DELETE FROM orders_tickets")
             conn.execute("UPDATE outbox SET delivered_at = NULL WHERE subject = 'ticket:created'")
-        deadline = time.monotonic() + 30
-        while True:
+
+        def delivered() -> list[tuple[str]]:
             with sqlite3.connect(seller.db_path) as conn:
-                rows = conn.execute("SELECT id FROM orders_tickets").fetchall()
-            if rows:
-                break
-            assert time.monotonic() < deadline, "the worker did not deliver"
-            time.sleep(0.2)
-        assert rows == [(ticket["id"],)]
+                return conn.execute("SELECT id FROM orders_tickets").fetchall()
+
+        assert eventually(delivered, what="the worker's delivery") == [(ticket["id"],)]
     finally:
         worker.terminate()
-        assert worker.wait(timeout=30) == 0
+        assert worker.wait(timeout=PATIENCE_SECONDS) == 0
 
 
 def test_worker_refuses_bad_domains(people: Callable[..., User]) -> None:

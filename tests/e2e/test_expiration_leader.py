@@ -7,7 +7,6 @@ import contextlib
 import signal
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from openticket.store.leader import EXPIRATION_LEADER_KEY
-from tests.conftest import postgres_database, running_server
+from tests.conftest import eventually, postgres_database, running_server
 
 TTL_SECONDS = 4
 
@@ -56,13 +55,6 @@ def _leader(store: Path | str, servers: list[subprocess.Popen[bytes]]) -> object
     return rows[0][0] if rows else None
 
 
-def _wait_for(predicate: object, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def test_a_second_server_takes_over_the_expiration_jobs(store: Path | str, tmp_path: Path) -> None:
     servers: list[subprocess.Popen[bytes]] = []
     env = {"OPENTICKET_ORDER_TTL": str(TTL_SECONDS)}
@@ -71,7 +63,7 @@ def test_a_second_server_takes_over_the_expiration_jobs(store: Path | str, tmp_p
         for home in homes:
             home.mkdir()
         stack.enter_context(running_server(store, homes[0], started=servers, **env))
-        _wait_for(lambda: _leader(store, servers) is not None)
+        eventually(lambda: _leader(store, servers) is not None)
         first_leader = _leader(store, servers)
         url = stack.enter_context(running_server(store, homes[1], started=servers, **env))
         assert _leader(store, servers) == first_leader  # the second one waits
@@ -97,7 +89,7 @@ def test_a_second_server_takes_over_the_expiration_jobs(store: Path | str, tmp_p
 
         servers[0].send_signal(signal.SIGKILL)  # the leader dies before the window ends
         servers[0].wait(timeout=10)
-        _wait_for(lambda: _leader(store, servers) not in (None, first_leader))
+        eventually(lambda: _leader(store, servers) not in (None, first_leader))
 
         # Nobody reads through the API (which would expire lazily): the job fires.
         def expired() -> bool:
@@ -105,4 +97,4 @@ def test_a_second_server_takes_over_the_expiration_jobs(store: Path | str, tmp_p
             ticket_status = _query(store, f"SELECT status FROM tickets WHERE id = '{ticket['id']}'")
             return status == [("cancelled",)] and ticket_status == [("available",)]
 
-        _wait_for(expired, seconds=TTL_SECONDS + 30)
+        eventually(expired, what="the second server's expiry")

@@ -8,7 +8,7 @@ import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from tests.conftest import (
     NATS_URL,
     SCALED_OUT_DOMAINS,
     User,
+    eventually,
     free_port,
     nats_stream,
     postgres_database,
@@ -83,17 +84,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             yield running
         finally:
             running.stop_all()
-
-
-def eventually(check: Callable[[], Any], seconds: float = 30) -> Any:
-    """Poll `check` until it returns something truthy; that value."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "the replicas did not catch up in time"
-        time.sleep(0.2)
 
 
 def _status(person: User, ticket_id: str) -> str:
@@ -176,7 +166,7 @@ def test_killed_orders_process_mid_stream_misses_nothing(cluster: Cluster) -> No
     assert importing.wait(timeout=120) == 0
     cluster.start("orders")
 
-    eventually(lambda: cluster.query("SELECT count(*) FROM orders_tickets") == [(300,)], 60)
+    eventually(lambda: cluster.query("SELECT count(*) FROM orders_tickets") == [(300,)])
     assert (
         cluster.query(
             "SELECT count(*) FROM processed_events WHERE consumer = 'orders'"
@@ -231,7 +221,7 @@ class PrivateNats:
             except OSError:
                 return False
 
-        eventually(listening, 15)
+        eventually(listening)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -261,9 +251,9 @@ def test_restarting_nats_loses_nothing_and_applies_nothing_twice(tmp_path: Path)
             during = seller.ok("tickets", "create", "--title", "During", "--price", "25")
             server.start()  # same store: the stream and the consumers' positions survive
 
-            eventually(lambda: cluster.query("SELECT count(*) FROM orders_tickets") == [(2,)], 60)
+            eventually(lambda: cluster.query("SELECT count(*) FROM orders_tickets") == [(2,)])
             order = eventually(lambda: _order_when_listed(buyer, during["id"]))
-            eventually(lambda: _status(buyer, during["id"]) == "reserved", 60)
+            eventually(lambda: _status(buyer, during["id"]) == "reserved")
             assert order["ticket"]["title"] == "During"
             assert buyer.ok("tickets", "show", during["id"])["version"] == 1
             assert dict(cluster.query(EVENTS)) == {

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import User, running_server, signed_up
+from tests.conftest import PATIENCE_SECONDS, User, running_server, signed_up
 
 
 def _read_events(response: httpx.Response, count: int, timeout: float) -> list[dict[str, Any]]:
@@ -44,13 +44,13 @@ def test_live_view_sees_listing_reservation_and_expiry(tmp_path: Path) -> None:
         signed_up(seller, "seller@example.com")
         signed_up(buyer, "buyer@example.com")
         with (
-            httpx.Client(base_url=url, timeout=30) as client,
+            httpx.Client(base_url=url, timeout=PATIENCE_SECONDS) as client,
             client.stream("GET", "/api/events", headers={"Accept": "text/event-stream"}) as stream,
         ):
             ticket = seller.ok("tickets", "create", "--title", "Live", "--price", "5")
             buyer.ok("orders", "create", ticket["id"])
             # Nobody reads or writes now: the server's scheduler expires the order.
-            seen = _read_events(stream, 3, timeout=30)
+            seen = _read_events(stream, 3, timeout=PATIENCE_SECONDS)
         assert [(e["event"], e["data"]["data"]["status"]) for e in seen] == [
             ("ticket:created", "available"),
             ("ticket:updated", "reserved"),
@@ -61,7 +61,7 @@ def test_live_view_sees_listing_reservation_and_expiry(tmp_path: Path) -> None:
 
         # Reconnect after the first event: the rest arrives, nothing is skipped.
         with (
-            httpx.Client(base_url=url, timeout=30) as client,
+            httpx.Client(base_url=url, timeout=PATIENCE_SECONDS) as client,
             client.stream(
                 "GET",
                 "/api/events",
@@ -69,7 +69,7 @@ def test_live_view_sees_listing_reservation_and_expiry(tmp_path: Path) -> None:
                 params={"follow": "false"},
             ) as stream,
         ):
-            again = _read_events(stream, 10, timeout=10)
+            again = _read_events(stream, 10, timeout=PATIENCE_SECONDS)
         assert [e["id"] for e in again] == [e["id"] for e in seen[1:]]
 
         tail = seller.run("events", "tail", "--no-follow", "--after", "0", "--json")

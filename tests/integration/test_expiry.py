@@ -7,13 +7,12 @@ import json
 import math
 import pickle
 import sqlite3
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from openticket.core.local import LocalApi
-from tests.conftest import ManualClock
+from tests.conftest import ManualClock, eventually
 
 
 def _db(db_url: str) -> Path:
@@ -117,13 +116,13 @@ def test_running_scheduler_expires_orders_without_any_read(
     order = writer.create_order(buyer.token, ticket.id)
     # A long-running process (server, TUI, worker) runs the jobs other processes stored.
     make_api(clock=utc_now, run_expiration_jobs=True)
-    deadline = time.monotonic() + 15
     with sqlite3.connect(_db(db_url)) as conn:
-        while time.monotonic() < deadline:
-            status = conn.execute("SELECT status FROM orders").fetchone()[0]
-            if status == "cancelled":
-                break
-            time.sleep(0.2)
+
+        def cancelled() -> bool:
+            return conn.execute("SELECT status FROM orders").fetchone()[0] == "cancelled"
+
+        eventually(cancelled, what="the expiration job")
+        status = conn.execute("SELECT status FROM orders").fetchone()[0]
         subjects = [row[0] for row in conn.execute("SELECT subject FROM outbox ORDER BY seq")]
         ticket_status = conn.execute("SELECT status FROM tickets").fetchone()[0]
     assert status == "cancelled"

@@ -7,9 +7,8 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import Tx, UnitOfWork
-from tests.conftest import service_missing
+from tests.conftest import eventually, service_missing
 
 NATS_URL = "nats://127.0.0.1:4222"
 
@@ -82,13 +81,6 @@ def consuming(bus: JetStreamBus) -> Iterator[None]:
         thread.join(timeout=60)
 
 
-def _eventually(check: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def test_an_event_published_twice_is_stored_once(uow: UnitOfWork, stream: str) -> None:
     first, second = JetStreamBus(uow, NATS_URL, stream), JetStreamBus(uow, NATS_URL, stream)
     try:
@@ -122,7 +114,7 @@ def test_a_redelivered_event_is_applied_once(uow: UnitOfWork, stream: str) -> No
         assert bus._apply_many("tickets", {"order:created": handler}, [envelope])[:2] == ([None], 1)
         bus.publish_pending()
         with consuming(bus):
-            _eventually(lambda: _acknowledged(stream, "tickets") == 1)
+            eventually(lambda: _acknowledged(stream, "tickets") == 1)
         assert applied == [envelope.id]  # the redelivery found the inbox row
     finally:
         bus.close()
@@ -173,7 +165,7 @@ def test_a_failing_event_neither_undoes_nor_blocks_the_rest_of_its_batch(
             _emit(uow, "order:created", {"n": n})
         bus._publish_unpublished()
         with consuming(bus):
-            _eventually(lambda: len(applied) == 5)
+            eventually(lambda: len(applied) == 5)
         assert sorted(applied) == [0, 1, 2, 3, 4]  # each once
         assert failures == [2]
         with uow.read() as tx:
@@ -334,7 +326,7 @@ def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
             _emit(uow, "order:created", {"n": n})
         bus._publish_unpublished()  # no consumer yet (and no wait): its first fetch takes all
         with consuming(bus):
-            _eventually(lambda: len(singles) + sum(map(len, runs)) == len(numbers))
+            eventually(lambda: len(singles) + sum(map(len, runs)) == len(numbers))
         assert (runs, sorted(singles)) == (as_a_run, one_by_one)
         with uow.read() as tx:
             claimed = tx.conn.execute(select(outbox.processed_events.c.consumer)).scalars()

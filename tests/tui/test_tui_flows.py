@@ -14,7 +14,6 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from openticket.cli.credentials import CredentialStore, target_key
-from openticket.core.clock import utc_now
 from openticket.core.local import LocalApi
 from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.help import HelpScreen
@@ -25,6 +24,7 @@ from openticket.tui.screens.order import OrderScreen
 from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
 from openticket.tui.session import Session
+from tests.conftest import ManualClock
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "long enough"
@@ -36,14 +36,15 @@ def anyio_backend() -> str:
 
 
 class Market:
-    def __init__(self, api: LocalApi, home: Path, db_url: str) -> None:
+    def __init__(self, api: LocalApi, home: Path, db_url: str, clock: ManualClock) -> None:
         self.api = api
+        self.clock = clock  # the marketplace's and the TUI's: tests move time by hand
         self.credentials = CredentialStore(home)
         self.target = target_key(db_url)
         self.seller = api.signup("seller@example.com", PASSWORD)
 
     def app(self) -> OpenticketApp:
-        return OpenticketApp(Session(self.api, self.credentials, self.target))
+        return OpenticketApp(Session(self.api, self.credentials, self.target, self.clock))
 
     def signed_in(self, email: str) -> str:
         session = self.api.signup(email, PASSWORD)
@@ -57,7 +58,8 @@ class Market:
 def make_market(
     make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str, ttl: int = 900
 ) -> Market:
-    return Market(make_api(clock=utc_now, order_ttl=ttl), tmp_path / "home", db_url)
+    clock = ManualClock()
+    return Market(make_api(clock=clock, order_ttl=ttl), tmp_path / "home", db_url, clock)
 
 
 @pytest.fixture
@@ -65,7 +67,8 @@ def market(make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str) -> Ma
     return make_market(make_api, tmp_path, db_url)
 
 
-async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 8) -> None:
+async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 60) -> None:
+    """Wait for the screen to get there; generous, since a loaded machine is slow to."""
     deadline = time.monotonic() + seconds
     while not _holds(check):
         if time.monotonic() > deadline:
@@ -193,7 +196,10 @@ async def test_the_countdown_ends_in_an_expired_order(
     async with app.run_test(size=(100, 30)) as pilot:
         await reserve_first(pilot, app)
         assert "00:02 left to pay" in text(app, "#countdown")
-        await until(pilot, lambda: "expired" in text(app, "#countdown"), seconds=10)
+        market.clock.advance(1)
+        await until(pilot, lambda: "00:01 left to pay" in text(app, "#countdown"))
+        market.clock.advance(1)
+        await until(pilot, lambda: "expired" in text(app, "#countdown"))
         assert app.screen.query_one("#pay").disabled
     assert market.api.list_tickets()[0].title == "Opera gala"  # back on sale
 
@@ -204,12 +210,17 @@ async def test_someone_elses_changes_arrive_without_a_keypress(market: Market) -
     app = market.app()
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: titles(app) == ["Opera gala"])
-        await pilot.pause(0.6)  # the live view has found its place in the event log
+        await until(pilot, lambda: following(app))
         market.list("Ballet premiere")
-        await until(pilot, lambda: titles(app) == ["Opera gala", "Ballet premiere"], 3)
+        await until(pilot, lambda: titles(app) == ["Opera gala", "Ballet premiere"])
         rival = market.api.signup("rival@example.com", PASSWORD)
         market.api.create_order(rival.token, first)  # reserved by someone else
-        await until(pilot, lambda: titles(app) == ["Ballet premiere"], 3)
+        await until(pilot, lambda: titles(app) == ["Ballet premiere"])
+
+
+def following(app: OpenticketApp) -> bool:
+    """The market's live view has found its place in the event log."""
+    return isinstance(app.screen, MarketScreen) and app.screen.last_seq is not None
 
 
 def rows(app: OpenticketApp, selector: str) -> list[list[str]]:
@@ -334,8 +345,9 @@ async def test_an_expired_lock_puts_the_ticket_back_without_a_keypress(
     app = market.app()
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: titles(app) == ["Opera gala"])
-        await pilot.pause(0.6)
+        await until(pilot, lambda: following(app))
         rival = market.api.signup("rival@example.com", PASSWORD)
         market.api.create_order(rival.token, ticket_id)
-        await until(pilot, lambda: titles(app) == [], 3)
-        await until(pilot, lambda: titles(app) == ["Opera gala"], 5)  # the rival's window ended
+        await until(pilot, lambda: titles(app) == [])
+        market.clock.advance(3)  # the rival's window ends, and no key is pressed
+        await until(pilot, lambda: titles(app) == ["Opera gala"])

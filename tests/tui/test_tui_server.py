@@ -69,7 +69,7 @@ async def test_a_lost_server_shows_a_banner_and_the_app_recovers(tmp_path: Path)
             seller = api.signup("seller@example.com", PASSWORD)
             api.create_ticket(seller.token, "After the outage", "20.00")
             table = market.query_one("#tickets", DataTable)
-            await until(pilot, lambda: table.row_count == 1, seconds=15)
+            await until(pilot, lambda: table.row_count == 1)
             assert str(table.get_row_at(0)[0]) == "After the outage"
             assert not banner.display
     api.close()

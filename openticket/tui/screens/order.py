@@ -71,7 +71,7 @@ class OrderScreen(Screen[None]):
         if self.order.status not in OPEN:
             countdown.update(self._ended_text())
             return
-        left = (self.expires_at - datetime.now(UTC)).total_seconds()
+        left = (self.expires_at - self.session.clock()).total_seconds()
         countdown.update(f"Reserved for you: {remaining_text(left)} left to pay")
         if left <= 0 and not self._checking:
             self._checking = True
@@ -81,7 +81,7 @@ class OrderScreen(Screen[None]):
         status = self.order.status
         if status == "complete":
             return "Paid: the ticket is yours."
-        if self.expires_at <= datetime.now(UTC):
+        if self.expires_at <= self.session.clock():
             return "This order expired: the ticket is back on sale."
         return "This order was cancelled: the ticket is back on sale."
 
