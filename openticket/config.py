@@ -21,6 +21,7 @@ ENV_STRIPE_API_BASE = "OPENTICKET_STRIPE_API_BASE"
 ENV_STRIPE_TIMEOUT = "OPENTICKET_STRIPE_TIMEOUT"
 ENV_BUS = "OPENTICKET_BUS"
 ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
+ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
 
 ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
 DEFAULT_ORDER_TTL = 900
@@ -40,6 +41,8 @@ class Settings:
     stripe: StripeSettings | None = None
     bus_url: str | None = None  # nats://host:port; None is the in-process bus
     nats_stream: str = DEFAULT_NATS_STREAM
+    # Token signing keys, the first signs (else a key file beside SQLite, or the store's table).
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(
@@ -61,6 +64,7 @@ class Settings:
             stripe=StripeSettings.from_env(env),
             bus_url=_bus_url(env.get(ENV_BUS)),
             nats_stream=_nats_stream(env.get(ENV_NATS_STREAM)),
+            secret_keys=_secret_keys(env.get(ENV_SECRET_KEY)),
         )
 
 
@@ -145,6 +149,19 @@ def _db_url(text: str) -> str:
             "db",
         )
     return text
+
+
+SECRET_KEY_MIN = 32
+
+
+def _secret_keys(text: str | None) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in (text or "").split(",") if key.strip())
+    if any(len(key) < SECRET_KEY_MIN or not key.isascii() or not key.isprintable() for key in keys):
+        raise InvalidInput(
+            f"{ENV_SECRET_KEY} must be one or more comma-separated keys of at least "
+            f"{SECRET_KEY_MIN} printable ASCII characters each"
+        )
+    return keys
 
 
 def _bus_url(text: str | None) -> str | None:

@@ -53,15 +53,43 @@ def signin(cli: Cli, email: Email, password: Password = None) -> None:
 
 @app.command()
 @command
-def signout(cli: Cli) -> None:
+def signout(
+    cli: Cli,
+    everywhere: Annotated[
+        bool,
+        typer.Option("--all", help="Revoke every token of your account, on every device."),
+    ] = False,
+) -> None:
     """Sign out: the token is revoked, not just forgotten here."""
     token = cli.token()
-    cli.api.signout(token)
+    cli.api.signout(token, everywhere=everywhere)
     cli.credentials.forget(cli.target)
     if cli.as_json:
         render.print_json({})
     else:
-        render.message("Signed out")
+        render.message("Signed out everywhere" if everywhere else "Signed out")
+
+
+@app.command("rotate-key")
+@command
+def rotate_key(
+    cli: Cli,
+    revoke_all: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-all", help="Also revoke every token signed so far: everyone signs in again."
+        ),
+    ] = False,
+) -> None:
+    """Make a new token signing key (an operator's command, on the local database). Tokens
+    signed by the previous keys keep working until they expire, unless --revoke-all."""
+    rotation = cli.api.rotate_signing_key(revoke_all=revoke_all)
+    if cli.as_json:
+        render.print_json(rotation)
+    elif revoke_all:
+        render.message(f"New signing key {rotation.kid}; every earlier token is revoked")
+    else:
+        render.message(f"New signing key {rotation.kid}; earlier tokens work until they expire")
 
 
 @app.command()

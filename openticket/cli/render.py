@@ -128,12 +128,12 @@ def _details(pairs: Sequence[tuple[str, str]]) -> None:
 
 
 def message(text: str) -> None:
-    _console().print(shown_lines(text))
+    _console().print(shown_lines(text), soft_wrap=True)  # a path or id is never cut
 
 
 def note(text: str) -> None:
     """Chatter for people goes to stderr so stdout stays clean for pipes."""
-    _console(stderr=True).print(shown_lines(text))
+    _console(stderr=True).print(shown_lines(text), soft_wrap=True)
 
 
 def error(err: DomainError, as_json: bool) -> None:

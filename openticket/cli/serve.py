@@ -23,10 +23,15 @@ def serve(
     event delivery and the expiration scheduler too: it alone is a complete marketplace."""
     import uvicorn
 
-    from openticket.core.bootstrap import hosting
+    from openticket.core.bootstrap import exposed_files, hosting
     from openticket.server.app import create_app
 
     api = hosting(cli.settings, domains)
+    for path in exposed_files(cli.settings):
+        render.note(
+            f"Warning: {path} can be read by other users of this machine, and it holds "
+            f"password hashes or signing keys: chmod 600 {path}"
+        )
     stop = threading.Event()
     working = threading.Thread(target=api.work, args=(stop,), name="openticket-worker")
     working.start()

@@ -105,8 +105,11 @@ class RemoteApi:
         body = {"email": email, "password": password}
         return schemas.AuthSession(**self._request("POST", "/api/users/signin", json=body))
 
-    def signout(self, token: str | None) -> None:
-        self._request("POST", "/api/users/signout", token)
+    def signout(self, token: str | None, *, everywhere: bool = False) -> None:
+        self._request("POST", "/api/users/signout", token, params={"all": everywhere})
+
+    def rotate_signing_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
+        raise _not_yet("auth rotate-key")
 
     def whoami(self, token: str | None) -> schemas.User:
         found = self._request("GET", "/api/users/currentuser", token)["current_user"]

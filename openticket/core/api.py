@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         Event,
         ExportRow,
         ImportReport,
+        KeyRotation,
         Order,
         Payment,
         ReconcileReport,
@@ -40,7 +41,12 @@ class Api(Protocol):
 
     def signin(self, email: str, password: str) -> AuthSession: ...
 
-    def signout(self, token: str | None) -> None: ...
+    def signout(self, token: str | None, *, everywhere: bool = False) -> None:
+        """Revoke this token; `everywhere`: every token of its user."""
+
+    def rotate_signing_key(self, *, revoke_all: bool = False) -> KeyRotation:
+        """A new key signs tokens from now on; older ones keep verifying until their tokens
+        expire, unless `revoke_all` (every user is signed out). An operator's command."""
 
     def whoami(self, token: str | None) -> User: ...
 

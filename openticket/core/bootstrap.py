@@ -4,6 +4,7 @@ passing a clock, cheap password hashing or another payment provider instead of p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -12,6 +13,10 @@ from openticket.bus.port import EventBus
 from openticket.bus.relay import OutboxRelay
 from openticket.config import ALL_DOMAINS, Settings
 from openticket.core.auth import handlers as auth_handlers
+from openticket.core.auth import repository as auth_repository
+from openticket.core.auth.key_file import FileKeyRing
+from openticket.core.auth.key_table import TableKeyRing
+from openticket.core.auth.keys import EnvKeyRing, KeyRing
 from openticket.core.auth.passwords import Argon2Hasher, PasswordHasher
 from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import InvalidInput
@@ -24,7 +29,7 @@ from openticket.core.payments import handlers as payments_handlers
 from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.tickets import handlers as tickets_handlers
-from openticket.store.db import create_store_engine
+from openticket.store.db import create_store_engine, readable_by_others, sqlite_file
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import Handler, UnitOfWork
 
@@ -59,6 +64,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     api = LocalApi(
         uow=uow,
         relay=OutboxRelay(bus),
+        keys=key_ring(settings, uow),
         hasher=options.hasher or Argon2Hasher(),
         provider=options.provider or payment_provider(settings, engine, options.clock),
         timer=timer,
@@ -70,6 +76,37 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     if options.run_expiration_jobs:
         api.run_expiration_jobs()
     return api
+
+
+def key_ring(settings: Settings, uow: UnitOfWork) -> KeyRing:
+    """Where the token signing keys are: OPENTICKET_SECRET_KEY, else a file beside a SQLite
+    database (keys an earlier version kept in its tables move there), else the store."""
+    if settings.secret_keys:
+        return EnvKeyRing(settings.secret_keys)
+    path = sqlite_file(settings.db_url)
+    if path is None:
+        return TableKeyRing()
+    ring = FileKeyRing(key_file(path))
+    if not ring.path.exists():
+        with uow.read() as tx:
+            legacy = auth_repository.signing_keys(tx.conn)
+        if legacy:
+            ring.adopt(legacy)
+            with uow.write() as tx:
+                auth_repository.delete_signing_keys(tx.conn)
+    return ring
+
+
+def key_file(database: Path) -> Path:
+    return database.with_name(database.name + ".keys")
+
+
+def exposed_files(settings: Settings) -> list[Path]:
+    """The database and key files of this marketplace that other local users can read."""
+    database = sqlite_file(settings.db_url)
+    if database is None:
+        return []
+    return [path for path in (database, key_file(database)) if readable_by_others(path)]
 
 
 def event_bus(

@@ -15,6 +15,7 @@ from openticket.bus.relay import OutboxRelay
 from openticket.core import schemas
 from openticket.core.api import OrderRequest
 from openticket.core.auth import service as auth
+from openticket.core.auth.keys import KeyRing
 from openticket.core.auth.model import User
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.clock import isoformat_utc
@@ -135,6 +136,7 @@ class LocalApi:
         *,
         uow: UnitOfWork,
         relay: OutboxRelay,
+        keys: KeyRing,
         hasher: PasswordHasher,
         provider: PaymentProvider,
         timer: ExpiryTimer,
@@ -143,6 +145,7 @@ class LocalApi:
     ) -> None:
         self._uow = uow
         self._relay = relay
+        self._keys = keys
         self._hasher = hasher
         self._provider = provider
         self._timer = timer
@@ -203,7 +206,7 @@ class LocalApi:
 
     def _authenticate(self, token: str | None) -> User:
         with self._uow.read() as tx:
-            return auth.authenticate(tx, token)
+            return auth.authenticate(tx, self._keys, token)
 
     def run_expiration_jobs(self) -> None:
         """Become a candidate to run the expiration jobs (the timer runs them while this
@@ -262,17 +265,22 @@ class LocalApi:
             normalized = auth.check_signup(tx, email, password)
         password_hash = self._hasher.hash(password)
         with self._uow.write() as tx:
-            user, token = auth.signup(tx, normalized, password_hash)
+            user, token = auth.signup(tx, self._keys, normalized, password_hash)
         return schemas.AuthSession(user=_user(user), token=token)
 
     def signin(self, email: str, password: str) -> schemas.AuthSession:
         with self._uow.write() as tx:
-            user, token = auth.signin(tx, self._hasher, email, password)
+            user, token = auth.signin(tx, self._keys, self._hasher, email, password)
         return schemas.AuthSession(user=_user(user), token=token)
 
-    def signout(self, token: str | None) -> None:
+    def signout(self, token: str | None, *, everywhere: bool = False) -> None:
         with self._uow.write() as tx:
-            auth.signout(tx, token or "")
+            auth.signout(tx, self._keys, token or "", everywhere=everywhere)
+
+    def rotate_signing_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
+        with self._uow.write() as tx:
+            key = auth.rotate_keys(tx, self._keys, revoke_all=revoke_all)
+        return schemas.KeyRotation(kid=key.kid, revoked_all=revoke_all)
 
     def whoami(self, token: str | None) -> schemas.User:
         return _user(self._authenticate(token))
@@ -425,7 +433,7 @@ class LocalApi:
         return outcomes
 
     def _reserve(self, tx: Tx, request: OrderRequest) -> schemas.Order:
-        user = auth.authenticate(tx, request.token)
+        user = auth.authenticate(tx, self._keys, request.token)
         once = _Once(request.idempotency_key, user.id, "create_order", request.ticket_id)
         if (replayed := once.replay(tx)) is not None:
             return schemas.Order.model_validate(replayed)

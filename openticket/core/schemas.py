@@ -14,6 +14,11 @@ class Public(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class KeyRotation(Public):
+    kid: str  # the new signing key's public id
+    revoked_all: bool
+
+
 class User(Public):
     id: str
     email: str

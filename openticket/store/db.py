@@ -11,7 +11,9 @@ passes rely on running one at a time). Reads never wait for it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -82,8 +84,33 @@ def _json_text(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+# The database holds password hashes: only its owner may read it (and the folder it is in,
+# when openticket makes that folder).
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def make_private_file(path: Path) -> None:
+    """Create `path` readable by its owner only (and any missing folders above it, 0700),
+    unless it exists: an existing file keeps the mode its owner gave it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+
+
+def readable_by_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except FileNotFoundError:
+        return False
 
 
 def create_store_engine(url: str) -> Engine:
@@ -91,8 +118,9 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return _server_engine(url)
     pool: dict[str, int] = {}
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if (path := sqlite_file(url)) is not None:
+        # SQLite gives its -wal and -shm files the database file's mode.
+        make_private_file(path)
         # A server's request threads (40 by default) each keep a connection: with the
         # default pool of 5 (+10 overflow) every burst opened and configured new ones.
         pool = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from openticket.bus.memory import InProcessBus
 from openticket.bus.relay import OutboxRelay
 from openticket.core import events
+from openticket.core.auth.key_table import TableKeyRing
 from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.bootstrap import ALL_DOMAINS, subscribe_domains
 from openticket.core.expiration import service as expiration_service
@@ -58,6 +59,7 @@ class Market:
         self.api = LocalApi(
             uow=self.uow,
             relay=OutboxRelay(self.bus),
+            keys=TableKeyRing(),
             hasher=Argon2Hasher.cheap(),
             provider=LocalProvider(self.engine, clock),
             timer=self.timer,

@@ -218,6 +218,29 @@ def test_secret_key_never_appears_in_messages_or_logs(
     assert TEST_KEY not in caplog.text
 
 
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "Invalid API Key provided: sk_test_****{tail}",
+        "Bad key sk_live_{tail}, or rk_test_{tail}",
+        "key={head}…",
+    ],
+)
+def test_a_partly_echoed_key_is_masked_too(
+    stripe_api: MakeStripeApi, stripe_front: StripeFront, echo: str
+) -> None:
+    api, _ = stripe_api(stripe_front.url)
+    market = _reserved(api)
+    text = echo.format(tail=TEST_KEY[-4:], head=TEST_KEY[:12])
+    body = {"error": {"type": "invalid_request_error", "message": text}}
+    stripe_front.faults.append(Fault("/v1/payment_intents", "status", 400, body))
+    with pytest.raises(InvalidInput) as raised:
+        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+    message = raised.value.message
+    assert "[secret key]" in message
+    assert "sk_" not in message and "rk_" not in message and TEST_KEY[-4:] not in message
+
+
 def test_charge_that_races_expiry_is_refunded_at_stripe(
     stripe_api: MakeStripeApi,
     stripe_front: StripeFront,

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import secrets
-import weakref
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from openticket.core.auth.keys import SigningKey, key_id
 from openticket.core.auth.model import User
-from openticket.core.auth.tables import revoked_tokens, signing_keys, users
+from openticket.core.auth.tables import revoked_tokens, users
+from openticket.core.auth.tables import signing_keys as signing_keys_table
 from openticket.core.errors import Conflict
 
 
@@ -35,41 +35,46 @@ def email_taken(conn: Connection, email: str) -> bool:
     return conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None
 
 
-# A store's signing secret never changes once created, so each engine reads it once.
-_secrets: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+def signing_keys(conn: Connection) -> list[SigningKey]:
+    """The keys kept in the store (PostgreSQL without OPENTICKET_SECRET_KEY, or what an
+    earlier version kept there), newest first."""
+    rows = conn.execute(select(signing_keys_table).order_by(signing_keys_table.c.id.desc()))
+    return [SigningKey(key_id(row.secret), row.secret, row.created_at) for row in rows]
 
 
-def signing_secret(conn: Connection) -> str | None:
-    cached = _secrets.get(conn.engine)
-    if cached is not None:
-        return cached
-    query = select(signing_keys.c.secret).order_by(signing_keys.c.id).limit(1)
-    secret = conn.execute(query).scalar()
-    if secret is not None:
-        _secrets[conn.engine] = secret
-    return secret
+def add_signing_key(conn: Connection, key: SigningKey) -> None:
+    conn.execute(insert(signing_keys_table).values(secret=key.secret, created_at=key.created_at))
+
+
+def delete_signing_keys(conn: Connection) -> None:
+    conn.execute(delete(signing_keys_table))
 
 
 _ACTIVE_USER = select(users.c.id, users.c.email).where(
     users.c.id == bindparam("user_id"),
+    users.c.token_epoch == bindparam("epoch"),
     ~select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == bindparam("jti")).exists(),
 )
 
 
-def active_user(conn: Connection, user_id: str, jti: str) -> User | None:
-    """The user, unless this token of theirs was revoked (one query, built once: it runs on
-    every command)."""
-    row = conn.execute(_ACTIVE_USER, {"user_id": user_id, "jti": jti}).first()
+def active_user(conn: Connection, user_id: str, jti: str, epoch: int) -> User | None:
+    """The user, unless this token of theirs was revoked, alone or with all their tokens
+    (`epoch`: signing out everywhere moves it on). One query, built once: it runs on every
+    command."""
+    row = conn.execute(_ACTIVE_USER, {"user_id": user_id, "jti": jti, "epoch": epoch}).first()
     return None if row is None else User(row.id, row.email)
 
 
-def create_signing_secret(conn: Connection, now: datetime) -> str:
-    existing = signing_secret(conn)
-    if existing is not None:
-        return existing
-    secret = secrets.token_urlsafe(48)
-    conn.execute(insert(signing_keys).values(secret=secret, created_at=now))
-    return secret
+def token_epoch(conn: Connection, user_id: str) -> int:
+    query = select(users.c.token_epoch).where(users.c.id == user_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def end_token_epoch(conn: Connection, user_id: str) -> None:
+    """Every token issued to this user so far stops working."""
+    conn.execute(
+        update(users).where(users.c.id == user_id).values(token_epoch=users.c.token_epoch + 1)
+    )
 
 
 def revoke(conn: Connection, jti: str, expires_at: datetime, now: datetime) -> None:

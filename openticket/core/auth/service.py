@@ -1,8 +1,10 @@
-"""Auth use cases: sign up, sign in, sign out, and who a token belongs to."""
+"""Auth use cases: sign up, sign in, sign out (one token or all of a user's), who a token
+belongs to, and rotating the keys tokens are signed with."""
 
 from __future__ import annotations
 
 from openticket.core.auth import repository, tokens
+from openticket.core.auth.keys import KeyRing, SigningKey
 from openticket.core.auth.model import User, normalize_email, validate_signup
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
@@ -10,11 +12,6 @@ from openticket.core.ids import new_id
 from openticket.store.uow import Tx
 
 INVALID_CREDENTIALS = "Invalid credentials"
-
-
-def _secret(tx: Tx) -> str:
-    secret = repository.signing_secret(tx.conn)
-    return secret if secret is not None else repository.create_signing_secret(tx.conn, tx.now)
 
 
 def check_signup(tx: Tx, email: str, password: str) -> str:
@@ -25,13 +22,15 @@ def check_signup(tx: Tx, email: str, password: str) -> str:
     return normalized
 
 
-def signup(tx: Tx, email: str, password_hash: str) -> tuple[User, str]:
+def signup(tx: Tx, keys: KeyRing, email: str, password_hash: str) -> tuple[User, str]:
     user = User(new_id(), email)
     repository.add_user(tx.conn, user, password_hash, tx.now)
-    return user, tokens.issue(_secret(tx), user.id, user.email, tx.now)
+    return user, tokens.issue(keys.signing_key(tx), user.id, user.email, 0, tx.now)
 
 
-def signin(tx: Tx, hasher: PasswordHasher, email: str, password: str) -> tuple[User, str]:
+def signin(
+    tx: Tx, keys: KeyRing, hasher: PasswordHasher, email: str, password: str
+) -> tuple[User, str]:
     if not password:
         raise InvalidInput("Password cannot be empty", "password")
     found = repository.find_by_email(tx.conn, normalize_email(email))
@@ -41,33 +40,43 @@ def signin(tx: Tx, hasher: PasswordHasher, email: str, password: str) -> tuple[U
     user, password_hash = found
     if not hasher.verify(password, password_hash):
         raise InvalidInput(INVALID_CREDENTIALS)
-    return user, tokens.issue(_secret(tx), user.id, user.email, tx.now)
+    epoch = repository.token_epoch(tx.conn, user.id)
+    return user, tokens.issue(keys.signing_key(tx), user.id, user.email, epoch, tx.now)
 
 
-def authenticate(tx: Tx, token: str | None) -> User:
+def authenticate(tx: Tx, keys: KeyRing, token: str | None) -> User:
     """The user a token belongs to; NotSignedIn when it is missing, forged, expired or revoked."""
-    user = find_user(tx, token)
+    user = find_user(tx, keys, token)
     if user is None:
         raise NotSignedIn()
     return user
 
 
-def find_user(tx: Tx, token: str | None) -> User | None:
+def _claims(tx: Tx, keys: KeyRing, token: str | None) -> tokens.TokenClaims | None:
     if not token:
         return None
-    secret = repository.signing_secret(tx.conn)
-    if secret is None:
-        return None
-    claims = tokens.decode(secret, token, tx.now)
+    return tokens.decode(keys.verifying_keys(tx), token, tx.now)
+
+
+def find_user(tx: Tx, keys: KeyRing, token: str | None) -> User | None:
+    claims = _claims(tx, keys, token)
     if claims is None:
         return None
-    return repository.active_user(tx.conn, claims.user_id, claims.jti)
+    return repository.active_user(tx.conn, claims.user_id, claims.jti, claims.epoch)
 
 
-def signout(tx: Tx, token: str) -> None:
-    authenticate(tx, token)
-    secret = repository.signing_secret(tx.conn)
-    assert secret is not None
-    claims = tokens.decode(secret, token, tx.now)
+def signout(tx: Tx, keys: KeyRing, token: str, *, everywhere: bool = False) -> None:
+    """Revoke this token; `everywhere`: every token the user holds, on every device."""
+    user = authenticate(tx, keys, token)
+    if everywhere:
+        repository.end_token_epoch(tx.conn, user.id)
+        return
+    claims = _claims(tx, keys, token)
     assert claims is not None
     repository.revoke(tx.conn, claims.jti, claims.expires_at, tx.now)
+
+
+def rotate_keys(tx: Tx, keys: KeyRing, *, revoke_all: bool) -> SigningKey:
+    """A new signing key; tokens signed by the older ones keep working until they expire,
+    unless `revoke_all`, which signs every user out everywhere."""
+    return keys.rotate(tx, revoke_all=revoke_all)

@@ -9,6 +9,8 @@ users = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Tokens carry the epoch they were issued in; signing out everywhere moves it on.
+    Column("token_epoch", Integer, nullable=False, server_default="0"),
 )
 
 revoked_tokens = Table(
@@ -18,6 +20,7 @@ revoked_tokens = Table(
     Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
+# Signing keys, where no key file or OPENTICKET_SECRET_KEY holds them (PostgreSQL).
 signing_keys = Table(
     "auth_signing_keys",
     metadata,

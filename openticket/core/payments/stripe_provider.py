@@ -184,7 +184,18 @@ class StripeProvider:
 
     def _one_line(self, text: str) -> str:
         cleaned = " ".join(text.split())
-        return cleaned.replace(self._secret, "[secret key]") if self._secret else cleaned
+        if self._secret:
+            cleaned = cleaned.replace(self._secret, "[secret key]")
+        return redact_keys(cleaned)
+
+
+# Anything shaped like a Stripe secret or restricted key, whole or partly echoed back
+# ("Invalid API Key provided: sk_test_****abcd").
+_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9])[sr]k_[A-Za-z0-9_*.\-]*")
+
+
+def redact_keys(text: str) -> str:
+    return _KEY_SHAPED.sub("[secret key]", text)
 
 
 def _intent_id(declined: stripe.CardError) -> str | None:

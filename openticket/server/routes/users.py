@@ -55,8 +55,9 @@ def signin(body: SigninBody, request: Request, api: ApiDep) -> schemas.AuthSessi
 
 
 @router.post("/signout", operation_id="signout")
-def signout(api: ApiDep, token: TokenDep) -> dict[str, str]:
-    api.signout(token)
+def signout(api: ApiDep, token: TokenDep, all: bool = False) -> dict[str, str]:
+    """Revoke this token; with `all=true`, every token of its user."""
+    api.signout(token, everywhere=all)
     return {}
 
 

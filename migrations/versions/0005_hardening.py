@@ -1,0 +1,27 @@
+"""Hardening: tokens carry their user's epoch (signing out everywhere moves it on)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('auth_users') as batch_op:
+        batch_op.add_column(
+            sa.Column('token_epoch', sa.Integer(), server_default='0', nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('auth_users') as batch_op:
+        batch_op.drop_column('token_epoch')
