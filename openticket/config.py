@@ -22,12 +22,14 @@ ENV_STRIPE_TIMEOUT = "OPENTICKET_STRIPE_TIMEOUT"
 ENV_BUS = "OPENTICKET_BUS"
 ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
 ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
+ENV_SIGNUPS_PER_MINUTE = "OPENTICKET_SIGNUPS_PER_MINUTE"
 
 ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
 DEFAULT_ORDER_TTL = 900
 DEFAULT_CURRENCY = "USD"
 DEFAULT_STRIPE_TIMEOUT = 30.0
 DEFAULT_NATS_STREAM = "OPENTICKET"
+DEFAULT_SIGNUPS_PER_MINUTE = 10
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -43,6 +45,7 @@ class Settings:
     nats_stream: str = DEFAULT_NATS_STREAM
     # Token signing keys, the first signs (else a key file beside SQLite, or the store's table).
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE  # per client address, on a server
 
     @classmethod
     def from_env(
@@ -65,6 +68,9 @@ class Settings:
             bus_url=_bus_url(env.get(ENV_BUS)),
             nats_stream=_nats_stream(env.get(ENV_NATS_STREAM)),
             secret_keys=_secret_keys(env.get(ENV_SECRET_KEY)),
+            signups_per_minute=_count(
+                env.get(ENV_SIGNUPS_PER_MINUTE), DEFAULT_SIGNUPS_PER_MINUTE, ENV_SIGNUPS_PER_MINUTE
+            ),
         )
 
 
@@ -125,6 +131,15 @@ def _seconds(
     if not low <= seconds <= high:
         raise InvalidInput(f"{what} number of seconds from {low:g} to {high:g}")
     return seconds
+
+
+def _count(text: str | None, default: int, name: str) -> int:
+    if text is None or text.strip() == "":
+        return default
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 1_000_000:
+        raise InvalidInput(f"{name} must be a whole number from 1 to 1000000")
+    return int(value)
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")

@@ -192,10 +192,12 @@ def running_server(
     home: Path,
     port: int | None = None,
     started: list[subprocess.Popen[bytes]] | None = None,
+    args: tuple[str, ...] = (),
     **extra_env: str,
 ) -> Iterator[str]:
     """A real `openticket serve` on a loopback port (a free one by default), until the block
-    ends. `db` is a SQLite file or a database URL; `started` receives the process."""
+    ends. `db` is a SQLite file or a database URL; `started` receives the process; `args`
+    go to `serve`."""
     import urllib.request
 
     port = port or free_port()
@@ -205,7 +207,7 @@ def running_server(
     env.update(OPENTICKET_HOME=str(home), OPENTICKET_DB=db_url, **extra_env)
     log = open(home.parent / f"serve-{port}.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
-        [*OPENTICKET, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        [*OPENTICKET, "serve", "--port", str(port), *args], env=env, stdout=log, stderr=log
     )
     if started is not None:
         started.append(server)

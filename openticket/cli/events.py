@@ -42,10 +42,11 @@ def tail(
 ) -> None:
     """Print the marketplace's events, one line each (JSON Lines with --json)."""
     api = cli.api
+    token = cli.optional_token()  # a server replays more to the signed-in
     position = max(api.last_event_seq() - 10, 0) if after is None else after
     try:
         while True:
-            batch = api.events(after=position, limit=500)
+            batch = api.events(after=position, limit=500, token=token)
             for event in batch:
                 sys.stdout.write(_line(event, cli.as_json) + "\n")
                 position = event.seq

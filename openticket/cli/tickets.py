@@ -131,5 +131,5 @@ def export_tickets(
     from openticket.cli.import_reader import detect_format
 
     fmt_name = detect_format("-", fmt)
-    token = cli.token() if mine else None
+    token = cli.token()
     export_writer.write(cli.api.export_tickets(token, mine=mine), fmt_name)

@@ -248,10 +248,14 @@ class RemoteApi:
         return schemas.Payment(**self._create("/api/payments", token, body, idempotency_key))
 
     # -- not served yet -----------------------------------------------------------------
-    def events(self, after: int = 0, limit: int = 100) -> list[schemas.Event]:
-        """The public events after `after`: the backlog of /api/events, read to its end."""
+    def events(
+        self, after: int = 0, limit: int = 100, *, token: str | None = None
+    ) -> list[schemas.Event]:
+        """The public events after `after`: at most `limit` of the backlog of /api/events."""
         headers = {"Accept": "text/event-stream"}
-        params: dict[str, str | int] = {"after": after, "follow": "false"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        params: dict[str, str | int] = {"after": after, "follow": "false", "limit": limit}
         try:
             with self._client.stream(
                 "GET", "/api/events", params=params, headers=headers

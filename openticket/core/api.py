@@ -120,7 +120,9 @@ class Api(Protocol):
         self, token: str | None, order_id: str, card: str, *, idempotency_key: str | None = None
     ) -> Payment: ...
 
-    def events(self, after: int = 0, limit: int = 100) -> list[Event]: ...
+    def events(self, after: int = 0, limit: int = 100, *, token: str | None = None) -> list[Event]:
+        """The log after position `after`. A server shows anonymous clients the public
+        events of a recent window only; `token` signs the request in."""
 
     def last_event_seq(self) -> int: ...
 

@@ -17,7 +17,7 @@ from openticket.core.auth import repository as auth_repository
 from openticket.core.auth.key_file import FileKeyRing
 from openticket.core.auth.key_table import TableKeyRing
 from openticket.core.auth.keys import EnvKeyRing, KeyRing
-from openticket.core.auth.passwords import Argon2Hasher, PasswordHasher
+from openticket.core.auth.passwords import Argon2Hasher, BoundedHasher, PasswordHasher
 from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import InvalidInput
 from openticket.core.expiration import handlers as expiration_handlers
@@ -65,7 +65,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         uow=uow,
         relay=OutboxRelay(bus),
         keys=key_ring(settings, uow),
-        hasher=options.hasher or Argon2Hasher(),
+        hasher=BoundedHasher(options.hasher or Argon2Hasher()),
         provider=options.provider or payment_provider(settings, engine, options.clock),
         timer=timer,
         order_ttl=settings.order_ttl,

@@ -19,7 +19,7 @@ from openticket.core.auth.keys import KeyRing
 from openticket.core.auth.model import User
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.clock import isoformat_utc
-from openticket.core.errors import Conflict, DomainError
+from openticket.core.errors import Conflict, DomainError, InvalidInput
 from openticket.core.events import ORDER_CANCELLED
 from openticket.core.expiration import service as expiration
 from openticket.core.expiration.model import ExpiryTimer
@@ -39,6 +39,7 @@ from openticket.store.uow import Tx, UnitOfWork
 log = logging.getLogger("openticket")
 
 EXPIRY_BATCH = 500  # expirations fired per transaction
+EVENTS_LIMIT_MAX = 5000
 DEMO_PASSWORD = "openticket-demo"
 DEMO_USERS = ("alice@example.com", "bob@example.com", "carol@example.com")
 DEMO_TICKETS = (
@@ -261,8 +262,9 @@ class LocalApi:
 
     # -- auth ---------------------------------------------------------------------------
     def signup(self, email: str, password: str) -> schemas.AuthSession:
-        with self._uow.read() as tx:
-            normalized = auth.check_signup(tx, email, password)
+        normalized = auth.check_signup(email, password)
+        # Hashed whether or not the email is taken: the answer to a taken one (Conflict,
+        # below) takes as long as a successful sign-up, so timing tells nothing.
         password_hash = self._hasher.hash(password)
         with self._uow.write() as tx:
             user, token = auth.signup(tx, self._keys, normalized, password_hash)
@@ -373,7 +375,8 @@ class LocalApi:
     def export_tickets(
         self, token: str | None, *, mine: bool = False
     ) -> Iterator[schemas.ExportRow]:
-        owner_id = self._authenticate(token).id if mine else None
+        user = self._authenticate(token)  # a whole marketplace's listings are not for strangers
+        owner_id = user.id if mine else None
         self._catch_up()
         after = ""
         while True:
@@ -488,7 +491,13 @@ class LocalApi:
         return report
 
     # -- events -------------------------------------------------------------------------
-    def events(self, after: int = 0, limit: int = 100) -> list[schemas.Event]:
+    def events(
+        self, after: int = 0, limit: int = 100, *, token: str | None = None
+    ) -> list[schemas.Event]:
+        if not 0 <= after <= outbox.MAX_SEQ:
+            raise InvalidInput(f"after must be an event number from 0 to {outbox.MAX_SEQ}", "after")
+        if not 1 <= limit <= EVENTS_LIMIT_MAX:
+            raise InvalidInput(f"limit must be from 1 to {EVENTS_LIMIT_MAX}", "limit")
         self._catch_up()
         with self._uow.read() as tx:
             log_rows = outbox.read_log(tx.conn, after, limit)

@@ -8,17 +8,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from openticket import __version__
+from openticket.config import DEFAULT_SIGNUPS_PER_MINUTE
 from openticket.core.api import Api
 from openticket.server import errors
+from openticket.server.body_limit import BodyLimit
 from openticket.server.deps import Reservations
 from openticket.server.ratelimit import SigninLimiter, SlidingWindow
 from openticket.server.routes import events, orders, ticket_files, tickets, users
 
-SIGNIN_PER_ACCOUNT = (10, 60.0)  # attempts per seconds
-SIGNIN_PER_ADDRESS = (30, 60.0)
+SIGNIN_PER_ADDRESS = (30, 60.0)  # attempts per seconds
+SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = (10, 60.0)
 
 
-def create_app(api: Api, *, signin_limiter: SigninLimiter | None = None) -> FastAPI:
+def create_app(
+    api: Api,
+    *,
+    signin_limiter: SigninLimiter | None = None,
+    signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE,  # per client address
+) -> FastAPI:
     reservations = Reservations(api.create_orders, name="openticket-reservations")
 
     @asynccontextmanager
@@ -34,11 +41,14 @@ def create_app(api: Api, *, signin_limiter: SigninLimiter | None = None) -> Fast
         responses=errors.ERROR_RESPONSES,
     )
     app.state.api = api
+    app.state.event_feed = events.EventFeed(api)
     app.state.reservations = reservations
     app.state.signin_limiter = signin_limiter or SigninLimiter(
-        SlidingWindow(*SIGNIN_PER_ACCOUNT), SlidingWindow(*SIGNIN_PER_ADDRESS)
+        SlidingWindow(*SIGNIN_PER_ADDRESS), SlidingWindow(*SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS)
     )
+    app.state.signup_limiter = SlidingWindow(signups_per_minute, 60.0)
     errors.install(app)
+    app.add_middleware(BodyLimit, by_path={"/api/tickets/import": ticket_files.MAX_UPLOAD_BYTES})
     for router in (
         users.router,
         ticket_files.router,  # before tickets: /export is not a ticket id

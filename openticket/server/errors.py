@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from openticket.core.errors import DomainError, TooManyRequests
 from openticket.core.schemas import ErrorBody
@@ -26,6 +27,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         403: "Not allowed",
         404: "Not found",
         409: "Conflict",
+        413: "The request body is too large",
         422: "Malformed request",
         429: "Too many requests (see Retry-After)",
         503: "The database is unavailable for now (see Retry-After)",
@@ -77,6 +79,12 @@ def install(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "1"},
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_request: Request, _error: ClientDisconnect) -> JSONResponse:
+        # The client stopped sending (an import it aborted): nobody reads this answer.
+        log.debug("client disconnected before its request was read")
+        return JSONResponse(_body([("The client went away", None)]), status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:

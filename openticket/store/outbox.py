@@ -32,6 +32,8 @@ from openticket.store.bulk import fetch_plain, insert_many, key_chunks
 from openticket.store.db import UTCDateTime, metadata
 from openticket.store.insert_new import insert_new
 
+MAX_SEQ = 2**63 - 1  # the log's positions are 64-bit
+
 outbox = Table(
     "outbox",
     metadata,

@@ -35,6 +35,10 @@ def email_problem(email: str) -> str | None:
 def password_problem(password: str) -> str | None:
     if len(password) < PASSWORD_MIN:
         return f"Password must be at least {PASSWORD_MIN} characters"
+    return password_length_problem(password)
+
+
+def password_length_problem(password: str) -> str | None:
     if len(password) > PASSWORD_MAX:
         return f"Password must be at most {PASSWORD_MAX} characters"
     return None

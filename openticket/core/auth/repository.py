@@ -31,10 +31,6 @@ def find_by_email(conn: Connection, email: str) -> tuple[User, str] | None:
     return User(row.id, row.email), row.password_hash
 
 
-def email_taken(conn: Connection, email: str) -> bool:
-    return conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None
-
-
 def signing_keys(conn: Connection) -> list[SigningKey]:
     """The keys kept in the store (PostgreSQL without OPENTICKET_SECRET_KEY, or what an
     earlier version kept there), newest first."""

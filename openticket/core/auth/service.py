@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from openticket.core.auth import repository, tokens
 from openticket.core.auth.keys import KeyRing, SigningKey
-from openticket.core.auth.model import User, normalize_email, validate_signup
+from openticket.core.auth.model import (
+    EMAIL_MAX,
+    User,
+    normalize_email,
+    password_length_problem,
+    validate_signup,
+)
 from openticket.core.auth.passwords import PasswordHasher
-from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
+from openticket.core.errors import InvalidInput, NotSignedIn
 from openticket.core.ids import new_id
 from openticket.store.uow import Tx
 
 INVALID_CREDENTIALS = "Invalid credentials"
 
 
-def check_signup(tx: Tx, email: str, password: str) -> str:
+def check_signup(email: str, password: str) -> str:
     """Validate a signup before the (slow) hashing; return the normalized email."""
-    normalized = validate_signup(email, password)
-    if repository.email_taken(tx.conn, normalized):
-        raise Conflict("Email in use", "email")
-    return normalized
+    return validate_signup(email, password)
 
 
 def signup(tx: Tx, keys: KeyRing, email: str, password_hash: str) -> tuple[User, str]:
@@ -33,6 +36,10 @@ def signin(
 ) -> tuple[User, str]:
     if not password:
         raise InvalidInput("Password cannot be empty", "password")
+    if (problem := password_length_problem(password)) is not None:
+        raise InvalidInput(problem, "password")  # before any hashing of it
+    if len(email) > EMAIL_MAX:
+        raise InvalidInput(INVALID_CREDENTIALS)  # no account has such an address
     found = repository.find_by_email(tx.conn, normalize_email(email))
     if found is None:
         hasher.verify_nothing(password)

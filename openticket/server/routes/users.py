@@ -9,49 +9,65 @@ from pydantic import BaseModel, Field
 
 from openticket.core import schemas
 from openticket.core.auth.model import EMAIL_MAX, EMAIL_PATTERN, PASSWORD_MAX, PASSWORD_MIN
-from openticket.core.errors import NotSignedIn, TooManyRequests
+from openticket.core.errors import InvalidInput, NotSignedIn, TooManyRequests
 from openticket.server.deps import ApiDep, TokenDep
-from openticket.server.ratelimit import SigninLimiter
+from openticket.server.ratelimit import SigninLimiter, SlidingWindow
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
 
 # The rules are the core's (and so are the messages when they are broken); they are declared
 # here so that the OpenAPI document says what the server accepts.
+# The lengths are enforced here as well, before any work: nothing longer is hashed or kept.
 class SignupBody(BaseModel):
     email: Annotated[
         str,
-        Field(json_schema_extra={"pattern": EMAIL_PATTERN.pattern, "maxLength": EMAIL_MAX}),
+        Field(max_length=EMAIL_MAX, json_schema_extra={"pattern": EMAIL_PATTERN.pattern}),
     ]
     password: Annotated[
-        str, Field(json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX})
+        str,
+        Field(max_length=PASSWORD_MAX, json_schema_extra={"minLength": PASSWORD_MIN}),
     ]
 
 
 class SigninBody(BaseModel):
-    email: str
-    password: Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": PASSWORD_MAX})]
+    email: Annotated[str, Field(max_length=EMAIL_MAX)]
+    password: Annotated[str, Field(max_length=PASSWORD_MAX, json_schema_extra={"minLength": 1})]
 
 
 class CurrentUser(BaseModel):
     current_user: schemas.User | None
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/signup", status_code=201, operation_id="signup")
-def signup(body: SignupBody, api: ApiDep) -> schemas.AuthSession:
+def signup(body: SignupBody, request: Request, api: ApiDep) -> schemas.AuthSession:
+    limiter: SlidingWindow = request.app.state.signup_limiter
+    wait = limiter.hit(_address(request))
+    if wait:
+        raise TooManyRequests(
+            f"Too many sign-ups from this address: try again in {wait} seconds", retry_after=wait
+        )
     return api.signup(body.email, body.password)
 
 
 @router.post("/signin", operation_id="signin")
 def signin(body: SigninBody, request: Request, api: ApiDep) -> schemas.AuthSession:
     limiter: SigninLimiter = request.app.state.signin_limiter
-    address = request.client.host if request.client else "unknown"
+    address = _address(request)
     wait = limiter.check(body.email, address)
     if wait:
         raise TooManyRequests(
             f"Too many sign-in attempts: try again in {wait} seconds", retry_after=wait
         )
-    return api.signin(body.email, body.password)
+    try:
+        return api.signin(body.email, body.password)
+    except InvalidInput:
+        limiter.failed(body.email, address)
+        raise
 
 
 @router.post("/signout", operation_id="signout")
