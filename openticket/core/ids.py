@@ -10,9 +10,11 @@ lowercase hex characters; they say when a thing was made, which is public anyway
 from __future__ import annotations
 
 import os
+import re
 import time
 
 _VARIANT = "89ab"  # the hex digit of the variant bits 10xx, by its two low random bits
+_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def new_id() -> str:
@@ -28,3 +30,9 @@ def new_ids(count: int) -> list[str]:
         f"{prefix}{rand[i : i + 3]}{_VARIANT[int(rand[i + 3], 16) & 3]}{rand[i + 4 : i + 19]}"
         for i in range(0, 20 * count, 20)
     ]
+
+
+def is_id(text: str) -> bool:
+    """Whether `text` can be an id at all: anything else names nothing, and is answered
+    without asking the store (where a NUL or an unpaired surrogate would be an error)."""
+    return _ID.fullmatch(text) is not None

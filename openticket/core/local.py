@@ -27,7 +27,7 @@ from openticket.core.orders import service as orders
 from openticket.core.orders.model import Order
 from openticket.core.payments import flows as payment_flows
 from openticket.core.payments import service as payments
-from openticket.core.payments.model import Payment
+from openticket.core.payments.model import Payment, check_source
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.tickets import import_flow
 from openticket.core.tickets import repository as tickets_repository
@@ -368,7 +368,8 @@ class LocalApi:
                     planned.unchanged += planned.created + planned.updated
                     planned.created = planned.updated = 0
                 return import_flow.report(planned, len(bad_lines))
-            written = import_flow.write(self._uow, user.id, spool, progress, self._deliver)
+            written = import_flow.write(self._uow, user.id, spool, progress)
+        self._deliver()
         written.problems = planned.problems + written.problems
         return import_flow.report(written, len(bad_lines))
 
@@ -466,6 +467,7 @@ class LocalApi:
         *,
         idempotency_key: str | None = None,
     ) -> schemas.Payment:
+        check_source(card)
         user = self._authenticate(token)
         once = _Once(idempotency_key, user.id, "pay", order_id, card)
         with self._uow.read() as tx:

@@ -58,7 +58,9 @@ SUPPORTED_CURRENCIES = tuple(sorted(CURRENCIES))
 # are remembered for that many distinct ones. Money is immutable, so sharing is safe.
 _CACHED_PRICES = 4096
 _PARSED: dict[tuple[str, str], Money] = {}
-_DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# The forms the docs state: ASCII digits, an optional fraction after a point ("12.50", "500");
+# a minus sign only so that a negative price is told it must be more than 0.
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_PRICE_TEXT = 40
 
 
@@ -90,7 +92,7 @@ class Money:
         known = _PARSED.get((raw, code))
         if known is not None:
             return known
-        if len(raw) > _MAX_PRICE_TEXT or not _DECIMAL_TEXT.match(raw):
+        if len(raw) > _MAX_PRICE_TEXT or not _DECIMAL_TEXT.fullmatch(raw):
             raise InvalidInput("Price must be a decimal number such as 12.50", field)
         try:
             amount = Decimal(raw)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Connection,
     Index,
@@ -37,7 +38,14 @@ MAX_SEQ = 2**63 - 1  # the log's positions are 64-bit
 outbox = Table(
     "outbox",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    # 64-bit: an event log outlives 2^31 events. SQLite's INTEGER PRIMARY KEY is 64-bit
+    # already (and must stay INTEGER to be the rowid).
+    Column(
+        "seq",
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     Column("event_id", String(32), nullable=False, unique=True),
     Column("subject", String(64), nullable=False),
     Column("occurred_at", UTCDateTime(), nullable=False),

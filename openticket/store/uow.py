@@ -57,10 +57,17 @@ class Tx:
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
 
     def emit_many(
-        self, subject: str, payloads: list[EventData], causes: list[str] | None = None
+        self,
+        subject: str,
+        payloads: list[EventData],
+        causes: list[str] | None = None,
+        *,
+        remember: bool = True,
     ) -> None:
         """`emit` for many events of one subject, in one statement (batch imports, batch
-        handlers: these give the id of the event each payload answers, as `causes`)."""
+        handlers: these give the id of the event each payload answers, as `causes`).
+        `remember=False` keeps them out of the recent-events cache: an import writes far
+        more in its one transaction than the cache holds, and would only churn it."""
         now = self.now
         envelopes = [
             Envelope(event_id, subject, now, data)
@@ -68,7 +75,7 @@ class Tx:
         ]
         outbox.append_many(self.conn, envelopes, causes)
         self.emitted += len(payloads)
-        if self._recent is not None:
+        if self._recent is not None and remember:
             self._recent.add(envelopes)
 
     def after_commit(self, action: Callable[[], None]) -> None:

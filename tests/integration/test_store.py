@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 import uuid
@@ -13,8 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from openticket.core.clock import utc_now
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
 from openticket.core.ids import new_id, new_ids
 from openticket.core.local import LocalApi
@@ -22,6 +24,8 @@ from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import HEAD_REVISION, current_revision, script_location, upgrade
 from openticket.store.schema import metadata
+from openticket.store.uow import UnitOfWork
+from tests.conftest import postgres_database
 
 
 def test_head_revision_constant_matches_the_scripts() -> None:
@@ -30,15 +34,37 @@ def test_head_revision_constant_matches_the_scripts() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_migrated_schema_matches_the_tables(tmp_path: Path) -> None:
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    assert current_revision(engine) is None
-    assert upgrade(engine) == HEAD_REVISION
-    assert upgrade(engine) == HEAD_REVISION  # idempotent
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    engine.dispose()
-    assert diff == []
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrated_schema_matches_the_tables(tmp_path: Path, backend: str) -> None:
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'm.db'}"
+        else:
+            url = stack.enter_context(postgres_database())
+        engine = create_store_engine(url)
+        stack.callback(engine.dispose)
+        assert current_revision(engine) is None
+        assert upgrade(engine) == HEAD_REVISION
+        assert upgrade(engine) == HEAD_REVISION  # idempotent
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+
+
+def test_the_event_log_takes_positions_past_32_bits(postgres_url: str) -> None:
+    engine = create_store_engine(postgres_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text("SELECT setval('outbox_seq_seq', 3000000000)"))
+        uow = UnitOfWork(engine, utc_now)
+        with uow.write() as tx:
+            envelope = tx.emit("ticket:created", {"id": "x"})
+        assert envelope.sequence == 3000000001
+        with uow.read() as tx:
+            assert outbox.read_log(tx.conn, 3000000000, 10)[0].sequence == 3000000001
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_runs_in_wal_mode(api: LocalApi, db_url: str) -> None:

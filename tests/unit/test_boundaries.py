@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "openticket"
 DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
-LIGHT_CORE = ("money.py", "events.py", "errors.py", "clock.py")
+LIGHT_CORE = ("money.py", "events.py", "errors.py", "clock.py", "text.py")
 
 
 def _imports(path: Path) -> set[str]:

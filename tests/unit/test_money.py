@@ -53,6 +53,15 @@ def test_parse(text: str, currency: str, minor: int) -> None:
         ("100000000", "JPY", "at most 99999999 JPY"),
         ("5", "XYZ", "currency"),
         ("5", "", "currency"),
+        # Only the forms the docs state: ASCII digits, a fraction after a point.
+        ("\u0661\u0660", "USD", "decimal number"),  # Arabic-Indic "10"
+        ("\uff11\uff12", "USD", "decimal number"),  # full-width "12"
+        ("10.", "USD", "decimal number"),
+        (".5", "USD", "decimal number"),
+        ("+12", "USD", "decimal number"),
+        ("True", "USD", "decimal number"),
+        ("1_000", "USD", "decimal number"),
+        ("12\ud800", "USD", "decimal number"),
     ],
 )
 def test_parse_refuses(text: str, currency: str, fragment: str) -> None:

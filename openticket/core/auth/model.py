@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from openticket.core.errors import ErrorItem, InvalidInput
+from openticket.core.text import storable
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # hashing cost grows with length; refuse absurd inputs
@@ -22,12 +24,15 @@ class User:
 
 
 def normalize_email(email: str) -> str:
-    """Emails are unique case-insensitively; they are kept in lower case."""
-    return email.strip().lower()
+    """Emails are unique case-insensitively and by compatibility form (NFKC: an address
+    typed in full-width letters is the same address); they are kept so."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 def email_problem(email: str) -> str | None:
-    if len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
+    # isprintable() refuses control and format characters (a right-to-left override or a
+    # zero-width joiner would make a look-alike of another account's address).
+    if len(email) > EMAIL_MAX or not email.isprintable() or not EMAIL_PATTERN.match(email):
         return "Email must be valid"
     return None
 
@@ -39,8 +44,11 @@ def password_problem(password: str) -> str | None:
 
 
 def password_length_problem(password: str) -> str | None:
+    """What makes a password unusable whatever the account: too long to hash, or not text."""
     if len(password) > PASSWORD_MAX:
         return f"Password must be at most {PASSWORD_MAX} characters"
+    if not storable(password):
+        return "Password must not contain NUL or unpaired surrogate characters"
     return None
 
 

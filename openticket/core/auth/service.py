@@ -15,6 +15,7 @@ from openticket.core.auth.model import (
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import InvalidInput, NotSignedIn
 from openticket.core.ids import new_id
+from openticket.core.text import storable
 from openticket.store.uow import Tx
 
 INVALID_CREDENTIALS = "Invalid credentials"
@@ -38,9 +39,10 @@ def signin(
         raise InvalidInput("Password cannot be empty", "password")
     if (problem := password_length_problem(password)) is not None:
         raise InvalidInput(problem, "password")  # before any hashing of it
-    if len(email) > EMAIL_MAX:
+    normalized = normalize_email(email)
+    if len(normalized) > EMAIL_MAX or not storable(normalized):
         raise InvalidInput(INVALID_CREDENTIALS)  # no account has such an address
-    found = repository.find_by_email(tx.conn, normalize_email(email))
+    found = repository.find_by_email(tx.conn, normalized)
     if found is None:
         hasher.verify_nothing(password)
         raise InvalidInput(INVALID_CREDENTIALS)

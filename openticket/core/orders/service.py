@@ -7,7 +7,7 @@ from datetime import timedelta
 from openticket.core import events
 from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, NotFound
-from openticket.core.ids import new_id
+from openticket.core.ids import is_id, new_id
 from openticket.core.orders import repository
 from openticket.core.orders.model import (
     COMPLETE,
@@ -72,7 +72,7 @@ def expire(tx: Tx, order: Order) -> Order:
 
 
 def reserve(tx: Tx, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
-    ticket = repository.get_ticket(tx.conn, ticket_id)
+    ticket = repository.get_ticket(tx.conn, ticket_id) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     if ticket.owner_id == user_id:
@@ -101,7 +101,7 @@ def reserve(tx: Tx, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
 
 
 def get_order(tx: Tx, user_id: str, order_id: str) -> Order:
-    order = repository.get(tx.conn, order_id)
+    order = repository.get(tx.conn, order_id) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
     order.check_owner(user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from openticket.core.errors import Conflict, Forbidden
+from openticket.core.errors import Conflict, Forbidden, InvalidInput
 from openticket.core.money import Money
 
 PENDING = "pending"
@@ -21,6 +21,19 @@ ORDER_CREATED = "created"
 ORDER_AWAITING_PAYMENT = "awaiting:payment"
 ORDER_COMPLETE = "complete"
 ORDER_CANCELLED = "cancelled"
+
+
+SOURCE_MAX = 255  # a card token or payment method id (Stripe's are far shorter)
+
+
+def check_source(source: str) -> None:
+    """A card token as the providers write them: printable ASCII (each provider refuses the
+    forms it does not know, with its own message)."""
+    if not 0 < len(source) <= SOURCE_MAX or not (source.isascii() and source.isprintable()):
+        raise InvalidInput(
+            f"Card token must be 1 to {SOURCE_MAX} printable ASCII characters, such as tok_visa",
+            "card",
+        )
 
 
 @dataclass(frozen=True)

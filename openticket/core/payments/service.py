@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from openticket.core import events
 from openticket.core.errors import Conflict, NotFound, PaymentDeclined
-from openticket.core.ids import new_id
+from openticket.core.ids import is_id, new_id
 from openticket.core.payments import repository
 from openticket.core.payments.model import (
     FAILED,
@@ -39,7 +39,7 @@ def payment_data(payment: Payment) -> events.EventData:
 
 
 def begin_payment(tx: Tx, user_id: str, order_id: str, source: str, provider: str) -> Payment:
-    order = repository.get_order(tx.conn, order_id)
+    order = repository.get_order(tx.conn, order_id) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
     order.check_payable_by(user_id, tx.now)

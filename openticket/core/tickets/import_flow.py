@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from openticket.core import schemas
+from openticket.core import faults, schemas
 from openticket.core.money import Money
 from openticket.core.tickets import importing
 from openticket.core.tickets.importing import CheckedRow, RowProblem, Tally
@@ -128,21 +128,16 @@ def validate(
     return tally
 
 
-def write(
-    uow: UnitOfWork,
-    owner_id: str,
-    spool: CheckedSpool,
-    progress: Progress,
-    after_batch: Callable[[], None],
-) -> Tally:
-    """Write the spooled rows, a transaction per batch; each batch is planned again inside its
-    transaction, so a listing reserved since validation is reported, not overwritten."""
+def write(uow: UnitOfWork, owner_id: str, spool: CheckedSpool, progress: Progress) -> Tally:
+    """Write the spooled rows in one transaction, so an import is all or nothing whatever
+    fails, a crash included; each batch is planned again inside it, so a listing reserved
+    since validation is reported, not overwritten."""
     tally = Tally()
-    for batch in spool.batches():
-        with uow.write() as tx:
+    with uow.write() as tx:
+        for batch in spool.batches():
             importing.write_rows(tx, owner_id, batch, tally)
-        after_batch()
-        progress("written", len(batch))
+            faults.point("import:batch-written")
+            progress("written", len(batch))
     return tally
 
 

@@ -43,6 +43,10 @@ class Tally:
     problems: list[RowProblem] = field(default_factory=list)
 
 
+# Fields that may come as JSON numbers (a price, a seller's numeric id); the others are text.
+_NUMBERS_ALLOWED = ("price", "external_id")
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -50,11 +54,32 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _type_problems(row: ImportRow) -> list[RowProblem]:
+    """Values of the wrong JSON type (a list as a title, true as a price) are refused, not
+    turned into text such as "['x']" or "True"."""
+    problems = []
+    for name in ("title", "price", "currency", "external_id"):
+        value = getattr(row, name)
+        if value is None or isinstance(value, str):
+            continue
+        if (
+            name in _NUMBERS_ALLOWED
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        ):
+            continue
+        kind = "text or a number" if name in _NUMBERS_ALLOWED else "text"
+        problems.append(RowProblem(row.line, name, f"{name} must be {kind}"))
+    return problems
+
+
 def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowProblem]:
     """The row as a listing, or every problem with it (store-independent rules)."""
     if row.problem is not None:
         return [RowProblem(row.line, row.problem_field, row.problem)]
-    problems: list[RowProblem] = []
+    if problems := _type_problems(row):
+        return problems
+    problems = []
     currency = _text(row.currency) or default_currency
     external_id = _text(row.external_id)
     if external_id is not None and (
@@ -126,4 +151,4 @@ def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> N
     ]
     tally.created += len(listings)
     repository.add_many(tx.conn, listings, tx.now)
-    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in listings])
+    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in listings], remember=False)

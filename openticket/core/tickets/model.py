@@ -74,7 +74,7 @@ def clean_title(title: str | None, field: str = "title") -> str:
     # isprintable() is False for every control, format and line/paragraph separator (and a
     # few harmless characters), so the per-character check runs only for those titles.
     if not text.isprintable() and any(
-        unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text
     ):
         raise InvalidInput("Title must not contain control characters", field)
     return text

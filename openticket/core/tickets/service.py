@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from openticket.core import events
 from openticket.core.errors import ErrorItem, InvalidInput, NotFound
-from openticket.core.ids import new_id
+from openticket.core.ids import is_id, new_id
 from openticket.core.money import Money, normalize_currency
+from openticket.core.text import storable
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import AVAILABLE, Ticket, clean_title
 from openticket.store.uow import Tx
 
 LIST_LIMIT_MAX = 1000
+SEARCH_MAX = 200
+LIST_OFFSET_MAX = 1_000_000_000  # past any real listing; keeps SQL integers in range
 
 
 def event_data(ticket: Ticket) -> events.EventData:
@@ -105,7 +108,7 @@ def update_ticket(
 
 
 def get_ticket(tx: Tx, ticket_id: str) -> Ticket:
-    ticket = repository.get(tx.conn, ticket_id)
+    ticket = repository.get(tx.conn, ticket_id) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     return ticket
@@ -124,8 +127,10 @@ def list_tickets(
         raise InvalidInput(f"Sort must be one of {', '.join(repository.SORTS)}", "sort")
     if not 1 <= limit <= LIST_LIMIT_MAX:
         raise InvalidInput(f"Limit must be between 1 and {LIST_LIMIT_MAX}", "limit")
-    if offset < 0:
-        raise InvalidInput("Offset must not be negative", "offset")
+    if not 0 <= offset <= LIST_OFFSET_MAX:
+        raise InvalidInput(f"Offset must be from 0 to {LIST_OFFSET_MAX}", "offset")
+    if search is not None and (len(search) > SEARCH_MAX or not storable(search)):
+        raise InvalidInput(f"Search text must be at most {SEARCH_MAX} characters of text", "search")
     # A seller sees all their listings; the marketplace shows only what can be bought.
     status = None if owner_id is not None else AVAILABLE
     return repository.search(
