@@ -23,6 +23,7 @@ ENV_BUS = "OPENTICKET_BUS"
 ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
 ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
 ENV_SIGNUPS_PER_MINUTE = "OPENTICKET_SIGNUPS_PER_MINUTE"
+ENV_PAYMENT_GRACE = "OPENTICKET_PAYMENT_GRACE"
 
 ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
 DEFAULT_ORDER_TTL = 900
@@ -46,6 +47,9 @@ class Settings:
     # Token signing keys, the first signs (else a key file beside SQLite, or the store's table).
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
     signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE  # per client address, on a server
+    # Seconds a payment attempt may be charging before it counts as abandoned and is driven
+    # again elsewhere (None: as long as the payment provider may take).
+    payment_grace: float | None = None
 
     @classmethod
     def from_env(
@@ -71,6 +75,7 @@ class Settings:
             signups_per_minute=_count(
                 env.get(ENV_SIGNUPS_PER_MINUTE), DEFAULT_SIGNUPS_PER_MINUTE, ENV_SIGNUPS_PER_MINUTE
             ),
+            payment_grace=_payment_grace(env.get(ENV_PAYMENT_GRACE)),
         )
 
 
@@ -105,6 +110,12 @@ def _order_ttl(text: str | None) -> int:
     return int(
         _seconds(text, DEFAULT_ORDER_TTL, int, 1, 7 * 24 * 3600, f"{ENV_ORDER_TTL} must be a whole")
     )
+
+
+def _payment_grace(text: str | None) -> float | None:
+    if text is None or text.strip() == "":
+        return None
+    return _seconds(text, 0, float, 0.1, 3600, f"{ENV_PAYMENT_GRACE} must be a")
 
 
 def _stripe_timeout(text: str | None) -> float:

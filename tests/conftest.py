@@ -145,10 +145,12 @@ class User:
             **kwargs,
         )
 
-    def run(self, *args: str, timeout: float = PATIENCE_SECONDS) -> Result:
+    def run(
+        self, *args: str, timeout: float = PATIENCE_SECONDS, env: dict[str, str] | None = None
+    ) -> Result:
         done = subprocess.run(
             [*OPENTICKET, *args],
-            env=self.env(),
+            env=self.env() | (env or {}),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -1,5 +1,8 @@
 """Hardening: tokens carry their user's epoch (signing out everywhere moves it on); the
-event log's positions are 64-bit on PostgreSQL (SQLite's rowid is already)
+event log's positions are 64-bit on PostgreSQL (SQLite's rowid is already); payment attempts
+are leased to the process charging them (an abandoned one is driven again), and orders know
+which attempt they wait for (only `created` orders expire); an idempotency key can be claimed
+before its answer is known
 
 Revision ID: 0005
 Revises: 0004
@@ -8,6 +11,8 @@ Create Date: 2026-12-02
 
 import sqlalchemy as sa
 from alembic import op
+
+from openticket.store.db import UTCDateTime
 
 
 revision = '0005'
@@ -25,8 +30,50 @@ def upgrade() -> None:
         op.alter_column('outbox', 'seq', type_=sa.BigInteger(), existing_type=sa.Integer())
         op.execute('ALTER SEQUENCE outbox_seq_seq AS bigint')
 
+    with op.batch_alter_table('payments') as batch_op:
+        batch_op.add_column(sa.Column('lease_until', UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('retry_at', UTCDateTime(), nullable=True))
+    # Attempts an earlier version left pending are abandoned: driven again at once.
+    op.execute("UPDATE payments SET lease_until = updated_at WHERE status = 'pending'")
+    op.create_index(
+        'ix_payments_pending_lease_until', 'payments', ['lease_until'], unique=False,
+        sqlite_where=sa.text("status IN ('pending')"),
+        postgresql_where=sa.text("status IN ('pending')"),
+    )
+
+    with op.batch_alter_table('orders') as batch_op:
+        batch_op.add_column(
+            sa.Column('payment_attempt', sa.Integer(), server_default='0', nullable=False)
+        )
+    op.drop_index('ix_orders_open_expires_at', table_name='orders')
+    op.create_index(
+        'ix_orders_created_expires_at', 'orders', ['expires_at'], unique=False,
+        sqlite_where=sa.text("status IN ('created')"),
+        postgresql_where=sa.text("status IN ('created')"),
+    )
+
+    with op.batch_alter_table('idempotency_keys') as batch_op:
+        batch_op.alter_column('response', existing_type=sa.JSON(), nullable=True)
+        batch_op.add_column(sa.Column('locked_until', UTCDateTime(), nullable=True))
+
 
 def downgrade() -> None:
+    op.execute("DELETE FROM idempotency_keys WHERE response IS NULL")
+    with op.batch_alter_table('idempotency_keys') as batch_op:
+        batch_op.drop_column('locked_until')
+        batch_op.alter_column('response', existing_type=sa.JSON(), nullable=False)
+    op.drop_index('ix_orders_created_expires_at', table_name='orders')
+    op.create_index(
+        'ix_orders_open_expires_at', 'orders', ['expires_at'], unique=False,
+        sqlite_where=sa.text("status IN ('created', 'awaiting:payment')"),
+        postgresql_where=sa.text("status IN ('created', 'awaiting:payment')"),
+    )
+    with op.batch_alter_table('orders') as batch_op:
+        batch_op.drop_column('payment_attempt')
+    op.drop_index('ix_payments_pending_lease_until', table_name='payments')
+    with op.batch_alter_table('payments') as batch_op:
+        batch_op.drop_column('retry_at')
+        batch_op.drop_column('lease_until')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('ALTER SEQUENCE outbox_seq_seq AS integer')
         op.alter_column('outbox', 'seq', type_=sa.Integer(), existing_type=sa.BigInteger())

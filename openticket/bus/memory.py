@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from openticket.bus.port import Handler
+from openticket.core import faults
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.store import outbox
@@ -112,6 +113,7 @@ class InProcessBus:
                         delivered.add(envelope.subject)
                     else:
                         deferred += 1
+                    faults.point("delivery:mid-pass")  # some consumers applied, not committed
                 outbox.mark_delivered(tx.conn, done, tx.now)
                 if isolate:  # a pass may deliver an import's 100,000 events: no sets of those
                     left.update(e.sequence for e in batch)

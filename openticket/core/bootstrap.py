@@ -4,6 +4,7 @@ passing a clock, cheap password hashing or another payment provider instead of p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -61,15 +62,17 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     )
     bus = event_bus(settings, uow, options.domains, timer)
     subscribe_domains(bus, timer, options.domains)
+    provider = options.provider or payment_provider(settings, engine, options.clock)
     api = LocalApi(
         uow=uow,
         relay=OutboxRelay(bus),
         keys=key_ring(settings, uow),
         hasher=BoundedHasher(options.hasher or Argon2Hasher()),
-        provider=options.provider or payment_provider(settings, engine, options.clock),
+        provider=provider,
         timer=timer,
         order_ttl=settings.order_ttl,
         default_currency=settings.currency,
+        payment_lease=timedelta(seconds=settings.payment_grace or provider.patience_seconds),
     )
     api_holder.append(api)
     api.start()

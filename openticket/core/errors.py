@@ -78,6 +78,15 @@ class Conflict(DomainError):
     http_status = 409
 
 
+class InProgress(Conflict):
+    """Another request is doing this right now: the same request may succeed (or get the
+    other's answer) after `retry_after` seconds."""
+
+    def __init__(self, message: str, field: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     exit_code = 6
     http_status = 503

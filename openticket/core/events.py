@@ -17,6 +17,8 @@ ORDER_CREATED: Final = "order:created"
 ORDER_CANCELLED: Final = "order:cancelled"
 ORDER_COMPLETED: Final = "order:completed"
 EXPIRATION_COMPLETE: Final = "expiration:complete"
+PAYMENT_STARTED: Final = "payment:started"  # an attempt is charging: its order waits for it
+PAYMENT_FAILED: Final = "payment:failed"  # that attempt charged nothing
 PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
 
@@ -27,6 +29,8 @@ ALL_SUBJECTS: Final = (
     ORDER_CANCELLED,
     ORDER_COMPLETED,
     EXPIRATION_COMPLETE,
+    PAYMENT_STARTED,
+    PAYMENT_FAILED,
     PAYMENT_CREATED,
     PAYMENT_REFUNDED,
 )

@@ -8,11 +8,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 from openticket.bus.relay import OutboxRelay
-from openticket.core import schemas
+from openticket.core import faults, schemas
 from openticket.core.api import OrderRequest
 from openticket.core.auth import service as auth
 from openticket.core.auth.keys import KeyRing
@@ -23,6 +22,7 @@ from openticket.core.errors import Conflict, DomainError, InvalidInput
 from openticket.core.events import ORDER_CANCELLED
 from openticket.core.expiration import service as expiration
 from openticket.core.expiration.model import ExpiryTimer
+from openticket.core.once import Once
 from openticket.core.orders import service as orders
 from openticket.core.orders.model import Order
 from openticket.core.payments import flows as payment_flows
@@ -33,7 +33,7 @@ from openticket.core.tickets import import_flow
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets import service as tickets
 from openticket.core.tickets.model import AVAILABLE, ImportRow, Ticket
-from openticket.store import idempotency, outbox
+from openticket.store import outbox
 from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket")
@@ -103,34 +103,6 @@ def _payment(payment: Payment) -> schemas.Payment:
     )
 
 
-class _Once:
-    """An idempotency key for one creating call: the first answer is remembered in the same
-    transaction as what was created, and a repeat of the call gets it back."""
-
-    def __init__(self, key: str | None, user_id: str, *request: object) -> None:
-        if key is not None:
-            idempotency.check_key(key)
-        self.key = key
-        self.user_id = user_id
-        self.fingerprint = idempotency.fingerprint(*request)
-
-    def replay(self, tx: Tx) -> dict[str, Any] | None:
-        if self.key is None:
-            return None
-        return idempotency.replay(tx.conn, self.user_id, self.key, self.fingerprint)
-
-    def remember(self, tx: Tx, answer: schemas.Public) -> None:
-        if self.key is not None:
-            idempotency.remember(
-                tx.conn,
-                self.user_id,
-                self.key,
-                self.fingerprint,
-                answer.model_dump(mode="json"),
-                tx.now,
-            )
-
-
 class LocalApi:
     def __init__(
         self,
@@ -143,6 +115,7 @@ class LocalApi:
         timer: ExpiryTimer,
         order_ttl: int,
         default_currency: str,
+        payment_lease: timedelta,
     ) -> None:
         self._uow = uow
         self._relay = relay
@@ -152,6 +125,7 @@ class LocalApi:
         self._timer = timer
         self._order_ttl = order_ttl
         self._currency = default_currency
+        self._payment_lease = payment_lease  # how long a live process may take to charge
 
     # -- housekeeping -------------------------------------------------------------------
     def start(self) -> None:
@@ -159,32 +133,39 @@ class LocalApi:
         self._catch_up()
 
     def _catch_up(self, *, leftovers: bool = False) -> None:
-        """Before answering: apply overdue expiries, deliver what is undelivered, settle due
-        refunds. One read transaction when there is nothing to do. With a broker, events
+        """Before answering: drive again the payments a dead process left half done, apply
+        overdue expiries, deliver what is undelivered, settle due refunds. One read
+        transaction when there is nothing to do. With a broker, events
         other commands have not published yet are theirs to publish, or a worker's
         (`leftovers`): publishing them from every request would only make duplicates."""
         with self._uow.read() as tx:
+            abandoned = payments.any_stale(tx)
             overdue = orders.any_overdue(tx)
             undelivered = outbox.has_pending(tx.conn) and (
                 leftovers or self._relay.delivers_in_process
             )
             refunds = payments.any_refund_due(tx)
+        if abandoned:  # first: its order may still complete
+            payment_flows.redrive_stale(self._uow, self._provider, self._payment_lease)
+            self._deliver()
         if overdue:
             with self._uow.write() as tx:
                 orders.expire_overdue(tx)
+            faults.point("expiry:committed")
         if overdue or undelivered:
             self._deliver()
         elif refunds:
             self._settle_refunds()
 
     @contextmanager
-    def _command(self) -> Iterator[Tx]:
+    def _command(self, name: str) -> Iterator[Tx]:
         """A write and the delivery of its events in one turn of the store's write lock: a
         server's request threads queue for it once per command, not twice. Refunds an ended
         order may owe are settled after the lock is let go: they call the payment provider."""
         with self._uow.exclusive():
             with self._uow.write() as tx:
                 yield tx
+            faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
             if self._relay.delivers_in_process:
                 delivered = self._relay.after_commit(emitted=True)
         if not self._relay.delivers_in_process:  # a broker: publish without the lock
@@ -233,6 +214,8 @@ class LocalApi:
         while True:
             with self._uow.write() as tx:
                 fired = expiration.fire_due(tx, until, EXPIRY_BATCH)
+            if fired:
+                faults.point("expiry:committed")
             self._deliver()
             if fired < EXPIRY_BATCH:
                 return
@@ -321,8 +304,8 @@ class LocalApi:
         idempotency_key: str | None = None,
     ) -> schemas.Ticket:
         user = self._authenticate(token)
-        once = _Once(idempotency_key, user.id, "create_ticket", title, price, currency)
-        with self._command() as tx:
+        once = Once(idempotency_key, user.id, "create_ticket", title, price, currency)
+        with self._command("create-ticket") as tx:
             if (replayed := once.replay(tx)) is not None:
                 return schemas.Ticket.model_validate(replayed)
             ticket = _ticket(
@@ -342,7 +325,7 @@ class LocalApi:
     ) -> schemas.Ticket:
         user = self._authenticate(token)
         self._catch_up()
-        with self._command() as tx:
+        with self._command("update-ticket") as tx:
             ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
         return _ticket(ticket)
 
@@ -369,6 +352,7 @@ class LocalApi:
                     planned.created = planned.updated = 0
                 return import_flow.report(planned, len(bad_lines))
             written = import_flow.write(self._uow, user.id, spool, progress)
+        faults.point("import:committed")
         self._deliver()
         written.problems = planned.problems + written.problems
         return import_flow.report(written, len(bad_lines))
@@ -427,7 +411,7 @@ class LocalApi:
         with self._uow.exclusive() if in_process else contextlib.nullcontext():
             if in_process:
                 self._relay.after_commit()
-            with self._command() as tx:
+            with self._command("reserve") as tx:
                 for request in requests:
                     try:
                         with tx.savepoint():
@@ -438,7 +422,7 @@ class LocalApi:
 
     def _reserve(self, tx: Tx, request: OrderRequest) -> schemas.Order:
         user = auth.authenticate(tx, self._keys, request.token)
-        once = _Once(request.idempotency_key, user.id, "create_order", request.ticket_id)
+        once = Once(request.idempotency_key, user.id, "create_order", request.ticket_id)
         if (replayed := once.replay(tx)) is not None:
             return schemas.Order.model_validate(replayed)
         order = _order(orders.reserve(tx, user.id, request.ticket_id, self._order_ttl))
@@ -454,7 +438,7 @@ class LocalApi:
     def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
         user = self._authenticate(token)
         self._catch_up()
-        with self._command() as tx:
+        with self._command("cancel") as tx:
             order = orders.cancel_order(tx, user.id, order_id)
         return _order(order)
 
@@ -469,21 +453,40 @@ class LocalApi:
     ) -> schemas.Payment:
         check_source(card)
         user = self._authenticate(token)
-        once = _Once(idempotency_key, user.id, "pay", order_id, card)
-        with self._uow.read() as tx:
-            if (replayed := once.replay(tx)) is not None:
-                return schemas.Payment.model_validate(replayed)
-        self._catch_up()
-        attempt = payment_flows.pay(self._uow, self._provider, user.id, order_id, card)
-        self._deliver()
-        self._settle_refunds()  # the order may have ended while the card was charged
-        with self._uow.write() as tx:
-            finished = payments.raise_for_outcome(payments.get_payment(tx, attempt.id))
-            if (replayed := once.replay(tx)) is not None:  # a concurrent retry finished it
-                return schemas.Payment.model_validate(replayed)
-            payment = _payment(finished)
-            once.remember(tx, payment)
+        once = Once(idempotency_key, user.id, "pay", order_id, card)
+        if (replayed := once.claim(self._uow, self._payment_lease)) is not None:
+            return schemas.Payment.model_validate(replayed)
+        try:
+            payment = self._pay(user.id, order_id, card)
+        except BaseException as error:
+            once.refused(self._uow, error)
+            raise
+        once.answered(self._uow, payment)
         return payment
+
+    def _pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
+        # This order's own abandoned attempt first: the catch-up would drive it too, but this
+        # request would not know it was the answer to its "try again".
+        attempt = payment_flows.resume(
+            self._uow, self._provider, self._payment_lease, user_id, order_id, card
+        )
+        self._catch_up()
+        try:
+            if attempt is None:
+                attempt = payment_flows.pay(
+                    self._uow,
+                    self._provider,
+                    user_id,
+                    order_id,
+                    card,
+                    self._payment_lease,
+                    announce=self._deliver,
+                )
+        finally:  # a refused attempt's end is news too: its order stops waiting for it
+            self._deliver()
+        self._settle_refunds()  # the order may have ended while the card was charged
+        with self._uow.read() as tx:
+            return _payment(payments.raise_for_outcome(payments.get_payment(tx, attempt.id)))
 
     def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
         self._catch_up()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from openticket.core.errors import DomainError, TooManyRequests
+from openticket.core.errors import DomainError, InProgress, TooManyRequests
 from openticket.core.schemas import ErrorBody
 
 log = logging.getLogger("openticket.server")
@@ -43,7 +43,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
         headers = {}
-        if isinstance(error, TooManyRequests):
+        if isinstance(error, TooManyRequests | InProgress):
             headers["Retry-After"] = str(error.retry_after)
         return JSONResponse(
             _body([(item.message, item.field) for item in error.items]),

@@ -1,13 +1,20 @@
-"""Idempotency keys: a client's key for a creating request, remembered with its answer in the
-same transaction as what it created, so a retried request gets the first answer back instead
-of creating a second ticket, order or payment."""
+"""Idempotency keys: a client's key for a creating request, remembered with its answer, so a
+retried request gets the first answer back instead of creating a second ticket, order or
+payment.
+
+A key whose request spans several transactions (a payment: the card is charged between two)
+is claimed first: a row without an answer, held until `locked_until`. A repeat that arrives
+meanwhile waits for the answer, or is told the request is in progress; a claim whose process
+died runs out, and the next repeat takes the key over.
+"""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -16,12 +23,15 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     insert,
     select,
+    update,
 )
 
 from openticket.core.errors import Conflict, InvalidInput
 from openticket.store.db import UTCDateTime, metadata
+from openticket.store.insert_new import insert_new
 
 KEY_MAX = 200
 
@@ -31,15 +41,24 @@ idempotency_keys = Table(
     Column("user_id", String(32), primary_key=True),
     Column("key", String(KEY_MAX), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
-    Column("response", JSON, nullable=False),
+    # SQL NULL (not JSON null) while its request is under way.
+    Column("response", JSON(none_as_null=True), nullable=True),
+    Column("locked_until", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-_LOOKUP = select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+_LOOKUP = select(
+    idempotency_keys.c.fingerprint,
+    idempotency_keys.c.response,
+    idempotency_keys.c.locked_until,
+).where(
     idempotency_keys.c.user_id == bindparam("user_id"),
     idempotency_keys.c.key == bindparam("key"),
 )
 _INSERT = insert(idempotency_keys)
+_THIS_KEY = (idempotency_keys.c.user_id == bindparam("b_user_id")) & (
+    idempotency_keys.c.key == bindparam("b_key")
+)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -53,30 +72,94 @@ def check_key(key: str) -> None:
         )
 
 
+def _different() -> Conflict:
+    return Conflict(
+        "This Idempotency-Key was already used for a different request", "Idempotency-Key"
+    )
+
+
 def replay(conn: Connection, user_id: str, key: str, print_: str) -> dict[str, Any] | None:
     """The first answer to this key, or None if it is new; refuses a key reused for another
     request."""
     row = conn.execute(_LOOKUP, {"user_id": user_id, "key": key}).first()
-    if row is None:
+    if row is None or row.response is None:
         return None
     if row.fingerprint != print_:
-        raise Conflict(
-            "This Idempotency-Key was already used for a different request", "Idempotency-Key"
-        )
+        raise _different()
     response: dict[str, Any] = row.response
     return response
+
+
+class State(enum.Enum):
+    CLAIMED = "claimed"  # this request runs, and answers for the key
+    ANSWERED = "answered"  # an earlier request answered: replay its answer
+    BUSY = "busy"  # another request is running right now
+
+
+class Claim(NamedTuple):
+    state: State
+    response: dict[str, Any] | None = None
+
+
+def claim(
+    conn: Connection, user_id: str, key: str, print_: str, now: datetime, until: datetime
+) -> Claim:
+    row = conn.execute(_LOOKUP, {"user_id": user_id, "key": key}).first()
+    if row is None:
+        values = {
+            "user_id": user_id,
+            "key": key,
+            "fingerprint": print_,
+            "response": None,
+            "locked_until": until,
+            "created_at": now,
+        }
+        if insert_new(conn, idempotency_keys, values):
+            return Claim(State.CLAIMED)
+        return Claim(State.BUSY)  # claimed by another request a moment ago
+    if row.fingerprint != print_:
+        raise _different()
+    if row.response is not None:
+        return Claim(State.ANSWERED, row.response)
+    if row.locked_until is not None and now < row.locked_until:
+        return Claim(State.BUSY)
+    taken = conn.execute(  # its request died: take it over, unless another just did
+        update(idempotency_keys)
+        .where(_THIS_KEY, idempotency_keys.c.response.is_(None))
+        .where(idempotency_keys.c.locked_until == bindparam("b_was"))
+        .values(locked_until=until),
+        {"b_user_id": user_id, "b_key": key, "b_was": row.locked_until},
+    )
+    return Claim(State.CLAIMED if taken.rowcount == 1 else State.BUSY)
 
 
 def remember(
     conn: Connection, user_id: str, key: str, print_: str, response: dict[str, Any], now: datetime
 ) -> None:
+    """Keep the answer (of a claimed key, or of a request answered in one transaction)."""
+    answered = conn.execute(
+        update(idempotency_keys)
+        .where(_THIS_KEY, idempotency_keys.c.response.is_(None))
+        .values(response=response, locked_until=None),
+        {"b_user_id": user_id, "b_key": key},
+    )
+    if answered.rowcount == 0:
+        conn.execute(
+            _INSERT,
+            {
+                "user_id": user_id,
+                "key": key,
+                "fingerprint": print_,
+                "response": response,
+                "locked_until": None,
+                "created_at": now,
+            },
+        )
+
+
+def release(conn: Connection, user_id: str, key: str) -> None:
+    """Give up a claim without an answer (the request may run again under this key)."""
     conn.execute(
-        _INSERT,
-        {
-            "user_id": user_id,
-            "key": key,
-            "fingerprint": print_,
-            "response": response,
-            "created_at": now,
-        },
+        delete(idempotency_keys).where(_THIS_KEY, idempotency_keys.c.response.is_(None)),
+        {"b_user_id": user_id, "b_key": key},
     )

@@ -251,11 +251,22 @@ def test_refused_command_changes_nothing(
 
     after = dump_store(person.db_path)
     if "pay" in argv:
-        # A card attempt is recorded (as Stripe records a declined PaymentIntent), but the
-        # order, the ticket and the events are as they were and the order stays payable.
+        # A card attempt is recorded (as Stripe records a declined PaymentIntent), with its
+        # start and failure in the log and its number on the order; the order's status and
+        # version, the ticket and every other event are as they were: it stays payable.
         for table in ("payments", "payments_local_charges"):
             before.pop(table), after.pop(table)
+        logged_before = before.pop("outbox")
+        new_events = [row for row in after.pop("outbox") if row not in logged_before]
+        assert {row[2] for row in new_events} <= {"payment:started", "payment:failed"}
+        assert _without_attempt(after.pop("orders")) == _without_attempt(before.pop("orders"))
     assert after == before
+
+
+def _without_attempt(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Order rows without their last payment attempt's number (orders.payment_attempt, the
+    last column: migration 0005 added it)."""
+    return [row[:-1] for row in rows]
 
 
 def test_declined_card_leaves_order_payable(market: dict[str, Any]) -> None:

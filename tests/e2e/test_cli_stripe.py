@@ -97,7 +97,11 @@ def test_unreachable_stripe_is_exit_6_and_the_order_stays_payable(
             "The order stays payable: try again."
         ]
         assert TEST_KEY not in result.stdout + result.stderr
-        assert buyer.ok("orders", "show", order["id"])["status"] == "created"
+        # Whether Stripe charged is unknown: the order waits for the answer, and a retry
+        # asks Stripe again with the same key.
+        assert buyer.ok("orders", "show", order["id"])["status"] == "awaiting:payment"
+        again = buyer.run("pay", order["id"], "--card", "pm_card_visa")
+        assert again.code == 6 and "try again" in again.stderr
 
 
 def test_reconcile_fixes_an_orphan_charge(tmp_path: Path, stripe_backend: LocalStripe) -> None:

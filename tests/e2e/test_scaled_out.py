@@ -35,6 +35,7 @@ ONE_SALE = {
     "ticket:created": 1,
     "order:created": 1,
     "ticket:updated": 2,
+    "payment:started": 1,
     "payment:created": 1,
     "order:completed": 1,
 }

@@ -5,7 +5,7 @@ these tests are about event handling, not timers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +65,7 @@ class Market:
             timer=self.timer,
             order_ttl=900,
             default_currency="USD",
+            payment_lease=timedelta(seconds=10),
         )
 
     def emit(self, subject: str, data: events.EventData) -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from openticket.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PaymentDeclined
 from openticket.core.local import LocalApi
 from openticket.core.money import Money
 from openticket.core.orders import service as orders_service
+from openticket.core.orders import tables as orders_tables
 from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.payments.provider import ChargeResult
 from openticket.store.db import create_store_engine
@@ -104,7 +106,57 @@ def racing(
     return make_api(provider=provider), provider
 
 
-def test_charge_landing_after_the_order_expired_is_refunded(
+def test_a_window_that_ends_while_the_card_is_charged_waits_for_the_outcome(
+    make_api: Callable[..., LocalApi], clock: ManualClock, db_url: str
+) -> None:
+    provider = RacingProvider(create_store_engine(db_url), clock)
+    api = make_api(provider=provider, order_ttl=5)  # a window shorter than a charge's grace
+    market = _reserved(api)
+    rival = api.signup("rival@example.com", "long enough")
+    seen: list[str] = []
+
+    def window_ends_and_a_rival_tries() -> None:
+        clock.advance(6)
+        seen.append(api.get_order(market["buyer"], market["order"].id).status)
+        with pytest.raises(Conflict, match="already reserved"):
+            api.create_order(rival.token, market["ticket"].id)
+        with pytest.raises(Conflict, match="payment for this order is in progress"):
+            api.cancel_order(market["buyer"], market["order"].id)
+
+    provider.during_charge = window_ends_and_a_rival_tries
+    assert api.pay(market["buyer"], market["order"].id, "tok_visa").status == "succeeded"
+    assert seen == ["awaiting:payment"]
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+    assert api.get_ticket(market["ticket"].id).status == "sold"
+    assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
+
+
+def test_a_declined_card_after_the_window_ends_the_order(
+    make_api: Callable[..., LocalApi], clock: ManualClock, db_url: str
+) -> None:
+    provider = RacingProvider(create_store_engine(db_url), clock)
+    api = make_api(provider=provider, order_ttl=5)
+    market = _reserved(api)
+    provider.during_charge = lambda: clock.advance(6)
+    with pytest.raises(PaymentDeclined):
+        api.pay(market["buyer"], market["order"].id, "tok_chargeDeclined")
+    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    assert api.get_ticket(market["ticket"].id).status == "available"
+
+
+def _ended_before_the_start_was_applied(api: LocalApi, order: Any) -> None:
+    """The order's window ends before the orders domain applied `payment:started` (a broker
+    delivering it late): the charge lands on an order that has ended."""
+    with api._uow.write() as tx:
+        tx.conn.execute(
+            update(orders_tables.orders)
+            .where(orders_tables.orders.c.id == order.id)
+            .values(status="created")
+        )
+        orders_service.expire(tx, orders_service.get_order(tx, order.user_id, order.id))
+
+
+def test_charge_landing_after_the_order_ended_is_refunded(
     racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
 ) -> None:
     api, provider = racing
@@ -112,11 +164,11 @@ def test_charge_landing_after_the_order_expired_is_refunded(
     rival = api.signup("rival@example.com", "long enough")
     rival_order: list[Any] = []
 
-    def expire_and_resell() -> None:
-        clock.advance(901)
+    def ended_and_resold() -> None:
+        _ended_before_the_start_was_applied(api, market["order"])
         rival_order.append(api.create_order(rival.token, market["ticket"].id))
 
-    provider.during_charge = expire_and_resell
+    provider.during_charge = ended_and_resold
     with pytest.raises(Conflict, match="refunded"):
         api.pay(market["buyer"], market["order"].id, "tok_visa")
 
@@ -140,13 +192,7 @@ def test_charge_recorded_before_the_cancellation_arrives_is_refunded(
     payment is announced, orders ignores it, and payments refunds on seeing the cancellation."""
     api, provider = racing
     market = _reserved(api)
-
-    def cancel_without_delivery() -> None:
-        with api._uow.write() as tx:
-            order = orders_service.get_order(tx, market["order"].user_id, market["order"].id)
-            orders_service.expire(tx, order)
-
-    provider.during_charge = cancel_without_delivery
+    provider.during_charge = lambda: _ended_before_the_start_was_applied(api, market["order"])
     with pytest.raises(Conflict, match="refunded"):
         api.pay(market["buyer"], market["order"].id, "tok_visa")
     subjects = [e.subject for e in api.events()]
@@ -157,15 +203,11 @@ def test_charge_recorded_before_the_cancellation_arrives_is_refunded(
     assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
 
 
-def test_reconcile_finds_and_fixes_an_unrecorded_charge(
-    racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
-) -> None:
-    api, provider = racing
-    market = _reserved(api)
+class Crash(BaseException):
+    """The process dies (nothing after this point runs)."""
 
-    class Crash(BaseException):
-        pass
 
+def _crash_after_charging(provider: RacingProvider) -> None:
     real_charge = LocalProvider.charge
 
     def charge_then_crash(self: Any, amount: Money, source: str, key: str) -> ChargeResult:
@@ -173,12 +215,36 @@ def test_reconcile_finds_and_fixes_an_unrecorded_charge(
         raise Crash  # the process died after the provider charged, before recording it
 
     provider.charge = charge_then_crash.__get__(provider)  # type: ignore[method-assign]
+
+
+def test_a_charge_whose_process_died_is_recorded_by_the_next_command(
+    racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
+) -> None:
+    api, provider = racing
+    market = _reserved(api)
+    _crash_after_charging(provider)
     with pytest.raises(Crash):
         api.pay(market["buyer"], market["order"].id, "tok_visa")
-    clock.advance(901)  # nobody came back: the order expired meanwhile
-    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    del provider.charge  # the next process charges normally
+    assert api.get_order(market["buyer"], market["order"].id).status == "awaiting:payment"
+    clock.advance(901)  # long past the attempt's grace, and past the order's window
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+    assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
+    assert _rows(db_url, "SELECT count(*) FROM payments_local_charges") == [(1,)]
+    assert api.get_ticket(market["ticket"].id).status == "sold"
+    assert api.reconcile_payments().findings == []
 
-    report = api.reconcile_payments()
+
+def test_reconcile_records_an_outcome_it_finds_before_the_recovery_does(
+    racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
+) -> None:
+    api, provider = racing
+    market = _reserved(api)
+    _crash_after_charging(provider)
+    with pytest.raises(Crash):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+    del provider.charge
+    report = api.reconcile_payments()  # within the attempt's grace: not driven again yet
     assert [f.problem for f in report.findings] == [
         "charge made but its outcome was never recorded"
     ]
@@ -187,8 +253,8 @@ def test_reconcile_finds_and_fixes_an_unrecorded_charge(
 
     fixed = api.reconcile_payments(fix=True)
     assert fixed.fixed == 1
-    assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
-    assert _rows(db_url, "SELECT refund_id IS NOT NULL FROM payments_local_charges") == [(1,)]
+    assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
     assert api.reconcile_payments().findings == []
 
 

@@ -19,6 +19,7 @@ from openticket.core.money import Money
 from openticket.core.payments.provider import ChargeResult
 from openticket.core.payments.stripe_provider import StripeProvider
 from tests.conftest import ManualClock, free_port
+from tests.integration.test_payments import _ended_before_the_start_was_applied
 from tests.stripe_servers import TEST_KEY, Fault, LocalStripe, StripeFront, orphan_charge
 
 
@@ -124,9 +125,10 @@ def test_response_lost_after_the_charge_then_retry_charges_once(
     with pytest.raises(Unavailable, match=r"Stripe could not be reached .* stays payable"):
         api.pay(market["buyer"], market["order"].id, "pm_card_visa")
     assert _rows(db_url, "SELECT status FROM payments") == [("pending",)]
-    assert api.get_order(market["buyer"], market["order"].id).status == "created"
+    # The order waits for the outcome (it does not expire under an unknown charge).
+    assert _rows(db_url, "SELECT status FROM orders") == [("awaiting:payment",)]
 
-    payment = api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+    payment = api.pay(market["buyer"], market["order"].id, "pm_card_visa")  # "try again"
     assert payment.status == "succeeded"
     first, second = stripe_front.charges_sent()
     assert first.idempotency_key == second.idempotency_key
@@ -192,7 +194,12 @@ def test_unreachable_stripe_is_a_clear_error(
     assert raised.value.message == (
         "Stripe could not be reached (connection failed). The order stays payable: try again."
     )
-    assert api.get_order(market["buyer"], market["order"].id).status == "created"
+    # Whether Stripe charged is unknown: the order waits for it, and the next command (or
+    # the buyer's retry) asks Stripe again with the same key.
+    assert api.get_order(market["buyer"], market["order"].id).status == "awaiting:payment"
+    with pytest.raises(Unavailable):
+        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+    assert _rows(db_url, "SELECT count(*), max(attempt) FROM payments") == [(1, 1)]
 
 
 def test_secret_key_never_appears_in_messages_or_logs(
@@ -203,18 +210,18 @@ def test_secret_key_never_appears_in_messages_or_logs(
     market = _reserved(api)
     echoed = {"error": {"type": "invalid_request_error", "message": f"Invalid API Key {TEST_KEY}"}}
     stripe_front.faults += [
-        Fault("/v1/payment_intents", "status", 401, echoed),
-        Fault("/v1/payment_intents", "status", 400, echoed),
-        Fault("/v1/payment_intents", "status", 500, echoed),
+        Fault("/v1/payment_intents", "status", 400, echoed),  # refused: attempt 1 failed
+        Fault("/v1/payment_intents", "status", 500, echoed),  # unknown: attempt 2 pending
+        Fault("/v1/payment_intents", "status", 401, echoed),  # attempt 2 asked again
     ]
     messages = []
     for _ in range(3):
         with pytest.raises((Unavailable, InvalidInput)) as raised:
             api.pay(market["buyer"], market["order"].id, "pm_card_visa")
         messages.append(raised.value.message)
-    assert "OPENTICKET_STRIPE_API_KEY" in messages[0]
+    assert "OPENTICKET_STRIPE_API_KEY" in messages[2]
     assert all(TEST_KEY not in message and "\n" not in message for message in messages)
-    assert "[secret key]" in messages[1] and "[secret key]" in messages[2]
+    assert "[secret key]" in messages[0] and "[secret key]" in messages[1]
     assert TEST_KEY not in caplog.text
 
 
@@ -255,7 +262,7 @@ def test_charge_that_races_expiry_is_refunded_at_stripe(
 
     def expire_and_resell() -> None:
         stripe_front.during_charge = None
-        clock.advance(901)
+        _ended_before_the_start_was_applied(api, market["order"])
         rival_order.append(api.create_order(rival.token, market["ticket"].id))
 
     stripe_front.during_charge = expire_and_resell
@@ -286,12 +293,15 @@ def test_refund_postponed_while_stripe_is_down_is_made_later(
     api, _ = stripe_api(stripe_front.url)
     market = _reserved(api)
 
-    def cancel_elsewhere() -> None:  # e.g. the buyer's other terminal
+    def ended_elsewhere() -> None:
         stripe_front.during_charge = None
-        api.cancel_order(market["buyer"], market["order"].id)
+        _ended_before_the_start_was_applied(api, market["order"])
 
-    stripe_front.during_charge = cancel_elsewhere
-    stripe_front.faults.append(Fault("/v1/refunds", "drop_before"))
+    stripe_front.during_charge = ended_elsewhere
+    stripe_front.faults += [
+        Fault("/v1/refunds", "drop_before"),
+        Fault("/v1/refunds", "drop_before"),
+    ]
     with pytest.raises(Conflict, match="is being refunded"):
         api.pay(market["buyer"], market["order"].id, "pm_card_visa")
     assert _rows(db_url, "SELECT status FROM payments") == [("refund_pending",)]
@@ -320,20 +330,49 @@ def test_reconcile_records_a_charge_whose_outcome_was_lost(
     provider.charge = charge_then_crash  # type: ignore[method-assign]
     with pytest.raises(Crash):
         api.pay(market["buyer"], market["order"].id, "pm_card_visa")
-    clock.advance(901)  # the buyer never came back: the order expired
+    provider.charge = real_charge  # type: ignore[method-assign]
 
-    report = api.reconcile_payments()
+    report = api.reconcile_payments()  # within the attempt's grace: not driven again yet
     assert [f.problem for f in report.findings] == [
         "charge made but its outcome was never recorded"
     ]
-    assert stripe_backend.refunds() == []
-
     fixed = api.reconcile_payments(fix=True)
     assert fixed.fixed == 1
-    assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
-    [intent] = stripe_backend.payment_intents()
-    assert [r["payment_intent"] for r in stripe_backend.refunds()] == [intent["id"]]
+    assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+    assert len(stripe_backend.payment_intents()) == 1 and stripe_backend.refunds() == []
     assert api.reconcile_payments().findings == []
+
+
+def test_a_charge_whose_process_died_is_recorded_after_the_grace(
+    stripe_api: MakeStripeApi,
+    stripe_front: StripeFront,
+    stripe_backend: LocalStripe,
+    clock: ManualClock,
+    db_url: str,
+) -> None:
+    api, provider = stripe_api(stripe_front.url)  # the front replays Stripe's idempotency
+    market = _reserved(api)
+
+    class Crash(BaseException):
+        pass
+
+    real_charge = provider.charge
+
+    def charge_then_crash(amount: Money, source: str, key: str) -> ChargeResult:
+        real_charge(amount, source, key)
+        raise Crash
+
+    provider.charge = charge_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+    provider.charge = real_charge  # type: ignore[method-assign]
+    clock.advance(901)  # past the grace, and past the order's window: it still completes
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+    assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
+    first, again = stripe_front.charges_sent()
+    assert first.idempotency_key == again.idempotency_key
+    assert len(stripe_backend.payment_intents()) == 1 and stripe_backend.refunds() == []
 
 
 def test_reconcile_refunds_a_charge_no_payment_records(

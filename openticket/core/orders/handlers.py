@@ -9,7 +9,7 @@ from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.orders import repository, service
-from openticket.core.orders.model import TicketReplica
+from openticket.core.orders.model import Order, TicketReplica
 from openticket.store.uow import BatchHandler, Handler, Tx
 
 log = logging.getLogger("openticket.orders")
@@ -74,10 +74,34 @@ def on_expiration_complete(envelope: Envelope, tx: Tx) -> None:
     # A paid or cancelled order is left alone: a late expiration never cancels a sale.
 
 
-def on_payment_created(envelope: Envelope, tx: Tx) -> None:
+def on_payment_started(envelope: Envelope, tx: Tx) -> None:
+    """A card is being charged for the order: it no longer expires until the outcome is
+    known (a crash meanwhile is recovered by payments, which drives the attempt again)."""
+    order = _paid_order(tx, envelope)
+    paying = order.paying(int(envelope.data["attempt"]))
+    if paying is not None:
+        repository.save_payment_state(tx.conn, paying)
+
+
+def on_payment_failed(envelope: Envelope, tx: Tx) -> None:
+    order = _paid_order(tx, envelope)
+    payable = order.not_paid(int(envelope.data["attempt"]))
+    if payable is None:
+        return
+    repository.save_payment_state(tx.conn, payable)
+    if payable.is_overdue(tx.now):  # its window ended while the card was tried
+        service.expire(tx, payable)
+
+
+def _paid_order(tx: Tx, envelope: Envelope) -> Order:
     order = repository.get(tx.conn, envelope.data["order_id"])
     if order is None:
         raise RuntimeError(f"paid order {envelope.data['order_id']} does not exist")
+    return order
+
+
+def on_payment_created(envelope: Envelope, tx: Tx) -> None:
+    order = _paid_order(tx, envelope)
     if order.is_open():
         service.complete(tx, order, envelope.data["id"])
     else:
@@ -95,5 +119,7 @@ HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_ticket_created,
     events.TICKET_UPDATED: on_ticket_updated,
     events.EXPIRATION_COMPLETE: on_expiration_complete,
+    events.PAYMENT_STARTED: on_payment_started,
+    events.PAYMENT_FAILED: on_payment_failed,
     events.PAYMENT_CREATED: on_payment_created,
 }

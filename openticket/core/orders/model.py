@@ -17,6 +17,9 @@ CANCELLED = "cancelled"
 OPEN_STATUSES = (CREATED, AWAITING_PAYMENT)
 # An order in one of these statuses holds its ticket; the database allows one per ticket.
 LIVE_STATUSES = (CREATED, AWAITING_PAYMENT, COMPLETE)
+# Only these expire when their window ends: an order awaiting a payment that is being
+# charged waits for its outcome (a success completes it; a failure makes it `created` again).
+EXPIRING_STATUSES = (CREATED,)
 
 REASON_CANCELLED = "cancelled"
 REASON_EXPIRED = "expired"
@@ -40,6 +43,7 @@ class Order:
     status: str
     expires_at: datetime
     version: int
+    payment_attempt: int = 0  # the latest payment attempt whose start or end is known
 
     def check_owner(self, user_id: str) -> None:
         if self.user_id != user_id:
@@ -49,11 +53,26 @@ class Order:
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.is_open() and self.expires_at <= now
+        return self.status in EXPIRING_STATUSES and self.expires_at <= now
+
+    def paying(self, attempt: int) -> Order | None:
+        """The order while payment `attempt` is charged; None if that changes nothing (the
+        order has ended, or a later attempt is known)."""
+        if attempt <= self.payment_attempt or not self.is_open():
+            return None
+        return replace(self, status=AWAITING_PAYMENT, payment_attempt=attempt)
+
+    def not_paid(self, attempt: int) -> Order | None:
+        """The order once payment `attempt` charged nothing: payable again (and expiring)."""
+        if attempt < self.payment_attempt or not self.is_open():
+            return None
+        return replace(self, status=CREATED, payment_attempt=attempt)
 
     def cancelled(self) -> Order:
         if self.status == COMPLETE:
             raise Conflict("Cannot cancel an order that has been paid")
+        if self.status == AWAITING_PAYMENT:
+            raise Conflict("Cannot cancel: a payment for this order is in progress")
         if self.status == CANCELLED:
             raise Conflict("Order has already been cancelled")
         return replace(self, status=CANCELLED, version=self.version + 1)

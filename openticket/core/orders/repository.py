@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
 from openticket.core.money import Money
-from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES, Order, TicketReplica
+from openticket.core.orders.model import EXPIRING_STATUSES, LIVE_STATUSES, Order, TicketReplica
 from openticket.core.orders.tables import order_tickets, orders
 from openticket.store.bulk import insert_many, key_chunks
 from openticket.store.sql import one_of
@@ -27,8 +27,13 @@ _LIVE_FOR_TICKET = select(orders).where(
 )
 _ANY_OVERDUE = (
     select(orders.c.id)
-    .where(one_of(orders.c.status, OPEN_STATUSES), orders.c.expires_at <= bindparam("now"))
+    .where(one_of(orders.c.status, EXPIRING_STATUSES), orders.c.expires_at <= bindparam("now"))
     .limit(1)
+)
+_SET_PAYMENT = (
+    update(orders)
+    .where(orders.c.id == bindparam("b_id"))
+    .values(status=bindparam("status"), payment_attempt=bindparam("payment_attempt"))
 )
 _TICKET_BY_ID = select(order_tickets).where(order_tickets.c.id == bindparam("ticket_id"))
 _TICKETS_BY_IDS = select(order_tickets).where(
@@ -58,6 +63,7 @@ def _order(row: Any) -> Order:
         status=row.status,
         expires_at=row.expires_at,
         version=row.version,
+        payment_attempt=row.payment_attempt,
     )
 
 
@@ -101,6 +107,15 @@ def save(conn: Connection, order: Order) -> None:
         raise RuntimeError(f"order {order.id} changed concurrently (stale version)")
 
 
+def save_payment_state(conn: Connection, order: Order) -> None:
+    """Whether a payment is being charged: the orders domain's own state, not announced
+    (no version of the order changes, so no replica is concerned)."""
+    conn.execute(
+        _SET_PAYMENT,
+        {"b_id": order.id, "status": order.status, "payment_attempt": order.payment_attempt},
+    )
+
+
 def live_for_ticket(conn: Connection, ticket_id: str) -> Order | None:
     row = conn.execute(_LIVE_FOR_TICKET, {"ticket_id": ticket_id}).first()
     return None if row is None else _order(row)
@@ -109,7 +124,7 @@ def live_for_ticket(conn: Connection, ticket_id: str) -> Order | None:
 def overdue(conn: Connection, now: datetime, limit: int = 500) -> list[Order]:
     query = (
         select(orders)
-        .where(one_of(orders.c.status, OPEN_STATUSES), orders.c.expires_at <= now)
+        .where(one_of(orders.c.status, EXPIRING_STATUSES), orders.c.expires_at <= now)
         .order_by(orders.c.expires_at)
         .limit(limit)
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from datetime import timedelta
 
+from openticket.core import faults
 from openticket.core.errors import DomainError, Unavailable
 from openticket.core.payments import repository, service
 from openticket.core.payments.model import (
@@ -33,30 +36,113 @@ FLAGGED = "flagged for manual review"
 _ORDER_IN_KEY = re.compile(r"^openticket-([0-9a-f]{32})-\d+$")
 
 
+REDRIVE_BATCH = 20
+
+
 def pay(
-    uow: UnitOfWork, provider: PaymentProvider, user_id: str, order_id: str, source: str
+    uow: UnitOfWork,
+    provider: PaymentProvider,
+    user_id: str,
+    order_id: str,
+    source: str,
+    lease: timedelta,
+    announce: Callable[[], None],
 ) -> Payment:
     """Charge for an order; returns the attempt as finished (succeeded, failed, or marked for
-    refund when the order ended while the charge was under way)."""
+    refund when the order ended while the charge was under way). `announce` delivers what was
+    committed: the order learns that a payment is under way before the card is charged."""
     with uow.write() as tx:
-        payment = service.begin_payment(tx, user_id, order_id, source, provider.name)
+        payment = service.begin_payment(tx, user_id, order_id, source, provider.name, lease)
+    announce()
+    faults.point("pay:attempt-recorded")
     try:
         result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
     except DomainError as refused:  # e.g. an unknown token: nothing was charged
         with uow.write() as tx:
             service.fail_abandoned(tx, payment.id, refused.message)
         raise
-    except OutcomeUnknown as unknown:
-        # The attempt stays pending and the next `pay` drives it again with the same
-        # idempotency key, which cannot charge twice.
-        raise Unavailable(f"{unknown} The order stays payable: try again.") from None
     except Exception as error:
-        log.warning("payment provider call failed: %s", type(error).__name__)
-        raise Unavailable(
-            "The payment provider could not be reached. The order stays payable: try again."
-        ) from None
+        # The next `pay`, or the worker loop, drives the attempt again with the same
+        # idempotency key, which cannot charge twice; the order waits for it meanwhile.
+        _release(uow, payment, lease)
+        raise _unavailable(error) from None
+    faults.point("pay:charged")
     with uow.write() as tx:
-        return service.finish_payment(tx, payment.id, result)
+        finished = service.finish_payment(tx, payment.id, result)
+    faults.point("pay:recorded")
+    return finished
+
+
+def resume(
+    uow: UnitOfWork,
+    provider: PaymentProvider,
+    lease: timedelta,
+    user_id: str,
+    order_id: str,
+    source: str,
+) -> Payment | None:
+    """Before a new attempt: drive an attempt of this buyer's order that was left behind (a
+    crash, an unknown outcome). If it went through with this very card, it is the payment
+    this request asks for (a retry after "try again"), returned; else None."""
+    with uow.read() as tx:
+        if not service.is_buyer(tx, user_id, order_id):
+            return None  # begin_payment says why not; the catch-up recovers the attempt
+
+    def still_unknown(earlier: Payment, error: Exception) -> None:
+        _release(uow, earlier, lease)  # this request's retry may ask again at once
+        raise _unavailable(error)
+
+    finished = redrive_stale(uow, provider, lease, order_id=order_id, on_unknown=still_unknown)
+    return next((p for p in finished if p.status == SUCCEEDED and p.source == source), None)
+
+
+def _release(uow: UnitOfWork, payment: Payment, backoff: timedelta) -> None:
+    with uow.write() as tx:
+        service.release(tx, payment.id, backoff)
+
+
+def _unavailable(error: Exception) -> Unavailable:
+    if isinstance(error, OutcomeUnknown):
+        return Unavailable(f"{error} The order stays payable: try again.")
+    log.warning("payment provider call failed: %s", type(error).__name__)
+    return Unavailable(
+        "The payment provider could not be reached. The order stays payable: try again."
+    )
+
+
+def redrive_stale(
+    uow: UnitOfWork,
+    provider: PaymentProvider,
+    lease: timedelta,
+    *,
+    order_id: str | None = None,
+    on_unknown: Callable[[Payment, Exception], None] | None = None,
+) -> list[Payment]:
+    """Drive again, with their own idempotency keys and cards, the pending attempts whose
+    lease is over: their process died between charging and recording, or could not tell
+    the outcome. A charge that went through completes its order if it still can, and is
+    refunded otherwise; one the provider still cannot answer for is tried again after
+    `lease`. Returns the attempts that finished."""
+    with uow.write() as tx:
+        taken = service.lease_stale(tx, lease, REDRIVE_BATCH, order_id)
+    finished = []
+    for payment in taken:
+        try:
+            result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
+        except DomainError as refused:
+            with uow.write() as tx:
+                service.fail_abandoned(tx, payment.id, refused.message)
+            continue
+        except Exception as error:  # still unknown
+            log.warning("payment %s still has no outcome: %s", payment.id, type(error).__name__)
+            if on_unknown is not None:
+                on_unknown(payment, error)
+            _release(uow, payment, lease)
+            continue
+        with uow.write() as tx:
+            finished.append(service.finish_payment(tx, payment.id, result))
+        log.info("payment %s was driven again: %s", payment.id, finished[-1].status)
+    return finished
 
 
 def settle_refunds(uow: UnitOfWork, provider: PaymentProvider) -> int:

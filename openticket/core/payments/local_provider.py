@@ -65,6 +65,7 @@ def outcome_for(source: str) -> str | None:
 
 class LocalProvider:
     name = "local"
+    patience_seconds = 10.0  # a write to its ledger table, even behind a busy write lock
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine

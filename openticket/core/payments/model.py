@@ -71,6 +71,11 @@ class Payment:
     idempotency_key: str
     provider_ref: str | None = None
     failure_message: str | None = None
+    lease_until: datetime | None = None  # pending: a live process drives it until then
 
     def with_status(self, status: str, **changes: str | None) -> Payment:
         return replace(self, status=status, **changes)  # type: ignore[arg-type]
+
+    def is_driven(self, now: datetime) -> bool:
+        """A pending attempt some process is charging right now (its lease is not over)."""
+        return self.status == PENDING and self.lease_until is not None and now < self.lease_until

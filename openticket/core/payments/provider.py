@@ -35,6 +35,9 @@ class OutcomeUnknown(Exception):
 
 class PaymentProvider(Protocol):
     name: str
+    # How long a charge may take in a live process before its attempt counts as abandoned
+    # (then another process drives it again with the same key).
+    patience_seconds: float
 
     def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
         """Charge `amount`. The same key always gives the same result and never a second

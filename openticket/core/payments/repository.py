@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
 from openticket.core.money import Money
-from openticket.core.payments.model import LIVE_STATUSES, OrderReplica, Payment
+from openticket.core.payments.model import LIVE_STATUSES, PENDING, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
 from openticket.store.bulk import insert_many
 from openticket.store.insert_new import insert_new
@@ -27,6 +27,7 @@ def _payment(row: Any) -> Payment:
         idempotency_key=row.idempotency_key,
         provider_ref=row.provider_ref,
         failure_message=row.failure_message,
+        lease_until=row.lease_until,
     )
 
 
@@ -44,12 +45,13 @@ def add(conn: Connection, payment: Payment, now: datetime) -> None:
                     provider=payment.provider,
                     source=payment.source,
                     idempotency_key=payment.idempotency_key,
+                    lease_until=payment.lease_until,
                     created_at=now,
                     updated_at=now,
                 )
             )
     except IntegrityError:
-        raise Conflict("A payment for this order is already in progress", "order_id") from None
+        raise Conflict("A payment for this order is in progress", "order_id") from None
 
 
 def save(conn: Connection, payment: Payment, now: datetime) -> None:
@@ -60,8 +62,58 @@ def save(conn: Connection, payment: Payment, now: datetime) -> None:
             status=payment.status,
             provider_ref=payment.provider_ref,
             failure_message=payment.failure_message,
+            lease_until=payment.lease_until if payment.status == PENDING else None,
             updated_at=now,
         )
+    )
+
+
+_UNLEASED = (
+    select(payments)
+    .where(one_of(payments.c.status, (PENDING,)), payments.c.lease_until <= bindparam("now"))
+    .order_by(payments.c.lease_until)
+)
+_DUE = _UNLEASED.where(or_(payments.c.retry_at.is_(None), payments.c.retry_at <= bindparam("now")))
+
+
+def any_stale(conn: Connection, now: datetime) -> bool:
+    """Whether some pending attempt is nobody's and due to be asked about again (one
+    indexed probe: it runs before every command)."""
+    return conn.execute(_DUE.limit(1), {"now": now}).first() is not None
+
+
+def stale(conn: Connection, now: datetime, limit: int) -> list[Payment]:
+    return [_payment(row) for row in conn.execute(_DUE.limit(limit), {"now": now})]
+
+
+def unleased_of(conn: Connection, now: datetime, order_id: str) -> list[Payment]:
+    """This order's pending attempt if nobody drives it, due or not (its buyer asks)."""
+    query = _UNLEASED.where(payments.c.order_id == order_id)
+    return [_payment(row) for row in conn.execute(query, {"now": now})]
+
+
+def lease(conn: Connection, payment_id: str, now: datetime, until: datetime) -> bool:
+    """Take a pending attempt whose lease is over (or extend one's own), until `until`; False
+    when another process holds it (or it has finished)."""
+    result = conn.execute(
+        update(payments)
+        .where(
+            payments.c.id == payment_id,
+            payments.c.status == PENDING,
+            payments.c.lease_until <= now,
+        )
+        .values(lease_until=until, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def release(conn: Connection, payment_id: str, now: datetime, retry_at: datetime) -> None:
+    """Nobody drives a pending attempt from now (its outcome is unknown): its buyer may ask
+    again at once, the recovery from `retry_at`."""
+    conn.execute(
+        update(payments)
+        .where(payments.c.id == payment_id, payments.c.status == PENDING)
+        .values(lease_until=now, retry_at=retry_at, updated_at=now)
     )
 
 

@@ -1,17 +1,22 @@
 """Payment use cases. A charge happens outside any transaction, between two of them:
 
-1. `begin_payment` checks the order and records a pending attempt (one per order at a time);
+1. `begin_payment` checks the order and records a pending attempt (one per order at a time),
+   leased to this process for a grace period, and announces `payment:started` (the order
+   then waits for the outcome instead of expiring under the charge);
 2. the provider charges, with an idempotency key per (order, attempt);
 3. `finish_payment` records the outcome. If the order was cancelled or expired meanwhile, the
    charge is marked for refund instead, so a buyer is never charged without the ticket.
 
-A pending attempt left by a crash is driven again with the same key, which never charges twice.
+A pending attempt whose lease is over (its process died, or could not tell the outcome) is
+driven again with the same key, which never charges twice (flows.redrive_stale).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from openticket.core import events
-from openticket.core.errors import Conflict, NotFound, PaymentDeclined
+from openticket.core.errors import Conflict, InProgress, NotFound, PaymentDeclined
 from openticket.core.ids import is_id, new_id
 from openticket.core.payments import repository
 from openticket.core.payments.model import (
@@ -38,7 +43,9 @@ def payment_data(payment: Payment) -> events.EventData:
     }
 
 
-def begin_payment(tx: Tx, user_id: str, order_id: str, source: str, provider: str) -> Payment:
+def begin_payment(
+    tx: Tx, user_id: str, order_id: str, source: str, provider: str, lease: timedelta
+) -> Payment:
     order = repository.get_order(tx.conn, order_id) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
@@ -46,7 +53,8 @@ def begin_payment(tx: Tx, user_id: str, order_id: str, source: str, provider: st
     live = repository.live_for_order(tx.conn, order_id)
     if live is not None:
         if live.status == PENDING:
-            return live  # an interrupted attempt: drive it again with its own key
+            # Never joined: another card's outcome is not this request's answer.
+            raise InProgress("A payment for this order is in progress", "order_id")
         raise Conflict("Cannot complete payment: order has been completed", "order_id")
     attempt = repository.attempts_for_order(tx.conn, order_id) + 1
     payment = Payment(
@@ -58,9 +66,20 @@ def begin_payment(tx: Tx, user_id: str, order_id: str, source: str, provider: st
         provider=provider,
         source=source,
         idempotency_key=f"openticket-{order_id}-{attempt}",
+        lease_until=tx.now + lease,
     )
     repository.add(tx.conn, payment, tx.now)
+    tx.emit(events.PAYMENT_STARTED, attempt_data(payment))
     return payment
+
+
+def is_buyer(tx: Tx, user_id: str, order_id: str) -> bool:
+    order = repository.get_order(tx.conn, order_id) if is_id(order_id) else None
+    return order is not None and order.user_id == user_id
+
+
+def attempt_data(payment: Payment) -> events.EventData:
+    return {"id": payment.id, "order_id": payment.order_id, "attempt": payment.attempt}
 
 
 def finish_payment(tx: Tx, payment_id: str, result: ChargeResult) -> Payment:
@@ -70,9 +89,7 @@ def finish_payment(tx: Tx, payment_id: str, result: ChargeResult) -> Payment:
     if payment.status != PENDING:
         return payment  # another process finished this attempt already
     if not result.succeeded:
-        failed = payment.with_status(FAILED, failure_message=result.failure_message)
-        repository.save(tx.conn, failed, tx.now)
-        return failed
+        return _fail(tx, payment, result.failure_message)
     order = repository.get_order(tx.conn, payment.order_id)
     charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref)
     if order is not None and order.status == ORDER_CANCELLED:
@@ -87,7 +104,37 @@ def finish_payment(tx: Tx, payment_id: str, result: ChargeResult) -> Payment:
 def fail_abandoned(tx: Tx, payment_id: str, message: str) -> None:
     payment = repository.get(tx.conn, payment_id)
     if payment is not None and payment.status == PENDING:
-        repository.save(tx.conn, payment.with_status(FAILED, failure_message=message), tx.now)
+        _fail(tx, payment, message)
+
+
+def _fail(tx: Tx, payment: Payment, message: str | None) -> Payment:
+    """Nothing was charged: the attempt ends, and its order stops waiting for it."""
+    failed = payment.with_status(FAILED, failure_message=message)
+    repository.save(tx.conn, failed, tx.now)
+    tx.emit(events.PAYMENT_FAILED, attempt_data(failed))
+    return failed
+
+
+def lease_stale(tx: Tx, lease: timedelta, limit: int, order_id: str | None = None) -> list[Payment]:
+    """Take pending attempts that nobody drives (their process died, or could not tell the
+    outcome), for `lease`: this process drives them again; no other does meanwhile. The
+    recovery takes those due; `order_id` (its buyer's retry) takes that order's at once."""
+    if order_id is None:
+        found = repository.stale(tx.conn, tx.now, limit)
+    else:
+        found = repository.unleased_of(tx.conn, tx.now, order_id)
+    return [p for p in found if repository.lease(tx.conn, p.id, tx.now, tx.now + lease)]
+
+
+def any_stale(tx: Tx) -> bool:
+    return repository.any_stale(tx.conn, tx.now)
+
+
+def release(tx: Tx, payment_id: str, backoff: timedelta) -> None:
+    """The outcome is unknown: nobody drives the attempt now. Its buyer's retry asks the
+    provider again at once; the recovery after `backoff` (not on every command while the
+    provider is down)."""
+    repository.release(tx.conn, payment_id, tx.now, tx.now + backoff)
 
 
 def raise_for_outcome(payment: Payment) -> Payment:

@@ -68,6 +68,9 @@ class StripeProvider:
         logging.getLogger("stripe").setLevel(logging.WARNING)
         self._stripe = stripe
         self._secret = api_key
+        # A charge takes at most a timeout per try (the SDK retries network errors), then
+        # the PaymentIntent's cancellation when it needs authentication.
+        self.patience_seconds = timeout * (network_retries + 2) + 5
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else {},

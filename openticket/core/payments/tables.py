@@ -1,6 +1,6 @@
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
-from openticket.core.payments.model import LIVE_STATUSES
+from openticket.core.payments.model import LIVE_STATUSES, PENDING
 from openticket.store.db import UTCDateTime, metadata
 
 payments = Table(
@@ -17,6 +17,12 @@ payments = Table(
     Column("idempotency_key", String(80), nullable=False, unique=True),
     Column("provider_ref", String(255), nullable=True),
     Column("failure_message", Text, nullable=True),
+    # A pending attempt is being driven by a live process until then; after it, anyone may
+    # drive it again (with its idempotency key, which cannot charge twice).
+    Column("lease_until", UTCDateTime(), nullable=True),
+    # After an unknown outcome, when the recovery may ask the provider again (the buyer's own
+    # retry does not wait for it).
+    Column("retry_at", UTCDateTime(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -30,6 +36,13 @@ Index(
     postgresql_where=payments.c.status.in_(LIVE_STATUSES),
 )
 Index("ix_payments_status", payments.c.status)
+# The recovery of abandoned attempts looks up pending ones whose lease is over, often.
+Index(
+    "ix_payments_pending_lease_until",
+    payments.c.lease_until,
+    sqlite_where=payments.c.status.in_((PENDING,)),
+    postgresql_where=payments.c.status.in_((PENDING,)),
+)
 
 # The payments domain's replica of orders, kept in version order from order events.
 payment_orders = Table(

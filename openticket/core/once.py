@@ -1,0 +1,112 @@
+"""Idempotency keys as LocalApi uses them: the first answer to a key is the answer to every
+repeat of the same request.
+
+A creating call done in one transaction (a listing, a reservation) remembers its answer in
+that transaction. A payment spans several (the card is charged between two), so its key is
+claimed first: a repeat that arrives while the first is running waits for its answer (or is
+told it is in progress, 409 with Retry-After), and afterwards gets the same answer, a final
+refusal (a declined card, a completed order) included.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from openticket.core import schemas
+from openticket.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorItem,
+    Forbidden,
+    InProgress,
+    InvalidInput,
+    NotFound,
+    PaymentDeclined,
+)
+from openticket.store import idempotency
+from openticket.store.uow import Tx, UnitOfWork
+
+# Refusals that the same request would get again: remembered for the key. Others (not
+# signed in, throttled, a provider that cannot be reached) may pass: a retry runs again.
+_FINAL: dict[str, type[DomainError]] = {
+    kind.__name__: kind for kind in (InvalidInput, PaymentDeclined, Forbidden, NotFound, Conflict)
+}
+WAIT_SECONDS = 10.0
+
+
+class Once:
+    """An idempotency key (or None: no key, every call runs) for one creating call."""
+
+    def __init__(self, key: str | None, user_id: str, *request: object) -> None:
+        if key is not None:
+            idempotency.check_key(key)
+        self.key = key
+        self.user_id = user_id
+        self.fingerprint = idempotency.fingerprint(*request)
+
+    def replay(self, tx: Tx) -> dict[str, Any] | None:
+        if self.key is None:
+            return None
+        return _answer(idempotency.replay(tx.conn, self.user_id, self.key, self.fingerprint))
+
+    def remember(self, tx: Tx, answer: schemas.Public) -> None:
+        if self.key is not None:
+            self._keep(tx, answer.model_dump(mode="json"))
+
+    def _keep(self, tx: Tx, response: dict[str, Any]) -> None:
+        assert self.key is not None
+        idempotency.remember(tx.conn, self.user_id, self.key, self.fingerprint, response, tx.now)
+
+    # -- a call that spans several transactions ------------------------------------------
+    def claim(
+        self, uow: UnitOfWork, lease: timedelta, wait_seconds: float = WAIT_SECONDS
+    ) -> dict[str, Any] | None:
+        """None when this call is to run (and answer for the key); else the first answer
+        (a remembered refusal is raised again). Waits for a repeat's running original."""
+        if self.key is None:
+            return None
+        deadline = time.monotonic() + wait_seconds
+        pause = 0.02
+        while True:
+            with uow.write() as tx:
+                found = idempotency.claim(
+                    tx.conn, self.user_id, self.key, self.fingerprint, tx.now, tx.now + lease
+                )
+            if found.state is idempotency.State.CLAIMED:
+                return None
+            if found.state is idempotency.State.ANSWERED:
+                return _answer(found.response)
+            if time.monotonic() >= deadline:
+                raise InProgress(
+                    "A request with this Idempotency-Key is in progress: try again shortly",
+                    "Idempotency-Key",
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+    def answered(self, uow: UnitOfWork, answer: schemas.Public) -> None:
+        if self.key is not None:
+            with uow.write() as tx:
+                self.remember(tx, answer)
+
+    def refused(self, uow: UnitOfWork, error: BaseException) -> None:
+        """The call ended with `error`: a final refusal is this key's answer; anything else
+        frees the key for a retry."""
+        if self.key is None:
+            return
+        with uow.write() as tx:
+            if isinstance(error, DomainError) and type(error).__name__ in _FINAL:
+                items = [{"message": i.message, "field": i.field} for i in error.items]
+                self._keep(tx, {"refused": type(error).__name__, "errors": items})
+            else:
+                idempotency.release(tx.conn, self.user_id, self.key)
+
+
+def _answer(response: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A remembered answer, or the remembered refusal raised again."""
+    if response is None or "refused" not in response:
+        return response
+    kind = _FINAL.get(str(response["refused"]), Conflict)
+    raise kind.many([ErrorItem(e["message"], e.get("field")) for e in response["errors"]])
