@@ -207,25 +207,27 @@ class Crash(BaseException):
     """The process dies (nothing after this point runs)."""
 
 
-def _crash_after_charging(provider: RacingProvider) -> None:
+def _paid_then_crashed(api: LocalApi, provider: RacingProvider) -> dict[str, Any]:
+    """A reserved order whose `pay` died after the provider charged, before recording it."""
+    market = _reserved(api)
     real_charge = LocalProvider.charge
 
     def charge_then_crash(self: Any, amount: Money, source: str, key: str) -> ChargeResult:
         real_charge(self, amount, source, key)
-        raise Crash  # the process died after the provider charged, before recording it
+        raise Crash
 
     provider.charge = charge_then_crash.__get__(provider)  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        api.pay(market["buyer"], market["order"].id, "tok_visa")
+    del provider.charge  # the next process charges normally
+    return market
 
 
 def test_a_charge_whose_process_died_is_recorded_by_the_next_command(
     racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
 ) -> None:
     api, provider = racing
-    market = _reserved(api)
-    _crash_after_charging(provider)
-    with pytest.raises(Crash):
-        api.pay(market["buyer"], market["order"].id, "tok_visa")
-    del provider.charge  # the next process charges normally
+    market = _paid_then_crashed(api, provider)
     assert api.get_order(market["buyer"], market["order"].id).status == "awaiting:payment"
     clock.advance(901)  # long past the attempt's grace, and past the order's window
     assert api.get_order(market["buyer"], market["order"].id).status == "complete"
@@ -239,11 +241,7 @@ def test_reconcile_records_an_outcome_it_finds_before_the_recovery_does(
     racing: tuple[LocalApi, RacingProvider], clock: ManualClock, db_url: str
 ) -> None:
     api, provider = racing
-    market = _reserved(api)
-    _crash_after_charging(provider)
-    with pytest.raises(Crash):
-        api.pay(market["buyer"], market["order"].id, "tok_visa")
-    del provider.charge
+    market = _paid_then_crashed(api, provider)
     report = api.reconcile_payments()  # within the attempt's grace: not driven again yet
     assert [f.problem for f in report.findings] == [
         "charge made but its outcome was never recorded"

@@ -312,26 +312,30 @@ def test_refund_postponed_while_stripe_is_down_is_made_later(
     assert len(stripe_backend.refunds()) == 1
 
 
+class Crash(BaseException):
+    """The process dies (nothing after this point runs)."""
+
+
+def _paid_then_crashed(api: LocalApi, provider: StripeProvider, market: dict[str, Any]) -> None:
+    """A `pay` whose process died after Stripe charged, before recording it."""
+    real_charge = provider.charge
+
+    def charge_then_crash(amount: Money, source: str, key: str) -> ChargeResult:
+        real_charge(amount, source, key)
+        raise Crash
+
+    provider.charge = charge_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+    provider.charge = real_charge  # type: ignore[method-assign]  # the next process's
+
+
 def test_reconcile_records_a_charge_whose_outcome_was_lost(
     stripe_api: MakeStripeApi, stripe_backend: LocalStripe, clock: ManualClock, db_url: str
 ) -> None:
     api, provider = stripe_api(stripe_backend.url)
     market = _reserved(api)
-
-    class Crash(BaseException):
-        pass
-
-    real_charge = provider.charge
-
-    def charge_then_crash(amount: Money, source: str, key: str) -> ChargeResult:
-        real_charge(amount, source, key)
-        raise Crash  # the process died after Stripe charged, before recording it
-
-    provider.charge = charge_then_crash  # type: ignore[method-assign]
-    with pytest.raises(Crash):
-        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
-    provider.charge = real_charge  # type: ignore[method-assign]
-
+    _paid_then_crashed(api, provider, market)
     report = api.reconcile_payments()  # within the attempt's grace: not driven again yet
     assert [f.problem for f in report.findings] == [
         "charge made but its outcome was never recorded"
@@ -353,20 +357,7 @@ def test_a_charge_whose_process_died_is_recorded_after_the_grace(
 ) -> None:
     api, provider = stripe_api(stripe_front.url)  # the front replays Stripe's idempotency
     market = _reserved(api)
-
-    class Crash(BaseException):
-        pass
-
-    real_charge = provider.charge
-
-    def charge_then_crash(amount: Money, source: str, key: str) -> ChargeResult:
-        real_charge(amount, source, key)
-        raise Crash
-
-    provider.charge = charge_then_crash  # type: ignore[method-assign]
-    with pytest.raises(Crash):
-        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
-    provider.charge = real_charge  # type: ignore[method-assign]
+    _paid_then_crashed(api, provider, market)
     clock.advance(901)  # past the grace, and past the order's window: it still completes
     assert api.get_order(market["buyer"], market["order"].id).status == "complete"
     assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
