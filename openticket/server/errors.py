@@ -55,7 +55,8 @@ def install(app: FastAPI) -> None:
     async def malformed(_request: Request, error: RequestValidationError) -> JSONResponse:
         items = []
         for problem in error.errors():
-            location = [str(part) for part in problem.get("loc", ())[1:]]  # not body/query/…
+            # Not body/query/…, nor the character offsets a JSON decoding error names.
+            location = [str(p) for p in problem.get("loc", ())[1:] if not isinstance(p, int)]
             items.append((str(problem.get("msg", "Invalid value")), ".".join(location) or None))
         return JSONResponse(_body(items or [("Malformed request", None)]), status_code=422)
 

@@ -66,9 +66,10 @@ def fingerprint(*parts: Any) -> str:
 
 
 def check_key(key: str) -> None:
-    if not key or len(key) > KEY_MAX or not key.isprintable():
+    if not key or len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
         raise InvalidInput(
-            f"Idempotency-Key must be 1 to {KEY_MAX} printable characters", "Idempotency-Key"
+            f"Idempotency-Key must be 1 to {KEY_MAX} printable ASCII characters",
+            "Idempotency-Key",
         )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from typing import IO
+from typing import IO, Any
 
 from openticket.core.errors import InvalidInput
 from openticket.core.tickets.model import ImportRow
@@ -46,6 +46,24 @@ def encode(rows: Iterable[ImportRow], per_chunk: int = 1000) -> Iterator[bytes]:
         yield ("\n".join(chunk) + "\n").encode()
 
 
+LINE_MAX = 2**63 - 1
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    """One JSON object, or ValueError saying (in our words, not Python's) why not."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise ValueError("longer than 4 MiB")
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON (column {error.colno})") from None
+    except (ValueError, RecursionError):  # not UTF-8; 10,000-digit numbers; deep nesting
+        raise ValueError("not valid JSON text") from None
+    if not isinstance(record, dict):
+        raise ValueError("not one JSON object")
+    return record
+
+
 def decode(handle: IO[bytes]) -> Iterator[ImportRow]:
     number = 0
     while raw := handle.readline(MAX_LINE_BYTES + 1):
@@ -53,11 +71,9 @@ def decode(handle: IO[bytes]) -> Iterator[ImportRow]:
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
-            if len(raw) > MAX_LINE_BYTES or not isinstance(record, dict):
-                raise ValueError("not one JSON object")
+            record = _object(raw)
             line = record.get("line")
-            if not isinstance(line, int) or isinstance(line, bool) or line < 1:
+            if not isinstance(line, int) or isinstance(line, bool) or not 0 < line <= LINE_MAX:
                 raise ValueError("no line number")
             problem, problem_field = record.get("problem"), record.get("problem_field")
             if not isinstance(problem, str | None) or not isinstance(problem_field, str | None):

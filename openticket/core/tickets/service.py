@@ -129,8 +129,12 @@ def list_tickets(
         raise InvalidInput(f"Limit must be between 1 and {LIST_LIMIT_MAX}", "limit")
     if not 0 <= offset <= LIST_OFFSET_MAX:
         raise InvalidInput(f"Offset must be from 0 to {LIST_OFFSET_MAX}", "offset")
-    if search is not None and (len(search) > SEARCH_MAX or not storable(search)):
-        raise InvalidInput(f"Search text must be at most {SEARCH_MAX} characters of text", "search")
+    if search is not None and len(search) > SEARCH_MAX:
+        raise InvalidInput(f"Search text must be at most {SEARCH_MAX} characters", "search")
+    if search is not None and not storable(search):
+        raise InvalidInput(
+            "Search text must not contain NUL or unpaired surrogate characters", "search"
+        )
     # A seller sees all their listings; the marketplace shows only what can be bought.
     status = None if owner_id is not None else AVAILABLE
     return repository.search(

@@ -89,7 +89,7 @@ def _position(text: str | None, fallback: int) -> int:
     if text is None:
         return fallback
     value = text.strip()
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_SEQ:
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_SEQ:
         raise InvalidInput("Last-Event-ID must be the number of an event", "Last-Event-ID")
     return int(value)
 

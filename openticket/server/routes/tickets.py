@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictFloat, StrictInt, StrictStr
 
 from openticket.core import schemas
 from openticket.core.tickets.repository import SORTS
@@ -15,7 +15,8 @@ MAX_OFFSET = 1_000_000_000  # past any real listing; keeps SQL integers in range
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
-Price = str | int | float
+# JSON numbers are accepted as prices, but not booleans (pydantic would read true as 1).
+Price = StrictStr | StrictInt | StrictFloat
 # Checked by the core (its message and field, as embedded); declared here for the document.
 Sort = Annotated[str, Query(json_schema_extra={"enum": list(SORTS)})]
 
