@@ -1,8 +1,7 @@
 """Hardening: tokens carry their user's epoch (signing out everywhere moves it on); the
 event log's positions are 64-bit on PostgreSQL (SQLite's rowid is already); payment attempts
 are leased to the process charging them (an abandoned one is driven again), and orders know
-which attempt they wait for (only `created` orders expire); an idempotency key can be claimed
-before its answer is known
+which attempt they wait for; an idempotency key can be claimed before its answer is known
 
 Revision ID: 0005
 Revises: 0004
@@ -45,12 +44,6 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column('payment_attempt', sa.Integer(), server_default='0', nullable=False)
         )
-    op.drop_index('ix_orders_open_expires_at', table_name='orders')
-    op.create_index(
-        'ix_orders_created_expires_at', 'orders', ['expires_at'], unique=False,
-        sqlite_where=sa.text("status IN ('created')"),
-        postgresql_where=sa.text("status IN ('created')"),
-    )
 
     with op.batch_alter_table('idempotency_keys') as batch_op:
         batch_op.alter_column('response', existing_type=sa.JSON(), nullable=True)
@@ -62,12 +55,6 @@ def downgrade() -> None:
     with op.batch_alter_table('idempotency_keys') as batch_op:
         batch_op.drop_column('locked_until')
         batch_op.alter_column('response', existing_type=sa.JSON(), nullable=False)
-    op.drop_index('ix_orders_created_expires_at', table_name='orders')
-    op.create_index(
-        'ix_orders_open_expires_at', 'orders', ['expires_at'], unique=False,
-        sqlite_where=sa.text("status IN ('created', 'awaiting:payment')"),
-        postgresql_where=sa.text("status IN ('created', 'awaiting:payment')"),
-    )
     with op.batch_alter_table('orders') as batch_op:
         batch_op.drop_column('payment_attempt')
     op.drop_index('ix_payments_pending_lease_until', table_name='payments')

@@ -139,15 +139,16 @@ class LocalApi:
         other commands have not published yet are theirs to publish, or a worker's
         (`leftovers`): publishing them from every request would only make duplicates."""
         with self._uow.read() as tx:
-            abandoned = payments.any_stale(tx)
+            abandoned = payments.any_stale(tx, self._provider.name)
             overdue = orders.any_overdue(tx)
             undelivered = outbox.has_pending(tx.conn) and (
                 leftovers or self._relay.delivers_in_process
             )
             refunds = payments.any_refund_due(tx)
-        if abandoned:  # first: its order may still complete
+        if abandoned:  # first: its order may still complete (if not, it is refunded)
             payment_flows.redrive_stale(self._uow, self._provider, self._payment_lease)
             self._deliver()
+            self._settle_refunds()
         if overdue:
             with self._uow.write() as tx:
                 orders.expire_overdue(tx)
@@ -254,8 +255,11 @@ class LocalApi:
         return schemas.AuthSession(user=_user(user), token=token)
 
     def signin(self, email: str, password: str) -> schemas.AuthSession:
+        with self._uow.read() as tx:
+            found = auth.find_credentials(tx, email, password)
+        user = auth.check_password(self._hasher, found, password)
         with self._uow.write() as tx:
-            user, token = auth.signin(tx, self._keys, self._hasher, email, password)
+            token = auth.issue_token(tx, self._keys, user)
         return schemas.AuthSession(user=_user(user), token=token)
 
     def signout(self, token: str | None, *, everywhere: bool = False) -> None:
@@ -454,7 +458,10 @@ class LocalApi:
         check_source(card)
         user = self._authenticate(token)
         once = Once(idempotency_key, user.id, "pay", order_id, card)
-        if (replayed := once.claim(self._uow, self._payment_lease)) is not None:
+        # The key is held a while longer than an attempt's lease: the call may first drive
+        # an earlier attempt again, then catch up, then charge.
+        claim = self._payment_lease * 3 + timedelta(seconds=30)
+        if (replayed := once.claim(self._uow, claim)) is not None:
             return schemas.Payment.model_validate(replayed)
         try:
             payment = self._pay(user.id, order_id, card)

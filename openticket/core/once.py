@@ -11,7 +11,7 @@ refusal (a declined card, a completed order) included.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from openticket.core import schemas
@@ -22,7 +22,6 @@ from openticket.core.errors import (
     Forbidden,
     InProgress,
     InvalidInput,
-    NotFound,
     PaymentDeclined,
 )
 from openticket.store import idempotency
@@ -30,8 +29,9 @@ from openticket.store.uow import Tx, UnitOfWork
 
 # Refusals that the same request would get again: remembered for the key. Others (not
 # signed in, throttled, a provider that cannot be reached) may pass: a retry runs again.
+# (Not NotFound: on a broker, a replica that has not seen the order yet says so for a moment.)
 _FINAL: dict[str, type[DomainError]] = {
-    kind.__name__: kind for kind in (InvalidInput, PaymentDeclined, Forbidden, NotFound, Conflict)
+    kind.__name__: kind for kind in (InvalidInput, PaymentDeclined, Forbidden, Conflict)
 }
 WAIT_SECONDS = 10.0
 
@@ -45,6 +45,7 @@ class Once:
         self.key = key
         self.user_id = user_id
         self.fingerprint = idempotency.fingerprint(*request)
+        self._held_until: datetime | None = None  # this call's claim on the key
 
     def replay(self, tx: Tx) -> dict[str, Any] | None:
         if self.key is None:
@@ -75,6 +76,7 @@ class Once:
                     tx.conn, self.user_id, self.key, self.fingerprint, tx.now, tx.now + lease
                 )
             if found.state is idempotency.State.CLAIMED:
+                self._held_until = found.held_until
                 return None
             if found.state is idempotency.State.ANSWERED:
                 return _answer(found.response)
@@ -100,8 +102,8 @@ class Once:
             if isinstance(error, DomainError) and type(error).__name__ in _FINAL:
                 items = [{"message": i.message, "field": i.field} for i in error.items]
                 self._keep(tx, {"refused": type(error).__name__, "errors": items})
-            else:
-                idempotency.release(tx.conn, self.user_id, self.key)
+            elif self._held_until is not None:
+                idempotency.release(tx.conn, self.user_id, self.key, self._held_until)
 
 
 def _answer(response: dict[str, Any] | None) -> dict[str, Any] | None:

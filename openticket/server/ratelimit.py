@@ -15,6 +15,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
+from openticket.core.auth.model import normalize_email
+
 MAX_KEYS = 10_000  # per window: about 2 MB whatever the traffic
 
 
@@ -93,8 +95,9 @@ class SigninLimiter:
 
     def check(self, email: str, address: str) -> int:
         """Seconds to wait before this attempt (0: go ahead); counts it for its address."""
-        account = email.strip().lower()
+        account = normalize_email(email)
         return self.failures_per_account.wait(account, address) or self.per_address.hit(address)
 
     def failed(self, email: str, address: str) -> None:
-        self.failures_per_account.hit(email.strip().lower(), address)
+        # The account as sign-in finds it: other spellings of one address count as one.
+        self.failures_per_account.hit(normalize_email(email), address)

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
-    insert,
     select,
     update,
 )
@@ -55,7 +54,6 @@ _LOOKUP = select(
     idempotency_keys.c.user_id == bindparam("user_id"),
     idempotency_keys.c.key == bindparam("key"),
 )
-_INSERT = insert(idempotency_keys)
 _THIS_KEY = (idempotency_keys.c.user_id == bindparam("b_user_id")) & (
     idempotency_keys.c.key == bindparam("b_key")
 )
@@ -83,11 +81,11 @@ def replay(conn: Connection, user_id: str, key: str, print_: str) -> dict[str, A
     """The first answer to this key, or None if it is new; refuses a key reused for another
     request."""
     row = conn.execute(_LOOKUP, {"user_id": user_id, "key": key}).first()
-    if row is None or row.response is None:
+    if row is None:
         return None
-    if row.fingerprint != print_:
+    if row.fingerprint != print_:  # also while another request holds the key
         raise _different()
-    response: dict[str, Any] = row.response
+    response: dict[str, Any] | None = row.response
     return response
 
 
@@ -100,6 +98,7 @@ class State(enum.Enum):
 class Claim(NamedTuple):
     state: State
     response: dict[str, Any] | None = None
+    held_until: datetime | None = None  # CLAIMED: this claim's own mark
 
 
 def claim(
@@ -116,7 +115,7 @@ def claim(
             "created_at": now,
         }
         if insert_new(conn, idempotency_keys, values):
-            return Claim(State.CLAIMED)
+            return Claim(State.CLAIMED, held_until=until)
         return Claim(State.BUSY)  # claimed by another request a moment ago
     if row.fingerprint != print_:
         raise _different()
@@ -131,36 +130,47 @@ def claim(
         .values(locked_until=until),
         {"b_user_id": user_id, "b_key": key, "b_was": row.locked_until},
     )
-    return Claim(State.CLAIMED if taken.rowcount == 1 else State.BUSY)
+    if taken.rowcount != 1:
+        return Claim(State.BUSY)
+    return Claim(State.CLAIMED, held_until=until)
 
 
 def remember(
     conn: Connection, user_id: str, key: str, print_: str, response: dict[str, Any], now: datetime
 ) -> None:
-    """Keep the answer (of a claimed key, or of a request answered in one transaction)."""
+    """Keep the answer (of a claimed key, or of a request answered in one transaction). The
+    first answer stays: a request that lost its claim to a repeat (same request, as the
+    fingerprint says) does not overwrite the repeat's."""
     answered = conn.execute(
         update(idempotency_keys)
-        .where(_THIS_KEY, idempotency_keys.c.response.is_(None))
+        .where(
+            _THIS_KEY,
+            idempotency_keys.c.response.is_(None),
+            idempotency_keys.c.fingerprint == bindparam("b_print"),
+        )
         .values(response=response, locked_until=None),
-        {"b_user_id": user_id, "b_key": key},
+        {"b_user_id": user_id, "b_key": key, "b_print": print_},
     )
     if answered.rowcount == 0:
-        conn.execute(
-            _INSERT,
-            {
-                "user_id": user_id,
-                "key": key,
-                "fingerprint": print_,
-                "response": response,
-                "locked_until": None,
-                "created_at": now,
-            },
-        )
+        values = {
+            "user_id": user_id,
+            "key": key,
+            "fingerprint": print_,
+            "response": response,
+            "locked_until": None,
+            "created_at": now,
+        }
+        insert_new(conn, idempotency_keys, values)
 
 
-def release(conn: Connection, user_id: str, key: str) -> None:
-    """Give up a claim without an answer (the request may run again under this key)."""
+def release(conn: Connection, user_id: str, key: str, held_until: datetime) -> None:
+    """Give up this request's own claim without an answer (the request may run again under
+    this key); a claim another request took over since is left alone."""
     conn.execute(
-        delete(idempotency_keys).where(_THIS_KEY, idempotency_keys.c.response.is_(None)),
-        {"b_user_id": user_id, "b_key": key},
+        delete(idempotency_keys).where(
+            _THIS_KEY,
+            idempotency_keys.c.response.is_(None),
+            idempotency_keys.c.locked_until == bindparam("b_held_until"),
+        ),
+        {"b_user_id": user_id, "b_key": key, "b_held_until": held_until},
     )

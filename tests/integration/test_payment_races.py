@@ -128,3 +128,23 @@ def test_a_key_whose_request_died_is_taken_over_after_its_grace(
     assert paid.status == "succeeded"
     assert api.pay(market["buyer"], order_id, "tok_visa", idempotency_key="lost") == paid
     assert _rows(db_url, "SELECT count(*) FROM payments") == [(1,)]
+
+
+def test_a_key_held_by_a_payment_cannot_be_taken_by_another_request(
+    held: tuple[LocalApi, HeldProvider], db_url: str
+) -> None:
+    api, provider = held
+    market = _reserved(api)
+    order_id = market["order"].id
+    paying, other = _while_charging(
+        provider,
+        lambda: api.pay(market["buyer"], order_id, "tok_visa", idempotency_key="shared"),
+        lambda: api.create_ticket(market["buyer"], "Mine", "10", idempotency_key="shared"),
+    )
+    with pytest.raises(Conflict, match="different request"):
+        other.result(PATIENCE_SECONDS)
+    provider.go_on.set()
+    paid = paying.result(PATIENCE_SECONDS)
+    again = api.pay(market["buyer"], order_id, "tok_visa", idempotency_key="shared")
+    assert again == paid and paid.status == "succeeded"
+    assert api.list_tickets(market["buyer"], mine=True) == []

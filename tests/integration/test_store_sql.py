@@ -86,7 +86,7 @@ def test_status_sets_are_written_into_the_sql() -> None:
     ("query", "index"),
     [
         (orders_repository._LIVE_FOR_TICKET, "uq_orders_live_ticket"),
-        (orders_repository._ANY_OVERDUE, "ix_orders_created_expires_at"),
+        (orders_repository._ANY_OVERDUE, "ix_orders_open_expires_at"),
     ],
 )
 def test_status_queries_use_their_partial_index_on_sqlite(

@@ -330,24 +330,6 @@ def _paid_then_crashed(api: LocalApi, provider: StripeProvider, market: dict[str
     provider.charge = real_charge  # type: ignore[method-assign]  # the next process's
 
 
-def test_reconcile_records_a_charge_whose_outcome_was_lost(
-    stripe_api: MakeStripeApi, stripe_backend: LocalStripe, clock: ManualClock, db_url: str
-) -> None:
-    api, provider = stripe_api(stripe_backend.url)
-    market = _reserved(api)
-    _paid_then_crashed(api, provider, market)
-    report = api.reconcile_payments()  # within the attempt's grace: not driven again yet
-    assert [f.problem for f in report.findings] == [
-        "charge made but its outcome was never recorded"
-    ]
-    fixed = api.reconcile_payments(fix=True)
-    assert fixed.fixed == 1
-    assert _rows(db_url, "SELECT status FROM payments") == [("succeeded",)]
-    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
-    assert len(stripe_backend.payment_intents()) == 1 and stripe_backend.refunds() == []
-    assert api.reconcile_payments().findings == []
-
-
 def test_a_charge_whose_process_died_is_recorded_after_the_grace(
     stripe_api: MakeStripeApi,
     stripe_front: StripeFront,

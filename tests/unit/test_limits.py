@@ -58,6 +58,8 @@ def test_failures_count_per_account_and_address() -> None:
         limiter.failed("owner@example.com", "10.0.0.9")
     assert limiter.check("owner@example.com", "10.0.0.9") > 0
     assert limiter.check("owner@example.com", "10.0.0.1") == 0  # the owner's own address
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in "owner") + "@example.com"
+    assert limiter.check(full_width, "10.0.0.9") > 0  # the same account, spelled otherwise
 
 
 class SlowHasher:

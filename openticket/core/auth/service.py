@@ -32,9 +32,9 @@ def signup(tx: Tx, keys: KeyRing, email: str, password_hash: str) -> tuple[User,
     return user, tokens.issue(keys.signing_key(tx), user.id, user.email, 0, tx.now)
 
 
-def signin(
-    tx: Tx, keys: KeyRing, hasher: PasswordHasher, email: str, password: str
-) -> tuple[User, str]:
+def find_credentials(tx: Tx, email: str, password: str) -> tuple[User, str] | None:
+    """The account a sign-in names and its password hash (None: no such account), once the
+    input is fit to be checked at all."""
     if not password:
         raise InvalidInput("Password cannot be empty", "password")
     if (problem := password_length_problem(password)) is not None:
@@ -42,15 +42,24 @@ def signin(
     normalized = normalize_email(email)
     if len(normalized) > EMAIL_MAX or not storable(normalized):
         raise InvalidInput(INVALID_CREDENTIALS)  # no account has such an address
-    found = repository.find_by_email(tx.conn, normalized)
+    return repository.find_by_email(tx.conn, normalized)
+
+
+def check_password(hasher: PasswordHasher, found: tuple[User, str] | None, password: str) -> User:
+    """The signing-in user; an unknown email costs the time of a wrong password. Done outside
+    any transaction: a hashing holds no lock."""
     if found is None:
         hasher.verify_nothing(password)
         raise InvalidInput(INVALID_CREDENTIALS)
     user, password_hash = found
     if not hasher.verify(password, password_hash):
         raise InvalidInput(INVALID_CREDENTIALS)
+    return user
+
+
+def issue_token(tx: Tx, keys: KeyRing, user: User) -> str:
     epoch = repository.token_epoch(tx.conn, user.id)
-    return user, tokens.issue(keys.signing_key(tx), user.id, user.email, epoch, tx.now)
+    return tokens.issue(keys.signing_key(tx), user.id, user.email, epoch, tx.now)
 
 
 def authenticate(tx: Tx, keys: KeyRing, token: str | None) -> User:

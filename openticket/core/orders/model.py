@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from openticket.core.errors import Conflict, Forbidden
@@ -17,9 +17,11 @@ CANCELLED = "cancelled"
 OPEN_STATUSES = (CREATED, AWAITING_PAYMENT)
 # An order in one of these statuses holds its ticket; the database allows one per ticket.
 LIVE_STATUSES = (CREATED, AWAITING_PAYMENT, COMPLETE)
-# Only these expire when their window ends: an order awaiting a payment that is being
-# charged waits for its outcome (a success completes it; a failure makes it `created` again).
-EXPIRING_STATUSES = (CREATED,)
+# An order awaiting a payment that is being charged waits for its outcome when its window
+# ends (a success completes it; a failure makes it `created` again, and it expires), but not
+# for ever: a provider that cannot tell the outcome for this long after the window does not
+# keep the ticket from everyone (a charge that turns up later is refunded).
+PAYMENT_HOLD = timedelta(hours=1)
 
 REASON_CANCELLED = "cancelled"
 REASON_EXPIRED = "expired"
@@ -53,7 +55,9 @@ class Order:
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.status in EXPIRING_STATUSES and self.expires_at <= now
+        if self.status == AWAITING_PAYMENT:
+            return self.expires_at + PAYMENT_HOLD <= now
+        return self.status == CREATED and self.expires_at <= now
 
     def paying(self, attempt: int) -> Order | None:
         """The order while payment `attempt` is charged; None if that changes nothing (the
@@ -68,10 +72,10 @@ class Order:
             return None
         return replace(self, status=CREATED, payment_attempt=attempt)
 
-    def cancelled(self) -> Order:
+    def cancelled(self, *, expiring: bool = False) -> Order:
         if self.status == COMPLETE:
             raise Conflict("Cannot cancel an order that has been paid")
-        if self.status == AWAITING_PAYMENT:
+        if self.status == AWAITING_PAYMENT and not expiring:
             raise Conflict("Cannot cancel: a payment for this order is in progress")
         if self.status == CANCELLED:
             raise Conflict("Order has already been cancelled")

@@ -3,12 +3,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
 from openticket.core.money import Money
-from openticket.core.orders.model import EXPIRING_STATUSES, LIVE_STATUSES, Order, TicketReplica
+from openticket.core.orders.model import (
+    CREATED,
+    LIVE_STATUSES,
+    OPEN_STATUSES,
+    PAYMENT_HOLD,
+    Order,
+    TicketReplica,
+)
 from openticket.core.orders.tables import order_tickets, orders
 from openticket.store.bulk import insert_many, key_chunks
 from openticket.store.sql import one_of
@@ -25,11 +32,21 @@ _SAVE_ORDER = (
 _LIVE_FOR_TICKET = select(orders).where(
     orders.c.ticket_id == bindparam("ticket_id"), one_of(orders.c.status, LIVE_STATUSES)
 )
-_ANY_OVERDUE = (
-    select(orders.c.id)
-    .where(one_of(orders.c.status, EXPIRING_STATUSES), orders.c.expires_at <= bindparam("now"))
-    .limit(1)
+# Open orders past their window: `created` ones at once, those awaiting a payment's outcome
+# after PAYMENT_HOLD (`held_until` = now - PAYMENT_HOLD).
+_OVERDUE = (
+    select(orders)
+    .where(
+        one_of(orders.c.status, OPEN_STATUSES),
+        orders.c.expires_at <= bindparam("now"),
+        or_(
+            orders.c.status == literal_column(f"'{CREATED}'"),
+            orders.c.expires_at <= bindparam("held_until"),
+        ),
+    )
+    .order_by(orders.c.expires_at)
 )
+_ANY_OVERDUE = _OVERDUE.with_only_columns(orders.c.id).limit(1)
 _SET_PAYMENT = (
     update(orders)
     .where(orders.c.id == bindparam("b_id"))
@@ -121,18 +138,17 @@ def live_for_ticket(conn: Connection, ticket_id: str) -> Order | None:
     return None if row is None else _order(row)
 
 
+def _overdue_params(now: datetime) -> dict[str, datetime]:
+    return {"now": now, "held_until": now - PAYMENT_HOLD}
+
+
 def overdue(conn: Connection, now: datetime, limit: int = 500) -> list[Order]:
-    query = (
-        select(orders)
-        .where(one_of(orders.c.status, EXPIRING_STATUSES), orders.c.expires_at <= now)
-        .order_by(orders.c.expires_at)
-        .limit(limit)
-    )
-    return [_order(row) for row in conn.execute(query)]
+    rows = conn.execute(_OVERDUE.limit(limit), _overdue_params(now))
+    return [_order(row) for row in rows]
 
 
 def any_overdue(conn: Connection, now: datetime) -> bool:
-    return conn.execute(_ANY_OVERDUE, {"now": now}).first() is not None
+    return conn.execute(_ANY_OVERDUE, _overdue_params(now)).first() is not None
 
 
 def for_user(conn: Connection, user_id: str) -> list[Order]:

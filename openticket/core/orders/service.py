@@ -36,7 +36,7 @@ def created_data(order: Order) -> events.EventData:
 
 
 def _cancel(tx: Tx, order: Order, reason: str) -> Order:
-    cancelled = order.cancelled()
+    cancelled = order.cancelled(expiring=reason == REASON_EXPIRED)
     repository.save(tx.conn, cancelled)
     tx.emit(
         events.ORDER_CANCELLED,

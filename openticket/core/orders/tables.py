@@ -1,6 +1,6 @@
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 
-from openticket.core.orders.model import EXPIRING_STATUSES, LIVE_STATUSES
+from openticket.core.orders.model import LIVE_STATUSES, OPEN_STATUSES
 from openticket.store.db import UTCDateTime, metadata
 
 orders = Table(
@@ -28,12 +28,12 @@ Index(
     sqlite_where=orders.c.status.in_(LIVE_STATUSES),
     postgresql_where=orders.c.status.in_(LIVE_STATUSES),
 )
-# Lazy expiry looks up expiring orders past their window.
+# Lazy expiry looks up open orders past their window.
 Index(
-    "ix_orders_created_expires_at",
+    "ix_orders_open_expires_at",
     orders.c.expires_at,
-    sqlite_where=orders.c.status.in_(EXPIRING_STATUSES),
-    postgresql_where=orders.c.status.in_(EXPIRING_STATUSES),
+    sqlite_where=orders.c.status.in_(OPEN_STATUSES),
+    postgresql_where=orders.c.status.in_(OPEN_STATUSES),
 )
 
 # The orders domain's replica of tickets, kept in version order from ticket events.

@@ -36,7 +36,8 @@ FLAGGED = "flagged for manual review"
 _ORDER_IN_KEY = re.compile(r"^openticket-([0-9a-f]{32})-\d+$")
 
 
-REDRIVE_BATCH = 20
+REDRIVE_BATCH = 20  # attempts driven again per call, one lease at a time
+RECONCILE_LEASE = timedelta(seconds=60)
 
 
 def pay(
@@ -123,10 +124,12 @@ def redrive_stale(
     the outcome. A charge that went through completes its order if it still can, and is
     refunded otherwise; one the provider still cannot answer for is tried again after
     `lease`. Returns the attempts that finished."""
-    with uow.write() as tx:
-        taken = service.lease_stale(tx, lease, REDRIVE_BATCH, order_id)
     finished = []
-    for payment in taken:
+    for _ in range(REDRIVE_BATCH):
+        with uow.write() as tx:
+            payment = service.lease_stale(tx, provider.name, lease, order_id)
+        if payment is None:
+            break
         try:
             result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
         except DomainError as refused:
@@ -185,15 +188,17 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, *, fix: bool) -> Recon
         orders = {p.order_id: repository.get_order(tx.conn, p.order_id) for p in recorded}
     findings: list[ReconcileFinding] = []
     fixed = 0
+    now = uow.clock()
     for payment in recorded:
         charge = charges.pop(payment.idempotency_key, None)
+        if payment.is_driven(now):
+            continue  # being charged right now: its process records the outcome
         order = orders[payment.order_id]
         finding = _check(payment, charge, order.status if order is not None else "unknown")
         if finding is None:
             continue
         findings.append(finding)
-        if fix and finding.action != FLAGGED:
-            _repair(uow, payment, charge)
+        if fix and finding.action != FLAGGED and _repair(uow, payment, charge):
             fixed += 1
     for charge in charges.values():  # charged through us, but no payment records it
         if not charge.succeeded or charge.refunded:
@@ -251,8 +256,12 @@ def _check(
     return None
 
 
-def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> None:
+def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> bool:
+    """Repair one finding; False when a pending attempt was taken by another process (the
+    recovery drives it) since it was read."""
     with uow.write() as tx:
+        if payment.status == PENDING and not service.take(tx, payment.id, RECONCILE_LEASE):
+            return False
         if payment.status == PENDING and charge is not None:
             result = ChargeResult(charge.succeeded, charge.provider_ref)
             service.finish_payment(tx, payment.id, result)
@@ -261,6 +270,7 @@ def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> N
         elif payment.status == SUCCEEDED:
             service.mark_for_refund(tx, payment.order_id)
         # REFUND_PENDING is refunded by settle_refunds at the end of the run.
+    return True
 
 
 def _refund_orphan(provider: PaymentProvider, charge: ChargeRecord) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openticket.core.errors import Conflict
+from openticket.core.errors import InProgress
 from openticket.core.money import Money
 from openticket.core.payments.model import LIVE_STATUSES, PENDING, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
@@ -51,7 +51,7 @@ def add(conn: Connection, payment: Payment, now: datetime) -> None:
                 )
             )
     except IntegrityError:
-        raise Conflict("A payment for this order is in progress", "order_id") from None
+        raise InProgress("A payment for this order is in progress", "order_id") from None
 
 
 def save(conn: Connection, payment: Payment, now: datetime) -> None:
@@ -70,31 +70,39 @@ def save(conn: Connection, payment: Payment, now: datetime) -> None:
 
 _UNLEASED = (
     select(payments)
-    .where(one_of(payments.c.status, (PENDING,)), payments.c.lease_until <= bindparam("now"))
+    .where(
+        one_of(payments.c.status, (PENDING,)),
+        payments.c.lease_until <= bindparam("now"),
+        payments.c.provider == bindparam("provider"),
+    )
     .order_by(payments.c.lease_until)
 )
 _DUE = _UNLEASED.where(or_(payments.c.retry_at.is_(None), payments.c.retry_at <= bindparam("now")))
+STALE_BATCH = 20  # looked at per transaction; taken one at a time
 
 
-def any_stale(conn: Connection, now: datetime) -> bool:
-    """Whether some pending attempt is nobody's and due to be asked about again (one
-    indexed probe: it runs before every command)."""
-    return conn.execute(_DUE.limit(1), {"now": now}).first() is not None
+def any_stale(conn: Connection, now: datetime, provider: str) -> bool:
+    """Whether some pending attempt of this provider is nobody's and due to be asked about
+    again (one indexed probe: it runs before every command)."""
+    params = {"now": now, "provider": provider}
+    return conn.execute(_DUE.limit(1), params).first() is not None
 
 
-def stale(conn: Connection, now: datetime, limit: int) -> list[Payment]:
-    return [_payment(row) for row in conn.execute(_DUE.limit(limit), {"now": now})]
+def stale(conn: Connection, now: datetime, provider: str) -> list[Payment]:
+    params = {"now": now, "provider": provider}
+    return [_payment(row) for row in conn.execute(_DUE.limit(STALE_BATCH), params)]
 
 
-def unleased_of(conn: Connection, now: datetime, order_id: str) -> list[Payment]:
+def unleased_of(conn: Connection, now: datetime, provider: str, order_id: str) -> list[Payment]:
     """This order's pending attempt if nobody drives it, due or not (its buyer asks)."""
     query = _UNLEASED.where(payments.c.order_id == order_id)
-    return [_payment(row) for row in conn.execute(query, {"now": now})]
+    params = {"now": now, "provider": provider}
+    return [_payment(row) for row in conn.execute(query, params)]
 
 
 def lease(conn: Connection, payment_id: str, now: datetime, until: datetime) -> bool:
-    """Take a pending attempt whose lease is over (or extend one's own), until `until`; False
-    when another process holds it (or it has finished)."""
+    """Take a pending attempt whose lease is over, until `until`; False when another process
+    holds it (or it has finished)."""
     result = conn.execute(
         update(payments)
         .where(

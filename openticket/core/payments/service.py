@@ -115,19 +115,27 @@ def _fail(tx: Tx, payment: Payment, message: str | None) -> Payment:
     return failed
 
 
-def lease_stale(tx: Tx, lease: timedelta, limit: int, order_id: str | None = None) -> list[Payment]:
-    """Take pending attempts that nobody drives (their process died, or could not tell the
-    outcome), for `lease`: this process drives them again; no other does meanwhile. The
-    recovery takes those due; `order_id` (its buyer's retry) takes that order's at once."""
+def lease_stale(
+    tx: Tx, provider: str, lease: timedelta, order_id: str | None = None
+) -> Payment | None:
+    """Take one pending attempt of this provider that nobody drives (its process died, or
+    could not tell the outcome), for `lease`: this process drives it again and no other does
+    meanwhile. The recovery takes one that is due; `order_id` (its buyer's retry) takes
+    that order's at once. Another provider's attempts are left to a process that has it."""
     if order_id is None:
-        found = repository.stale(tx.conn, tx.now, limit)
+        found = repository.stale(tx.conn, tx.now, provider)
     else:
-        found = repository.unleased_of(tx.conn, tx.now, order_id)
-    return [p for p in found if repository.lease(tx.conn, p.id, tx.now, tx.now + lease)]
+        found = repository.unleased_of(tx.conn, tx.now, provider, order_id)
+    return next((payment for payment in found if take(tx, payment.id, lease)), None)
 
 
-def any_stale(tx: Tx) -> bool:
-    return repository.any_stale(tx.conn, tx.now)
+def take(tx: Tx, payment_id: str, lease: timedelta) -> bool:
+    """Lease one pending attempt nobody drives (to settle it here); False if someone does."""
+    return repository.lease(tx.conn, payment_id, tx.now, tx.now + lease)
+
+
+def any_stale(tx: Tx, provider: str) -> bool:
+    return repository.any_stale(tx.conn, tx.now, provider)
 
 
 def release(tx: Tx, payment_id: str, backoff: timedelta) -> None:
