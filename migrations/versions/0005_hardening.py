@@ -49,8 +49,20 @@ def upgrade() -> None:
         batch_op.alter_column('response', existing_type=sa.JSON(), nullable=True)
         batch_op.add_column(sa.Column('locked_until', UTCDateTime(), nullable=True))
 
+    # An import is one transaction now: its rows share a created_at, and the listing order
+    # (created_at, id) must come from the index, not a sort of every one of them.
+    op.create_index(
+        'ix_tickets_status_created_at_id', 'tickets', ['status', 'created_at', 'id'],
+        unique=False,
+    )
+    op.drop_index('ix_tickets_status_created_at', table_name='tickets')
+
 
 def downgrade() -> None:
+    op.create_index(
+        'ix_tickets_status_created_at', 'tickets', ['status', 'created_at'], unique=False
+    )
+    op.drop_index('ix_tickets_status_created_at_id', table_name='tickets')
     op.execute("DELETE FROM idempotency_keys WHERE response IS NULL")
     with op.batch_alter_table('idempotency_keys') as batch_op:
         batch_op.drop_column('locked_until')

@@ -16,7 +16,9 @@ tickets = Table(
     Column("external_id", String(200), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    Index("ix_tickets_status_created_at", "status", "created_at"),
+    # With the id, the listing order (created_at, id) is the index's own: an import's rows
+    # share one created_at (one transaction), and a page of them must not sort them all.
+    Index("ix_tickets_status_created_at_id", "status", "created_at", "id"),
     Index("uq_tickets_owner_external_id", "owner_id", "external_id", unique=True),
 )
 
