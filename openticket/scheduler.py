@@ -49,7 +49,6 @@ class ApschedulerTimer:
     def __init__(
         self,
         engine: Engine,
-        fire: Callable[[str], None],
         fire_due: Callable[[datetime], None],
         *,
         run_jobs: bool = False,
@@ -61,7 +60,6 @@ class ApschedulerTimer:
         self._leader = leader or leader_lock(engine)
         self._stop = threading.Event()
         self._candidate: threading.Thread | None = None
-        self._fire = fire
         self._fire_due = fire_due
         self._run_jobs = run_jobs
         self._scheduler: Any = None
@@ -88,7 +86,7 @@ class ApschedulerTimer:
                     timezone=UTC,
                 )
                 if self._run_jobs:
-                    jobs.register(self._fire, self._fire_due)
+                    jobs.register(self._fire_due)
                     # Wake up regularly: jobs written by other processes do not wake us.
                     scheduler.add_job(
                         _noop, "interval", seconds=POLL_SECONDS, id="poll", jobstore="local"
@@ -165,7 +163,7 @@ class ApschedulerTimer:
                 self._scheduler.shutdown(wait=False)
                 self._scheduler = None
                 if self._run_jobs:
-                    jobs.register(None, None)
+                    jobs.register(None)
             self._leader.release()
 
 

@@ -47,10 +47,8 @@ T = TypeVar("T")
 
 PUBLISH_CHUNK = 500
 # Unacknowledged this long, a message is delivered again (handlers are database-only and
-# idempotent, so an early redelivery is harmless). Short, because with server 2.9 and
-# nats-py 2.16 a nak'd message is now and then redelivered only after ack_wait, not after its
-# nak delay (seen as a 10 s stall in test_an_early_version_waits_for_its_turn, and as last
-# session's 60 s p99 delivery lag with 30 s).
+# idempotent, so an early redelivery is harmless). Short, because a nak'd message is now and
+# then redelivered only after ack_wait, not after its nak delay (docs/performance.md).
 ACK_WAIT_SECONDS = 5.0
 STOP_WAIT_SECONDS = 30.0
 FETCH_BATCH = 64

@@ -17,10 +17,6 @@ class OutboxRelay:
     def delivers_in_process(self) -> bool:
         return self._bus.delivers_in_process
 
-    def start(self) -> set[str]:
-        """Deliver what earlier processes left undelivered."""
-        return self._bus.publish_pending()
-
     def after_commit(self, *, emitted: bool = False) -> set[str]:
         """Deliver after a commit; `emitted` says that commit wrote events."""
         return self._bus.publish_pending(known_pending=emitted)

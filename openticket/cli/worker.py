@@ -22,9 +22,8 @@ ALL = ",".join(ALL_DOMAINS)
 
 def freeze_startup_objects() -> None:
     """Leave what start-up built (modules, the app, compiled statements) out of the garbage
-    collector's full passes for the life of this process. Otherwise each pass walked them
-    all: 50 ms with the server stopped, several times a second under load, which was most of
-    its p99 latency (bench/http.py)."""
+    collector's full passes for the life of this process: each pass would walk them all,
+    several times a second under load (docs/performance.md)."""
     gc.collect()
     gc.freeze()
 

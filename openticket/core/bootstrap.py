@@ -55,7 +55,6 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     api_holder: list[LocalApi] = []
     timer = ApschedulerTimer(
         engine,
-        fire=lambda order_id: api_holder[0].fire_expiration(order_id),
         fire_due=lambda until: api_holder[0].fire_due_expirations(until),
         run_jobs=options.run_expiration_jobs,
         on_leader=lambda: api_holder[0].schedule_pending_expirations(),

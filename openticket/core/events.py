@@ -22,19 +22,6 @@ PAYMENT_FAILED: Final = "payment:failed"  # that attempt charged nothing
 PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
 
-ALL_SUBJECTS: Final = (
-    TICKET_CREATED,
-    TICKET_UPDATED,
-    ORDER_CREATED,
-    ORDER_CANCELLED,
-    ORDER_COMPLETED,
-    EXPIRATION_COMPLETE,
-    PAYMENT_STARTED,
-    PAYMENT_FAILED,
-    PAYMENT_CREATED,
-    PAYMENT_REFUNDED,
-)
-
 EventData = dict[str, Any]
 
 

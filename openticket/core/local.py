@@ -204,12 +204,6 @@ class LocalApi:
         for order_id, at in pending:
             self._timer.schedule(order_id, at)
 
-    def fire_expiration(self, order_id: str) -> None:
-        """One order's expiration (the jobs of earlier versions, one per order)."""
-        with self._uow.write() as tx:
-            expiration.fire(tx, order_id)
-        self._deliver()
-
     def fire_due_expirations(self, until: datetime) -> None:
         """What the scheduler runs each second some window ends: every expiration due."""
         while True:

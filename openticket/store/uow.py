@@ -85,8 +85,8 @@ class Tx:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """What runs inside is undone, alone, if it raises. The statements go straight to the
-        driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which cost a
-        batch of reservations (one savepoint each) a tenth of its time."""
+        driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which costs a
+        batch of reservations (one savepoint each) a measurable share (docs/performance.md)."""
         hooks = len(self._after_commit)
         name = f"openticket_{self._savepoints}"
         driver = self.conn.connection.driver_connection

@@ -11,15 +11,12 @@ JOB_REF = "openticket.core.expiration.jobs:fire_due"
 
 log = logging.getLogger("openticket.expiration")
 
-_fire: Callable[[str], None] | None = None
 _fire_due: Callable[[datetime], None] | None = None
 
 
-def register(
-    fire: Callable[[str], None] | None, fire_due_until: Callable[[datetime], None] | None
-) -> None:
-    global _fire, _fire_due
-    _fire, _fire_due = fire, fire_due_until
+def register(fire_due_until: Callable[[datetime], None] | None) -> None:
+    global _fire_due
+    _fire_due = fire_due_until
 
 
 def fire_due(until: str) -> None:
@@ -28,13 +25,3 @@ def fire_due(until: str) -> None:
         log.warning("expirations due by %s fired with no marketplace attached", until)
         return
     _fire_due(datetime.fromisoformat(until))
-
-
-def fire_expiration(order_id: str) -> None:
-    """One order's job, as earlier versions stored them."""
-    if _fire is None:
-        log.warning(
-            "expiration of %s fired with no marketplace attached; lazy expiry covers it", order_id
-        )
-        return
-    _fire(order_id)

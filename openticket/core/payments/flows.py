@@ -13,7 +13,7 @@ from openticket.core.errors import DomainError, Unavailable
 from openticket.core.payments import repository, service
 from openticket.core.payments.model import (
     FAILED,
-    ORDER_CANCELLED,
+    ORDER_STATUS_CANCELLED,
     PENDING,
     REFUND_PENDING,
     REFUNDED,
@@ -239,7 +239,7 @@ def _check(
             return _finding(
                 payment, f"charged {charge.amount} but recorded {payment.amount}", FLAGGED
             )
-        if order_status == ORDER_CANCELLED:
+        if order_status == ORDER_STATUS_CANCELLED:
             return _finding(
                 payment, "charge kept for an order that was cancelled", "refund the charge"
             )

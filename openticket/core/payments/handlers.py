@@ -9,7 +9,11 @@ from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.payments import repository, service
-from openticket.core.payments.model import ORDER_CANCELLED, ORDER_COMPLETE, OrderReplica
+from openticket.core.payments.model import (
+    ORDER_STATUS_CANCELLED,
+    ORDER_STATUS_COMPLETE,
+    OrderReplica,
+)
 from openticket.store.uow import BatchHandler, Handler, Tx
 
 
@@ -50,7 +54,7 @@ def on_order_cancelled(envelope: Envelope, tx: Tx) -> None:
         return
     data = envelope.data
     repository.save_order_status(
-        tx.conn, data["id"], ORDER_CANCELLED, int(data["version"]), data.get("reason")
+        tx.conn, data["id"], ORDER_STATUS_CANCELLED, int(data["version"]), data.get("reason")
     )
     service.mark_for_refund(tx, data["id"])
 
@@ -59,7 +63,9 @@ def on_order_completed(envelope: Envelope, tx: Tx) -> None:
     if not _next_version(tx, envelope):
         return
     data = envelope.data
-    repository.save_order_status(tx.conn, data["id"], ORDER_COMPLETE, int(data["version"]), None)
+    repository.save_order_status(
+        tx.conn, data["id"], ORDER_STATUS_COMPLETE, int(data["version"]), None
+    )
 
 
 HANDLERS: dict[str, Handler] = {

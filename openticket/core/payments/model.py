@@ -17,10 +17,9 @@ REFUNDED = "refunded"
 # At most one payment per order in these states (a partial unique index).
 LIVE_STATUSES = (PENDING, SUCCEEDED, REFUND_PENDING)
 
-ORDER_CREATED = "created"
-ORDER_AWAITING_PAYMENT = "awaiting:payment"
-ORDER_COMPLETE = "complete"
-ORDER_CANCELLED = "cancelled"
+ORDER_STATUS_CREATED = "created"
+ORDER_STATUS_COMPLETE = "complete"
+ORDER_STATUS_CANCELLED = "cancelled"
 
 
 SOURCE_MAX = 255  # a card token or payment method id (Stripe's are far shorter)
@@ -49,11 +48,11 @@ class OrderReplica:
     def check_payable_by(self, user_id: str, now: datetime) -> None:
         if self.user_id != user_id:
             raise Forbidden("Not Authorized: this order belongs to another user")
-        if self.status == ORDER_CANCELLED:
+        if self.status == ORDER_STATUS_CANCELLED:
             if self.cancel_reason == "expired":
                 raise Conflict("Cannot complete payment: order has expired", "order_id")
             raise Conflict("Cannot complete payment: order has been cancelled", "order_id")
-        if self.status == ORDER_COMPLETE:
+        if self.status == ORDER_STATUS_COMPLETE:
             raise Conflict("Cannot complete payment: order has been completed", "order_id")
         if self.expires_at <= now:
             raise Conflict("Cannot complete payment: order has expired", "order_id")

@@ -21,7 +21,7 @@ from openticket.core.ids import is_id, new_id
 from openticket.core.payments import repository
 from openticket.core.payments.model import (
     FAILED,
-    ORDER_CANCELLED,
+    ORDER_STATUS_CANCELLED,
     PENDING,
     REFUND_PENDING,
     REFUNDED,
@@ -92,7 +92,7 @@ def finish_payment(tx: Tx, payment_id: str, result: ChargeResult) -> Payment:
         return _fail(tx, payment, result.failure_message)
     order = repository.get_order(tx.conn, payment.order_id)
     charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref)
-    if order is not None and order.status == ORDER_CANCELLED:
+    if order is not None and order.status == ORDER_STATUS_CANCELLED:
         charged = charged.with_status(REFUND_PENDING)
         repository.save(tx.conn, charged, tx.now)
         return charged
