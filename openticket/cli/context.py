@@ -75,6 +75,9 @@ class Cli:
             raise NotSignedIn("Not signed in: run `openticket auth signin EMAIL` first")
         return token
 
+    def optional_token(self) -> str | None:
+        return self.credentials.token(self.target)
+
     def close(self) -> None:
         if self._api is not None:
             self._api.close()
