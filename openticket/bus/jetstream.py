@@ -38,8 +38,9 @@ from sqlalchemy.exc import DBAPIError
 
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
+from openticket.core.ports import BatchHandler, Handler
 from openticket.store import outbox
-from openticket.store.uow import BatchHandler, Handler, Tx, UnitOfWork
+from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket.bus")
 

@@ -27,8 +27,9 @@ from openticket.bus.port import Handler
 from openticket.core import faults
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
+from openticket.core.ports import BatchHandler
 from openticket.store import outbox
-from openticket.store.uow import BatchHandler, Tx, UnitOfWork
+from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket.bus")
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from openticket.store.uow import BatchHandler, Handler
+from openticket.core.ports import BatchHandler, Handler
 
 __all__ = ["EventBus", "Handler"]
 

@@ -29,10 +29,11 @@ from openticket.core.orders import handlers as orders_handlers
 from openticket.core.payments import handlers as payments_handlers
 from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.payments.provider import PaymentProvider
+from openticket.core.ports import Handler
 from openticket.core.tickets import handlers as tickets_handlers
 from openticket.store.db import create_store_engine, readable_by_others, sqlite_file
 from openticket.store.migrate import ensure_schema
-from openticket.store.uow import Handler, UnitOfWork
+from openticket.store.uow import UnitOfWork
 
 
 @dataclass
@@ -91,11 +92,11 @@ def key_ring(settings: Settings, uow: UnitOfWork) -> KeyRing:
     ring = FileKeyRing(key_file(path))
     if not ring.path.exists():
         with uow.read() as tx:
-            legacy = auth_repository.signing_keys(tx.conn)
+            legacy = auth_repository.signing_keys(tx)
         if legacy:
             ring.adopt(legacy)
             with uow.write() as tx:
-                auth_repository.delete_signing_keys(tx.conn)
+                auth_repository.delete_signing_keys(tx)
     return ring
 
 

@@ -365,7 +365,7 @@ class LocalApi:
         while True:
             with self._uow.read() as tx:
                 page = tickets_repository.page_after(
-                    tx.conn,
+                    tx,
                     owner_id=owner_id,
                     status=None if mine else AVAILABLE,
                     after_id=after,
@@ -525,7 +525,7 @@ class LocalApi:
     # -- demo ---------------------------------------------------------------------------
     def demo(self) -> schemas.DemoReport:
         with self._uow.read() as tx:
-            if tickets_repository.count(tx.conn) > 0:
+            if tickets_repository.count(tx) > 0:
                 raise Conflict("The store already has tickets: demo only fills an empty store")
         sessions = [self.signup(email, DEMO_PASSWORD) for email in DEMO_USERS]
         for index, (title, price, currency) in enumerate(DEMO_TICKETS):

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 from openticket.core.clock import Clock
 from openticket.core.events import Envelope, EventData
 from openticket.core.ids import new_ids
+from openticket.core.ports import Transaction
 from openticket.store import outbox
 from openticket.store.db import WRITE_OPTION, write_lock
 
@@ -132,9 +133,7 @@ class UnitOfWork:
             yield Tx(conn, self.clock())
 
 
-Handler = Callable[[Envelope, Tx], None]
-"""An event reaction: applies one event inside the consumer's transaction."""
-
-BatchHandler = Callable[[list[Envelope], Tx], None]
-"""The same reaction for a run of events of one subject at once (an optimisation: it must
-have exactly the effect of the Handler applied to each in turn)."""
+def connection(tx: Transaction) -> Connection:
+    """The SQL connection behind a transaction: for the domains' repositories only."""
+    assert isinstance(tx, Tx), "a repository needs the store's transaction"
+    return tx.conn

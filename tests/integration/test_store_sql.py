@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.orders import repository as orders_repository
@@ -19,7 +19,7 @@ from openticket.store.bulk import insert_new_many
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import upgrade
 from openticket.store.sql import one_of
-from openticket.store.uow import UnitOfWork
+from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import postgres_database
 
 
@@ -43,23 +43,23 @@ def _order_ids(engine: Engine) -> list[str]:
         return sorted(conn.execute(select(ticket_orders.c.id)).scalars())
 
 
-def _add(conn: Connection, order_id: str) -> None:
-    assert tickets_repository.add_order(conn, order_id, "ticket", 0, "created")
+def _add(tx: Tx, order_id: str) -> None:
+    assert tickets_repository.add_order(tx, order_id, "ticket", 0, "created")
 
 
 def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
     uow = UnitOfWork(engine, lambda: datetime(2026, 11, 28, tzinfo=UTC))
     ran: list[str] = []
     with uow.write() as tx:
-        _add(tx.conn, "kept-before")
+        _add(tx, "kept-before")
         with pytest.raises(RuntimeError), tx.savepoint():
-            _add(tx.conn, "undone")
+            _add(tx, "undone")
             tx.after_commit(lambda: ran.append("undone hook"))
             raise RuntimeError("refused")
         with tx.savepoint():
-            _add(tx.conn, "kept-outer")
+            _add(tx, "kept-outer")
             with pytest.raises(RuntimeError), tx.savepoint():  # nested
-                _add(tx.conn, "undone-inner")
+                _add(tx, "undone-inner")
                 raise RuntimeError("refused")
             tx.after_commit(lambda: ran.append("kept hook"))
         # A statement that fails inside a savepoint leaves the transaction usable (on
@@ -70,7 +70,7 @@ def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
                     id="kept-before", ticket_id="t", version=0, status="created"
                 )
             )
-        _add(tx.conn, "kept-after")
+        _add(tx, "kept-after")
     assert _order_ids(engine) == ["kept-after", "kept-before", "kept-outer"]
     assert ran == ["kept hook"]
 

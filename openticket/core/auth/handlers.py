@@ -1,5 +1,5 @@
 """Auth consumes no events."""
 
-from openticket.store.uow import Handler
+from openticket.core.ports import Handler
 
 HANDLERS: dict[str, Handler] = {}

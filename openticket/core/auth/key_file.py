@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openticket.core.auth.keys import SigningKey, fresh_key
-from openticket.store.uow import Tx
+from openticket.core.ports import Transaction
 
 FILE_MODE = 0o600
 
@@ -26,7 +26,7 @@ class FileKeyRing:
         self._seen: tuple[int, int, int] | None = None  # inode, size, mtime of what we read
         self._keys: list[SigningKey] = []
 
-    def signing_key(self, tx: Tx) -> SigningKey:
+    def signing_key(self, tx: Transaction) -> SigningKey:
         keys = self.verifying_keys(tx)
         if keys:
             return keys[0]
@@ -34,7 +34,7 @@ class FileKeyRing:
             self._create([fresh_key(tx.now)])
         return self.verifying_keys(tx)[0]
 
-    def verifying_keys(self, tx: Tx) -> Sequence[SigningKey]:
+    def verifying_keys(self, tx: Transaction) -> Sequence[SigningKey]:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
@@ -46,7 +46,7 @@ class FileKeyRing:
                 self._seen = seen
             return list(self._keys)
 
-    def rotate(self, tx: Tx, *, revoke_all: bool) -> SigningKey:
+    def rotate(self, tx: Transaction, *, revoke_all: bool) -> SigningKey:
         fresh = fresh_key(tx.now)
         older = [] if revoke_all else list(self.verifying_keys(tx))
         with self._lock:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from openticket.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from openticket.store.uow import Tx
+    from openticket.core.ports import Transaction
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,13 @@ def key_id(secret: str) -> str:
 
 
 class KeyRing(Protocol):
-    def signing_key(self, tx: Tx) -> SigningKey:
+    def signing_key(self, tx: Transaction) -> SigningKey:
         """The key new tokens are signed with (made on first use)."""
 
-    def verifying_keys(self, tx: Tx) -> Sequence[SigningKey]:
+    def verifying_keys(self, tx: Transaction) -> Sequence[SigningKey]:
         """Every key a valid token may be signed with, newest first."""
 
-    def rotate(self, tx: Tx, *, revoke_all: bool) -> SigningKey:
+    def rotate(self, tx: Transaction, *, revoke_all: bool) -> SigningKey:
         """Make a new signing key; with `revoke_all`, forget every older one (each token
         signed before becomes invalid). Returns the new key."""
 
@@ -61,13 +61,13 @@ class EnvKeyRing:
     def __init__(self, secrets_: Sequence[str]) -> None:
         self._keys = [SigningKey(key_id(secret), secret) for secret in secrets_]
 
-    def signing_key(self, tx: Tx) -> SigningKey:
+    def signing_key(self, tx: Transaction) -> SigningKey:
         return self._keys[0]
 
-    def verifying_keys(self, tx: Tx) -> Sequence[SigningKey]:
+    def verifying_keys(self, tx: Transaction) -> Sequence[SigningKey]:
         return self._keys
 
-    def rotate(self, tx: Tx, *, revoke_all: bool) -> SigningKey:
+    def rotate(self, tx: Transaction, *, revoke_all: bool) -> SigningKey:
         raise InvalidInput(
             "The signing keys come from OPENTICKET_SECRET_KEY: put a new key first in it "
             "(keep the old ones after it until their tokens expire, or drop them to revoke "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.auth.keys import SigningKey, key_id
@@ -10,9 +10,12 @@ from openticket.core.auth.model import User
 from openticket.core.auth.tables import revoked_tokens, users
 from openticket.core.auth.tables import signing_keys as signing_keys_table
 from openticket.core.errors import Conflict
+from openticket.core.ports import Transaction
+from openticket.store.uow import connection
 
 
-def add_user(conn: Connection, user: User, password_hash: str, now: datetime) -> None:
+def add_user(tx: Transaction, user: User, password_hash: str, now: datetime) -> None:
+    conn = connection(tx)
     try:
         with conn.begin_nested():
             conn.execute(
@@ -24,25 +27,29 @@ def add_user(conn: Connection, user: User, password_hash: str, now: datetime) ->
         raise Conflict("Email in use", "email") from None
 
 
-def find_by_email(conn: Connection, email: str) -> tuple[User, str] | None:
+def find_by_email(tx: Transaction, email: str) -> tuple[User, str] | None:
+    conn = connection(tx)
     row = conn.execute(select(users).where(users.c.email == email)).first()
     if row is None:
         return None
     return User(row.id, row.email), row.password_hash
 
 
-def signing_keys(conn: Connection) -> list[SigningKey]:
+def signing_keys(tx: Transaction) -> list[SigningKey]:
     """The keys kept in the store (PostgreSQL without OPENTICKET_SECRET_KEY, or what an
     earlier version kept there), newest first."""
+    conn = connection(tx)
     rows = conn.execute(select(signing_keys_table).order_by(signing_keys_table.c.id.desc()))
     return [SigningKey(key_id(row.secret), row.secret, row.created_at) for row in rows]
 
 
-def add_signing_key(conn: Connection, key: SigningKey) -> None:
+def add_signing_key(tx: Transaction, key: SigningKey) -> None:
+    conn = connection(tx)
     conn.execute(insert(signing_keys_table).values(secret=key.secret, created_at=key.created_at))
 
 
-def delete_signing_keys(conn: Connection) -> None:
+def delete_signing_keys(tx: Transaction) -> None:
+    conn = connection(tx)
     conn.execute(delete(signing_keys_table))
 
 
@@ -53,33 +60,38 @@ _ACTIVE_USER = select(users.c.id, users.c.email).where(
 )
 
 
-def active_user(conn: Connection, user_id: str, jti: str, epoch: int) -> User | None:
+def active_user(tx: Transaction, user_id: str, jti: str, epoch: int) -> User | None:
     """The user, unless this token of theirs was revoked, alone or with all their tokens
     (`epoch`: signing out everywhere moves it on). One query, built once: it runs on every
     command."""
+    conn = connection(tx)
     row = conn.execute(_ACTIVE_USER, {"user_id": user_id, "jti": jti, "epoch": epoch}).first()
     return None if row is None else User(row.id, row.email)
 
 
-def token_epoch(conn: Connection, user_id: str) -> int:
+def token_epoch(tx: Transaction, user_id: str) -> int:
+    conn = connection(tx)
     query = select(users.c.token_epoch).where(users.c.id == user_id)
     return int(conn.execute(query).scalar_one())
 
 
-def end_token_epoch(conn: Connection, user_id: str) -> None:
+def end_token_epoch(tx: Transaction, user_id: str) -> None:
     """Every token issued to this user so far stops working."""
+    conn = connection(tx)
     conn.execute(
         update(users).where(users.c.id == user_id).values(token_epoch=users.c.token_epoch + 1)
     )
 
 
-def revoke(conn: Connection, jti: str, expires_at: datetime, now: datetime) -> None:
-    if not is_revoked(conn, jti):
+def revoke(tx: Transaction, jti: str, expires_at: datetime, now: datetime) -> None:
+    conn = connection(tx)
+    if not is_revoked(tx, jti):
         conn.execute(insert(revoked_tokens).values(jti=jti, expires_at=expires_at))
     # Revocations of tokens that have expired anyway are no longer needed.
     conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < now))
 
 
-def is_revoked(conn: Connection, jti: str) -> bool:
+def is_revoked(tx: Transaction, jti: str) -> bool:
+    conn = connection(tx)
     query = select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti)
     return conn.execute(query).first() is not None

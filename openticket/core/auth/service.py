@@ -15,8 +15,8 @@ from openticket.core.auth.model import (
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import InvalidInput, NotSignedIn
 from openticket.core.ids import new_id
+from openticket.core.ports import Transaction
 from openticket.core.text import storable
-from openticket.store.uow import Tx
 
 INVALID_CREDENTIALS = "Invalid credentials"
 
@@ -26,13 +26,13 @@ def check_signup(email: str, password: str) -> str:
     return validate_signup(email, password)
 
 
-def signup(tx: Tx, keys: KeyRing, email: str, password_hash: str) -> tuple[User, str]:
+def signup(tx: Transaction, keys: KeyRing, email: str, password_hash: str) -> tuple[User, str]:
     user = User(new_id(), email)
-    repository.add_user(tx.conn, user, password_hash, tx.now)
+    repository.add_user(tx, user, password_hash, tx.now)
     return user, tokens.issue(keys.signing_key(tx), user.id, user.email, 0, tx.now)
 
 
-def find_credentials(tx: Tx, email: str, password: str) -> tuple[User, str] | None:
+def find_credentials(tx: Transaction, email: str, password: str) -> tuple[User, str] | None:
     """The account a sign-in names and its password hash (None: no such account), once the
     input is fit to be checked at all."""
     if not password:
@@ -42,7 +42,7 @@ def find_credentials(tx: Tx, email: str, password: str) -> tuple[User, str] | No
     normalized = normalize_email(email)
     if len(normalized) > EMAIL_MAX or not storable(normalized):
         raise InvalidInput(INVALID_CREDENTIALS)  # no account has such an address
-    return repository.find_by_email(tx.conn, normalized)
+    return repository.find_by_email(tx, normalized)
 
 
 def check_password(hasher: PasswordHasher, found: tuple[User, str] | None, password: str) -> User:
@@ -57,12 +57,12 @@ def check_password(hasher: PasswordHasher, found: tuple[User, str] | None, passw
     return user
 
 
-def issue_token(tx: Tx, keys: KeyRing, user: User) -> str:
-    epoch = repository.token_epoch(tx.conn, user.id)
+def issue_token(tx: Transaction, keys: KeyRing, user: User) -> str:
+    epoch = repository.token_epoch(tx, user.id)
     return tokens.issue(keys.signing_key(tx), user.id, user.email, epoch, tx.now)
 
 
-def authenticate(tx: Tx, keys: KeyRing, token: str | None) -> User:
+def authenticate(tx: Transaction, keys: KeyRing, token: str | None) -> User:
     """The user a token belongs to; NotSignedIn when it is missing, forged, expired or revoked."""
     user = find_user(tx, keys, token)
     if user is None:
@@ -70,31 +70,31 @@ def authenticate(tx: Tx, keys: KeyRing, token: str | None) -> User:
     return user
 
 
-def _claims(tx: Tx, keys: KeyRing, token: str | None) -> tokens.TokenClaims | None:
+def _claims(tx: Transaction, keys: KeyRing, token: str | None) -> tokens.TokenClaims | None:
     if not token:
         return None
     return tokens.decode(keys.verifying_keys(tx), token, tx.now)
 
 
-def find_user(tx: Tx, keys: KeyRing, token: str | None) -> User | None:
+def find_user(tx: Transaction, keys: KeyRing, token: str | None) -> User | None:
     claims = _claims(tx, keys, token)
     if claims is None:
         return None
-    return repository.active_user(tx.conn, claims.user_id, claims.jti, claims.epoch)
+    return repository.active_user(tx, claims.user_id, claims.jti, claims.epoch)
 
 
-def signout(tx: Tx, keys: KeyRing, token: str, *, everywhere: bool = False) -> None:
+def signout(tx: Transaction, keys: KeyRing, token: str, *, everywhere: bool = False) -> None:
     """Revoke this token; `everywhere`: every token the user holds, on every device."""
     user = authenticate(tx, keys, token)
     if everywhere:
-        repository.end_token_epoch(tx.conn, user.id)
+        repository.end_token_epoch(tx, user.id)
         return
     claims = _claims(tx, keys, token)
     assert claims is not None
-    repository.revoke(tx.conn, claims.jti, claims.expires_at, tx.now)
+    repository.revoke(tx, claims.jti, claims.expires_at, tx.now)
 
 
-def rotate_keys(tx: Tx, keys: KeyRing, *, revoke_all: bool) -> SigningKey:
+def rotate_keys(tx: Transaction, keys: KeyRing, *, revoke_all: bool) -> SigningKey:
     """A new signing key; tokens signed by the older ones keep working until they expire,
     unless `revoke_all`, which signs every user out everywhere."""
     return keys.rotate(tx, revoke_all=revoke_all)

@@ -7,14 +7,14 @@ from openticket.core.clock import parse_isoformat
 from openticket.core.events import Envelope
 from openticket.core.expiration import repository
 from openticket.core.expiration.model import ExpiryTimer
-from openticket.store.uow import BatchHandler, Handler, Tx
+from openticket.core.ports import BatchHandler, Handler, Transaction
 
 
 def build_batch_handlers(timer: ExpiryTimer) -> dict[str, BatchHandler]:
-    def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
+    def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
         """on_order_created (below) for a run of events (a server's batch of reservations)."""
         ends = [(e.data["id"], parse_isoformat(e.data["expires_at"])) for e in envelopes]
-        new = repository.add_many(tx.conn, ends)
+        new = repository.add_many(tx, ends)
 
         def schedule() -> None:
             for order_id, expires_at in ends:
@@ -27,15 +27,15 @@ def build_batch_handlers(timer: ExpiryTimer) -> dict[str, BatchHandler]:
 
 
 def build_handlers(timer: ExpiryTimer) -> dict[str, Handler]:
-    def on_order_created(envelope: Envelope, tx: Tx) -> None:
+    def on_order_created(envelope: Envelope, tx: Transaction) -> None:
         order_id = envelope.data["id"]
         expires_at = parse_isoformat(envelope.data["expires_at"])
-        if repository.add(tx.conn, order_id, expires_at):
+        if repository.add(tx, order_id, expires_at):
             tx.after_commit(lambda: timer.schedule(order_id, expires_at))
 
-    def on_order_ended(envelope: Envelope, tx: Tx) -> None:
+    def on_order_ended(envelope: Envelope, tx: Transaction) -> None:
         order_id = envelope.data["id"]
-        repository.remove(tx.conn, order_id)
+        repository.remove(tx, order_id)
 
     return {
         events.ORDER_CREATED: on_order_created,

@@ -10,7 +10,7 @@ from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.orders import repository, service
 from openticket.core.orders.model import Order, TicketReplica
-from openticket.store.uow import BatchHandler, Handler, Tx
+from openticket.core.ports import BatchHandler, Handler, Transaction
 
 log = logging.getLogger("openticket.orders")
 
@@ -25,14 +25,14 @@ def _replica(data: events.EventData) -> TicketReplica:
     )
 
 
-def on_ticket_created(envelope: Envelope, tx: Tx) -> None:
-    if repository.get_ticket(tx.conn, envelope.data["id"]) is None:
-        repository.add_ticket(tx.conn, _replica(envelope.data))
+def on_ticket_created(envelope: Envelope, tx: Transaction) -> None:
+    if repository.get_ticket(tx, envelope.data["id"]) is None:
+        repository.add_ticket(tx, _replica(envelope.data))
 
 
-def on_tickets_created(envelopes: list[Envelope], tx: Tx) -> None:
+def on_tickets_created(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_ticket_created for a run of events (batch imports)."""
-    repository.add_new_tickets(tx.conn, [_replica(e.data) for e in envelopes])
+    repository.add_new_tickets(tx, [_replica(e.data) for e in envelopes])
 
 
 def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
@@ -47,26 +47,26 @@ def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
     return incoming.version == known.version + 1
 
 
-def on_ticket_updated(envelope: Envelope, tx: Tx) -> None:
+def on_ticket_updated(envelope: Envelope, tx: Transaction) -> None:
     incoming = _replica(envelope.data)
-    if _is_next(incoming, repository.get_ticket(tx.conn, incoming.id)):
-        repository.save_ticket(tx.conn, incoming)
+    if _is_next(incoming, repository.get_ticket(tx, incoming.id)):
+        repository.save_ticket(tx, incoming)
 
 
-def on_tickets_updated(envelopes: list[Envelope], tx: Tx) -> None:
+def on_tickets_updated(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_ticket_updated for a run of events (the locks of a batch of reservations); a ticket
     may come more than once."""
     incoming = [_replica(e.data) for e in envelopes]
-    known = repository.get_tickets(tx.conn, [ticket.id for ticket in incoming])
+    known = repository.get_tickets(tx, [ticket.id for ticket in incoming])
     changed: dict[str, TicketReplica] = {}
     for ticket in incoming:
         if _is_next(ticket, known.get(ticket.id)):
             known[ticket.id] = changed[ticket.id] = ticket
-    repository.save_tickets(tx.conn, list(changed.values()))
+    repository.save_tickets(tx, list(changed.values()))
 
 
-def on_expiration_complete(envelope: Envelope, tx: Tx) -> None:
-    order = repository.get(tx.conn, envelope.data["order_id"])
+def on_expiration_complete(envelope: Envelope, tx: Transaction) -> None:
+    order = repository.get(tx, envelope.data["order_id"])
     if order is None:
         raise RuntimeError(f"expired order {envelope.data['order_id']} does not exist")
     if order.is_overdue(tx.now):
@@ -74,33 +74,33 @@ def on_expiration_complete(envelope: Envelope, tx: Tx) -> None:
     # A paid or cancelled order is left alone: a late expiration never cancels a sale.
 
 
-def on_payment_started(envelope: Envelope, tx: Tx) -> None:
+def on_payment_started(envelope: Envelope, tx: Transaction) -> None:
     """A card is being charged for the order: it no longer expires until the outcome is
     known (a crash meanwhile is recovered by payments, which drives the attempt again)."""
     order = _paid_order(tx, envelope)
     paying = order.paying(int(envelope.data["attempt"]))
     if paying is not None:
-        repository.save_payment_state(tx.conn, paying)
+        repository.save_payment_state(tx, paying)
 
 
-def on_payment_failed(envelope: Envelope, tx: Tx) -> None:
+def on_payment_failed(envelope: Envelope, tx: Transaction) -> None:
     order = _paid_order(tx, envelope)
     payable = order.not_paid(int(envelope.data["attempt"]))
     if payable is None:
         return
-    repository.save_payment_state(tx.conn, payable)
+    repository.save_payment_state(tx, payable)
     if payable.is_overdue(tx.now):  # its window ended while the card was tried
         service.expire(tx, payable)
 
 
-def _paid_order(tx: Tx, envelope: Envelope) -> Order:
-    order = repository.get(tx.conn, envelope.data["order_id"])
+def _paid_order(tx: Transaction, envelope: Envelope) -> Order:
+    order = repository.get(tx, envelope.data["order_id"])
     if order is None:
         raise RuntimeError(f"paid order {envelope.data['order_id']} does not exist")
     return order
 
 
-def on_payment_created(envelope: Envelope, tx: Tx) -> None:
+def on_payment_created(envelope: Envelope, tx: Transaction) -> None:
     order = _paid_order(tx, envelope)
     if order.is_open():
         service.complete(tx, order, envelope.data["id"])

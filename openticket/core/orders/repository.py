@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select, update
+from sqlalchemy import bindparam, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
@@ -17,8 +17,10 @@ from openticket.core.orders.model import (
     TicketReplica,
 )
 from openticket.core.orders.tables import order_tickets, orders
+from openticket.core.ports import Transaction
 from openticket.store.bulk import insert_many, key_chunks
 from openticket.store.sql import one_of
+from openticket.store.uow import connection
 
 # Statements on the reservation path are built once: building one per call costs more than
 # running it (bench/reserve.py).
@@ -84,7 +86,8 @@ def _order(row: Any) -> Order:
     )
 
 
-def add(conn: Connection, order: Order, now: datetime) -> None:
+def add(tx: Transaction, order: Order, now: datetime) -> None:
+    conn = connection(tx)
     try:  # a refused insert ends the command, and its transaction with it
         conn.execute(
             _INSERT_ORDER,
@@ -105,12 +108,14 @@ def add(conn: Connection, order: Order, now: datetime) -> None:
         raise Conflict("Ticket is already reserved", "ticket_id") from None
 
 
-def get(conn: Connection, order_id: str) -> Order | None:
+def get(tx: Transaction, order_id: str) -> Order | None:
+    conn = connection(tx)
     row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
     return None if row is None else _order(row)
 
 
-def save(conn: Connection, order: Order) -> None:
+def save(tx: Transaction, order: Order) -> None:
+    conn = connection(tx)
     result = conn.execute(
         _SAVE_ORDER,
         {
@@ -124,16 +129,18 @@ def save(conn: Connection, order: Order) -> None:
         raise RuntimeError(f"order {order.id} changed concurrently (stale version)")
 
 
-def save_payment_state(conn: Connection, order: Order) -> None:
+def save_payment_state(tx: Transaction, order: Order) -> None:
     """Whether a payment is being charged: the orders domain's own state, not announced
     (no version of the order changes, so no replica is concerned)."""
+    conn = connection(tx)
     conn.execute(
         _SET_PAYMENT,
         {"b_id": order.id, "status": order.status, "payment_attempt": order.payment_attempt},
     )
 
 
-def live_for_ticket(conn: Connection, ticket_id: str) -> Order | None:
+def live_for_ticket(tx: Transaction, ticket_id: str) -> Order | None:
+    conn = connection(tx)
     row = conn.execute(_LIVE_FOR_TICKET, {"ticket_id": ticket_id}).first()
     return None if row is None else _order(row)
 
@@ -142,16 +149,19 @@ def _overdue_params(now: datetime) -> dict[str, datetime]:
     return {"now": now, "held_until": now - PAYMENT_HOLD}
 
 
-def overdue(conn: Connection, now: datetime, limit: int = 500) -> list[Order]:
+def overdue(tx: Transaction, now: datetime, limit: int = 500) -> list[Order]:
+    conn = connection(tx)
     rows = conn.execute(_OVERDUE.limit(limit), _overdue_params(now))
     return [_order(row) for row in rows]
 
 
-def any_overdue(conn: Connection, now: datetime) -> bool:
+def any_overdue(tx: Transaction, now: datetime) -> bool:
+    conn = connection(tx)
     return conn.execute(_ANY_OVERDUE, _overdue_params(now)).first() is not None
 
 
-def for_user(conn: Connection, user_id: str) -> list[Order]:
+def for_user(tx: Transaction, user_id: str) -> list[Order]:
+    conn = connection(tx)
     query = (
         select(orders)
         .where(orders.c.user_id == user_id)
@@ -160,12 +170,14 @@ def for_user(conn: Connection, user_id: str) -> list[Order]:
     return [_order(row) for row in conn.execute(query)]
 
 
-def get_ticket(conn: Connection, ticket_id: str) -> TicketReplica | None:
+def get_ticket(tx: Transaction, ticket_id: str) -> TicketReplica | None:
+    conn = connection(tx)
     row = conn.execute(_TICKET_BY_ID, {"ticket_id": ticket_id}).first()
     return None if row is None else _replica(row)
 
 
-def get_tickets(conn: Connection, ticket_ids: list[str]) -> dict[str, TicketReplica]:
+def get_tickets(tx: Transaction, ticket_ids: list[str]) -> dict[str, TicketReplica]:
+    conn = connection(tx)
     found: dict[str, TicketReplica] = {}
     for chunk in key_chunks(ticket_ids):
         rows = conn.execute(_TICKETS_BY_IDS, {"ticket_ids": chunk})
@@ -179,12 +191,14 @@ def _replica(row: Any) -> TicketReplica:
     )
 
 
-def add_ticket(conn: Connection, ticket: TicketReplica) -> None:
+def add_ticket(tx: Transaction, ticket: TicketReplica) -> None:
+    conn = connection(tx)
     conn.execute(_INSERT_TICKET, _ticket_params(ticket))
 
 
-def add_new_tickets(conn: Connection, tickets: list[TicketReplica]) -> None:
+def add_new_tickets(tx: Transaction, tickets: list[TicketReplica]) -> None:
     """Add the replicas of tickets not seen yet; those already known are left as they are."""
+    conn = connection(tx)
     rows = [_ticket_row(t) for t in tickets]
     insert_many(conn, order_tickets, _TICKET_COLUMNS, rows, skip_existing=True)
 
@@ -200,11 +214,12 @@ def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:
     return dict(zip(_TICKET_COLUMNS, _ticket_row(ticket), strict=True))
 
 
-def save_ticket(conn: Connection, ticket: TicketReplica) -> None:
-    save_tickets(conn, [ticket])
+def save_ticket(tx: Transaction, ticket: TicketReplica) -> None:
+    save_tickets(tx, [ticket])
 
 
-def save_tickets(conn: Connection, changed: list[TicketReplica]) -> None:
+def save_tickets(tx: Transaction, changed: list[TicketReplica]) -> None:
+    conn = connection(tx)
     if changed:
         conn.execute(_SAVE_TICKET, [_save_ticket_params(ticket) for ticket in changed])
 

@@ -16,7 +16,7 @@ from openticket.core.orders.model import (
     REASON_EXPIRED,
     Order,
 )
-from openticket.store.uow import Tx
+from openticket.core.ports import Transaction
 
 
 def created_data(order: Order) -> events.EventData:
@@ -35,9 +35,9 @@ def created_data(order: Order) -> events.EventData:
     }
 
 
-def _cancel(tx: Tx, order: Order, reason: str) -> Order:
+def _cancel(tx: Transaction, order: Order, reason: str) -> Order:
     cancelled = order.cancelled(expiring=reason == REASON_EXPIRED)
-    repository.save(tx.conn, cancelled)
+    repository.save(tx, cancelled)
     tx.emit(
         events.ORDER_CANCELLED,
         {
@@ -51,9 +51,9 @@ def _cancel(tx: Tx, order: Order, reason: str) -> Order:
     return cancelled
 
 
-def complete(tx: Tx, order: Order, payment_id: str) -> Order:
+def complete(tx: Transaction, order: Order, payment_id: str) -> Order:
     completed = order.completed()
-    repository.save(tx.conn, completed)
+    repository.save(tx, completed)
     tx.emit(
         events.ORDER_COMPLETED,
         {
@@ -67,17 +67,17 @@ def complete(tx: Tx, order: Order, payment_id: str) -> Order:
     return completed
 
 
-def expire(tx: Tx, order: Order) -> Order:
+def expire(tx: Transaction, order: Order) -> Order:
     return _cancel(tx, order, REASON_EXPIRED)
 
 
-def reserve(tx: Tx, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
-    ticket = repository.get_ticket(tx.conn, ticket_id) if is_id(ticket_id) else None
+def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
+    ticket = repository.get_ticket(tx, ticket_id) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     if ticket.owner_id == user_id:
         raise Forbidden("You cannot reserve your own ticket", "ticket_id")
-    holder = repository.live_for_ticket(tx.conn, ticket_id)
+    holder = repository.live_for_ticket(tx, ticket_id)
     if holder is not None and holder.is_overdue(tx.now):
         expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
         holder = None
@@ -95,37 +95,37 @@ def reserve(tx: Tx, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
         expires_at=tx.now + timedelta(seconds=ttl_seconds),
         version=0,
     )
-    repository.add(tx.conn, order, tx.now)  # the unique index is the real guard
+    repository.add(tx, order, tx.now)  # the unique index is the real guard
     tx.emit(events.ORDER_CREATED, created_data(order))
     return order
 
 
-def get_order(tx: Tx, user_id: str, order_id: str) -> Order:
-    order = repository.get(tx.conn, order_id) if is_id(order_id) else None
+def get_order(tx: Transaction, user_id: str, order_id: str) -> Order:
+    order = repository.get(tx, order_id) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
     order.check_owner(user_id)
     return order
 
 
-def list_orders(tx: Tx, user_id: str) -> list[Order]:
-    return repository.for_user(tx.conn, user_id)
+def list_orders(tx: Transaction, user_id: str) -> list[Order]:
+    return repository.for_user(tx, user_id)
 
 
-def cancel_order(tx: Tx, user_id: str, order_id: str) -> Order:
+def cancel_order(tx: Transaction, user_id: str, order_id: str) -> Order:
     order = get_order(tx, user_id, order_id)
     if order.is_overdue(tx.now):
         raise Conflict("Order has expired", "order_id")
     return _cancel(tx, order, REASON_CANCELLED)
 
 
-def any_overdue(tx: Tx) -> bool:
-    return repository.any_overdue(tx.conn, tx.now)
+def any_overdue(tx: Transaction) -> bool:
+    return repository.any_overdue(tx, tx.now)
 
 
-def expire_overdue(tx: Tx) -> int:
+def expire_overdue(tx: Transaction) -> int:
     """Cancel every open order past its window (lazy expiry); return how many."""
-    overdue = repository.overdue(tx.conn, tx.now)
+    overdue = repository.overdue(tx, tx.now)
     for order in overdue:
         expire(tx, order)
     return len(overdue)

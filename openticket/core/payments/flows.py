@@ -26,8 +26,8 @@ from openticket.core.payments.provider import (
     OutcomeUnknown,
     PaymentProvider,
 )
+from openticket.core.ports import UnitOfWork
 from openticket.core.schemas import ReconcileFinding, ReconcileReport
-from openticket.store.uow import UnitOfWork
 
 log = logging.getLogger("openticket.payments")
 
@@ -184,8 +184,8 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, *, fix: bool) -> Recon
     except OutcomeUnknown as unknown:
         raise Unavailable(str(unknown)) from None
     with uow.read() as tx:
-        recorded = [p for p in repository.all_payments(tx.conn) if p.provider == provider.name]
-        orders = {p.order_id: repository.get_order(tx.conn, p.order_id) for p in recorded}
+        recorded = [p for p in repository.all_payments(tx) if p.provider == provider.name]
+        orders = {p.order_id: repository.get_order(tx, p.order_id) for p in recorded}
     findings: list[ReconcileFinding] = []
     fixed = 0
     now = uow.clock()

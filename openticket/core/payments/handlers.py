@@ -14,7 +14,7 @@ from openticket.core.payments.model import (
     ORDER_STATUS_COMPLETE,
     OrderReplica,
 )
-from openticket.store.uow import BatchHandler, Handler, Tx
+from openticket.core.ports import BatchHandler, Handler, Transaction
 
 
 def _replica(data: events.EventData) -> OrderReplica:
@@ -28,18 +28,18 @@ def _replica(data: events.EventData) -> OrderReplica:
     )
 
 
-def on_order_created(envelope: Envelope, tx: Tx) -> None:
-    repository.add_order(tx.conn, _replica(envelope.data))
+def on_order_created(envelope: Envelope, tx: Transaction) -> None:
+    repository.add_order(tx, _replica(envelope.data))
 
 
-def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
+def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_order_created for a run of events (a server's batch of reservations)."""
-    repository.add_new_orders(tx.conn, [_replica(e.data) for e in envelopes])
+    repository.add_new_orders(tx, [_replica(e.data) for e in envelopes])
 
 
-def _next_version(tx: Tx, envelope: Envelope) -> bool:
+def _next_version(tx: Transaction, envelope: Envelope) -> bool:
     order_id, version = envelope.data["id"], int(envelope.data["version"])
-    known = repository.get_order(tx.conn, order_id)
+    known = repository.get_order(tx, order_id)
     if known is None:
         raise RetryLater(f"order {order_id} not seen yet")
     if version <= known.version:
@@ -49,23 +49,21 @@ def _next_version(tx: Tx, envelope: Envelope) -> bool:
     return True
 
 
-def on_order_cancelled(envelope: Envelope, tx: Tx) -> None:
+def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
     if not _next_version(tx, envelope):
         return
     data = envelope.data
     repository.save_order_status(
-        tx.conn, data["id"], ORDER_STATUS_CANCELLED, int(data["version"]), data.get("reason")
+        tx, data["id"], ORDER_STATUS_CANCELLED, int(data["version"]), data.get("reason")
     )
     service.mark_for_refund(tx, data["id"])
 
 
-def on_order_completed(envelope: Envelope, tx: Tx) -> None:
+def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
     if not _next_version(tx, envelope):
         return
     data = envelope.data
-    repository.save_order_status(
-        tx.conn, data["id"], ORDER_STATUS_COMPLETE, int(data["version"]), None
-    )
+    repository.save_order_status(tx, data["id"], ORDER_STATUS_COMPLETE, int(data["version"]), None)
 
 
 HANDLERS: dict[str, Handler] = {

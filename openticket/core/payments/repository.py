@@ -3,16 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import InProgress
 from openticket.core.money import Money
 from openticket.core.payments.model import LIVE_STATUSES, PENDING, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
+from openticket.core.ports import Transaction
 from openticket.store.bulk import insert_many
 from openticket.store.insert_new import insert_new
 from openticket.store.sql import one_of
+from openticket.store.uow import connection
 
 
 def _payment(row: Any) -> Payment:
@@ -31,7 +33,8 @@ def _payment(row: Any) -> Payment:
     )
 
 
-def add(conn: Connection, payment: Payment, now: datetime) -> None:
+def add(tx: Transaction, payment: Payment, now: datetime) -> None:
+    conn = connection(tx)
     try:
         with conn.begin_nested():
             conn.execute(
@@ -54,7 +57,8 @@ def add(conn: Connection, payment: Payment, now: datetime) -> None:
         raise InProgress("A payment for this order is in progress", "order_id") from None
 
 
-def save(conn: Connection, payment: Payment, now: datetime) -> None:
+def save(tx: Transaction, payment: Payment, now: datetime) -> None:
+    conn = connection(tx)
     conn.execute(
         update(payments)
         .where(payments.c.id == payment.id)
@@ -81,28 +85,32 @@ _DUE = _UNLEASED.where(or_(payments.c.retry_at.is_(None), payments.c.retry_at <=
 STALE_BATCH = 20  # looked at per transaction; taken one at a time
 
 
-def any_stale(conn: Connection, now: datetime, provider: str) -> bool:
+def any_stale(tx: Transaction, now: datetime, provider: str) -> bool:
     """Whether some pending attempt of this provider is nobody's and due to be asked about
     again (one indexed probe: it runs before every command)."""
+    conn = connection(tx)
     params = {"now": now, "provider": provider}
     return conn.execute(_DUE.limit(1), params).first() is not None
 
 
-def stale(conn: Connection, now: datetime, provider: str) -> list[Payment]:
+def stale(tx: Transaction, now: datetime, provider: str) -> list[Payment]:
+    conn = connection(tx)
     params = {"now": now, "provider": provider}
     return [_payment(row) for row in conn.execute(_DUE.limit(STALE_BATCH), params)]
 
 
-def unleased_of(conn: Connection, now: datetime, provider: str, order_id: str) -> list[Payment]:
+def unleased_of(tx: Transaction, now: datetime, provider: str, order_id: str) -> list[Payment]:
     """This order's pending attempt if nobody drives it, due or not (its buyer asks)."""
+    conn = connection(tx)
     query = _UNLEASED.where(payments.c.order_id == order_id)
     params = {"now": now, "provider": provider}
     return [_payment(row) for row in conn.execute(query, params)]
 
 
-def lease(conn: Connection, payment_id: str, now: datetime, until: datetime) -> bool:
+def lease(tx: Transaction, payment_id: str, now: datetime, until: datetime) -> bool:
     """Take a pending attempt whose lease is over, until `until`; False when another process
     holds it (or it has finished)."""
+    conn = connection(tx)
     result = conn.execute(
         update(payments)
         .where(
@@ -115,9 +123,10 @@ def lease(conn: Connection, payment_id: str, now: datetime, until: datetime) -> 
     return result.rowcount == 1
 
 
-def release(conn: Connection, payment_id: str, now: datetime, retry_at: datetime) -> None:
+def release(tx: Transaction, payment_id: str, now: datetime, retry_at: datetime) -> None:
     """Nobody drives a pending attempt from now (its outcome is unknown): its buyer may ask
     again at once, the recovery from `retry_at`."""
+    conn = connection(tx)
     conn.execute(
         update(payments)
         .where(payments.c.id == payment_id, payments.c.status == PENDING)
@@ -125,12 +134,14 @@ def release(conn: Connection, payment_id: str, now: datetime, retry_at: datetime
     )
 
 
-def get(conn: Connection, payment_id: str) -> Payment | None:
+def get(tx: Transaction, payment_id: str) -> Payment | None:
+    conn = connection(tx)
     row = conn.execute(select(payments).where(payments.c.id == payment_id)).first()
     return None if row is None else _payment(row)
 
 
-def live_for_order(conn: Connection, order_id: str) -> Payment | None:
+def live_for_order(tx: Transaction, order_id: str) -> Payment | None:
+    conn = connection(tx)
     query = select(payments).where(
         payments.c.order_id == order_id, one_of(payments.c.status, LIVE_STATUSES)
     )
@@ -138,12 +149,14 @@ def live_for_order(conn: Connection, order_id: str) -> Payment | None:
     return None if row is None else _payment(row)
 
 
-def attempts_for_order(conn: Connection, order_id: str) -> int:
+def attempts_for_order(tx: Transaction, order_id: str) -> int:
+    conn = connection(tx)
     query = select(func.count()).select_from(payments).where(payments.c.order_id == order_id)
     return int(conn.execute(query).scalar_one())
 
 
-def with_status(conn: Connection, statuses: tuple[str, ...], limit: int = 500) -> list[Payment]:
+def with_status(tx: Transaction, statuses: tuple[str, ...], limit: int = 500) -> list[Payment]:
+    conn = connection(tx)
     query = (
         select(payments)
         .where(payments.c.status.in_(statuses))
@@ -153,11 +166,13 @@ def with_status(conn: Connection, statuses: tuple[str, ...], limit: int = 500) -
     return [_payment(row) for row in conn.execute(query)]
 
 
-def any_with_status(conn: Connection, status: str) -> bool:
+def any_with_status(tx: Transaction, status: str) -> bool:
+    conn = connection(tx)
     return conn.execute(_ANY_WITH_STATUS, {"status": status}).first() is not None
 
 
-def all_payments(conn: Connection) -> list[Payment]:
+def all_payments(tx: Transaction) -> list[Payment]:
+    conn = connection(tx)
     return [_payment(row) for row in conn.execute(select(payments).order_by(payments.c.created_at))]
 
 
@@ -165,7 +180,8 @@ _ORDER_BY_ID = select(payment_orders).where(payment_orders.c.id == bindparam("or
 _ANY_WITH_STATUS = select(payments.c.id).where(payments.c.status == bindparam("status")).limit(1)
 
 
-def get_order(conn: Connection, order_id: str) -> OrderReplica | None:
+def get_order(tx: Transaction, order_id: str) -> OrderReplica | None:
+    conn = connection(tx)
     row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
     if row is None:
         return None
@@ -180,15 +196,17 @@ def get_order(conn: Connection, order_id: str) -> OrderReplica | None:
     )
 
 
-def add_order(conn: Connection, order: OrderReplica) -> bool:
+def add_order(tx: Transaction, order: OrderReplica) -> bool:
     """Record a new order; False when it is known already (a redelivered event)."""
+    conn = connection(tx)
     return insert_new(
         conn, payment_orders, dict(zip(_ORDER_COLUMNS, _order_row(order), strict=True))
     )
 
 
-def add_new_orders(conn: Connection, new: list[OrderReplica]) -> None:
+def add_new_orders(tx: Transaction, new: list[OrderReplica]) -> None:
     """`add_order` for many; those known already are left as they are."""
+    conn = connection(tx)
     rows = [_order_row(order) for order in new]
     insert_many(conn, payment_orders, _ORDER_COLUMNS, rows, skip_existing=True)
 
@@ -219,8 +237,9 @@ def _order_row(order: OrderReplica) -> tuple[Any, ...]:
 
 
 def save_order_status(
-    conn: Connection, order_id: str, status: str, version: int, reason: str | None
+    tx: Transaction, order_id: str, status: str, version: int, reason: str | None
 ) -> None:
+    conn = connection(tx)
     conn.execute(
         update(payment_orders)
         .where(payment_orders.c.id == order_id)

@@ -29,7 +29,7 @@ from openticket.core.payments.model import (
     Payment,
 )
 from openticket.core.payments.provider import ChargeResult
-from openticket.store.uow import Tx
+from openticket.core.ports import Transaction
 
 
 def payment_data(payment: Payment) -> events.EventData:
@@ -44,19 +44,19 @@ def payment_data(payment: Payment) -> events.EventData:
 
 
 def begin_payment(
-    tx: Tx, user_id: str, order_id: str, source: str, provider: str, lease: timedelta
+    tx: Transaction, user_id: str, order_id: str, source: str, provider: str, lease: timedelta
 ) -> Payment:
-    order = repository.get_order(tx.conn, order_id) if is_id(order_id) else None
+    order = repository.get_order(tx, order_id) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
     order.check_payable_by(user_id, tx.now)
-    live = repository.live_for_order(tx.conn, order_id)
+    live = repository.live_for_order(tx, order_id)
     if live is not None:
         if live.status == PENDING:
             # Never joined: another card's outcome is not this request's answer.
             raise InProgress("A payment for this order is in progress", "order_id")
         raise Conflict("Cannot complete payment: order has been completed", "order_id")
-    attempt = repository.attempts_for_order(tx.conn, order_id) + 1
+    attempt = repository.attempts_for_order(tx, order_id) + 1
     payment = Payment(
         id=new_id(),
         order_id=order_id,
@@ -68,13 +68,13 @@ def begin_payment(
         idempotency_key=f"openticket-{order_id}-{attempt}",
         lease_until=tx.now + lease,
     )
-    repository.add(tx.conn, payment, tx.now)
+    repository.add(tx, payment, tx.now)
     tx.emit(events.PAYMENT_STARTED, attempt_data(payment))
     return payment
 
 
-def is_buyer(tx: Tx, user_id: str, order_id: str) -> bool:
-    order = repository.get_order(tx.conn, order_id) if is_id(order_id) else None
+def is_buyer(tx: Transaction, user_id: str, order_id: str) -> bool:
+    order = repository.get_order(tx, order_id) if is_id(order_id) else None
     return order is not None and order.user_id == user_id
 
 
@@ -82,67 +82,67 @@ def attempt_data(payment: Payment) -> events.EventData:
     return {"id": payment.id, "order_id": payment.order_id, "attempt": payment.attempt}
 
 
-def finish_payment(tx: Tx, payment_id: str, result: ChargeResult) -> Payment:
-    payment = repository.get(tx.conn, payment_id)
+def finish_payment(tx: Transaction, payment_id: str, result: ChargeResult) -> Payment:
+    payment = repository.get(tx, payment_id)
     if payment is None:
         raise NotFound("Payment not found")
     if payment.status != PENDING:
         return payment  # another process finished this attempt already
     if not result.succeeded:
         return _fail(tx, payment, result.failure_message)
-    order = repository.get_order(tx.conn, payment.order_id)
+    order = repository.get_order(tx, payment.order_id)
     charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref)
     if order is not None and order.status == ORDER_STATUS_CANCELLED:
         charged = charged.with_status(REFUND_PENDING)
-        repository.save(tx.conn, charged, tx.now)
+        repository.save(tx, charged, tx.now)
         return charged
-    repository.save(tx.conn, charged, tx.now)
+    repository.save(tx, charged, tx.now)
     tx.emit(events.PAYMENT_CREATED, payment_data(charged))
     return charged
 
 
-def fail_abandoned(tx: Tx, payment_id: str, message: str) -> None:
-    payment = repository.get(tx.conn, payment_id)
+def fail_abandoned(tx: Transaction, payment_id: str, message: str) -> None:
+    payment = repository.get(tx, payment_id)
     if payment is not None and payment.status == PENDING:
         _fail(tx, payment, message)
 
 
-def _fail(tx: Tx, payment: Payment, message: str | None) -> Payment:
+def _fail(tx: Transaction, payment: Payment, message: str | None) -> Payment:
     """Nothing was charged: the attempt ends, and its order stops waiting for it."""
     failed = payment.with_status(FAILED, failure_message=message)
-    repository.save(tx.conn, failed, tx.now)
+    repository.save(tx, failed, tx.now)
     tx.emit(events.PAYMENT_FAILED, attempt_data(failed))
     return failed
 
 
 def lease_stale(
-    tx: Tx, provider: str, lease: timedelta, order_id: str | None = None
+    tx: Transaction, provider: str, lease: timedelta, order_id: str | None = None
 ) -> Payment | None:
     """Take one pending attempt of this provider that nobody drives (its process died, or
     could not tell the outcome), for `lease`: this process drives it again and no other does
     meanwhile. The recovery takes one that is due; `order_id` (its buyer's retry) takes
     that order's at once. Another provider's attempts are left to a process that has it."""
     if order_id is None:
-        found = repository.stale(tx.conn, tx.now, provider)
+        found = repository.stale(tx, tx.now, provider)
     else:
-        found = repository.unleased_of(tx.conn, tx.now, provider, order_id)
+        found = repository.unleased_of(tx, tx.now, provider, order_id)
     return next((payment for payment in found if take(tx, payment.id, lease)), None)
 
 
-def take(tx: Tx, payment_id: str, lease: timedelta) -> bool:
+def take(tx: Transaction, payment_id: str, lease: timedelta) -> bool:
     """Lease one pending attempt nobody drives (to settle it here); False if someone does."""
-    return repository.lease(tx.conn, payment_id, tx.now, tx.now + lease)
+    return repository.lease(tx, payment_id, tx.now, tx.now + lease)
 
 
-def any_stale(tx: Tx, provider: str) -> bool:
-    return repository.any_stale(tx.conn, tx.now, provider)
+def any_stale(tx: Transaction, provider: str) -> bool:
+    return repository.any_stale(tx, tx.now, provider)
 
 
-def release(tx: Tx, payment_id: str, backoff: timedelta) -> None:
+def release(tx: Transaction, payment_id: str, backoff: timedelta) -> None:
     """The outcome is unknown: nobody drives the attempt now. Its buyer's retry asks the
     provider again at once; the recovery after `backoff` (not on every command while the
     provider is down)."""
-    repository.release(tx.conn, payment_id, tx.now, tx.now + backoff)
+    repository.release(tx, payment_id, tx.now, tx.now + backoff)
 
 
 def raise_for_outcome(payment: Payment) -> Payment:
@@ -159,34 +159,34 @@ def raise_for_outcome(payment: Payment) -> Payment:
     return payment
 
 
-def mark_for_refund(tx: Tx, order_id: str) -> None:
-    payment = repository.live_for_order(tx.conn, order_id)
+def mark_for_refund(tx: Transaction, order_id: str) -> None:
+    payment = repository.live_for_order(tx, order_id)
     if payment is not None and payment.status == SUCCEEDED:
-        repository.save(tx.conn, payment.with_status(REFUND_PENDING), tx.now)
+        repository.save(tx, payment.with_status(REFUND_PENDING), tx.now)
 
 
-def refunds_due(tx: Tx) -> list[Payment]:
-    return repository.with_status(tx.conn, (REFUND_PENDING,))
+def refunds_due(tx: Transaction) -> list[Payment]:
+    return repository.with_status(tx, (REFUND_PENDING,))
 
 
-def any_refund_due(tx: Tx) -> bool:
-    return repository.any_with_status(tx.conn, REFUND_PENDING)
+def any_refund_due(tx: Transaction) -> bool:
+    return repository.any_with_status(tx, REFUND_PENDING)
 
 
-def record_refund(tx: Tx, payment_id: str, refund_ref: str, reason: str) -> None:
-    payment = repository.get(tx.conn, payment_id)
+def record_refund(tx: Transaction, payment_id: str, refund_ref: str, reason: str) -> None:
+    payment = repository.get(tx, payment_id)
     if payment is None or payment.status != REFUND_PENDING:
         return
     refunded = payment.with_status(REFUNDED)
-    repository.save(tx.conn, refunded, tx.now)
+    repository.save(tx, refunded, tx.now)
     tx.emit(
         events.PAYMENT_REFUNDED,
         payment_data(refunded) | {"refund_ref": refund_ref, "reason": reason},
     )
 
 
-def get_payment(tx: Tx, payment_id: str) -> Payment:
-    payment = repository.get(tx.conn, payment_id)
+def get_payment(tx: Transaction, payment_id: str) -> Payment:
+    payment = repository.get(tx, payment_id)
     if payment is None:
         raise NotFound("Payment not found")
     return payment

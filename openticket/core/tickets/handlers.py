@@ -6,39 +6,39 @@ from __future__ import annotations
 from openticket.core import events
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
+from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import RESERVED, Ticket
 from openticket.core.tickets.service import event_data
-from openticket.store.uow import BatchHandler, Handler, Tx
 
 
-def on_order_created(envelope: Envelope, tx: Tx) -> None:
+def on_order_created(envelope: Envelope, tx: Transaction) -> None:
     data = envelope.data
     order_id, ticket_id = data["id"], data["ticket"]["id"]
     # Recorded first, in one statement; the RetryLater below rolls it back with the handler.
-    if not repository.add_order(tx.conn, order_id, ticket_id, int(data["version"]), data["status"]):
+    if not repository.add_order(tx, order_id, ticket_id, int(data["version"]), data["status"]):
         return  # applied already
-    ticket = repository.get(tx.conn, ticket_id)
+    ticket = repository.get(tx, ticket_id)
     if ticket is None:
         raise RetryLater(f"ticket {ticket_id} not known yet")
     if ticket.order_id is not None and ticket.order_id != order_id:
         raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
     locked = ticket.locked_by(order_id)
-    repository.save(tx.conn, locked, tx.now)
+    repository.save(tx, locked, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(locked))
 
 
-def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
+def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_order_created for a run of events (a server's batch of reservations)."""
     new = repository.add_new_orders(
-        tx.conn,
+        tx,
         [
             (e.data["id"], e.data["ticket"]["id"], int(e.data["version"]), e.data["status"])
             for e in envelopes
         ],
     )
     run = [e for e in envelopes if e.data["id"] in new]
-    current = repository.get_many(tx.conn, [e.data["ticket"]["id"] for e in run])
+    current = repository.get_many(tx, [e.data["ticket"]["id"] for e in run])
     locked: list[Ticket] = []
     causes: list[str] = []
     for envelope in run:
@@ -51,44 +51,44 @@ def on_orders_created(envelopes: list[Envelope], tx: Tx) -> None:
         current[ticket_id] = ticket.locked_by(order_id)
         locked.append(current[ticket_id])
         causes.append(envelope.id)
-    repository.save_many(tx.conn, locked, tx.now)
+    repository.save_many(tx, locked, tx.now)
     tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked], causes)
 
 
-def _apply_order_change(tx: Tx, envelope: Envelope, status: str) -> bool:
+def _apply_order_change(tx: Transaction, envelope: Envelope, status: str) -> bool:
     """Record a versioned order change; False when it is a duplicate of one already applied."""
     data = envelope.data
     order_id, version = data["id"], int(data["version"])
-    known = repository.order_version(tx.conn, order_id)
+    known = repository.order_version(tx, order_id)
     if known is None:
         raise RetryLater(f"order {order_id} not seen yet")
     if version <= known:
         return False
     if version > known + 1:
         raise RetryLater(f"order {order_id} version {version} arrived before {known + 1}")
-    repository.save_order(tx.conn, order_id, version, status)
+    repository.save_order(tx, order_id, version, status)
     return True
 
 
-def on_order_cancelled(envelope: Envelope, tx: Tx) -> None:
+def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
     if not _apply_order_change(tx, envelope, "cancelled"):
         return
-    ticket = repository.get(tx.conn, envelope.data["ticket"]["id"])
+    ticket = repository.get(tx, envelope.data["ticket"]["id"])
     if ticket is None or ticket.order_id != envelope.data["id"] or ticket.status != RESERVED:
         return  # a stale cancellation must not release someone else's reservation
     unlocked = ticket.unlocked()
-    repository.save(tx.conn, unlocked, tx.now)
+    repository.save(tx, unlocked, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(unlocked))
 
 
-def on_order_completed(envelope: Envelope, tx: Tx) -> None:
+def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
     if not _apply_order_change(tx, envelope, "complete"):
         return
-    ticket = repository.get(tx.conn, envelope.data["ticket"]["id"])
+    ticket = repository.get(tx, envelope.data["ticket"]["id"])
     if ticket is None or ticket.order_id != envelope.data["id"]:
         raise RuntimeError(f"completed order {envelope.data['id']} does not hold its ticket")
     sold = ticket.sold()
-    repository.save(tx.conn, sold, tx.now)
+    repository.save(tx, sold, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(sold))
 
 

@@ -16,10 +16,10 @@ from typing import IO
 
 from openticket.core import faults, schemas
 from openticket.core.money import Money
+from openticket.core.ports import UnitOfWork
 from openticket.core.tickets import importing
 from openticket.core.tickets.importing import CheckedRow, RowProblem, Tally
 from openticket.core.tickets.model import ImportRow
-from openticket.store.uow import UnitOfWork
 
 BATCH_ROWS = 10_000
 Progress = Callable[[str, int], None]

@@ -12,10 +12,10 @@ from openticket.core import events
 from openticket.core.errors import InvalidInput
 from openticket.core.ids import new_ids
 from openticket.core.money import Money
+from openticket.core.ports import Transaction
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import RESERVED, SOLD, ImportRow, Ticket
 from openticket.core.tickets.service import event_data, new_listing, parse_listing
-from openticket.store.uow import Tx
 
 EXTERNAL_ID_MAX = 200
 
@@ -106,8 +106,10 @@ def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowPro
     return CheckedRow(row.line, title, price, external_id)
 
 
-def existing_listings(tx: Tx, owner_id: str, external_ids: Iterable[str]) -> dict[str, Ticket]:
-    return repository.by_external_ids(tx.conn, owner_id, list(external_ids))
+def existing_listings(
+    tx: Transaction, owner_id: str, external_ids: Iterable[str]
+) -> dict[str, Ticket]:
+    return repository.by_external_ids(tx, owner_id, list(external_ids))
 
 
 def plan_row(row: CheckedRow, existing: Ticket | None) -> str | RowProblem:
@@ -123,7 +125,7 @@ def plan_row(row: CheckedRow, existing: Ticket | None) -> str | RowProblem:
     return "update"
 
 
-def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> None:
+def write_rows(tx: Transaction, owner_id: str, rows: list[CheckedRow], tally: Tally) -> None:
     """Write one batch; rows are re-planned against the store inside this transaction. New
     listings are the same tickets and `ticket:created` events as `tickets create` makes,
     written with one statement each for the batch."""
@@ -139,7 +141,7 @@ def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> N
         elif plan == "update":
             assert current is not None
             updated = current.edited(row.title, row.price)
-            repository.save(tx.conn, updated, tx.now)
+            repository.save(tx, updated, tx.now)
             tx.emit(events.TICKET_UPDATED, event_data(updated))
             tally.updated += 1
         else:
@@ -150,5 +152,5 @@ def write_rows(tx: Tx, owner_id: str, rows: list[CheckedRow], tally: Tally) -> N
         for row, ticket_id in zip(new, ids, strict=True)
     ]
     tally.created += len(listings)
-    repository.add_many(tx.conn, listings, tx.now)
+    repository.add_many(tx, listings, tx.now)
     tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in listings], remember=False)

@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from openticket.core.money import Money
+from openticket.core.ports import Transaction
 from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
 from openticket.store.bulk import insert_many, insert_new_many, key_chunks
 from openticket.store.insert_new import insert_new
+from openticket.store.uow import connection
 
 
 def _ticket(row: Any) -> Ticket:
@@ -89,34 +91,39 @@ def _insert_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
     return dict(zip(_INSERT_COLUMNS, _insert_row(ticket, now), strict=True))
 
 
-def add(conn: Connection, ticket: Ticket, now: datetime) -> None:
+def add(tx: Transaction, ticket: Ticket, now: datetime) -> None:
+    conn = connection(tx)
     conn.execute(_INSERT, _insert_params(ticket, now))
 
 
-def add_many(conn: Connection, new: list[Ticket], now: datetime) -> None:
+def add_many(tx: Transaction, new: list[Ticket], now: datetime) -> None:
+    conn = connection(tx)
     if new:
         insert_many(conn, tickets, _INSERT_COLUMNS, [_insert_row(t, now) for t in new])
 
 
-def get(conn: Connection, ticket_id: str) -> Ticket | None:
+def get(tx: Transaction, ticket_id: str) -> Ticket | None:
+    conn = connection(tx)
     row = conn.execute(_BY_ID, {"ticket_id": ticket_id}).first()
     return None if row is None else _ticket(row)
 
 
-def get_many(conn: Connection, ticket_ids: list[str]) -> dict[str, Ticket]:
+def get_many(tx: Transaction, ticket_ids: list[str]) -> dict[str, Ticket]:
+    conn = connection(tx)
     found: dict[str, Ticket] = {}
     for chunk in key_chunks(ticket_ids):
         found.update((row.id, _ticket(row)) for row in conn.execute(_BY_IDS, {"ticket_ids": chunk}))
     return found
 
 
-def save(conn: Connection, ticket: Ticket, now: datetime) -> None:
+def save(tx: Transaction, ticket: Ticket, now: datetime) -> None:
     """Write a changed ticket; its version must be exactly one above the stored one."""
-    save_many(conn, [ticket], now)
+    save_many(tx, [ticket], now)
 
 
-def save_many(conn: Connection, changed: list[Ticket], now: datetime) -> None:
+def save_many(tx: Transaction, changed: list[Ticket], now: datetime) -> None:
     """`save` for each ticket in turn, in one statement (a ticket may come more than once)."""
+    conn = connection(tx)
     if not changed:
         return
     result = conn.execute(_SAVE, [_save_params(ticket, now) for ticket in changed])
@@ -140,7 +147,7 @@ def _save_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
 
 
 def search(
-    conn: Connection,
+    tx: Transaction,
     *,
     status: str | None,
     owner_id: str | None,
@@ -149,6 +156,7 @@ def search(
     offset: int,
     sort: str = "listed",
 ) -> list[Ticket]:
+    conn = connection(tx)
     query = select(tickets)
     if status is not None:
         query = query.where(tickets.c.status == status)
@@ -173,30 +181,36 @@ _ORDERINGS = {
 SORTS = tuple(_ORDERINGS)
 
 
-def count(conn: Connection) -> int:
+def count(tx: Transaction) -> int:
+    conn = connection(tx)
     return int(conn.execute(select(func.count()).select_from(tickets)).scalar_one())
 
 
-def order_version(conn: Connection, order_id: str) -> int | None:
+def order_version(tx: Transaction, order_id: str) -> int | None:
+    conn = connection(tx)
     return conn.execute(_ORDER_VERSION, {"order_id": order_id}).scalar()
 
 
-def add_order(conn: Connection, order_id: str, ticket_id: str, version: int, status: str) -> bool:
+def add_order(tx: Transaction, order_id: str, ticket_id: str, version: int, status: str) -> bool:
     """Record a new order; False when it is known already (a redelivered event)."""
+    conn = connection(tx)
     values = {"id": order_id, "ticket_id": ticket_id, "version": version, "status": status}
     return insert_new(conn, ticket_orders, values)
 
 
-def add_new_orders(conn: Connection, new: list[tuple[str, str, int, str]]) -> set[str]:
+def add_new_orders(tx: Transaction, new: list[tuple[str, str, int, str]]) -> set[str]:
     """`add_order` for many (order id, ticket id, version, status); the ids not known before."""
+    conn = connection(tx)
     return insert_new_many(conn, ticket_orders, ("id", "ticket_id", "version", "status"), new)
 
 
-def save_order(conn: Connection, order_id: str, version: int, status: str) -> None:
+def save_order(tx: Transaction, order_id: str, version: int, status: str) -> None:
+    conn = connection(tx)
     conn.execute(_SAVE_ORDER, {"b_id": order_id, "version": version, "status": status})
 
 
-def by_external_ids(conn: Connection, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
+def by_external_ids(tx: Transaction, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
+    conn = connection(tx)
     found: dict[str, Ticket] = {}
     for chunk in key_chunks(external_ids):
         for row in conn.execute(_BY_EXTERNAL_IDS, {"owner_id": owner_id, "external_ids": chunk}):
@@ -205,9 +219,10 @@ def by_external_ids(conn: Connection, owner_id: str, external_ids: list[str]) ->
 
 
 def page_after(
-    conn: Connection, *, owner_id: str | None, status: str | None, after_id: str, limit: int
+    tx: Transaction, *, owner_id: str | None, status: str | None, after_id: str, limit: int
 ) -> list[Ticket]:
     """Tickets in id order after `after_id` (keyset paging for exports)."""
+    conn = connection(tx)
     query = select(tickets).where(tickets.c.id > after_id)
     if owner_id is not None:
         query = query.where(tickets.c.owner_id == owner_id)

@@ -6,10 +6,10 @@ from openticket.core import events
 from openticket.core.errors import ErrorItem, InvalidInput, NotFound
 from openticket.core.ids import is_id, new_id
 from openticket.core.money import Money, normalize_currency
+from openticket.core.ports import Transaction
 from openticket.core.text import storable
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import AVAILABLE, Ticket, clean_title
-from openticket.store.uow import Tx
 
 LIST_LIMIT_MAX = 1000
 SEARCH_MAX = 200
@@ -70,7 +70,7 @@ def new_listing(
 
 
 def create_ticket(
-    tx: Tx,
+    tx: Transaction,
     owner_id: str,
     title: str | None,
     price: str | int | None,
@@ -79,13 +79,13 @@ def create_ticket(
 ) -> Ticket:
     clean, money = parse_listing(title, price, currency)
     ticket = new_listing(owner_id, clean, money, external_id)
-    repository.add(tx.conn, ticket, tx.now)
+    repository.add(tx, ticket, tx.now)
     tx.emit(events.TICKET_CREATED, event_data(ticket))
     return ticket
 
 
 def update_ticket(
-    tx: Tx,
+    tx: Transaction,
     user_id: str,
     ticket_id: str,
     title: str | None,
@@ -102,20 +102,20 @@ def update_ticket(
         code = ticket.price.currency if currency is None else normalize_currency(currency)
         new_price = Money.parse(ticket.price.format() if price is None else price, code)
     updated = ticket.edited(new_title, new_price)
-    repository.save(tx.conn, updated, tx.now)
+    repository.save(tx, updated, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(updated))
     return updated
 
 
-def get_ticket(tx: Tx, ticket_id: str) -> Ticket:
-    ticket = repository.get(tx.conn, ticket_id) if is_id(ticket_id) else None
+def get_ticket(tx: Transaction, ticket_id: str) -> Ticket:
+    ticket = repository.get(tx, ticket_id) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     return ticket
 
 
 def list_tickets(
-    tx: Tx,
+    tx: Transaction,
     *,
     owner_id: str | None,
     search: str | None,
@@ -138,7 +138,7 @@ def list_tickets(
     # A seller sees all their listings; the marketplace shows only what can be bought.
     status = None if owner_id is not None else AVAILABLE
     return repository.search(
-        tx.conn,
+        tx,
         status=status,
         owner_id=owner_id,
         text=search,

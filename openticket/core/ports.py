@@ -1,0 +1,66 @@
+"""What the domains need from outside, as protocols: a transaction to work in, a unit of work
+that opens them, and the shape of an event reaction. `store/` implements them; a domain's
+`repository.py` is the one place that reaches the SQL connection behind a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from openticket.core.clock import Clock
+from openticket.core.events import Envelope, EventData
+
+
+class Transaction(Protocol):
+    """An open transaction: what a use case or handler changes commits with its events."""
+
+    now: datetime  # the clock's reading when it began: one "now" for the whole change
+    cause: str | None  # the id of the event being handled, when a broker delivered it
+    emitted: int  # events recorded so far
+
+    def emit(self, subject: str, data: EventData) -> Envelope:
+        """Record an event in the outbox, in this transaction."""
+        ...
+
+    def emit_many(
+        self,
+        subject: str,
+        payloads: list[EventData],
+        causes: list[str] | None = None,
+        *,
+        remember: bool = True,
+    ) -> None:
+        """`emit` for many events of one subject (`causes`: the event each answers)."""
+        ...
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the transaction has committed (effects outside the database)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """What runs inside is undone, alone, if it raises."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Opens transactions; use cases that span several (a charge between two) take this."""
+
+    clock: Clock
+
+    def read(self) -> AbstractContextManager[Transaction]: ...
+
+    def write(self) -> AbstractContextManager[Transaction]: ...
+
+    def exclusive(self) -> AbstractContextManager[object]:
+        """This process's write lock, held across several transactions of one thread."""
+        ...
+
+
+Handler = Callable[[Envelope, Transaction], None]
+"""An event reaction: applies one event inside the consumer's transaction."""
+
+BatchHandler = Callable[[list[Envelope], Transaction], None]
+"""The same reaction for a run of events of one subject at once (an optimisation with exactly
+the effect of the Handler applied to each in turn: tests/unit/test_batch_handlers.py)."""
