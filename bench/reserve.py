@@ -28,7 +28,7 @@ from pathlib import Path
 
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
-from openticket.core.bootstrap import Overrides, bootstrap
+from openticket.bootstrap import Overrides, bootstrap
 
 
 def raw_baseline(path: Path, count: int) -> float:

@@ -25,7 +25,7 @@ CHILD = """
 import asyncio, sys
 from openticket.cli.credentials import CredentialStore, target_key
 from openticket.config import Settings
-from openticket.core.bootstrap import bootstrap
+from openticket.bootstrap import bootstrap
 from openticket.tui.app import OpenticketApp
 from openticket.tui.session import Session
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from openticket.app.local import LocalApi
+from openticket.bootstrap import Overrides, bootstrap
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
-from openticket.core.bootstrap import Overrides, bootstrap
-from openticket.core.local import LocalApi
 
 # The installed console script, next to the interpreter running the tests.
 _SCRIPT = Path(sys.executable).parent / "openticket"

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from openticket.core.errors import InvalidInput
-from openticket.core.payments.local_provider import outcome_for
+from openticket.providers.local import outcome_for
 
 TEST_KEY = "sk_test_openticket_0123456789abcdef"
 _LAUNCH = (

@@ -23,11 +23,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from openticket.bus.port import Handler
 from openticket.core import faults
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
-from openticket.core.ports import BatchHandler
+from openticket.core.ports import BatchHandler, Handler
 from openticket.store import outbox
 from openticket.store.uow import Tx, UnitOfWork
 

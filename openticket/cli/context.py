@@ -21,9 +21,9 @@ from openticket.config import ENV_DB, ENV_SERVER
 from openticket.core.errors import DomainError, NotSignedIn, Unavailable
 
 if TYPE_CHECKING:
+    from openticket.app.api import Api
     from openticket.cli.credentials import CredentialStore
     from openticket.config import Settings
-    from openticket.core.api import Api
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +52,7 @@ class Cli:
 
                 self._api = RemoteApi(self.settings.server)
                 return self._api
-            from openticket.core.bootstrap import bootstrap
+            from openticket.bootstrap import bootstrap
 
             self._api = bootstrap(self.settings)
         return self._api

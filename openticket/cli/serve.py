@@ -31,7 +31,7 @@ def serve(
     event delivery and the expiration scheduler too: it alone is a complete marketplace."""
     import uvicorn
 
-    from openticket.core.bootstrap import exposed_files, hosting
+    from openticket.bootstrap import exposed_files, hosting
     from openticket.server.app import create_app
 
     api = hosting(cli.settings, domains)
@@ -41,7 +41,7 @@ def serve(
             f"password hashes or signing keys: chmod 600 {path}"
         )
     stop = threading.Event()
-    working = threading.Thread(target=api.work, args=(stop,), name="openticket-worker")
+    working = threading.Thread(target=api.runtime.work, args=(stop,), name="openticket-worker")
     working.start()
     try:
         app = create_app(api, signups_per_minute=cli.settings.signups_per_minute)

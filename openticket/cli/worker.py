@@ -35,7 +35,7 @@ def worker(
 ) -> None:
     """Apply the events of some domains as they come, and run the expiration scheduler when
     `expiration` is one of them, until stopped (SIGTERM or Ctrl-C)."""
-    from openticket.core.bootstrap import hosting
+    from openticket.bootstrap import hosting
 
     api = hosting(cli.settings, domains)
     freeze_startup_objects()
@@ -44,6 +44,6 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     try:
         render.note(f"openticket worker for {domains}")
-        api.work(stop)
+        api.runtime.work(stop)
     finally:
         api.close()

@@ -11,8 +11,8 @@ from typing import Any, NoReturn
 
 import httpx
 
-from openticket.core import schemas
-from openticket.core.api import OrderRequest
+from openticket.app import schemas
+from openticket.app.api import OrderRequest
 from openticket.core.errors import (
     Conflict,
     DomainError,

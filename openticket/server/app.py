@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from openticket import __version__
+from openticket.app.api import Api
 from openticket.config import DEFAULT_SIGNUPS_PER_MINUTE
-from openticket.core.api import Api
 from openticket.server import errors
 from openticket.server.body_limit import BodyLimit
 from openticket.server.deps import Reservations

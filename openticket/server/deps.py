@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from openticket.core.api import Api, OrderRequest
-from openticket.core.schemas import Order
+from openticket.app.api import Api, OrderRequest
+from openticket.app.schemas import Order
 from openticket.server.batching import Batcher
 
 Reservations = Batcher[OrderRequest, Order]

@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from openticket.app.schemas import ErrorBody
 from openticket.core.errors import DomainError, InProgress, TooManyRequests
-from openticket.core.schemas import ErrorBody
 
 log = logging.getLogger("openticket.server")
 

@@ -10,11 +10,8 @@ died runs out, and the next repeat takes the key over.
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import json
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,11 +25,13 @@ from sqlalchemy import (
     update,
 )
 
-from openticket.core.errors import Conflict, InvalidInput
+from openticket.app.once import KEY_MAX
+from openticket.app.ports import Claim, ClaimState
+from openticket.core.errors import Conflict
+from openticket.core.ports import Transaction
 from openticket.store.db import UTCDateTime, metadata
 from openticket.store.insert_new import insert_new
-
-KEY_MAX = 200
+from openticket.store.uow import connection
 
 idempotency_keys = Table(
     "idempotency_keys",
@@ -59,18 +58,6 @@ _THIS_KEY = (idempotency_keys.c.user_id == bindparam("b_user_id")) & (
 )
 
 
-def fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
-
-
-def check_key(key: str) -> None:
-    if not key or len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
-        raise InvalidInput(
-            f"Idempotency-Key must be 1 to {KEY_MAX} printable ASCII characters",
-            "Idempotency-Key",
-        )
-
-
 def _different() -> Conflict:
     return Conflict(
         "This Idempotency-Key was already used for a different request", "Idempotency-Key"
@@ -89,18 +76,6 @@ def replay(conn: Connection, user_id: str, key: str, print_: str) -> dict[str, A
     return response
 
 
-class State(enum.Enum):
-    CLAIMED = "claimed"  # this request runs, and answers for the key
-    ANSWERED = "answered"  # an earlier request answered: replay its answer
-    BUSY = "busy"  # another request is running right now
-
-
-class Claim(NamedTuple):
-    state: State
-    response: dict[str, Any] | None = None
-    held_until: datetime | None = None  # CLAIMED: this claim's own mark
-
-
 def claim(
     conn: Connection, user_id: str, key: str, print_: str, now: datetime, until: datetime
 ) -> Claim:
@@ -115,14 +90,14 @@ def claim(
             "created_at": now,
         }
         if insert_new(conn, idempotency_keys, values):
-            return Claim(State.CLAIMED, held_until=until)
-        return Claim(State.BUSY)  # claimed by another request a moment ago
+            return Claim(ClaimState.CLAIMED, held_until=until)
+        return Claim(ClaimState.BUSY)  # claimed by another request a moment ago
     if row.fingerprint != print_:
         raise _different()
     if row.response is not None:
-        return Claim(State.ANSWERED, row.response)
+        return Claim(ClaimState.ANSWERED, row.response)
     if row.locked_until is not None and now < row.locked_until:
-        return Claim(State.BUSY)
+        return Claim(ClaimState.BUSY)
     taken = conn.execute(  # its request died: take it over, unless another just did
         update(idempotency_keys)
         .where(_THIS_KEY, idempotency_keys.c.response.is_(None))
@@ -131,8 +106,8 @@ def claim(
         {"b_user_id": user_id, "b_key": key, "b_was": row.locked_until},
     )
     if taken.rowcount != 1:
-        return Claim(State.BUSY)
-    return Claim(State.CLAIMED, held_until=until)
+        return Claim(ClaimState.BUSY)
+    return Claim(ClaimState.CLAIMED, held_until=until)
 
 
 def remember(
@@ -174,3 +149,30 @@ def release(conn: Connection, user_id: str, key: str, held_until: datetime) -> N
         ),
         {"b_user_id": user_id, "b_key": key, "b_held_until": held_until},
     )
+
+
+class IdempotencyRecords:
+    """The application's port (app/ports.py) on this table."""
+
+    def replay(
+        self, tx: Transaction, user_id: str, key: str, fingerprint: str
+    ) -> dict[str, Any] | None:
+        return replay(connection(tx), user_id, key, fingerprint)
+
+    def claim(
+        self, tx: Transaction, user_id: str, key: str, fingerprint: str, until: datetime
+    ) -> Claim:
+        return claim(connection(tx), user_id, key, fingerprint, tx.now, until)
+
+    def remember(
+        self,
+        tx: Transaction,
+        user_id: str,
+        key: str,
+        fingerprint: str,
+        response: dict[str, Any],
+    ) -> None:
+        remember(connection(tx), user_id, key, fingerprint, response, tx.now)
+
+    def release(self, tx: Transaction, user_id: str, key: str, held_until: datetime) -> None:
+        release(connection(tx), user_id, key, held_until)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from openticket.app.api import Api
+from openticket.app.schemas import AuthSession
 from openticket.cli.credentials import CredentialStore
-from openticket.core.api import Api
 from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import NotSignedIn
-from openticket.core.schemas import AuthSession
 
 
 @dataclass

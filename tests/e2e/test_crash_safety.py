@@ -21,7 +21,7 @@ CRASHING_RESERVE = """
 import os, signal, sys
 from openticket.cli.credentials import CredentialStore, target_key
 from openticket.config import Settings
-from openticket.core.bootstrap import bootstrap
+from openticket.bootstrap import bootstrap
 from openticket.core.orders import service as orders
 from openticket.core.tickets import handlers as ticket_handlers
 

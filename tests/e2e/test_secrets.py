@@ -17,9 +17,9 @@ import httpx
 import jwt
 import pytest
 
+from openticket.bootstrap import Overrides, bootstrap
 from openticket.config import Settings
 from openticket.core.auth.keys import key_id
-from openticket.core.bootstrap import Overrides, bootstrap
 from tests.conftest import OPENTICKET, User, running_server, signed_up
 
 

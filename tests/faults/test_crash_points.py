@@ -27,10 +27,10 @@ from typing import Any
 import httpx
 import pytest
 
+from openticket.bootstrap import Overrides, bootstrap
 from openticket.cli.credentials import CredentialStore, target_key
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
-from openticket.core.bootstrap import Overrides, bootstrap
 from tests.conftest import (
     OPENTICKET,
     PATIENCE_SECONDS,

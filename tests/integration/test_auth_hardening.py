@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from openticket.app.local import LocalApi
 from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.errors import Conflict, InvalidInput
-from openticket.core.local import LocalApi
 
 
 class CountingHasher:

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from openticket.app.local import LocalApi
+from openticket.bootstrap import Overrides, bootstrap
 from openticket.config import Settings
 from openticket.core import faults
 from openticket.core.auth.passwords import Argon2Hasher
-from openticket.core.bootstrap import Overrides, bootstrap
 from openticket.core.errors import Conflict, DomainError, InvalidInput, NotFound
-from openticket.core.local import LocalApi
 from openticket.core.tickets.model import ImportRow
 from tests.conftest import ManualClock, postgres_database
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from openticket.core.api import OrderRequest
+from openticket.app.api import OrderRequest
+from openticket.app.schemas import Order
 from openticket.core.errors import Conflict, Forbidden, NotFound, NotSignedIn
 from openticket.core.orders.tables import order_tickets
-from openticket.core.schemas import Order
 from openticket.store import outbox
 from tests.conftest import ManualClock, dump_store
 from tests.integration.test_domain_events import Market

@@ -11,19 +11,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from openticket.bootstrap import ALL_DOMAINS, assemble, subscribe_domains
 from openticket.bus.memory import InProcessBus
-from openticket.bus.relay import OutboxRelay
 from openticket.core import events
 from openticket.core.auth.key_table import TableKeyRing
 from openticket.core.auth.passwords import Argon2Hasher
-from openticket.core.bootstrap import ALL_DOMAINS, subscribe_domains
 from openticket.core.expiration import service as expiration_service
-from openticket.core.local import LocalApi
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.orders.tables import order_tickets
-from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.tickets.model import ImportRow
 from openticket.core.tickets.tables import tickets
+from openticket.providers.local import LocalProvider
 from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
@@ -56,9 +54,9 @@ class Market:
         self.bus = InProcessBus(self.uow)
         self.timer = FakeTimer()
         subscribe_domains(self.bus, self.timer, ALL_DOMAINS)
-        self.api = LocalApi(
+        self.api = assemble(
             uow=self.uow,
-            relay=OutboxRelay(self.bus),
+            bus=self.bus,
             keys=TableKeyRing(),
             hasher=Argon2Hasher.cheap(),
             provider=LocalProvider(self.engine, clock),

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from openticket.app.local import LocalApi
 from openticket.core.events import EXPIRATION_COMPLETE
-from openticket.core.local import LocalApi
 from tests.conftest import ManualClock, eventually
 
 
@@ -91,7 +91,9 @@ def test_a_due_job_fires_what_is_due_and_nothing_else(
     clock.advance(30)
     late_order = api.create_order(buyer.token, late.id)
     clock.advance(31)
-    api.fire_due_expirations(datetime.fromisoformat(open_order.expires_at))  # no read before
+    api.runtime.fire_due_expirations(
+        datetime.fromisoformat(open_order.expires_at)
+    )  # no read before
     with sqlite3.connect(_db(db_url)) as conn:
         statuses = dict(conn.execute("SELECT id, status FROM orders").fetchall())
         fired = conn.execute(

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from openticket.core.local import LocalApi
+from openticket.app.local import LocalApi
 from openticket.core.tickets.model import ImportRow
 
 

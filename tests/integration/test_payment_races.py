@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from openticket.app.local import LocalApi
+from openticket.app.once import Once
 from openticket.core.errors import Conflict, InProgress, PaymentDeclined
-from openticket.core.local import LocalApi
 from openticket.core.money import Money
-from openticket.core.once import Once
-from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.payments.provider import ChargeResult
+from openticket.providers.local import LocalProvider
 from openticket.store import idempotency
 from openticket.store.db import create_store_engine
 from tests.conftest import PATIENCE_SECONDS, ManualClock

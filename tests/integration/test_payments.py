@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from openticket.app.local import LocalApi
 from openticket.core.errors import (
     Conflict,
     Forbidden,
@@ -20,13 +21,12 @@ from openticket.core.errors import (
     PaymentDeclined,
     Unavailable,
 )
-from openticket.core.local import LocalApi
 from openticket.core.money import Money
 from openticket.core.orders import service as orders_service
 from openticket.core.orders import tables as orders_tables
 from openticket.core.payments import tables as payments_tables
-from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.payments.provider import ChargeResult
+from openticket.providers.local import LocalProvider
 from openticket.store.db import create_store_engine
 from tests.conftest import ManualClock
 

@@ -16,10 +16,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
+from openticket.app.local import LocalApi
 from openticket.core.clock import utc_now
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
 from openticket.core.ids import new_id, new_ids
-from openticket.core.local import LocalApi
 from openticket.store import outbox
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import HEAD_REVISION, current_revision, script_location, upgrade

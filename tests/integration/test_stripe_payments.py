@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import stripe
 
+from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, InvalidInput, PaymentDeclined, Unavailable
-from openticket.core.local import LocalApi
 from openticket.core.money import Money
 from openticket.core.payments.provider import ChargeResult
-from openticket.core.payments.stripe_provider import StripeProvider
+from openticket.providers.stripe import StripeProvider
 from tests.conftest import ManualClock, free_port
 from tests.integration.test_payments import _ended_before_the_start_was_applied
 from tests.stripe_servers import TEST_KEY, Fault, LocalStripe, StripeFront, orphan_charge

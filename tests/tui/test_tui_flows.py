@@ -13,8 +13,8 @@ from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from openticket.app.local import LocalApi
 from openticket.cli.credentials import CredentialStore, target_key
-from openticket.core.local import LocalApi
 from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.help import HelpScreen
 from openticket.tui.screens.listing_form import ListingForm

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from openticket.core.local import LocalApi
+from openticket.app.local import LocalApi
 from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.order import OrderScreen

@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from openticket.core.local import LocalApi
+from openticket.app.local import LocalApi
 from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.screens.market import MarketScreen

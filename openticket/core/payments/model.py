@@ -78,3 +78,21 @@ class Payment:
     def is_driven(self, now: datetime) -> bool:
         """A pending attempt some process is charging right now (its lease is not over)."""
         return self.status == PENDING and self.lease_until is not None and now < self.lease_until
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A recorded payment (or a charge) that does not agree with the provider."""
+
+    payment_id: str | None
+    order_id: str | None
+    provider_ref: str | None
+    problem: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    checked: int
+    findings: list[Finding]
+    fixed: int

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from openticket.core import faults, schemas
+from openticket.core import faults
 from openticket.core.money import Money
 from openticket.core.ports import UnitOfWork
 from openticket.core.tickets import importing
@@ -139,15 +139,3 @@ def write(uow: UnitOfWork, owner_id: str, spool: CheckedSpool, progress: Progres
             faults.point("import:batch-written")
             progress("written", len(batch))
     return tally
-
-
-def report(tally: Tally, skipped_rows: int) -> schemas.ImportReport:
-    problems = sorted(tally.problems, key=lambda p: p.line)
-    return schemas.ImportReport(
-        created=tally.created,
-        updated=tally.updated,
-        skipped=skipped_rows + tally.unchanged,
-        errors=[
-            schemas.ImportProblem(line=p.line, field=p.field, message=p.message) for p in problems
-        ],
-    )

@@ -146,3 +146,18 @@ def list_tickets(
         offset=offset,
         sort=sort,
     )
+
+
+def export_page(
+    tx: Transaction, *, owner_id: str | None, after_id: str, limit: int
+) -> list[Ticket]:
+    """The next page of an export, by id: one seller's listings (any status), or everything
+    on sale."""
+    status = None if owner_id is not None else AVAILABLE
+    return repository.page_after(
+        tx, owner_id=owner_id, status=status, after_id=after_id, limit=limit
+    )
+
+
+def count(tx: Transaction) -> int:
+    return repository.count(tx)

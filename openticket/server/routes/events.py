@@ -26,8 +26,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from openticket.core import schemas
-from openticket.core.api import Api
+from openticket.app import schemas
+from openticket.app.api import Api
 from openticket.core.errors import InvalidInput, NotSignedIn, TooManyRequests
 from openticket.core.events import TICKET_CREATED, TICKET_UPDATED
 from openticket.server.deps import ApiDep, TokenDep

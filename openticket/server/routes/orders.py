@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from openticket.core import schemas
-from openticket.core.api import OrderRequest
+from openticket.app import schemas
+from openticket.app.api import OrderRequest
 from openticket.server.deps import ApiDep, IdempotencyKeyDep, ReservationsDep, TokenDep
 
 router = APIRouter(tags=["orders"])

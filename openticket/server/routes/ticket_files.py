@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from openticket.core import schemas
+from openticket.app import schemas
 from openticket.core.tickets import import_wire
 from openticket.server.deps import ApiDep, TokenDep
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, StrictFloat, StrictInt, StrictStr
 
-from openticket.core import schemas
+from openticket.app import schemas
 from openticket.core.tickets.repository import SORTS
 from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from openticket.core import schemas
+from openticket.app import schemas
 from openticket.core.auth.model import EMAIL_MAX, EMAIL_PATTERN, PASSWORD_MAX, PASSWORD_MIN
 from openticket.core.errors import InvalidInput, NotSignedIn, TooManyRequests
 from openticket.server.deps import ApiDep, TokenDep

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from openticket.app.schemas import Ticket
 from openticket.core.errors import DomainError
-from openticket.core.schemas import Ticket
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 

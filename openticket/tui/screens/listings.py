@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from openticket.app.schemas import Ticket
 from openticket.core.errors import DomainError
-from openticket.core.schemas import Ticket
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.session import Session
 from openticket.tui.text import cell, plain

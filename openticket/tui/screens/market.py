@@ -13,8 +13,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
+from openticket.app.schemas import Order, Ticket
 from openticket.core.errors import DomainError, Unavailable
-from openticket.core.schemas import Order, Ticket
 from openticket.tui.session import Session
 from openticket.tui.text import cell, plain
 

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
+from openticket.app.schemas import Order
 from openticket.core.errors import DomainError
-from openticket.core.schemas import Order
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 

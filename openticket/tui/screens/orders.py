@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from openticket.app.schemas import Order
 from openticket.core.errors import DomainError
-from openticket.core.schemas import Order
 from openticket.tui.screens.order import OPEN, OrderScreen
 from openticket.tui.session import Session
 from openticket.tui.text import cell, plain

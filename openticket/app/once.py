@@ -10,11 +10,14 @@ refusal (a declined card, a completed order) included.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from openticket.core import schemas
+from openticket.app import schemas
+from openticket.app.ports import ClaimState, IdempotencyRecords
 from openticket.core.errors import (
     Conflict,
     DomainError,
@@ -24,8 +27,7 @@ from openticket.core.errors import (
     InvalidInput,
     PaymentDeclined,
 )
-from openticket.store import idempotency
-from openticket.store.uow import Tx, UnitOfWork
+from openticket.core.ports import Transaction, UnitOfWork
 
 # Refusals that the same request would get again: remembered for the key. Others (not
 # signed in, throttled, a provider that cannot be reached) may pass: a retry runs again.
@@ -34,31 +36,53 @@ _FINAL: dict[str, type[DomainError]] = {
     kind.__name__: kind for kind in (InvalidInput, PaymentDeclined, Forbidden, Conflict)
 }
 WAIT_SECONDS = 10.0
+KEY_MAX = 200
+
+
+def fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > KEY_MAX or not (key.isascii() and key.isprintable()):
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {KEY_MAX} printable ASCII characters",
+            "Idempotency-Key",
+        )
 
 
 class Once:
     """An idempotency key (or None: no key, every call runs) for one creating call."""
 
-    def __init__(self, key: str | None, user_id: str, *request: object) -> None:
+    def __init__(
+        self,
+        key: str | None,
+        user_id: str,
+        *request: object,
+        records: IdempotencyRecords | None = None,
+    ) -> None:
         if key is not None:
-            idempotency.check_key(key)
+            check_key(key)
+        self._records = records
         self.key = key
         self.user_id = user_id
-        self.fingerprint = idempotency.fingerprint(*request)
+        self.fingerprint = fingerprint(*request)
         self._held_until: datetime | None = None  # this call's claim on the key
 
-    def replay(self, tx: Tx) -> dict[str, Any] | None:
+    def replay(self, tx: Transaction) -> dict[str, Any] | None:
         if self.key is None:
             return None
-        return _answer(idempotency.replay(tx.conn, self.user_id, self.key, self.fingerprint))
+        assert self._records is not None
+        return _answer(self._records.replay(tx, self.user_id, self.key, self.fingerprint))
 
-    def remember(self, tx: Tx, answer: schemas.Public) -> None:
+    def remember(self, tx: Transaction, answer: schemas.Public) -> None:
         if self.key is not None:
             self._keep(tx, answer.model_dump(mode="json"))
 
-    def _keep(self, tx: Tx, response: dict[str, Any]) -> None:
+    def _keep(self, tx: Transaction, response: dict[str, Any]) -> None:
         assert self.key is not None
-        idempotency.remember(tx.conn, self.user_id, self.key, self.fingerprint, response, tx.now)
+        assert self._records is not None
+        self._records.remember(tx, self.user_id, self.key, self.fingerprint, response)
 
     # -- a call that spans several transactions ------------------------------------------
     def claim(
@@ -72,13 +96,14 @@ class Once:
         pause = 0.02
         while True:
             with uow.write() as tx:
-                found = idempotency.claim(
-                    tx.conn, self.user_id, self.key, self.fingerprint, tx.now, tx.now + lease
+                assert self._records is not None
+                found = self._records.claim(
+                    tx, self.user_id, self.key, self.fingerprint, tx.now + lease
                 )
-            if found.state is idempotency.State.CLAIMED:
+            if found.state is ClaimState.CLAIMED:
                 self._held_until = found.held_until
                 return None
-            if found.state is idempotency.State.ANSWERED:
+            if found.state is ClaimState.ANSWERED:
                 return _answer(found.response)
             if time.monotonic() >= deadline:
                 raise InProgress(
@@ -103,7 +128,8 @@ class Once:
                 items = [{"message": i.message, "field": i.field} for i in error.items]
                 self._keep(tx, {"refused": type(error).__name__, "errors": items})
             elif self._held_until is not None:
-                idempotency.release(tx.conn, self.user_id, self.key, self._held_until)
+                assert self._records is not None
+                self._records.release(tx, self.user_id, self.key, self._held_until)
 
 
 def _answer(response: dict[str, Any] | None) -> dict[str, Any] | None:

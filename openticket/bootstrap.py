@@ -3,15 +3,18 @@ passing a clock, cheap password hashing or another payment provider instead of p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from openticket.app.commands import Commands
+from openticket.app.local import LocalApi
+from openticket.app.ports import EventBus
+from openticket.app.runtime import Runtime
 from openticket.bus.memory import InProcessBus
-from openticket.bus.port import EventBus
-from openticket.bus.relay import OutboxRelay
 from openticket.config import ALL_DOMAINS, Settings
 from openticket.core.auth import handlers as auth_handlers
 from openticket.core.auth import repository as auth_repository
@@ -23,15 +26,16 @@ from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import InvalidInput
 from openticket.core.expiration import handlers as expiration_handlers
 from openticket.core.expiration.model import ExpiryTimer
-from openticket.core.local import LocalApi
 from openticket.core.money import normalize_currency
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.payments import handlers as payments_handlers
-from openticket.core.payments.local_provider import LocalProvider
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.ports import Handler
 from openticket.core.tickets import handlers as tickets_handlers
+from openticket.providers.local import LocalProvider
 from openticket.store.db import create_store_engine, readable_by_others, sqlite_file
+from openticket.store.event_log import OutboxLog
+from openticket.store.idempotency import IdempotencyRecords
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import UnitOfWork
 
@@ -53,32 +57,73 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     engine = create_store_engine(settings.db_url)
     ensure_schema(engine)
     uow = UnitOfWork(engine, options.clock)
-    api_holder: list[LocalApi] = []
     timer = ApschedulerTimer(
         engine,
-        fire_due=lambda until: api_holder[0].fire_due_expirations(until),
+        fire_due=lambda until: runtime.fire_due_expirations(until),
         run_jobs=options.run_expiration_jobs,
-        on_leader=lambda: api_holder[0].schedule_pending_expirations(),
+        on_leader=lambda: runtime.schedule_pending_expirations(),
     )
     bus = event_bus(settings, uow, options.domains, timer)
     subscribe_domains(bus, timer, options.domains)
     provider = options.provider or payment_provider(settings, engine, options.clock)
-    api = LocalApi(
+    payment_lease = timedelta(seconds=settings.payment_grace or provider.patience_seconds)
+    api = assemble(
         uow=uow,
-        relay=OutboxRelay(bus),
+        bus=bus,
+        timer=timer,
         keys=key_ring(settings, uow),
         hasher=BoundedHasher(options.hasher or Argon2Hasher()),
         provider=provider,
-        timer=timer,
         order_ttl=settings.order_ttl,
         default_currency=settings.currency,
-        payment_lease=timedelta(seconds=settings.payment_grace or provider.patience_seconds),
+        payment_lease=payment_lease,
+        on_close=engine.dispose,
     )
-    api_holder.append(api)
+    runtime = api.runtime
     api.start()
     if options.run_expiration_jobs:
-        api.run_expiration_jobs()
+        runtime.run_expiration_jobs()
     return api
+
+
+def assemble(
+    *,
+    uow: UnitOfWork,
+    bus: EventBus,
+    timer: ExpiryTimer,
+    keys: KeyRing,
+    hasher: PasswordHasher,
+    provider: PaymentProvider,
+    order_ttl: int,
+    default_currency: str,
+    payment_lease: timedelta,
+    on_close: Callable[[], None] = lambda: None,
+) -> LocalApi:
+    """The application on these adapters (a test may pass its own)."""
+    commands = Commands(uow, bus)
+    runtime = Runtime(
+        uow=uow,
+        commands=commands,
+        bus=bus,
+        event_log=OutboxLog(),
+        provider=provider,
+        timer=timer,
+        payment_lease=payment_lease,
+    )
+    return LocalApi(
+        uow=uow,
+        commands=commands,
+        runtime=runtime,
+        event_log=OutboxLog(),
+        idempotency=IdempotencyRecords(),
+        keys=keys,
+        hasher=hasher,
+        provider=provider,
+        order_ttl=order_ttl,
+        default_currency=default_currency,
+        payment_lease=payment_lease,
+        on_close=on_close,
+    )
 
 
 def key_ring(settings: Settings, uow: UnitOfWork) -> KeyRing:
@@ -152,7 +197,7 @@ def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> Paymen
     """Stripe when a secret key is configured, else the built-in `local` provider."""
     if settings.stripe is None:
         return LocalProvider(engine, clock)
-    from openticket.core.payments.stripe_provider import StripeProvider
+    from openticket.providers.stripe import StripeProvider
 
     return StripeProvider(
         settings.stripe.api_key,

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from openticket.core.errors import DomainError
-    from openticket.core.schemas import (
+    from openticket.app.schemas import (
         AuthSession,
         DemoReport,
         Event,
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
         Ticket,
         User,
     )
+    from openticket.core.errors import DomainError
     from openticket.core.tickets.model import ImportRow
 
 

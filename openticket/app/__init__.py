@@ -1,0 +1,1 @@
+"""The application layer: the Api and its local implementation, above the domains."""

@@ -1,0 +1,63 @@
+"""Running a command: its transaction, the events it wrote, and their delivery.
+
+The one place that knows how events are delivered. In process, the command and the delivery
+of its events take one turn of the store's write lock (a server's request threads queue for it
+once per command, not twice). Through a broker, publishing and waiting for the consumers
+happen after the lock is let go. What follows a delivery (refunds an ended order may owe) is
+the runtime's `after_delivery`, run with no lock held: it calls the payment provider.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from openticket.app.ports import EventBus
+from openticket.core import faults
+from openticket.core.ports import Transaction, UnitOfWork
+
+
+class Commands:
+    def __init__(self, uow: UnitOfWork, bus: EventBus) -> None:
+        self._uow = uow
+        self._bus = bus
+        self.after_delivery: Callable[[set[str]], None] = lambda _subjects: None
+
+    @property
+    def delivers_in_process(self) -> bool:
+        return self._bus.delivers_in_process
+
+    @contextmanager
+    def command(self, name: str) -> Iterator[Transaction]:
+        """A write whose events are delivered once it commits."""
+        delivered: set[str] = set()
+        with self._uow.exclusive():
+            with self._uow.write() as tx:
+                yield tx
+            faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
+            if self._bus.delivers_in_process:
+                delivered = self._bus.publish_pending(known_pending=True)
+        if not self._bus.delivers_in_process:
+            delivered = self._bus.publish_pending(known_pending=True)
+        self.after_delivery(delivered)
+
+    @contextmanager
+    def command_on_current_replicas(self, name: str) -> Iterator[Transaction]:
+        """`command`, after every event committed before it is applied: a reservation reads
+        the orders domain's ticket replicas. In process that delivery takes the same turn of
+        the lock; a broker's consumers keep their replicas current on their own."""
+        in_process = self._bus.delivers_in_process
+        with self._uow.exclusive() if in_process else contextlib.nullcontext():
+            if in_process:
+                self._bus.publish_pending()
+            with self.command(name) as tx:
+                yield tx
+
+    def deliver(self) -> None:
+        """Deliver the events of a write that just committed (and anything older)."""
+        self.after_delivery(self._bus.publish_pending(known_pending=True))
+
+    def deliver_leftovers(self) -> set[str]:
+        """Deliver what is undelivered, without what follows (the runtime's catch-up)."""
+        return self._bus.publish_pending(known_pending=True)

@@ -1,0 +1,359 @@
+"""LocalApi: the Api run in this process, a thin map from each call to a use case. How a
+command's transaction and events are run is `commands.py`'s; what runs besides commands
+(catch-up, refunds, expiry, a worker's loop) is `runtime.py`'s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from openticket.app import demo, schemas
+from openticket.app.api import OrderRequest
+from openticket.app.commands import Commands
+from openticket.app.once import Once
+from openticket.app.ports import EventLog, IdempotencyRecords
+from openticket.app.runtime import Runtime
+from openticket.app.views import (
+    event_view,
+    export_row,
+    import_report,
+    order_view,
+    payment_view,
+    reconcile_report,
+    ticket_view,
+    user_view,
+)
+from openticket.core import faults
+from openticket.core.auth import service as auth
+from openticket.core.auth.keys import KeyRing
+from openticket.core.auth.model import User
+from openticket.core.auth.passwords import PasswordHasher
+from openticket.core.errors import Conflict, DomainError, InvalidInput
+from openticket.core.orders import service as orders
+from openticket.core.payments import charging, reconciling
+from openticket.core.payments import service as payments
+from openticket.core.payments.model import check_source
+from openticket.core.payments.provider import PaymentProvider
+from openticket.core.ports import Transaction, UnitOfWork
+from openticket.core.tickets import import_flow
+from openticket.core.tickets import service as tickets
+from openticket.core.tickets.model import ImportRow
+
+EVENTS_LIMIT_MAX = 5000
+
+
+class LocalApi:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        commands: Commands,
+        runtime: Runtime,
+        event_log: EventLog,
+        idempotency: IdempotencyRecords,
+        keys: KeyRing,
+        hasher: PasswordHasher,
+        provider: PaymentProvider,
+        order_ttl: int,
+        default_currency: str,
+        payment_lease: timedelta,
+        on_close: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._uow = uow
+        self._commands = commands
+        self.runtime = runtime
+        self._log = event_log
+        self._idempotency = idempotency
+        self._keys = keys
+        self._hasher = hasher
+        self._provider = provider
+        self._order_ttl = order_ttl
+        self._currency = default_currency
+        self._payment_lease = payment_lease  # how long a live process may take to charge
+        self._on_close = on_close
+
+    def start(self) -> None:
+        """Deliver what a crashed process left behind, and apply overdue expiries."""
+        self.runtime.catch_up()
+
+    def close(self) -> None:
+        self.runtime.close()
+        self._on_close()
+
+    def _catch_up(self) -> None:
+        self.runtime.catch_up()
+
+    def _deliver(self) -> None:
+        self._commands.deliver()
+
+    def _once(self, key: str | None, user_id: str, *request: object) -> Once:
+        return Once(key, user_id, *request, records=self._idempotency)
+
+    def _authenticate(self, token: str | None) -> User:
+        with self._uow.read() as tx:
+            return auth.authenticate(tx, self._keys, token)
+
+    # -- auth ---------------------------------------------------------------------------
+    def signup(self, email: str, password: str) -> schemas.AuthSession:
+        normalized = auth.check_signup(email, password)
+        # Hashed whether or not the email is taken: the answer to a taken one (Conflict,
+        # below) takes as long as a successful sign-up, so timing tells nothing.
+        password_hash = self._hasher.hash(password)
+        with self._uow.write() as tx:
+            user, token = auth.signup(tx, self._keys, normalized, password_hash)
+        return schemas.AuthSession(user=user_view(user), token=token)
+
+    def signin(self, email: str, password: str) -> schemas.AuthSession:
+        with self._uow.read() as tx:
+            found = auth.find_credentials(tx, email, password)
+        user = auth.check_password(self._hasher, found, password)
+        with self._uow.write() as tx:
+            token = auth.issue_token(tx, self._keys, user)
+        return schemas.AuthSession(user=user_view(user), token=token)
+
+    def signout(self, token: str | None, *, everywhere: bool = False) -> None:
+        with self._uow.write() as tx:
+            auth.signout(tx, self._keys, token or "", everywhere=everywhere)
+
+    def rotate_signing_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
+        with self._uow.write() as tx:
+            key = auth.rotate_keys(tx, self._keys, revoke_all=revoke_all)
+        return schemas.KeyRotation(kid=key.kid, revoked_all=revoke_all)
+
+    def whoami(self, token: str | None) -> schemas.User:
+        return user_view(self._authenticate(token))
+
+    # -- tickets ------------------------------------------------------------------------
+    def list_tickets(
+        self,
+        token: str | None = None,
+        *,
+        mine: bool = False,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        sort: str = "listed",
+    ) -> list[schemas.Ticket]:
+        owner_id = self._authenticate(token).id if mine else None
+        self._catch_up()
+        with self._uow.read() as tx:
+            found = tickets.list_tickets(
+                tx, owner_id=owner_id, search=search, limit=limit, offset=offset, sort=sort
+            )
+        return [ticket_view(ticket) for ticket in found]
+
+    def get_ticket(self, ticket_id: str) -> schemas.Ticket:
+        self._catch_up()
+        with self._uow.read() as tx:
+            return ticket_view(tickets.get_ticket(tx, ticket_id))
+
+    def create_ticket(
+        self,
+        token: str | None,
+        title: str,
+        price: str,
+        currency: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> schemas.Ticket:
+        user = self._authenticate(token)
+        once = self._once(idempotency_key, user.id, "create_ticket", title, price, currency)
+        with self._commands.command("create-ticket") as tx:
+            if (replayed := once.replay(tx)) is not None:
+                return schemas.Ticket.model_validate(replayed)
+            ticket = ticket_view(
+                tickets.create_ticket(tx, user.id, title, price, currency or self._currency)
+            )
+            once.remember(tx, ticket)
+        return ticket
+
+    def update_ticket(
+        self,
+        token: str | None,
+        ticket_id: str,
+        *,
+        title: str | None = None,
+        price: str | None = None,
+        currency: str | None = None,
+    ) -> schemas.Ticket:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._commands.command("update-ticket") as tx:
+            ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
+        return ticket_view(ticket)
+
+    def import_tickets(
+        self,
+        token: str | None,
+        rows: Iterator[ImportRow],
+        *,
+        dry_run: bool = False,
+        skip_invalid: bool = False,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> schemas.ImportReport:
+        user = self._authenticate(token)
+        progress = on_progress or (lambda _phase, _rows: None)
+        self._catch_up()
+        with import_flow.checked_spool() as spool:
+            planned = import_flow.validate(
+                self._uow, user.id, rows, self._currency, progress, spool
+            )
+            bad_lines = {problem.line for problem in planned.problems}
+            if dry_run or (bad_lines and not skip_invalid):
+                if not dry_run:  # all or nothing: every row was skipped
+                    planned.unchanged += planned.created + planned.updated
+                    planned.created = planned.updated = 0
+                return import_report(planned, len(bad_lines))
+            written = import_flow.write(self._uow, user.id, spool, progress)
+        faults.point("import:committed")
+        self._deliver()
+        written.problems = planned.problems + written.problems
+        return import_report(written, len(bad_lines))
+
+    def export_tickets(
+        self, token: str | None, *, mine: bool = False
+    ) -> Iterator[schemas.ExportRow]:
+        user = self._authenticate(token)  # a whole marketplace's listings are not for strangers
+        owner_id = user.id if mine else None
+        self._catch_up()
+        after = ""
+        while True:
+            with self._uow.read() as tx:
+                page = tickets.export_page(tx, owner_id=owner_id, after_id=after, limit=1000)
+            if not page:
+                return
+            yield from (export_row(ticket) for ticket in page)
+            after = page[-1].id
+
+    # -- orders -------------------------------------------------------------------------
+    def list_orders(self, token: str | None) -> list[schemas.Order]:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._uow.read() as tx:
+            return [order_view(order) for order in orders.list_orders(tx, user.id)]
+
+    def create_order(
+        self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
+    ) -> schemas.Order:
+        (outcome,) = self.create_orders([OrderRequest(token, ticket_id, idempotency_key)])
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
+        """Many reservations in one transaction and one delivery of their events (a server
+        batches its concurrent requests so): each gets its order or the error that refused
+        it, and a refused one changes nothing (its own savepoint)."""
+        outcomes: list[schemas.Order | DomainError] = []
+        with self._commands.command_on_current_replicas("reserve") as tx:
+            for request in requests:
+                try:
+                    with tx.savepoint():
+                        outcomes.append(self._reserve(tx, request))
+                except DomainError as error:
+                    outcomes.append(error)
+        return outcomes
+
+    def _reserve(self, tx: Transaction, request: OrderRequest) -> schemas.Order:
+        user = auth.authenticate(tx, self._keys, request.token)
+        once = self._once(request.idempotency_key, user.id, "create_order", request.ticket_id)
+        if (replayed := once.replay(tx)) is not None:
+            return schemas.Order.model_validate(replayed)
+        order = order_view(orders.reserve(tx, user.id, request.ticket_id, self._order_ttl))
+        once.remember(tx, order)
+        return order
+
+    def get_order(self, token: str | None, order_id: str) -> schemas.Order:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._uow.read() as tx:
+            return order_view(orders.get_order(tx, user.id, order_id))
+
+    def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
+        user = self._authenticate(token)
+        self._catch_up()
+        with self._commands.command("cancel") as tx:
+            order = orders.cancel_order(tx, user.id, order_id)
+        return order_view(order)
+
+    # -- payments -----------------------------------------------------------------------
+    def pay(
+        self,
+        token: str | None,
+        order_id: str,
+        card: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> schemas.Payment:
+        check_source(card)
+        user = self._authenticate(token)
+        once = self._once(idempotency_key, user.id, "pay", order_id, card)
+        # The key is held a while longer than an attempt's lease: the call may first drive
+        # an earlier attempt again, then catch up, then charge.
+        claim = self._payment_lease * 3 + timedelta(seconds=30)
+        if (replayed := once.claim(self._uow, claim)) is not None:
+            return schemas.Payment.model_validate(replayed)
+        try:
+            payment = self._pay(user.id, order_id, card)
+        except BaseException as error:
+            once.refused(self._uow, error)
+            raise
+        once.answered(self._uow, payment)
+        return payment
+
+    def _pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
+        # This order's own abandoned attempt first: the catch-up would drive it too, but this
+        # request would not know it was the answer to its "try again".
+        attempt = charging.resume(
+            self._uow, self._provider, self._payment_lease, user_id, order_id, card
+        )
+        self._catch_up()
+        try:
+            if attempt is None:
+                attempt = charging.pay(
+                    self._uow,
+                    self._provider,
+                    user_id,
+                    order_id,
+                    card,
+                    self._payment_lease,
+                    announce=self._deliver,
+                )
+        finally:  # a refused attempt's end is news too: its order stops waiting for it
+            self._deliver()
+        self.runtime.settle_refunds()  # the order may have ended while the card was charged
+        with self._uow.read() as tx:
+            return payment_view(payments.raise_for_outcome(payments.get_payment(tx, attempt.id)))
+
+    def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
+        self._catch_up()
+        found = reconciling.reconcile(self._uow, self._provider, fix=fix)
+        if fix:
+            self._deliver()
+        return reconcile_report(found)
+
+    # -- events -------------------------------------------------------------------------
+    def events(
+        self, after: int = 0, limit: int = 100, *, token: str | None = None
+    ) -> list[schemas.Event]:
+        if not 0 <= after <= self._log.max_seq:
+            raise InvalidInput(
+                f"after must be an event number from 0 to {self._log.max_seq}", "after"
+            )
+        if not 1 <= limit <= EVENTS_LIMIT_MAX:
+            raise InvalidInput(f"limit must be from 1 to {EVENTS_LIMIT_MAX}", "limit")
+        self._catch_up()
+        with self._uow.read() as tx:
+            found = self._log.read(tx, after, limit)
+        return [event_view(envelope) for envelope in found]
+
+    def last_event_seq(self) -> int:
+        with self._uow.read() as tx:
+            return self._log.last_seq(tx)
+
+    # -- demo ---------------------------------------------------------------------------
+    def demo(self) -> schemas.DemoReport:
+        with self._uow.read() as tx:
+            if tickets.count(tx) > 0:
+                raise Conflict("The store already has tickets: demo only fills an empty store")
+        return demo.fill(self)

@@ -1,0 +1,96 @@
+"""What the application layer needs from adapters, beyond the domains' own ports
+(core/ports.py): an event bus to hand committed events on, the event log to read, and the
+table of idempotency keys. `bus/` and `store/` implement them; `bootstrap.py` wires them."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+
+from openticket.core.events import Envelope
+from openticket.core.ports import BatchHandler, Handler, Transaction
+
+
+class EventBus(Protocol):
+    # True when handing events on applies them in this process (one write transaction);
+    # False when it publishes them to a broker, which must not happen under the write lock.
+    delivers_in_process: bool
+
+    def subscribe(
+        self,
+        consumer: str,
+        subject: str,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
+        """Have `handler` apply every event of `subject` once, as `consumer`."""
+
+    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+        """Hand on every committed event not yet handed on; return their subjects.
+        Safe to call from any number of processes at once, and again after a crash.
+        `known_pending` skips the cheap check for undelivered events."""
+
+    def consume(
+        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+    ) -> None:
+        """A worker's loop, until `stop` is set: apply events to this process's consumers.
+        `after_each` maps a consumer to what to run after it applied events."""
+
+    def close(self) -> None: ...
+
+
+class EventLog(Protocol):
+    """The outbox read as the marketplace's event log."""
+
+    max_seq: int  # the highest position the log can reach
+
+    def has_pending(self, tx: Transaction) -> bool:
+        """Whether some committed event is not delivered yet."""
+        ...
+
+    def read(self, tx: Transaction, after: int, limit: int) -> list[Envelope]: ...
+
+    def last_seq(self, tx: Transaction) -> int: ...
+
+
+class ClaimState(enum.Enum):
+    CLAIMED = "claimed"  # this request runs, and answers for the key
+    ANSWERED = "answered"  # an earlier request answered: replay its answer
+    BUSY = "busy"  # another request is running right now
+
+
+class Claim(NamedTuple):
+    state: ClaimState
+    response: dict[str, Any] | None = None
+    held_until: datetime | None = None  # CLAIMED: this claim's own mark
+
+
+class IdempotencyRecords(Protocol):
+    """Idempotency keys with the first answer to each (app/once.py)."""
+
+    def replay(
+        self, tx: Transaction, user_id: str, key: str, fingerprint: str
+    ) -> dict[str, Any] | None: ...
+
+    def claim(
+        self,
+        tx: Transaction,
+        user_id: str,
+        key: str,
+        fingerprint: str,
+        until: datetime,
+    ) -> Claim: ...
+
+    def remember(
+        self,
+        tx: Transaction,
+        user_id: str,
+        key: str,
+        fingerprint: str,
+        response: dict[str, Any],
+    ) -> None: ...
+
+    def release(self, tx: Transaction, user_id: str, key: str, held_until: datetime) -> None: ...

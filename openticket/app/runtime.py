@@ -1,0 +1,130 @@
+"""What runs besides commands: catching up after a crash (payments a dead process left half
+done, overdue expiries, undelivered events), refunds, the expiration jobs, and a worker's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from openticket.app.commands import Commands
+from openticket.app.ports import EventBus, EventLog
+from openticket.core import faults
+from openticket.core.events import ORDER_CANCELLED
+from openticket.core.expiration import service as expiration
+from openticket.core.expiration.model import ExpiryTimer
+from openticket.core.orders import service as orders
+from openticket.core.payments import charging
+from openticket.core.payments import service as payments
+from openticket.core.payments.provider import PaymentProvider
+from openticket.core.ports import UnitOfWork
+
+log = logging.getLogger("openticket")
+
+EXPIRY_BATCH = 500  # expirations fired per transaction
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        commands: Commands,
+        bus: EventBus,
+        event_log: EventLog,
+        provider: PaymentProvider,
+        timer: ExpiryTimer,
+        payment_lease: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._commands = commands
+        self._bus = bus
+        self._log = event_log
+        self._provider = provider
+        self._timer = timer
+        self._payment_lease = payment_lease
+        commands.after_delivery = self.after_delivery
+
+    def catch_up(self, *, leftovers: bool = False) -> None:
+        """Drive again the payments a dead process left half done, apply overdue expiries,
+        deliver what is undelivered, settle due refunds. One read transaction when there is
+        nothing to do. With a broker, events other commands have not published yet are theirs
+        to publish, or a worker's (`leftovers`): publishing them from every request would
+        only make duplicates."""
+        with self._uow.read() as tx:
+            abandoned = payments.any_stale(tx, self._provider.name)
+            overdue = orders.any_overdue(tx)
+            undelivered = self._log.has_pending(tx) and (
+                leftovers or self._commands.delivers_in_process
+            )
+            refunds = payments.any_refund_due(tx)
+        if abandoned:  # first: its order may still complete (if not, it is refunded)
+            charging.redrive_stale(self._uow, self._provider, self._payment_lease)
+            self._commands.deliver()
+            self.settle_refunds()
+        if overdue:
+            with self._uow.write() as tx:
+                orders.expire_overdue(tx)
+            faults.point("expiry:committed")
+        if overdue or undelivered:
+            self._commands.deliver()
+        elif refunds:
+            self.settle_refunds()
+
+    def after_delivery(self, delivered: set[str]) -> None:
+        if ORDER_CANCELLED in delivered:  # a charged order may have ended
+            self.settle_refunds()
+
+    def settle_refunds(self) -> None:
+        with self._uow.read() as tx:
+            if not payments.any_refund_due(tx):
+                return
+        if charging.settle_refunds(self._uow, self._provider):
+            self._commands.deliver_leftovers()
+
+    def run_expiration_jobs(self) -> None:
+        """Become a candidate to run the expiration jobs (the timer runs them while this
+        process holds the store's leader lock, and calls `schedule_pending_expirations`)."""
+        self._timer.start()
+
+    def schedule_pending_expirations(self) -> None:
+        """Make sure every pending expiry has a job (a process may have died between
+        committing an order and storing its job)."""
+        with self._uow.read() as tx:
+            pending = expiration.pending(tx)
+        for order_id, at in pending:
+            self._timer.schedule(order_id, at)
+
+    def fire_due_expirations(self, until: datetime) -> None:
+        """What the scheduler runs each second some window ends: every expiration due."""
+        while True:
+            with self._uow.write() as tx:
+                fired = expiration.fire_due(tx, until, EXPIRY_BATCH)
+            if fired:
+                faults.point("expiry:committed")
+            self._commands.deliver()
+            if fired < EXPIRY_BATCH:
+                return
+
+    def work(self, stop: threading.Event) -> None:
+        """A worker's loop until `stop`: apply events to this process's domains as they come
+        (refunds they make due are settled right after), and every second do what no command
+        may come to drive: overdue expiries, events a dead process left unpublished, refunds
+        a down payment provider postponed."""
+
+        def tend() -> None:
+            while not stop.wait(1.0):
+                try:
+                    self.catch_up(leftovers=True)
+                except Exception:
+                    log.exception("catching up failed; retrying")
+
+        tending = threading.Thread(target=tend, name="openticket-catch-up", daemon=True)
+        tending.start()
+        self._bus.consume(stop, {"payments": self.settle_refunds})
+        tending.join()
+
+    def close(self) -> None:
+        self._timer.shutdown()
+        self._bus.close()

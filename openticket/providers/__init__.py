@@ -1,0 +1,1 @@
+"""Payment providers: adapters of core.payments.provider.PaymentProvider."""
