@@ -126,6 +126,26 @@ def assemble(
     )
 
 
+def upgrade_store(settings: Settings) -> tuple[str, str | None]:
+    """Apply the schema migrations: (the store, its password hidden; the revision it is at)."""
+    from openticket.store.db import redact_url
+    from openticket.store.migrate import upgrade
+
+    engine = create_store_engine(settings.db_url)
+    try:
+        return redact_url(settings.db_url), upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def store_errors() -> tuple[type[Exception], type[Exception]]:
+    """(the store cannot be reached now, any error of the store's driver): the types the
+    entry points turn into answers, so that they need not know the database library."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return OperationalError, DBAPIError
+
+
 def key_ring(settings: Settings, uow: UnitOfWork) -> KeyRing:
     """Where the token signing keys are: OPENTICKET_SECRET_KEY, else a file beside a SQLite
     database (keys an earlier version kept in its tables move there), else the store."""

@@ -23,7 +23,6 @@ from openticket.app.views import (
     ticket_view,
     user_view,
 )
-from openticket.core import faults
 from openticket.core.auth import service as auth
 from openticket.core.auth.keys import KeyRing
 from openticket.core.auth.model import User
@@ -194,21 +193,12 @@ class LocalApi:
         user = self._authenticate(token)
         progress = on_progress or (lambda _phase, _rows: None)
         self._catch_up()
-        with import_flow.checked_spool() as spool:
-            planned = import_flow.validate(
-                self._uow, user.id, rows, self._currency, progress, spool
-            )
-            bad_lines = {problem.line for problem in planned.problems}
-            if dry_run or (bad_lines and not skip_invalid):
-                if not dry_run:  # all or nothing: every row was skipped
-                    planned.unchanged += planned.created + planned.updated
-                    planned.created = planned.updated = 0
-                return import_report(planned, len(bad_lines))
-            written = import_flow.write(self._uow, user.id, spool, progress)
-        faults.point("import:committed")
-        self._deliver()
-        written.problems = planned.problems + written.problems
-        return import_report(written, len(bad_lines))
+        tally, bad_rows, wrote = import_flow.run(
+            self._uow, user.id, rows, self._currency, progress, dry_run, skip_invalid
+        )
+        if wrote:
+            self._deliver()
+        return import_report(tally, bad_rows)
 
     def export_tickets(
         self, token: str | None, *, mine: bool = False

@@ -24,37 +24,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from openticket.core.errors import RetryLater
+from openticket.bus.jetstream_consumer import RECONNECT_SECONDS, JetStreamConsumer
+from openticket.bus.jetstream_wire import encode, nats_subject
 from openticket.core.events import Envelope
 from openticket.core.ports import BatchHandler, Handler
 from openticket.store import outbox
-from openticket.store.uow import Tx, UnitOfWork
+from openticket.store.uow import UnitOfWork
 
 log = logging.getLogger("openticket.bus")
 
 T = TypeVar("T")
 
 PUBLISH_CHUNK = 500
-# Unacknowledged this long, a message is delivered again (handlers are database-only and
-# idempotent, so an early redelivery is harmless). Short, because a nak'd message is now and
-# then redelivered only after ack_wait, not after its nak delay (docs/performance.md).
-ACK_WAIT_SECONDS = 5.0
-STOP_WAIT_SECONDS = 30.0
-FETCH_BATCH = 64
-RETRY_LATER_SECONDS = 0.5
-FAILED_RETRY_SECONDS = 5.0
 DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
 SETTLE_SECONDS = 10.0
 # Consumers usually apply a command's events within milliseconds: look again soon, then
@@ -66,37 +57,10 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 # Tries per connection before it is given up; a worker then makes a new one. A command whose
 # events cannot be published leaves them to the next command or a worker, after ~1 s.
 RECONNECT_ATTEMPTS = 2
-RECONNECT_SECONDS = 0.5
 PUBLISH_PAUSE_SECONDS = 5.0
 
 
-def nats_subject(stream: str, subject: str) -> str:
-    """`ticket:created` -> `OPENTICKET.ticket.created`."""
-    return f"{stream}.{subject.replace(':', '.')}"
-
-
-def encode(envelope: Envelope) -> bytes:
-    return json.dumps(
-        {
-            "id": envelope.id,
-            "subject": envelope.subject,
-            "occurred_at": envelope.occurred_at.isoformat(),
-            "seq": envelope.sequence,
-            "data": envelope.data,
-        },
-        separators=(",", ":"),
-    ).encode()
-
-
-def decode(payload: bytes) -> Envelope:
-    body = json.loads(payload)
-    return Envelope(
-        body["id"], body["subject"], datetime.fromisoformat(body["occurred_at"]), body["data"],
-        int(body["seq"]),
-    )  # fmt: skip
-
-
-class JetStreamBus:
+class JetStreamBus(JetStreamConsumer):
     # Publishing and waiting for consumers happen outside the store's write lock.
     delivers_in_process = False
 
@@ -242,174 +206,6 @@ class JetStreamBus:
     def _mark(self, conn: Connection, batch: list[Envelope]) -> None:
         outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
 
-    # -- consuming ----------------------------------------------------------------------------
-    def consume(self, stop: threading.Event, after_each: dict[str, Any] | None = None) -> None:
-        """Run every subscribed domain's consumer until `stop` is set. `after_each` maps a
-        domain to a callable run after each event it applied (e.g. settling refunds)."""
-        hooks = after_each or {}
-        self._run(self._connected())
-        futures = [
-            asyncio.run_coroutine_threadsafe(
-                self._consume(domain, handlers, stop, hooks.get(domain)), self._loop
-            )
-            for domain, handlers in self._handlers.items()
-        ]
-        stop.wait()
-        for future in futures:
-            future.result(timeout=STOP_WAIT_SECONDS)
-
-    async def _consume(
-        self, domain: str, handlers: dict[str, Handler], stop: threading.Event, hook: Any
-    ) -> None:
-        """Fetch and apply until `stop`; a lost connection is made again (NATS restarted)."""
-        while not stop.is_set():
-            try:
-                subscription = await self._subscribe(domain)
-            except Exception as error:
-                log.warning("%s consumer: NATS unavailable (%s)", domain, type(error).__name__)
-                await asyncio.sleep(RECONNECT_SECONDS)
-                continue
-            await self._fetch_until_lost(domain, subscription, handlers, stop, hook)
-
-    async def _subscribe(self, domain: str) -> Any:
-        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-
-        await self._connected()
-        durable = f"{self._stream}-{domain}"
-        config = ConsumerConfig(
-            durable_name=durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=ACK_WAIT_SECONDS,
-        )
-        return await self._js.pull_subscribe(
-            self._filter(domain), durable=durable, stream=self._stream, config=config
-        )
-
-    def _filter(self, domain: str) -> str:
-        """The stream's subjects a domain's consumer is given: those of the one family its
-        handlers are all in (`OPENTICKET.order.>`), else every subject. A consumer that is
-        given every event only to ack most of them unread was busy with nothing: each
-        reservation's events went to all four workers. (A consumer made earlier keeps the
-        filter it was made with; it still acks what it has no handler for.)"""
-        families = {subject.split(":", 1)[0] for subject in self._handlers[domain]}
-        if len(families) == 1:
-            return f"{self._stream}.{families.pop()}.>"
-        return f"{self._stream}.>"
-
-    async def _fetch_until_lost(
-        self,
-        domain: str,
-        subscription: Any,
-        handlers: dict[str, Handler],
-        stop: threading.Event,
-        hook: Any,
-    ) -> None:
-        import nats.errors
-
-        while not stop.is_set():
-            if self._nc is None or self._nc.is_closed:
-                return  # subscribe again on a new connection
-            try:
-                messages = await subscription.fetch(FETCH_BATCH, timeout=0.5)
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue  # nothing new
-            except Exception as error:  # reconnecting, or closed
-                log.debug("%s consumer: fetch failed (%s)", domain, type(error).__name__)
-                await asyncio.sleep(RECONNECT_SECONDS)
-                continue
-            try:
-                await self._handle(domain, handlers, messages, hook)
-            except Exception:  # e.g. the connection dropped while acking: they come again
-                log.exception("%s consumer: a batch of %d failed", domain, len(messages))
-                await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _handle(
-        self, domain: str, handlers: dict[str, Handler], messages: list[Any], hook: Any
-    ) -> None:
-        """Apply a fetched batch in one transaction (each event in a savepoint of its own),
-        then ack what was applied or seen before, and nak what must come again later."""
-        envelopes = [decode(message.data) for message in messages]
-        try:
-            outcomes, applied, emitted = await asyncio.to_thread(
-                self._apply_many, domain, handlers, envelopes
-            )
-        except Exception:  # the transaction failed as a whole (e.g. the database is down)
-            log.exception("%s could not apply %d events", domain, len(envelopes))
-            outcomes, applied, emitted = [FAILED_RETRY_SECONDS] * len(envelopes), 0, False
-        for message, outcome in zip(messages, outcomes, strict=True):
-            if outcome is None:
-                await message.ack()
-            else:
-                await message.nak(delay=outcome)
-        if emitted:  # what the handlers announced goes on at once, unsettled
-            await asyncio.to_thread(self._publish_unpublished)
-        if hook is not None and applied:
-            await asyncio.to_thread(hook)
-
-    def _apply_many(
-        self, domain: str, handlers: dict[str, Handler], envelopes: list[Envelope]
-    ) -> tuple[list[float | None], int, bool]:
-        """Each event with its inbox row, in one transaction: per event None (applied, seen
-        before, or not for this domain: ack it) or the delay before it is offered again; how
-        many were applied; whether the handlers emitted events."""
-        outcomes: list[float | None] = []
-        applied = 0
-        if not any(envelope.subject in handlers for envelope in envelopes):
-            return [None] * len(envelopes), 0, False  # none for this domain: no transaction
-        with self._uow.write() as tx:
-            for run in _runs(envelopes):
-                batch_applied = self._apply_run(tx, domain, run)
-                if batch_applied is not None:
-                    outcomes.extend([None] * len(run))
-                    applied += batch_applied
-                    continue
-                for envelope in run:
-                    outcome, count = self._apply_one(tx, domain, handlers, envelope)
-                    outcomes.append(outcome)
-                    applied += count
-        return outcomes, applied, tx.emitted > 0
-
-    def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> int | None:
-        """A run of one subject through the domain's batch handler, in one savepoint; how many
-        it applied, or None to apply them one by one instead (no batch handler, a single event,
-        or the batch handler refused: RetryLater or a failure, sorted out event by event)."""
-        batch_handler = self._batch_handlers[domain].get(run[0].subject)
-        if batch_handler is None or len(run) < 2:
-            return None
-        try:
-            with tx.savepoint():
-                fresh = outbox.claim_many(tx.conn, domain, [e.id for e in run], tx.now)
-                todo = [envelope for envelope in run if envelope.id in fresh]
-                if todo:
-                    batch_handler(todo, tx)
-        except Exception as error:
-            log.debug("%s: a run of %d %s one by one (%r)", domain, len(run), run[0].subject, error)
-            return None
-        return len(todo)
-
-    def _apply_one(
-        self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
-    ) -> tuple[float | None, int]:
-        handler = handlers.get(envelope.subject)
-        if handler is None:
-            return None, 0
-        tx.cause = envelope.id
-        try:
-            with tx.savepoint():
-                if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
-                    return None, 0
-                handler(envelope, tx)
-            return None, 1
-        except RetryLater as waiting:
-            log.debug("%s: %s later: %s", domain, envelope.subject, waiting)
-            return RETRY_LATER_SECONDS, 0
-        except Exception:
-            log.exception("%s could not apply %s %s", domain, envelope.subject, envelope.id)
-            return FAILED_RETRY_SECONDS, 0
-        finally:
-            tx.cause = None
-
     # -- the connection -------------------------------------------------------------------
     async def _connected(self) -> None:
         if self._nc is not None and not self._nc.is_closed and self._js is not None:
@@ -470,18 +266,6 @@ class JetStreamBus:
             self._run(_cancel_other_tasks(), timeout=CONNECT_TIMEOUT_SECONDS)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
-
-
-def _runs(envelopes: list[Envelope]) -> Iterator[list[Envelope]]:
-    """Consecutive events of one subject, together."""
-    run: list[Envelope] = []
-    for envelope in envelopes:
-        if run and envelope.subject != run[0].subject:
-            yield run
-            run = []
-        run.append(envelope)
-    if run:
-        yield run
 
 
 async def _quiet(error: Exception) -> None:

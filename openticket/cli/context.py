@@ -22,8 +22,8 @@ from openticket.core.errors import DomainError, NotSignedIn, Unavailable
 
 if TYPE_CHECKING:
     from openticket.app.api import Api
-    from openticket.cli.credentials import CredentialStore
     from openticket.config import Settings
+    from openticket.credentials import CredentialStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,13 +59,13 @@ class Cli:
 
     @property
     def credentials(self) -> CredentialStore:
-        from openticket.cli.credentials import CredentialStore
+        from openticket.credentials import CredentialStore
 
         return CredentialStore(self.settings.home)
 
     @property
     def target(self) -> str:
-        from openticket.cli.credentials import target_key
+        from openticket.credentials import target_key
 
         return target_key(self.settings.db_url, self.settings.server)
 
@@ -93,13 +93,20 @@ def _fail(cli: Cli, error: DomainError) -> typer.Exit:
 def _unexpected(cli: Cli, error: Exception) -> typer.Exit:
     if os.environ.get("OPENTICKET_DEBUG"):
         raise error
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    from openticket.bootstrap import store_errors
 
-    if isinstance(error, OperationalError):
-        return _fail(cli, Unavailable(f"The database is unavailable: {error.orig}"))
-    if isinstance(error, DBAPIError):  # its text would carry the statement's parameters
-        error = error.orig if isinstance(error.orig, Exception) else Exception("database error")
+    unavailable, store_error = store_errors()
+    if isinstance(error, unavailable):
+        return _fail(cli, Unavailable(f"The database is unavailable: {_driver_error(error)}"))
+    if isinstance(error, store_error):  # its text would carry the statement's parameters
+        error = _driver_error(error)
     return _fail(cli, DomainError(f"Unexpected error ({type(error).__name__}): {error}"))
+
+
+def _driver_error(error: Exception) -> Exception:
+    """The database driver's own error, without the statement and its parameters."""
+    orig = getattr(error, "orig", None)
+    return orig if isinstance(orig, Exception) else Exception("database error")
 
 
 def command(fn: F) -> F:

@@ -14,15 +14,10 @@ app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @command
 def upgrade(cli: Cli) -> None:
     """Apply schema migrations (the first command on a new database also does)."""
-    from openticket.store.db import create_store_engine, redact_url
-    from openticket.store.migrate import upgrade as run_upgrade
+    from openticket.bootstrap import upgrade_store
 
-    engine = create_store_engine(cli.settings.db_url)
-    try:
-        revision = run_upgrade(engine)
-    finally:
-        engine.dispose()
+    store, revision = upgrade_store(cli.settings)
     if cli.as_json:
         render.print_json({"revision": revision})
     else:
-        render.message(f"{redact_url(cli.settings.db_url)} is at revision {revision}")
+        render.message(f"{store} is at revision {revision}")

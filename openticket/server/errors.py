@@ -9,11 +9,11 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from openticket.app.schemas import ErrorBody
+from openticket.bootstrap import store_errors
 from openticket.core.errors import DomainError, InProgress, TooManyRequests
 
 log = logging.getLogger("openticket.server")
@@ -40,6 +40,8 @@ def _body(items: list[tuple[str, str | None]]) -> dict[str, object]:
 
 
 def install(app: FastAPI) -> None:
+    unavailable, _ = store_errors()
+
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
         headers = {}
@@ -70,11 +72,11 @@ def install(app: FastAPI) -> None:
             _body([(message, None)]), status_code=error.status_code, headers=headers
         )
 
-    @app.exception_handler(OperationalError)
-    async def store_unavailable(_request: Request, error: OperationalError) -> JSONResponse:
+    @app.exception_handler(unavailable)
+    async def store_unavailable(_request: Request, error: Exception) -> JSONResponse:
         # Nothing was committed: the database refused a connection (full, restarting) or
         # ended the transaction (a deadlock victim). The details stay in the log.
-        log.warning("database unavailable: %s", type(error.orig).__name__)
+        log.warning("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
         return JSONResponse(
             _body([("The database is unavailable for now: try again", None)]),
             status_code=503,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
@@ -66,6 +67,10 @@ class OpenticketApp(App[None]):
 
     def _show_user(self, email: str | None) -> None:
         self.sub_title = f"signed in as {email}" if email else "not signed in"
+
+    @on(MarketScreen.SignInNeeded)
+    def _sign_in_needed(self) -> None:
+        self.action_sign_in()
 
     def action_sign_in(self) -> None:
         if not isinstance(self.screen, SignInScreen):

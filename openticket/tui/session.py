@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from openticket.app.api import Api
 from openticket.app.schemas import AuthSession
-from openticket.cli.credentials import CredentialStore
 from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import NotSignedIn
+from openticket.credentials import CredentialStore
 
 
 @dataclass

@@ -19,7 +19,7 @@ from tests.conftest import User, signed_up
 # Runs `orders create` through the real LocalApi, and dies at the chosen point.
 CRASHING_RESERVE = """
 import os, signal, sys
-from openticket.cli.credentials import CredentialStore, target_key
+from openticket.credentials import CredentialStore, target_key
 from openticket.config import Settings
 from openticket.bootstrap import bootstrap
 from openticket.core.orders import service as orders

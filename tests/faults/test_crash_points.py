@@ -28,9 +28,9 @@ import httpx
 import pytest
 
 from openticket.bootstrap import Overrides, bootstrap
-from openticket.cli.credentials import CredentialStore, target_key
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
+from openticket.credentials import CredentialStore, target_key
 from tests.conftest import (
     OPENTICKET,
     PATIENCE_SECONDS,

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from openticket.app.local import LocalApi
-from openticket.cli.credentials import CredentialStore, target_key
+from openticket.credentials import CredentialStore, target_key
 from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.help import HelpScreen
 from openticket.tui.screens.listing_form import ListingForm

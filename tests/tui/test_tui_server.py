@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from openticket.cli.credentials import CredentialStore, target_key
 from openticket.client.remote import RemoteApi
+from openticket.credentials import CredentialStore, target_key
 from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.order import OrderScreen

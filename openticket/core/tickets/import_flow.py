@@ -139,3 +139,28 @@ def write(uow: UnitOfWork, owner_id: str, spool: CheckedSpool, progress: Progres
             faults.point("import:batch-written")
             progress("written", len(batch))
     return tally
+
+
+def run(
+    uow: UnitOfWork,
+    owner_id: str,
+    rows: Iterator[ImportRow],
+    currency: str,
+    progress: Progress,
+    dry_run: bool,
+    skip_invalid: bool,
+) -> tuple[Tally, int, bool]:
+    """Validate every row, then write unless this is a dry run or (without `skip_invalid`)
+    some row is bad: all or nothing. (The tally, the bad rows, whether anything was written.)"""
+    with checked_spool() as spool:
+        planned = validate(uow, owner_id, rows, currency, progress, spool)
+        bad_lines = {problem.line for problem in planned.problems}
+        if dry_run or (bad_lines and not skip_invalid):
+            if not dry_run:  # every row was skipped
+                planned.unchanged += planned.created + planned.updated
+                planned.created = planned.updated = 0
+            return planned, len(bad_lines), False
+        written = write(uow, owner_id, spool, progress)
+    faults.point("import:committed")
+    written.problems = planned.problems + written.problems
+    return written, len(bad_lines), True

@@ -16,6 +16,9 @@ RESERVED = "reserved"
 SOLD = "sold"
 
 
+SORTS = ("listed", "price", "-price", "title", "-title")  # a listing's orders, "-": descending
+
+
 class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one per row
     id: str
     title: str

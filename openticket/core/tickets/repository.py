@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from openticket.core.money import Money
 from openticket.core.ports import Transaction
-from openticket.core.tickets.model import Ticket
+from openticket.core.tickets.model import SORTS, Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
 from openticket.store.bulk import insert_many, insert_new_many, key_chunks
 from openticket.store.insert_new import insert_new
@@ -178,7 +178,7 @@ _ORDERINGS = {
     "title": (func.lower(tickets.c.title),),
     "-title": (func.lower(tickets.c.title).desc(),),
 }
-SORTS = tuple(_ORDERINGS)
+assert tuple(_ORDERINGS) == SORTS
 
 
 def count(tx: Transaction) -> int:

@@ -9,7 +9,7 @@ from openticket.core.money import Money, normalize_currency
 from openticket.core.ports import Transaction
 from openticket.core.text import storable
 from openticket.core.tickets import repository
-from openticket.core.tickets.model import AVAILABLE, Ticket, clean_title
+from openticket.core.tickets.model import AVAILABLE, SORTS, Ticket, clean_title
 
 LIST_LIMIT_MAX = 1000
 SEARCH_MAX = 200
@@ -123,8 +123,8 @@ def list_tickets(
     offset: int,
     sort: str = "listed",
 ) -> list[Ticket]:
-    if sort not in repository.SORTS:
-        raise InvalidInput(f"Sort must be one of {', '.join(repository.SORTS)}", "sort")
+    if sort not in SORTS:
+        raise InvalidInput(f"Sort must be one of {', '.join(SORTS)}", "sort")
     if not 1 <= limit <= LIST_LIMIT_MAX:
         raise InvalidInput(f"Limit must be between 1 and {LIST_LIMIT_MAX}", "limit")
     if not 0 <= offset <= LIST_OFFSET_MAX:

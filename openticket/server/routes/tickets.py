@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, StrictFloat, StrictInt, StrictStr
 
 from openticket.app import schemas
-from openticket.core.tickets.repository import SORTS
+from openticket.core.tickets.model import SORTS
 from openticket.server.deps import ApiDep, IdempotencyKeyDep, TokenDep
 
 MAX_OFFSET = 1_000_000_000  # past any real listing; keeps SQL integers in range

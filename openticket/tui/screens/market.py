@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -15,20 +16,20 @@ from textual.worker import get_current_worker
 
 from openticket.app.schemas import Order, Ticket
 from openticket.core.errors import DomainError, Unavailable
+from openticket.core.tickets.model import SORTS
 from openticket.tui.session import Session
 from openticket.tui.text import cell, plain
-
-if TYPE_CHECKING:
-    from openticket.tui.app import OpenticketApp
 
 PAGE_SIZE = 100
 SEARCH_DELAY_SECONDS = 0.25
 LIVE_POLL_SECONDS = 0.5
-SORTS = ("listed", "price", "-price", "title", "-title")
 TICKET_SUBJECTS = ("ticket:",)
 
 
 class MarketScreen(Screen[None]):
+    class SignInNeeded(Message):
+        """Buying needs a signed-in user: the app asks for one."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "buy", "Buy"),
         Binding("slash", "search", "Search"),
@@ -186,7 +187,7 @@ class MarketScreen(Screen[None]):
         if ticket_id is None:
             return
         if self.session.token is None:
-            cast("OpenticketApp", self.app).action_sign_in()
+            self.post_message(self.SignInNeeded())
             return
         self._reserve(ticket_id)
 
