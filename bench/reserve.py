@@ -26,9 +26,9 @@ import time
 import uuid
 from pathlib import Path
 
+from openticket.bootstrap import Overrides, bootstrap
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
-from openticket.bootstrap import Overrides, bootstrap
 
 
 def raw_baseline(path: Path, count: int) -> float:
