@@ -82,6 +82,13 @@ class LocalApi:
     def _catch_up(self) -> None:
         self.runtime.catch_up()
 
+    def _current(self) -> None:
+        """Before a read: nothing, where a worker loop tends the store (a server, a worker):
+        a read never writes there. Used as a library with no worker (tests, the embedded
+        TUI), nothing else would apply overdue expiries or finish what a dead process left."""
+        if not self.runtime.tending:
+            self.runtime.catch_up()
+
     def _deliver(self) -> None:
         self._commands.deliver()
 
@@ -134,7 +141,7 @@ class LocalApi:
         sort: str = "listed",
     ) -> list[schemas.Ticket]:
         owner_id = self._authenticate(token).id if mine else None
-        self._catch_up()
+        self._current()
         with self._uow.read() as tx:
             found = tickets.list_tickets(
                 tx, owner_id=owner_id, search=search, limit=limit, offset=offset, sort=sort
@@ -142,7 +149,7 @@ class LocalApi:
         return [ticket_view(ticket) for ticket in found]
 
     def get_ticket(self, ticket_id: str) -> schemas.Ticket:
-        self._catch_up()
+        self._current()
         with self._uow.read() as tx:
             return ticket_view(tickets.get_ticket(tx, ticket_id))
 
@@ -205,7 +212,7 @@ class LocalApi:
     ) -> Iterator[schemas.ExportRow]:
         user = self._authenticate(token)  # a whole marketplace's listings are not for strangers
         owner_id = user.id if mine else None
-        self._catch_up()
+        self._current()
         after = ""
         while True:
             with self._uow.read() as tx:
@@ -218,7 +225,7 @@ class LocalApi:
     # -- orders -------------------------------------------------------------------------
     def list_orders(self, token: str | None) -> list[schemas.Order]:
         user = self._authenticate(token)
-        self._catch_up()
+        self._current()
         with self._uow.read() as tx:
             return [order_view(order) for order in orders.list_orders(tx, user.id)]
 
@@ -255,9 +262,9 @@ class LocalApi:
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:
         user = self._authenticate(token)
-        self._catch_up()
+        self._current()
         with self._uow.read() as tx:
-            return order_view(orders.get_order(tx, user.id, order_id))
+            return order_view(orders.show_order(tx, user.id, order_id))
 
     def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
         user = self._authenticate(token)
@@ -332,7 +339,7 @@ class LocalApi:
             )
         if not 1 <= limit <= EVENTS_LIMIT_MAX:
             raise InvalidInput(f"limit must be from 1 to {EVENTS_LIMIT_MAX}", "limit")
-        self._catch_up()
+        self._current()
         with self._uow.read() as tx:
             found = self._log.read(tx, after, limit)
         return [event_view(envelope) for envelope in found]

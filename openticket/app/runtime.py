@@ -44,6 +44,8 @@ class Runtime:
         self._provider = provider
         self._timer = timer
         self._payment_lease = payment_lease
+        self.tending = False  # a worker loop runs: it, not the readers, catches up
+        self.tend_seconds = 1.0  # how often that loop catches up
         commands.after_delivery = self.after_delivery
 
     def catch_up(self, *, leftovers: bool = False) -> None:
@@ -114,16 +116,20 @@ class Runtime:
         a down payment provider postponed."""
 
         def tend() -> None:
-            while not stop.wait(1.0):
+            while not stop.wait(self.tend_seconds):
                 try:
                     self.catch_up(leftovers=True)
                 except Exception:
                     log.exception("catching up failed; retrying")
 
+        self.tending = True
         tending = threading.Thread(target=tend, name="openticket-catch-up", daemon=True)
         tending.start()
-        self._bus.consume(stop, {"payments": self.settle_refunds})
-        tending.join()
+        try:
+            self._bus.consume(stop, {"payments": self.settle_refunds})
+        finally:
+            tending.join()
+            self.tending = False
 
     def close(self) -> None:
         self._timer.shutdown()

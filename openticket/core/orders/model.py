@@ -59,6 +59,13 @@ class Order:
             return self.expires_at + PAYMENT_HOLD <= now
         return self.status == CREATED and self.expires_at <= now
 
+    def as_seen(self, now: datetime) -> Order:
+        """The order as a reader sees it at `now`: one past its window has expired, whether
+        or not the worker has written that yet (lazy expiry)."""
+        if not self.is_overdue(now):
+            return self
+        return replace(self, status=CANCELLED)
+
     def paying(self, attempt: int) -> Order | None:
         """The order while payment `attempt` is charged; None if that changes nothing (the
         order has ended, or a later attempt is known)."""

@@ -108,8 +108,14 @@ def get_order(tx: Transaction, user_id: str, order_id: str) -> Order:
     return order
 
 
+def show_order(tx: Transaction, user_id: str, order_id: str) -> Order:
+    """An order as its buyer sees it now (lazy expiry: nothing is written)."""
+    return get_order(tx, user_id, order_id).as_seen(tx.now)
+
+
 def list_orders(tx: Transaction, user_id: str) -> list[Order]:
-    return repository.for_user(tx, user_id)
+    """A buyer's orders as they stand now (lazy expiry: nothing is written)."""
+    return [order.as_seen(tx.now) for order in repository.for_user(tx, user_id)]
 
 
 def cancel_order(tx: Transaction, user_id: str, order_id: str) -> Order:
