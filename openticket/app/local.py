@@ -11,6 +11,7 @@ from openticket.app import demo, schemas
 from openticket.app.api import OrderRequest
 from openticket.app.commands import Commands
 from openticket.app.once import Once
+from openticket.app.paying import Paying
 from openticket.app.ports import EventLog, IdempotencyRecords
 from openticket.app.runtime import Runtime
 from openticket.app.views import (
@@ -18,8 +19,6 @@ from openticket.app.views import (
     export_row,
     import_report,
     order_view,
-    payment_view,
-    reconcile_report,
     ticket_view,
     user_view,
 )
@@ -29,8 +28,6 @@ from openticket.core.auth.model import User
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import Conflict, DomainError, InvalidInput
 from openticket.core.orders import service as orders
-from openticket.core.payments import charging, reconciling
-from openticket.core.payments import service as payments
 from openticket.core.payments.model import check_source
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.ports import Transaction, UnitOfWork
@@ -65,10 +62,9 @@ class LocalApi:
         self._idempotency = idempotency
         self._keys = keys
         self._hasher = hasher
-        self._provider = provider
         self._order_ttl = order_ttl
         self._currency = default_currency
-        self._payment_lease = payment_lease  # how long a live process may take to charge
+        self._paying = Paying(uow, commands, runtime, provider, payment_lease)
         self._on_close = on_close
 
     def start(self) -> None:
@@ -287,47 +283,19 @@ class LocalApi:
         once = self._once(idempotency_key, user.id, "pay", order_id, card)
         # The key is held a while longer than an attempt's lease: the call may first drive
         # an earlier attempt again, then catch up, then charge.
-        claim = self._payment_lease * 3 + timedelta(seconds=30)
+        claim = self._paying.lease * 3 + timedelta(seconds=30)
         if (replayed := once.claim(self._uow, claim)) is not None:
             return schemas.Payment.model_validate(replayed)
         try:
-            payment = self._pay(user.id, order_id, card)
+            payment = self._paying.pay(user.id, order_id, card)
         except BaseException as error:
             once.refused(self._uow, error)
             raise
         once.answered(self._uow, payment)
         return payment
 
-    def _pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
-        # This order's own abandoned attempt first: the catch-up would drive it too, but this
-        # request would not know it was the answer to its "try again".
-        attempt = charging.resume(
-            self._uow, self._provider, self._payment_lease, user_id, order_id, card
-        )
-        self._catch_up()
-        try:
-            if attempt is None:
-                attempt = charging.pay(
-                    self._uow,
-                    self._provider,
-                    user_id,
-                    order_id,
-                    card,
-                    self._payment_lease,
-                    announce=self._deliver,
-                )
-        finally:  # a refused attempt's end is news too: its order stops waiting for it
-            self._deliver()
-        self.runtime.settle_refunds()  # the order may have ended while the card was charged
-        with self._uow.read() as tx:
-            return payment_view(payments.raise_for_outcome(payments.get_payment(tx, attempt.id)))
-
     def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
-        self._catch_up()
-        found = reconciling.reconcile(self._uow, self._provider, fix=fix)
-        if fix:
-            self._deliver()
-        return reconcile_report(found)
+        return self._paying.reconcile(fix=fix)
 
     # -- events -------------------------------------------------------------------------
     def events(
