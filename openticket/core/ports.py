@@ -63,4 +63,4 @@ Handler = Callable[[Envelope, Transaction], None]
 
 BatchHandler = Callable[[list[Envelope], Transaction], None]
 """The same reaction for a run of events of one subject at once (an optimisation with exactly
-the effect of the Handler applied to each in turn: tests/unit/test_batch_handlers.py)."""
+the effect of the Handler applied to each in turn: tests/integration/test_batch_handlers.py)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from openticket.core import events
 from openticket.core.clock import parse_isoformat
 from openticket.core.events import Envelope
@@ -17,7 +19,10 @@ def build_batch_handlers(timer: ExpiryTimer) -> dict[str, BatchHandler]:
         new = repository.add_many(tx, ends)
 
         def schedule() -> None:
+            first: dict[str, datetime] = {}  # each order once, as its first event has it
             for order_id, expires_at in ends:
+                first.setdefault(order_id, expires_at)
+            for order_id, expires_at in first.items():
                 if order_id in new:
                     timer.schedule(order_id, expires_at)
 

@@ -37,7 +37,12 @@ def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
             for e in envelopes
         ],
     )
-    run = [e for e in envelopes if e.data["id"] in new]
+    # Each new order once, as its first event has it (a repeat is applied already).
+    first: dict[str, Envelope] = {}
+    for envelope in envelopes:
+        if envelope.data["id"] in new:
+            first.setdefault(envelope.data["id"], envelope)
+    run = list(first.values())
     current = repository.get_many(tx, [e.data["ticket"]["id"] for e in run])
     locked: list[Ticket] = []
     causes: list[str] = []
