@@ -9,11 +9,10 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
+from openticket.bus.apply import Outcome, apply_one, apply_run
 from openticket.bus.jetstream_wire import decode
-from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.ports import BatchHandler, Handler
-from openticket.store import outbox
 from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket.bus")
@@ -188,15 +187,10 @@ class JetStreamConsumer:
         if batch_handler is None or len(run) < 2:
             return None
         try:
-            with tx.savepoint():
-                fresh = outbox.claim_many(tx.conn, domain, [e.id for e in run], tx.now)
-                todo = [envelope for envelope in run if envelope.id in fresh]
-                if todo:
-                    batch_handler(todo, tx)
+            return apply_run(tx, domain, batch_handler, run, inbox=True)
         except Exception as error:
             log.debug("%s: a run of %d %s one by one (%r)", domain, len(run), run[0].subject, error)
             return None
-        return len(todo)
 
     def _apply_one(
         self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
@@ -206,19 +200,16 @@ class JetStreamConsumer:
             return None, 0
         tx.cause = envelope.id
         try:
-            with tx.savepoint():
-                if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
-                    return None, 0
-                handler(envelope, tx)
-            return None, 1
-        except RetryLater as waiting:
-            log.debug("%s: %s later: %s", domain, envelope.subject, waiting)
-            return RETRY_LATER_SECONDS, 0
+            outcome = apply_one(tx, domain, handler, envelope)
         except Exception:
             log.exception("%s could not apply %s %s", domain, envelope.subject, envelope.id)
             return FAILED_RETRY_SECONDS, 0
         finally:
             tx.cause = None
+        if outcome is Outcome.LATER:
+            log.debug("%s: %s %s later", domain, envelope.subject, envelope.id)
+            return RETRY_LATER_SECONDS, 0
+        return None, 1 if outcome is Outcome.APPLIED else 0
 
 
 def _runs(envelopes: list[Envelope]) -> Iterator[list[Envelope]]:

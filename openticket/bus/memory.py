@@ -23,8 +23,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from openticket.bus.apply import Outcome, apply_one, apply_run
 from openticket.core import faults
-from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.ports import BatchHandler, Handler
 from openticket.store import outbox
@@ -163,17 +163,12 @@ class InProcessBus:
             if sub.subject != run[0].subject:
                 continue
             assert sub.batch_handler is not None
+            # A run no pass has left half-applied needs no inbox rows (module docstring).
+            inbox = any(e.attempts for e in run)
             try:
-                if all(e.attempts == 0 for e in run):
-                    fresh_run = run  # never partly applied: no inbox needed (module doc)
-                else:
-                    ids = [e.id for e in run]
-                    fresh = outbox.claim_many(tx.conn, sub.consumer, ids, tx.now)
-                    fresh_run = [e for e in run if e.id in fresh]
-                sub.batch_handler(fresh_run, tx)
+                applied += apply_run(tx, sub.consumer, sub.batch_handler, run, inbox=inbox)
             except Exception as error:
                 raise _Isolate from error
-            applied += len(fresh_run)
         return applied
 
     def _dispatch(
@@ -205,18 +200,14 @@ class InProcessBus:
                     raise _Isolate from error
                 continue
             try:
-                with tx.savepoint():
-                    if not outbox.claim(tx.conn, sub.consumer, envelope.id, tx.now):
-                        continue
-                    sub.handler(envelope, tx)
-                applied += 1
-            except RetryLater as wait:
-                # Versioned handlers refuse what they cannot apply yet; later events are still
-                # offered, and this one again once something else has been applied.
-                log.debug(
-                    "%s defers %s #%s: %s", sub.consumer, envelope.subject, envelope.sequence, wait
-                )
-                complete = False
+                outcome = apply_one(tx, sub.consumer, sub.handler, envelope)
+                if outcome is Outcome.APPLIED:
+                    applied += 1
+                elif outcome is Outcome.LATER:
+                    # Versioned handlers refuse what they cannot apply yet; later events are
+                    # still offered, and this one again once something else has been applied.
+                    log.debug("%s defers %s #%s", sub.consumer, envelope.subject, envelope.sequence)
+                    complete = False
             except Exception as error:  # a failed reaction stays pending and visible
                 log.warning(
                     "%s failed on %s #%s: %s",

@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "openticket"
 DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
-LIGHT_CORE = ("money.py", "events.py", "errors.py", "clock.py", "text.py", "ids.py")
+LIGHT_CORE = ("money.py", "events.py", "errors.py", "clock.py", "text.py", "ids.py", "versions.py")
 ENTRY_POINTS = ("cli", "tui", "server")
 FRAMEWORKS = (
     "fastapi",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from openticket.core import events
-from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.orders import repository, service
 from openticket.core.orders.model import Order, TicketReplica
 from openticket.core.ports import BatchHandler, Handler, Transaction
+from openticket.core.versions import is_next_version
 
 log = logging.getLogger("openticket.orders")
 
@@ -38,13 +38,8 @@ def on_tickets_created(envelopes: list[Envelope], tx: Transaction) -> None:
 def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
     """Whether `incoming` is the version after `known`; False when it was applied already;
     RetryLater when it came before the ticket or an earlier version did."""
-    if known is None:
-        raise RetryLater(f"ticket {incoming.id} not seen yet")
-    if incoming.version > known.version + 1:
-        raise RetryLater(
-            f"ticket {incoming.id} version {incoming.version} before {known.version + 1}"
-        )
-    return incoming.version == known.version + 1
+    known_version = None if known is None else known.version
+    return is_next_version(f"ticket {incoming.id}", incoming.version, known_version)
 
 
 def on_ticket_updated(envelope: Envelope, tx: Transaction) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from openticket.core import events
 from openticket.core.clock import parse_isoformat
-from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
 from openticket.core.money import money_from_contract
 from openticket.core.payments import repository, service
@@ -15,6 +14,7 @@ from openticket.core.payments.model import (
     OrderReplica,
 )
 from openticket.core.ports import BatchHandler, Handler, Transaction
+from openticket.core.versions import is_next_version
 
 
 def _replica(data: events.EventData) -> OrderReplica:
@@ -40,13 +40,7 @@ def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
 def _next_version(tx: Transaction, envelope: Envelope) -> bool:
     order_id, version = envelope.data["id"], int(envelope.data["version"])
     known = repository.get_order(tx, order_id)
-    if known is None:
-        raise RetryLater(f"order {order_id} not seen yet")
-    if version <= known.version:
-        return False
-    if version > known.version + 1:
-        raise RetryLater(f"order {order_id} version {version} before {known.version + 1}")
-    return True
+    return is_next_version(f"order {order_id}", version, None if known is None else known.version)
 
 
 def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:

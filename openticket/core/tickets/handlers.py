@@ -10,6 +10,7 @@ from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import RESERVED, Ticket
 from openticket.core.tickets.service import event_data
+from openticket.core.versions import is_next_version
 
 
 def on_order_created(envelope: Envelope, tx: Transaction) -> None:
@@ -64,13 +65,8 @@ def _apply_order_change(tx: Transaction, envelope: Envelope, status: str) -> boo
     """Record a versioned order change; False when it is a duplicate of one already applied."""
     data = envelope.data
     order_id, version = data["id"], int(data["version"])
-    known = repository.order_version(tx, order_id)
-    if known is None:
-        raise RetryLater(f"order {order_id} not seen yet")
-    if version <= known:
+    if not is_next_version(f"order {order_id}", version, repository.order_version(tx, order_id)):
         return False
-    if version > known + 1:
-        raise RetryLater(f"order {order_id} version {version} arrived before {known + 1}")
     repository.save_order(tx, order_id, version, status)
     return True
 

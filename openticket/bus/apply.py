@@ -1,0 +1,48 @@
+"""How a consumer applies events, on either bus: claim each in the consumer's inbox (so a
+redelivered or retried event is applied once), then run the reaction, in a savepoint of its
+own so that a refusal undoes only this consumer's work on this event."""
+
+from __future__ import annotations
+
+import enum
+
+from openticket.core.errors import RetryLater
+from openticket.core.events import Envelope
+from openticket.core.ports import BatchHandler, Handler
+from openticket.store import outbox
+from openticket.store.uow import Tx
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    SEEN = "seen"  # this consumer applied it before
+    LATER = "later"  # RetryLater: it came before one it depends on
+
+
+def apply_one(tx: Tx, consumer: str, handler: Handler, envelope: Envelope) -> Outcome:
+    """One event for one consumer. A reaction that fails otherwise raises (undone): the
+    caller records the failure and offers the event again later."""
+    try:
+        with tx.savepoint():
+            if not outbox.claim(tx.conn, consumer, envelope.id, tx.now):
+                return Outcome.SEEN
+            handler(envelope, tx)
+        return Outcome.APPLIED
+    except RetryLater:
+        return Outcome.LATER
+
+
+def apply_run(
+    tx: Tx, consumer: str, batch_handler: BatchHandler, run: list[Envelope], *, inbox: bool
+) -> int:
+    """A run of one subject through the consumer's batch handler, in one savepoint; how many
+    it applied. `inbox=False` when no event of the run can have been applied by anyone yet
+    (the in-process bus's first pass): then no inbox rows are written. Raises what the
+    handler raised (the caller applies the run one by one instead)."""
+    with tx.savepoint():
+        if inbox:
+            fresh = outbox.claim_many(tx.conn, consumer, [e.id for e in run], tx.now)
+            run = [envelope for envelope in run if envelope.id in fresh]
+        if run:
+            batch_handler(run, tx)
+    return len(run)
