@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from openticket.bus.jetstream_consumer import RECONNECT_SECONDS, JetStreamConsumer
+from openticket.bus.jetstream_settle import settle
 from openticket.bus.jetstream_wire import encode, nats_subject
 from openticket.core.events import Envelope
 from openticket.core.ports import BatchHandler, Handler
@@ -47,12 +48,6 @@ T = TypeVar("T")
 
 PUBLISH_CHUNK = 500
 DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
-SETTLE_SECONDS = 10.0
-# Consumers usually apply a command's events within milliseconds: look again soon, then
-# less and less often.
-SETTLE_FIRST_POLL_SECONDS = 0.005
-SETTLE_POLL_SECONDS = 0.05
-SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
 CONNECT_TIMEOUT_SECONDS = 2.0
 # Tries per connection before it is given up; a worker then makes a new one. A command whose
 # events cannot be published leaves them to the next command or a worker, after ~1 s.
@@ -108,46 +103,13 @@ class JetStreamBus(JetStreamConsumer):
         return published
 
     def _settle(self, events: list[tuple[str, str]]) -> None:
-        """Wait until every consumer applied these (event id, subject) and what applying
-        them emitted in turn (their `caused_by`), not for other commands' events."""
-        if len(events) > SETTLE_MAX_EVENTS:
-            return
         consumers_of = self._consumers_of
         if consumers_of is None:
             consumers_of = defaultdict(set)
             for consumer, handlers in self._handlers.items():
                 for subject in handlers:
                     consumers_of[subject].add(consumer)
-        deadline = time.monotonic() + SETTLE_SECONDS
-        pause = SETTLE_FIRST_POLL_SECONDS
-        while time.monotonic() < deadline:
-            if not self._waiting(events, consumers_of):
-                return
-            time.sleep(pause)
-            pause = min(pause * 2, SETTLE_POLL_SECONDS)
-        log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
-
-    def _waiting(self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]) -> bool:
-        """Whether some consumer has yet to apply one of these published events, or one of
-        those their handlers emitted (a handler's events commit with its inbox row, so the
-        next generation is complete once this one is applied)."""
-        generation = [(event_id, subject, True) for event_id, subject in events]
-        seen = 0
-        with self._uow.read() as tx:
-            while generation:
-                ids = [event_id for event_id, _, _ in generation]
-                done = outbox.processed(tx.conn, ids)
-                if any(
-                    not handed_on or (consumer, event_id) not in done
-                    for event_id, subject, handed_on in generation
-                    for consumer in consumers_of.get(subject, ())
-                ):
-                    return True
-                seen += len(generation)
-                if seen > SETTLE_MAX_EVENTS:
-                    return False
-                generation = outbox.caused_by(tx.conn, ids)
-        return False
+        settle(self._uow, events, consumers_of)
 
     def _publish_unpublished(self, handed_on: list[tuple[str, str]] | None = None) -> set[str]:
         """Publish every unpublished outbox row; the subjects published (`handed_on` gets the
