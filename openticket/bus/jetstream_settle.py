@@ -29,14 +29,14 @@ def settle(
     deadline = time.monotonic() + SETTLE_SECONDS
     pause = SETTLE_FIRST_POLL_SECONDS
     while time.monotonic() < deadline:
-        if not _waiting(uow, events, consumers_of):
+        if not waiting(uow, events, consumers_of):
             return
         time.sleep(pause)
         pause = min(pause * 2, SETTLE_POLL_SECONDS)
     log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
 
 
-def _waiting(
+def waiting(
     uow: UnitOfWork, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]
 ) -> bool:
     """Whether some consumer has yet to apply one of these published events, or one of

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from openticket.bus.jetstream import JetStreamBus
+from openticket.bus.jetstream_settle import waiting
 from openticket.core.clock import utc_now
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
@@ -275,21 +276,21 @@ def test_a_command_waits_for_the_consequences_of_its_own_events_only(
             own = tx.emit("order:created", {"n": 1})
             tx.emit("ticket:updated", {"unrelated": True})  # another command's, never applied
         ours = [(own.id, own.subject)]
-        assert bus._waiting(ours, consumers_of)  # tickets has not applied it yet
+        assert waiting(uow, ours, consumers_of)  # tickets has not applied it yet
 
         with uow.write() as tx:  # tickets applies it, and announces a consequence
             assert outbox.claim(tx.conn, "tickets", own.id, tx.now)
             tx.cause = own.id
             consequence = tx.emit("ticket:updated", {"n": 1})
-        assert bus._waiting(ours, consumers_of)  # the consequence is not published yet
+        assert waiting(uow, ours, consumers_of)  # the consequence is not published yet
 
         with uow.write() as tx:
             outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
-        assert bus._waiting(ours, consumers_of)  # published, not applied by orders yet
+        assert waiting(uow, ours, consumers_of)  # published, not applied by orders yet
 
         with uow.write() as tx:
             assert outbox.claim(tx.conn, "orders", consequence.id, tx.now)
-        assert not bus._waiting(ours, consumers_of)  # the unrelated event does not count
+        assert not waiting(uow, ours, consumers_of)  # the unrelated event does not count
     finally:
         bus.close()
 
