@@ -95,5 +95,5 @@ def event_view(envelope: Envelope) -> schemas.Event:
         id=envelope.id,
         subject=envelope.subject,
         occurred_at=isoformat_utc(envelope.occurred_at),
-        data=envelope.data,
+        data=dict(envelope.data),
     )

@@ -1,4 +1,5 @@
-"""The event contract shared by all domains: subjects, the envelope, and payload shapes.
+"""The event contract shared by all domains: subjects, the envelope, and one payload type per
+subject (PAYLOADS), which emitters build and handlers read.
 
 Payloads are plain JSON-able dicts. Aggregates that replicate (tickets, orders) carry a
 `version` that increases by one on every change; replicas apply versions in order.
@@ -6,8 +7,9 @@ Payloads are plain JSON-able dicts. Aggregates that replicate (tickets, orders) 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypedDict, TypeVar, cast
 
 from openticket.core.ids import new_id
 
@@ -22,7 +24,96 @@ PAYMENT_FAILED: Final = "payment:failed"  # that attempt charged nothing
 PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
 
-EventData = dict[str, Any]
+EventData = Mapping[str, Any]
+
+
+class TicketChanged(TypedDict):
+    """ticket:created, ticket:updated: the listing as it now is."""
+
+    id: str
+    version: int
+    title: str
+    price: str
+    currency: str
+    user_id: str  # the seller
+    status: str
+    order_id: str | None  # the order holding it
+
+
+class TicketRef(TypedDict):
+    id: str
+
+
+class OrderTicket(TypedDict):
+    id: str
+    title: str
+    price: str
+    currency: str
+
+
+class OrderCreated(TypedDict):
+    id: str
+    version: int
+    user_id: str  # the buyer
+    status: str
+    expires_at: str  # ISO 8601, UTC
+    ticket: OrderTicket
+
+
+class OrderCancelled(TypedDict):
+    id: str
+    version: int
+    user_id: str
+    ticket: TicketRef
+    reason: str  # "cancelled" or "expired"
+
+
+class OrderCompleted(TypedDict):
+    id: str
+    version: int
+    user_id: str
+    ticket: TicketRef
+    payment_id: str
+
+
+class ExpirationComplete(TypedDict):
+    order_id: str
+
+
+class PaymentAttempt(TypedDict):
+    """payment:started, payment:failed: which attempt at paying which order."""
+
+    id: str
+    order_id: str
+    attempt: int
+
+
+class PaymentMade(TypedDict):
+    id: str
+    order_id: str
+    amount: str
+    currency: str
+    provider: str
+    provider_ref: str | None
+
+
+class PaymentRefunded(PaymentMade):
+    refund_ref: str
+    reason: str
+
+
+PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
+    TICKET_CREATED: TicketChanged,
+    TICKET_UPDATED: TicketChanged,
+    ORDER_CREATED: OrderCreated,
+    ORDER_CANCELLED: OrderCancelled,
+    ORDER_COMPLETED: OrderCompleted,
+    EXPIRATION_COMPLETE: ExpirationComplete,
+    PAYMENT_STARTED: PaymentAttempt,
+    PAYMENT_FAILED: PaymentAttempt,
+    PAYMENT_CREATED: PaymentMade,
+    PAYMENT_REFUNDED: PaymentRefunded,
+}
 
 
 class Envelope(NamedTuple):  # a tuple, not a frozen dataclass: made twice per imported row
@@ -38,3 +129,12 @@ class Envelope(NamedTuple):  # a tuple, not a frozen dataclass: made twice per i
     @classmethod
     def new(cls, subject: str, data: EventData, occurred_at: datetime) -> Envelope:
         return cls(id=new_id(), subject=subject, occurred_at=occurred_at, data=data)
+
+
+P = TypeVar("P", bound=Mapping[str, Any])
+
+
+def payload(envelope: Envelope, shape: type[P]) -> P:
+    """An event's data as its subject's payload type. Not checked again: the outbox holds
+    only what emitters built as that type (tests/integration/test_event_payloads.py)."""
+    return cast(P, envelope.data)

@@ -4,7 +4,7 @@ that opens them, and the shape of an event reaction. `store/` implements them; a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -27,7 +27,7 @@ class Transaction(Protocol):
     def emit_many(
         self,
         subject: str,
-        payloads: list[EventData],
+        payloads: Sequence[EventData],
         causes: list[str] | None = None,
         *,
         remember: bool = True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
@@ -60,7 +60,7 @@ class Tx:
     def emit_many(
         self,
         subject: str,
-        payloads: list[EventData],
+        payloads: Sequence[EventData],
         causes: list[str] | None = None,
         *,
         remember: bool = True,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from openticket.core import events
 from openticket.core.clock import parse_isoformat
-from openticket.core.events import Envelope
+from openticket.core.events import Envelope, payload
 from openticket.core.expiration import repository
 from openticket.core.expiration.model import ExpiryTimer
 from openticket.core.ports import BatchHandler, Handler, Transaction
@@ -15,7 +15,8 @@ from openticket.core.ports import BatchHandler, Handler, Transaction
 def build_batch_handlers(timer: ExpiryTimer) -> dict[str, BatchHandler]:
     def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
         """on_order_created (below) for a run of events (a server's batch of reservations)."""
-        ends = [(e.data["id"], parse_isoformat(e.data["expires_at"])) for e in envelopes]
+        orders = [payload(e, events.OrderCreated) for e in envelopes]
+        ends = [(order["id"], parse_isoformat(order["expires_at"])) for order in orders]
         new = repository.add_many(tx, ends)
 
         def schedule() -> None:
@@ -33,14 +34,14 @@ def build_batch_handlers(timer: ExpiryTimer) -> dict[str, BatchHandler]:
 
 def build_handlers(timer: ExpiryTimer) -> dict[str, Handler]:
     def on_order_created(envelope: Envelope, tx: Transaction) -> None:
-        order_id = envelope.data["id"]
-        expires_at = parse_isoformat(envelope.data["expires_at"])
+        order = payload(envelope, events.OrderCreated)
+        order_id, expires_at = order["id"], parse_isoformat(order["expires_at"])
         if repository.add(tx, order_id, expires_at):
             tx.after_commit(lambda: timer.schedule(order_id, expires_at))
 
     def on_order_ended(envelope: Envelope, tx: Transaction) -> None:
-        order_id = envelope.data["id"]
-        repository.remove(tx, order_id)
+        ended = payload(envelope, events.OrderCancelled)  # or OrderCompleted: the same id
+        repository.remove(tx, ended["id"])
 
     return {
         events.ORDER_CREATED: on_order_created,

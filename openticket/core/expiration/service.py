@@ -13,7 +13,7 @@ def fire(tx: Transaction, order_id: str) -> bool:
     """Announce that an order's window is over, once. False if it was already handled."""
     if not repository.remove(tx, order_id):
         return False
-    tx.emit(events.EXPIRATION_COMPLETE, {"order_id": order_id})
+    tx.emit(events.EXPIRATION_COMPLETE, events.ExpirationComplete(order_id=order_id))
     return True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from openticket.core import events
-from openticket.core.events import Envelope
+from openticket.core.events import Envelope, payload
 from openticket.core.money import money_from_contract
 from openticket.core.orders import repository, service
 from openticket.core.orders.model import Order, TicketReplica
@@ -15,7 +15,7 @@ from openticket.core.versions import is_next_version
 log = logging.getLogger("openticket.orders")
 
 
-def _replica(data: events.EventData) -> TicketReplica:
+def _replica(data: events.TicketChanged) -> TicketReplica:
     return TicketReplica(
         id=data["id"],
         title=data["title"],
@@ -26,13 +26,14 @@ def _replica(data: events.EventData) -> TicketReplica:
 
 
 def on_ticket_created(envelope: Envelope, tx: Transaction) -> None:
-    if repository.get_ticket(tx, envelope.data["id"]) is None:
-        repository.add_ticket(tx, _replica(envelope.data))
+    data = payload(envelope, events.TicketChanged)
+    if repository.get_ticket(tx, data["id"]) is None:
+        repository.add_ticket(tx, _replica(data))
 
 
 def on_tickets_created(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_ticket_created for a run of events (batch imports)."""
-    repository.add_new_tickets(tx, [_replica(e.data) for e in envelopes])
+    repository.add_new_tickets(tx, [_replica(payload(e, events.TicketChanged)) for e in envelopes])
 
 
 def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
@@ -43,7 +44,7 @@ def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
 
 
 def on_ticket_updated(envelope: Envelope, tx: Transaction) -> None:
-    incoming = _replica(envelope.data)
+    incoming = _replica(payload(envelope, events.TicketChanged))
     if _is_next(incoming, repository.get_ticket(tx, incoming.id)):
         repository.save_ticket(tx, incoming)
 
@@ -51,7 +52,7 @@ def on_ticket_updated(envelope: Envelope, tx: Transaction) -> None:
 def on_tickets_updated(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_ticket_updated for a run of events (the locks of a batch of reservations); a ticket
     may come more than once."""
-    incoming = [_replica(e.data) for e in envelopes]
+    incoming = [_replica(payload(e, events.TicketChanged)) for e in envelopes]
     known = repository.get_tickets(tx, [ticket.id for ticket in incoming])
     changed: dict[str, TicketReplica] = {}
     for ticket in incoming:
@@ -61,9 +62,10 @@ def on_tickets_updated(envelopes: list[Envelope], tx: Transaction) -> None:
 
 
 def on_expiration_complete(envelope: Envelope, tx: Transaction) -> None:
-    order = repository.get(tx, envelope.data["order_id"])
+    order_id = payload(envelope, events.ExpirationComplete)["order_id"]
+    order = repository.get(tx, order_id)
     if order is None:
-        raise RuntimeError(f"expired order {envelope.data['order_id']} does not exist")
+        raise RuntimeError(f"expired order {order_id} does not exist")
     if order.is_overdue(tx.now):
         service.expire(tx, order)
     # A paid or cancelled order is left alone: a late expiration never cancels a sale.
@@ -72,15 +74,17 @@ def on_expiration_complete(envelope: Envelope, tx: Transaction) -> None:
 def on_payment_started(envelope: Envelope, tx: Transaction) -> None:
     """A card is being charged for the order: it no longer expires until the outcome is
     known (a crash meanwhile is recovered by payments, which drives the attempt again)."""
-    order = _paid_order(tx, envelope)
-    paying = order.paying(int(envelope.data["attempt"]))
+    attempt = payload(envelope, events.PaymentAttempt)
+    order = _paid_order(tx, attempt["order_id"])
+    paying = order.paying(int(attempt["attempt"]))
     if paying is not None:
         repository.save_payment_state(tx, paying)
 
 
 def on_payment_failed(envelope: Envelope, tx: Transaction) -> None:
-    order = _paid_order(tx, envelope)
-    payable = order.not_paid(int(envelope.data["attempt"]))
+    attempt = payload(envelope, events.PaymentAttempt)
+    order = _paid_order(tx, attempt["order_id"])
+    payable = order.not_paid(int(attempt["attempt"]))
     if payable is None:
         return
     repository.save_payment_state(tx, payable)
@@ -88,21 +92,22 @@ def on_payment_failed(envelope: Envelope, tx: Transaction) -> None:
         service.expire(tx, payable)
 
 
-def _paid_order(tx: Transaction, envelope: Envelope) -> Order:
-    order = repository.get(tx, envelope.data["order_id"])
+def _paid_order(tx: Transaction, order_id: str) -> Order:
+    order = repository.get(tx, order_id)
     if order is None:
-        raise RuntimeError(f"paid order {envelope.data['order_id']} does not exist")
+        raise RuntimeError(f"paid order {order_id} does not exist")
     return order
 
 
 def on_payment_created(envelope: Envelope, tx: Transaction) -> None:
-    order = _paid_order(tx, envelope)
+    payment = payload(envelope, events.PaymentMade)
+    order = _paid_order(tx, payment["order_id"])
     if order.is_open():
-        service.complete(tx, order, envelope.data["id"])
+        service.complete(tx, order, payment["id"])
     else:
         # Cancelled (expired) before the charge landed: payments refunds it when it sees the
         # cancellation, so the buyer is never charged without the ticket.
-        log.info("payment %s arrived for %s order %s", envelope.data["id"], order.status, order.id)
+        log.info("payment %s arrived for %s order %s", payment["id"], order.status, order.id)
 
 
 BATCH_HANDLERS: dict[str, BatchHandler] = {

@@ -19,7 +19,7 @@ from openticket.core.orders.model import (
 from openticket.core.ports import Transaction
 
 
-def created_data(order: Order) -> events.EventData:
+def created_data(order: Order) -> events.OrderCreated:
     return {
         "id": order.id,
         "version": order.version,
@@ -40,13 +40,13 @@ def _cancel(tx: Transaction, order: Order, reason: str) -> Order:
     repository.save(tx, cancelled)
     tx.emit(
         events.ORDER_CANCELLED,
-        {
-            "id": cancelled.id,
-            "version": cancelled.version,
-            "user_id": cancelled.user_id,
-            "ticket": {"id": cancelled.ticket_id},
-            "reason": reason,
-        },
+        events.OrderCancelled(
+            id=cancelled.id,
+            version=cancelled.version,
+            user_id=cancelled.user_id,
+            ticket={"id": cancelled.ticket_id},
+            reason=reason,
+        ),
     )
     return cancelled
 
@@ -56,13 +56,13 @@ def complete(tx: Transaction, order: Order, payment_id: str) -> Order:
     repository.save(tx, completed)
     tx.emit(
         events.ORDER_COMPLETED,
-        {
-            "id": completed.id,
-            "version": completed.version,
-            "user_id": completed.user_id,
-            "ticket": {"id": completed.ticket_id},
-            "payment_id": payment_id,
-        },
+        events.OrderCompleted(
+            id=completed.id,
+            version=completed.version,
+            user_id=completed.user_id,
+            ticket={"id": completed.ticket_id},
+            payment_id=payment_id,
+        ),
     )
     return completed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from openticket.core import events
 from openticket.core.clock import parse_isoformat
-from openticket.core.events import Envelope
+from openticket.core.events import Envelope, payload
 from openticket.core.money import money_from_contract
 from openticket.core.payments import repository, service
 from openticket.core.payments.model import (
@@ -17,7 +17,7 @@ from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.versions import is_next_version
 
 
-def _replica(data: events.EventData) -> OrderReplica:
+def _replica(data: events.OrderCreated) -> OrderReplica:
     return OrderReplica(
         id=data["id"],
         user_id=data["user_id"],
@@ -29,24 +29,23 @@ def _replica(data: events.EventData) -> OrderReplica:
 
 
 def on_order_created(envelope: Envelope, tx: Transaction) -> None:
-    repository.add_order(tx, _replica(envelope.data))
+    repository.add_order(tx, _replica(payload(envelope, events.OrderCreated)))
 
 
 def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_order_created for a run of events (a server's batch of reservations)."""
-    repository.add_new_orders(tx, [_replica(e.data) for e in envelopes])
+    repository.add_new_orders(tx, [_replica(payload(e, events.OrderCreated)) for e in envelopes])
 
 
-def _next_version(tx: Transaction, envelope: Envelope) -> bool:
-    order_id, version = envelope.data["id"], int(envelope.data["version"])
+def _next_version(tx: Transaction, order_id: str, version: int) -> bool:
     known = repository.get_order(tx, order_id)
     return is_next_version(f"order {order_id}", version, None if known is None else known.version)
 
 
 def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
-    if not _next_version(tx, envelope):
+    data = payload(envelope, events.OrderCancelled)
+    if not _next_version(tx, data["id"], int(data["version"])):
         return
-    data = envelope.data
     repository.save_order_status(
         tx, data["id"], ORDER_STATUS_CANCELLED, int(data["version"]), data.get("reason")
     )
@@ -54,9 +53,9 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
 
 
 def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
-    if not _next_version(tx, envelope):
+    data = payload(envelope, events.OrderCompleted)
+    if not _next_version(tx, data["id"], int(data["version"])):
         return
-    data = envelope.data
     repository.save_order_status(tx, data["id"], ORDER_STATUS_COMPLETE, int(data["version"]), None)
 
 

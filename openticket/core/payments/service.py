@@ -32,7 +32,7 @@ from openticket.core.payments.provider import ChargeResult
 from openticket.core.ports import Transaction
 
 
-def payment_data(payment: Payment) -> events.EventData:
+def payment_data(payment: Payment) -> events.PaymentMade:
     return {
         "id": payment.id,
         "order_id": payment.order_id,
@@ -78,7 +78,7 @@ def is_buyer(tx: Transaction, user_id: str, order_id: str) -> bool:
     return order is not None and order.user_id == user_id
 
 
-def attempt_data(payment: Payment) -> events.EventData:
+def attempt_data(payment: Payment) -> events.PaymentAttempt:
     return {"id": payment.id, "order_id": payment.order_id, "attempt": payment.attempt}
 
 
@@ -181,7 +181,7 @@ def record_refund(tx: Transaction, payment_id: str, refund_ref: str, reason: str
     repository.save(tx, refunded, tx.now)
     tx.emit(
         events.PAYMENT_REFUNDED,
-        payment_data(refunded) | {"refund_ref": refund_ref, "reason": reason},
+        events.PaymentRefunded(**payment_data(refunded), refund_ref=refund_ref, reason=reason),
     )
 
 

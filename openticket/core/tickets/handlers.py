@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from openticket.core import events
 from openticket.core.errors import RetryLater
-from openticket.core.events import Envelope
+from openticket.core.events import Envelope, payload
 from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import repository
 from openticket.core.tickets.model import RESERVED, Ticket
@@ -14,7 +14,7 @@ from openticket.core.versions import is_next_version
 
 
 def on_order_created(envelope: Envelope, tx: Transaction) -> None:
-    data = envelope.data
+    data = payload(envelope, events.OrderCreated)
     order_id, ticket_id = data["id"], data["ticket"]["id"]
     # Recorded first, in one statement; the RetryLater below rolls it back with the handler.
     if not repository.add_order(tx, order_id, ticket_id, int(data["version"]), data["status"]):
@@ -31,24 +31,22 @@ def on_order_created(envelope: Envelope, tx: Transaction) -> None:
 
 def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     """on_order_created for a run of events (a server's batch of reservations)."""
+    orders = [(e, payload(e, events.OrderCreated)) for e in envelopes]
     new = repository.add_new_orders(
         tx,
-        [
-            (e.data["id"], e.data["ticket"]["id"], int(e.data["version"]), e.data["status"])
-            for e in envelopes
-        ],
+        [(d["id"], d["ticket"]["id"], int(d["version"]), d["status"]) for _, d in orders],
     )
     # Each new order once, as its first event has it (a repeat is applied already).
-    first: dict[str, Envelope] = {}
-    for envelope in envelopes:
-        if envelope.data["id"] in new:
-            first.setdefault(envelope.data["id"], envelope)
+    first: dict[str, tuple[Envelope, events.OrderCreated]] = {}
+    for envelope, data in orders:
+        if data["id"] in new:
+            first.setdefault(data["id"], (envelope, data))
     run = list(first.values())
-    current = repository.get_many(tx, [e.data["ticket"]["id"] for e in run])
+    current = repository.get_many(tx, [data["ticket"]["id"] for _, data in run])
     locked: list[Ticket] = []
     causes: list[str] = []
-    for envelope in run:
-        order_id, ticket_id = envelope.data["id"], envelope.data["ticket"]["id"]
+    for envelope, data in run:
+        order_id, ticket_id = data["id"], data["ticket"]["id"]
         ticket = current.get(ticket_id)
         if ticket is None:
             raise RetryLater(f"ticket {ticket_id} not known yet")
@@ -61,9 +59,10 @@ def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked], causes)
 
 
-def _apply_order_change(tx: Transaction, envelope: Envelope, status: str) -> bool:
+def _apply_order_change(
+    tx: Transaction, data: events.OrderCancelled | events.OrderCompleted, status: str
+) -> bool:
     """Record a versioned order change; False when it is a duplicate of one already applied."""
-    data = envelope.data
     order_id, version = data["id"], int(data["version"])
     if not is_next_version(f"order {order_id}", version, repository.order_version(tx, order_id)):
         return False
@@ -72,10 +71,11 @@ def _apply_order_change(tx: Transaction, envelope: Envelope, status: str) -> boo
 
 
 def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
-    if not _apply_order_change(tx, envelope, "cancelled"):
+    data = payload(envelope, events.OrderCancelled)
+    if not _apply_order_change(tx, data, "cancelled"):
         return
-    ticket = repository.get(tx, envelope.data["ticket"]["id"])
-    if ticket is None or ticket.order_id != envelope.data["id"] or ticket.status != RESERVED:
+    ticket = repository.get(tx, data["ticket"]["id"])
+    if ticket is None or ticket.order_id != data["id"] or ticket.status != RESERVED:
         return  # a stale cancellation must not release someone else's reservation
     unlocked = ticket.unlocked()
     repository.save(tx, unlocked, tx.now)
@@ -83,11 +83,12 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
 
 
 def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
-    if not _apply_order_change(tx, envelope, "complete"):
+    data = payload(envelope, events.OrderCompleted)
+    if not _apply_order_change(tx, data, "complete"):
         return
-    ticket = repository.get(tx, envelope.data["ticket"]["id"])
-    if ticket is None or ticket.order_id != envelope.data["id"]:
-        raise RuntimeError(f"completed order {envelope.data['id']} does not hold its ticket")
+    ticket = repository.get(tx, data["ticket"]["id"])
+    if ticket is None or ticket.order_id != data["id"]:
+        raise RuntimeError(f"completed order {data['id']} does not hold its ticket")
     sold = ticket.sold()
     repository.save(tx, sold, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(sold))

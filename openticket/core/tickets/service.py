@@ -16,7 +16,7 @@ SEARCH_MAX = 200
 LIST_OFFSET_MAX = 1_000_000_000  # past any real listing; keeps SQL integers in range
 
 
-def event_data(ticket: Ticket) -> events.EventData:
+def event_data(ticket: Ticket) -> events.TicketChanged:
     return {
         "id": ticket.id,
         "version": ticket.version,

@@ -1,0 +1,62 @@
+"""Every event the marketplace writes has exactly the shape its subject's payload type in
+core/events.py declares: the one definition emitters build and handlers read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, get_type_hints, is_typeddict
+
+import pytest
+
+from openticket.app.local import LocalApi
+from openticket.core.errors import Conflict, PaymentDeclined
+from openticket.core.events import PAYLOADS
+from openticket.store.db import create_store_engine
+from tests.conftest import ManualClock
+from tests.integration.test_payments import RacingProvider, _ended_before_the_start_was_applied
+
+
+def _mismatches(shape: type[Mapping[str, Any]], data: Mapping[str, Any], at: str) -> list[str]:
+    declared = set(shape.__required_keys__) | set(shape.__optional_keys__)  # type: ignore[attr-defined]
+    found = (
+        [f"{at}: keys {sorted(data)} are not {sorted(declared)}"] if set(data) != declared else []
+    )
+    for key, kind in get_type_hints(shape).items():
+        if is_typeddict(kind) and isinstance(data.get(key), Mapping):
+            found += _mismatches(kind, data[key], f"{at}.{key}")
+    return found
+
+
+def test_every_subject_is_written_in_its_declared_shape(
+    make_api: Callable[..., LocalApi], clock: ManualClock, db_url: str
+) -> None:
+    provider = RacingProvider(create_store_engine(db_url), clock)
+    api = make_api(provider=provider, order_ttl=60)
+    seller = api.signup("seller@example.com", "long enough").token
+    buyer = api.signup("buyer@example.com", "long enough").token
+    first, second, third, fourth = (
+        api.create_ticket(seller, f"Show {n}", "10.00") for n in range(4)
+    )
+    api.update_ticket(seller, first.id, title="Show 0, balcony")
+    paid = api.create_order(buyer, first.id)
+    with pytest.raises(PaymentDeclined):
+        api.pay(buyer, paid.id, "tok_chargeDeclined")
+    api.pay(buyer, paid.id, "tok_visa")
+    api.cancel_order(buyer, api.create_order(buyer, second.id).id)
+    expiring = api.create_order(buyer, third.id)
+    clock.advance(61)
+    api.runtime.fire_due_expirations(datetime.fromisoformat(expiring.expires_at))
+    late = api.create_order(buyer, fourth.id)
+    provider.during_charge = lambda: _ended_before_the_start_was_applied(api, late)
+    with pytest.raises(Conflict, match="refunded"):
+        api.pay(buyer, late.id, "tok_visa")
+
+    written = api.events(after=0, limit=1000)
+    problems = [
+        problem
+        for event in written
+        for problem in _mismatches(PAYLOADS[event.subject], event.data, event.subject)
+    ]
+    assert problems == []
+    assert {event.subject for event in written} == set(PAYLOADS)
