@@ -31,7 +31,7 @@ from openticket.core.orders import service as orders
 from openticket.core.payments.model import check_source
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.ports import Transaction, UnitOfWork
-from openticket.core.tickets import import_flow
+from openticket.core.tickets import import_passes
 from openticket.core.tickets import service as tickets
 from openticket.core.tickets.model import ImportRow
 
@@ -196,7 +196,7 @@ class LocalApi:
         user = self._authenticate(token)
         progress = on_progress or (lambda _phase, _rows: None)
         self._catch_up()
-        tally, bad_rows, wrote = import_flow.run(
+        tally, bad_rows, wrote = import_passes.run(
             self._uow, user.id, rows, self._currency, progress, dry_run, skip_invalid
         )
         if wrote:

@@ -11,7 +11,7 @@ from openticket.core.clock import isoformat_utc
 from openticket.core.events import Envelope
 from openticket.core.orders.model import Order
 from openticket.core.payments.model import Payment, Reconciliation
-from openticket.core.tickets.importing import Tally
+from openticket.core.tickets.import_rules import Tally
 from openticket.core.tickets.model import Ticket
 
 

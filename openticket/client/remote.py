@@ -174,7 +174,7 @@ class RemoteApi:
     ) -> schemas.ImportReport:
         """Streams the rows as they are read; the server validates the whole upload before
         it writes anything. Not retried: an import is re-runnable by external_id instead."""
-        from openticket.core.tickets import import_wire
+        from openticket.app import import_wire
 
         def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
             for chunk in chunks:

@@ -22,7 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from openticket.core.tickets import import_wire
+from openticket.app import import_wire
 from tests.conftest import running_server
 
 MIN_CASES = 1000

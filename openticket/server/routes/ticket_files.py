@@ -1,6 +1,6 @@
 """/api/tickets/import and /api/tickets/export: `tickets import|export --server`.
 
-The import body is the CLI's parsed rows as JSON Lines (see core/tickets/import_wire.py),
+The import body is the CLI's parsed rows as JSON Lines (see app/import_wire.py),
 spooled to a temporary file as it arrives and then imported exactly as in embedded mode: the
 whole upload is validated before anything is written. The export is JSON Lines, streamed a
 page at a time. Both are registered before /api/tickets/{ticket_id}."""
@@ -15,8 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from openticket.app import schemas
-from openticket.core.tickets import import_wire
+from openticket.app import import_wire, schemas
 from openticket.server.deps import ApiDep, TokenDep
 
 MAX_UPLOAD_BYTES = 1 << 30  # 1 GiB of JSON Lines: about ten million rows

@@ -17,8 +17,8 @@ from typing import IO
 from openticket.core import faults
 from openticket.core.money import Money
 from openticket.core.ports import UnitOfWork
-from openticket.core.tickets import importing
-from openticket.core.tickets.importing import CheckedRow, RowProblem, Tally
+from openticket.core.tickets import import_rules
+from openticket.core.tickets.import_rules import CheckedRow, RowProblem, Tally
 from openticket.core.tickets.model import ImportRow
 
 BATCH_ROWS = 10_000
@@ -69,7 +69,7 @@ def _batches(
 ) -> Iterator[list[CheckedRow]]:
     batch: list[CheckedRow] = []
     for row in rows:
-        checked = importing.check_row(row, currency)
+        checked = import_rules.check_row(row, currency)
         if isinstance(checked, list):
             found.extend(checked)
             continue
@@ -95,7 +95,7 @@ def validate(
     first_line: dict[str, int] = {}
     for batch in _batches(rows, currency, tally.problems):
         with uow.read() as tx:
-            known = importing.existing_listings(
+            known = import_rules.existing_listings(
                 tx, owner_id, [r.external_id for r in batch if r.external_id]
             )
         good: list[CheckedRow] = []
@@ -112,7 +112,7 @@ def validate(
                     )
                     continue
                 first_line[row.external_id] = row.line
-            plan = importing.plan_row(row, known.get(row.external_id or ""))
+            plan = import_rules.plan_row(row, known.get(row.external_id or ""))
             if isinstance(plan, RowProblem):
                 tally.problems.append(plan)
                 continue
@@ -135,7 +135,7 @@ def write(uow: UnitOfWork, owner_id: str, spool: CheckedSpool, progress: Progres
     tally = Tally()
     with uow.write() as tx:
         for batch in spool.batches():
-            importing.write_rows(tx, owner_id, batch, tally)
+            import_rules.write_rows(tx, owner_id, batch, tally)
             faults.point("import:batch-written")
             progress("written", len(batch))
     return tally
