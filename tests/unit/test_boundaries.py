@@ -8,7 +8,7 @@ repository.py, and no module of the package takes part in an import cycle."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -223,3 +223,23 @@ def test_cli_does_not_import_store_or_bus() -> None:
             assert not name.startswith(("openticket.store", "openticket.bus")), (
                 f"{module.name} imports {name}"
             )
+
+
+def _bare_names(path: Path, wanted: Callable[[str], bool]) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and wanted(node.module):
+            names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("module", list(_modules(PACKAGE)), ids=_id)
+def test_an_api_schema_and_a_domain_model_of_one_name_never_meet_unqualified(
+    module: Path,
+) -> None:
+    """`schemas.Ticket` (what the Api answers) and `model.Ticket` (the domain's) share a name
+    on purpose (the schema names are the OpenAPI document's); a module that needs both says
+    which is which."""
+    from_schemas = _bare_names(module, lambda name: name == "openticket.app.schemas")
+    from_models = _bare_names(module, lambda name: name.endswith(".model"))
+    assert not from_schemas & from_models, f"{_id(module)} imports {from_schemas & from_models}"

@@ -1,0 +1,125 @@
+"""How a command's events are delivered (app/commands.py), on fakes of the transaction and
+bus ports: in process, delivery takes the same turn of the write lock as the command; through
+a broker, it happens after the lock is let go; what follows a delivery sees its subjects."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from openticket.app.commands import Commands
+from openticket.core.events import ORDER_CANCELLED, TICKET_UPDATED, Envelope, EventData
+
+
+class FakeTransaction:
+    """Records what a use case emits (the store's transaction is tested on SQLite)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, tzinfo=UTC)
+        self.cause: str | None = None
+        self.emitted = 0
+        self.subjects: list[str] = []
+
+    def emit(self, subject: str, data: EventData) -> Envelope:
+        self.subjects.append(subject)
+        self.emitted += 1
+        return Envelope(f"{self.emitted:032x}", subject, self.now, data, self.emitted)
+
+    def emit_many(self, subject: str, payloads: Any, causes: Any = None, **_: Any) -> None:
+        for data in payloads:
+            self.emit(subject, data)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        action()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        yield
+
+
+class FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.committed: list[list[str]] = []
+        self.clock = lambda: datetime(2026, 12, 1, tzinfo=UTC)
+
+    def exclusive(self) -> threading.RLock:
+        return self.lock
+
+    @contextmanager
+    def write(self) -> Iterator[FakeTransaction]:
+        with self.lock:
+            tx = FakeTransaction()
+            yield tx
+            self.committed.append(tx.subjects)
+
+    @contextmanager
+    def read(self) -> Iterator[FakeTransaction]:
+        yield FakeTransaction()
+
+
+class FakeBus:
+    def __init__(self, uow: FakeUnitOfWork, *, in_process: bool) -> None:
+        self.delivers_in_process = in_process
+        self._uow = uow
+        self.calls: list[tuple[bool, bool]] = []  # (known_pending, lock held by the caller)
+
+    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+        held = self._uow.lock._is_owned()  # type: ignore[attr-defined]
+        self.calls.append((known_pending, held))
+        return {subject for batch in self._uow.committed for subject in batch}
+
+    def subscribe(self, *args: Any, **kwargs: Any) -> None: ...
+
+    def consume(self, stop: threading.Event, after_each: Any = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_a_command_s_events_are_delivered_once_it_commits(in_process: bool) -> None:
+    uow = FakeUnitOfWork()
+    bus = FakeBus(uow, in_process=in_process)
+    commands = Commands(uow, bus)
+    followed: list[set[str]] = []
+    commands.after_delivery = followed.append
+    with commands.command("cancel") as tx:
+        tx.emit(ORDER_CANCELLED, {"id": "o"})
+        assert bus.calls == []  # nothing goes out before the commit
+    assert uow.committed == [[ORDER_CANCELLED]]
+    assert bus.calls == [(True, in_process)]  # in the lock's turn only when in process
+    assert followed == [{ORDER_CANCELLED}]
+
+
+def test_a_reservation_delivers_what_is_pending_first_in_the_same_turn_of_the_lock() -> None:
+    uow = FakeUnitOfWork()
+    bus = FakeBus(uow, in_process=True)
+    commands = Commands(uow, bus)
+    with commands.command_on_current_replicas("reserve") as tx:
+        assert bus.calls == [(False, True)]  # the replicas were brought up to date, locked
+        tx.emit(TICKET_UPDATED, {"id": "t"})
+    assert bus.calls == [(False, True), (True, True)]
+
+
+def test_on_a_broker_a_reservation_neither_waits_for_pending_events_nor_holds_the_lock() -> None:
+    uow = FakeUnitOfWork()
+    bus = FakeBus(uow, in_process=False)
+    commands = Commands(uow, bus)
+    with commands.command_on_current_replicas("reserve") as tx:
+        tx.emit(TICKET_UPDATED, {"id": "t"})
+    assert bus.calls == [(True, False)]
+
+
+def test_a_failed_command_delivers_nothing() -> None:
+    uow = FakeUnitOfWork()
+    bus = FakeBus(uow, in_process=True)
+    commands = Commands(uow, bus)
+    with pytest.raises(ValueError), commands.command("update") as tx:
+        tx.emit(TICKET_UPDATED, {"id": "t"})
+        raise ValueError("refused")
+    assert uow.committed == [] and bus.calls == []
