@@ -37,8 +37,8 @@ from sqlalchemy.exc import DBAPIError
 from openticket.bus.jetstream_consumer import RECONNECT_SECONDS, JetStreamConsumer
 from openticket.bus.jetstream_settle import settle
 from openticket.bus.jetstream_wire import encode, nats_subject
+from openticket.bus.subscriptions import Subscriptions
 from openticket.core.events import Envelope
-from openticket.core.ports import BatchHandler, Handler
 from openticket.store import outbox
 from openticket.store.uow import UnitOfWork
 
@@ -55,7 +55,7 @@ RECONNECT_ATTEMPTS = 2
 PUBLISH_PAUSE_SECONDS = 5.0
 
 
-class JetStreamBus(JetStreamConsumer):
+class JetStreamBus(Subscriptions, JetStreamConsumer):
     # Publishing and waiting for consumers happen outside the store's write lock.
     delivers_in_process = False
 
@@ -68,12 +68,11 @@ class JetStreamBus(JetStreamConsumer):
     ) -> None:
         """`consumers_of`: which consumers, in any process, handle each subject (a command
         waits for them); by default those subscribed in this process."""
+        super().__init__()
         self._uow = uow
         self._consumers_of = consumers_of
         self._url = url
         self._stream = stream
-        self._handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
-        self._batch_handlers: dict[str, dict[str, BatchHandler]] = defaultdict(dict)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="openticket-nats")
         self._thread.daemon = True
@@ -81,18 +80,6 @@ class JetStreamBus(JetStreamConsumer):
         self._nc: Any = None
         self._js: Any = None
         self._publish_paused_until = 0.0
-
-    # -- the EventBus port ------------------------------------------------------------------
-    def subscribe(
-        self,
-        consumer: str,
-        subject: str,
-        handler: Handler,
-        batch_handler: BatchHandler | None = None,
-    ) -> None:
-        self._handlers[consumer][subject] = handler
-        if batch_handler is not None:
-            self._batch_handlers[consumer][subject] = batch_handler
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         """A command's hand-over: publish, then wait for the consumers (module docstring)."""

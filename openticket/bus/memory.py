@@ -21,12 +21,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from openticket.bus.apply import Outcome, apply_one, apply_run
+from openticket.bus.subscriptions import Subscriptions
 from openticket.core import faults
 from openticket.core.events import Envelope
-from openticket.core.ports import BatchHandler, Handler
 from openticket.store import outbox
 from openticket.store.uow import Tx, UnitOfWork
 
@@ -36,33 +35,13 @@ MAX_ROUNDS = 50
 MAX_ROWS_PER_ROUND = 5000
 
 
-@dataclass(frozen=True)
-class Subscription:
-    consumer: str
-    subject: str
-    handler: Handler
-    batch_handler: BatchHandler | None = None
-
-
-class InProcessBus:
+class InProcessBus(Subscriptions):
     # Delivery is a write transaction: a command delivers in the same turn of the lock.
     delivers_in_process = True
 
     def __init__(self, uow: UnitOfWork) -> None:
+        super().__init__()
         self._uow = uow
-        self._subscriptions: list[Subscription] = []
-        self._batchable: dict[str, bool] = {}
-
-    def subscribe(
-        self,
-        consumer: str,
-        subject: str,
-        handler: Handler,
-        batch_handler: BatchHandler | None = None,
-    ) -> None:
-        self._subscriptions.append(Subscription(consumer, subject, handler, batch_handler))
-        subs = [sub for sub in self._subscriptions if sub.subject == subject]
-        self._batchable[subject] = all(sub.batch_handler is not None for sub in subs)
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         if not known_pending:

@@ -60,19 +60,18 @@ class OrderCreated(TypedDict):
     ticket: OrderTicket
 
 
-class OrderCancelled(TypedDict):
+class OrderChange(TypedDict):
     id: str
     version: int
     user_id: str
     ticket: TicketRef
+
+
+class OrderCancelled(OrderChange):
     reason: str  # "cancelled" or "expired"
 
 
-class OrderCompleted(TypedDict):
-    id: str
-    version: int
-    user_id: str
-    ticket: TicketRef
+class OrderCompleted(OrderChange):
     payment_id: str
 
 

@@ -35,35 +35,27 @@ def created_data(order: Order) -> events.OrderCreated:
     }
 
 
+def _change(order: Order) -> events.OrderChange:
+    return {
+        "id": order.id,
+        "version": order.version,
+        "user_id": order.user_id,
+        "ticket": {"id": order.ticket_id},
+    }
+
+
 def _cancel(tx: Transaction, order: Order, reason: str) -> Order:
     cancelled = order.cancelled(expiring=reason == REASON_EXPIRED)
     repository.save(tx, cancelled)
-    tx.emit(
-        events.ORDER_CANCELLED,
-        events.OrderCancelled(
-            id=cancelled.id,
-            version=cancelled.version,
-            user_id=cancelled.user_id,
-            ticket={"id": cancelled.ticket_id},
-            reason=reason,
-        ),
-    )
+    tx.emit(events.ORDER_CANCELLED, events.OrderCancelled(**_change(cancelled), reason=reason))
     return cancelled
 
 
 def complete(tx: Transaction, order: Order, payment_id: str) -> Order:
     completed = order.completed()
     repository.save(tx, completed)
-    tx.emit(
-        events.ORDER_COMPLETED,
-        events.OrderCompleted(
-            id=completed.id,
-            version=completed.version,
-            user_id=completed.user_id,
-            ticket={"id": completed.ticket_id},
-            payment_id=payment_id,
-        ),
-    )
+    change = events.OrderCompleted(**_change(completed), payment_id=payment_id)
+    tx.emit(events.ORDER_COMPLETED, change)
     return completed
 
 
