@@ -59,7 +59,7 @@ class InProcessBus(Subscriptions):
         self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
     ) -> None:
         """Nothing arrives from elsewhere: every process delivers what it commits, and a
-        worker's catch-up (LocalApi.work) delivers what a dead one left. Waits for `stop`."""
+        worker's catch-up (Runtime.work) delivers what a dead one left. Waits for `stop`."""
         stop.wait()
 
     def close(self) -> None:

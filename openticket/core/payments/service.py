@@ -8,7 +8,7 @@
    charge is marked for refund instead, so a buyer is never charged without the ticket.
 
 A pending attempt whose lease is over (its process died, or could not tell the outcome) is
-driven again with the same key, which never charges twice (flows.redrive_stale).
+driven again with the same key, which never charges twice (charging.redrive_stale).
 """
 
 from __future__ import annotations
