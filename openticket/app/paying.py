@@ -4,6 +4,7 @@ order's end made due; and reconciling with the provider."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from openticket.app import schemas
@@ -16,46 +17,39 @@ from openticket.core.payments.provider import PaymentProvider
 from openticket.core.ports import UnitOfWork
 
 
+@dataclass
 class Paying:
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        commands: Commands,
-        runtime: Runtime,
-        provider: PaymentProvider,
-        lease: timedelta,
-    ) -> None:
-        self._uow = uow
-        self._commands = commands
-        self._runtime = runtime
-        self._provider = provider
-        self.lease = lease  # how long a live process may take to charge
+    uow: UnitOfWork
+    commands: Commands
+    runtime: Runtime
+    provider: PaymentProvider
+    lease: timedelta  # how long a live process may take to charge
 
     def pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
         # This order's own abandoned attempt first: the catch-up would drive it too, but this
         # request would not know it was the answer to its "try again".
-        attempt = charging.resume(self._uow, self._provider, self.lease, user_id, order_id, card)
-        self._runtime.catch_up()
+        attempt = charging.resume(self.uow, self.provider, self.lease, user_id, order_id, card)
+        self.runtime.catch_up()
         try:
             if attempt is None:
                 attempt = charging.pay(
-                    self._uow,
-                    self._provider,
+                    self.uow,
+                    self.provider,
                     user_id,
                     order_id,
                     card,
                     self.lease,
-                    announce=self._commands.deliver,
+                    announce=self.commands.deliver,
                 )
         finally:  # a refused attempt's end is news too: its order stops waiting for it
-            self._commands.deliver()
-        self._runtime.settle_refunds()  # the order may have ended while the card was charged
-        with self._uow.read() as tx:
+            self.commands.deliver()
+        self.runtime.settle_refunds()  # the order may have ended while the card was charged
+        with self.uow.read() as tx:
             return payment_view(payments.raise_for_outcome(payments.get_payment(tx, attempt.id)))
 
     def reconcile(self, *, fix: bool) -> schemas.ReconcileReport:
-        self._runtime.catch_up()
-        found = reconciling.reconcile(self._uow, self._provider, fix=fix)
+        self.runtime.catch_up()
+        found = reconciling.reconcile(self.uow, self.provider, fix=fix)
         if fix:
-            self._commands.deliver()
+            self.commands.deliver()
         return reconcile_report(found)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from openticket.app.commands import Commands
@@ -25,28 +26,20 @@ log = logging.getLogger("openticket")
 EXPIRY_BATCH = 500  # expirations fired per transaction
 
 
+@dataclass(kw_only=True)
 class Runtime:
-    def __init__(
-        self,
-        *,
-        uow: UnitOfWork,
-        commands: Commands,
-        bus: EventBus,
-        event_log: EventLog,
-        provider: PaymentProvider,
-        timer: ExpiryTimer,
-        payment_lease: timedelta,
-    ) -> None:
-        self._uow = uow
-        self._commands = commands
-        self._bus = bus
-        self._log = event_log
-        self._provider = provider
-        self._timer = timer
-        self._payment_lease = payment_lease
-        self.tending = False  # a worker loop runs: it, not the readers, catches up
-        self.tend_seconds = 1.0  # how often that loop catches up
-        commands.after_delivery = self.after_delivery
+    uow: UnitOfWork
+    commands: Commands
+    bus: EventBus
+    event_log: EventLog
+    provider: PaymentProvider
+    timer: ExpiryTimer
+    payment_lease: timedelta
+    tending: bool = field(default=False, init=False)  # a worker loop catches up, not readers
+    tend_seconds: float = field(default=1.0, init=False)  # how often that loop catches up
+
+    def __post_init__(self) -> None:
+        self.commands.after_delivery = self.after_delivery
 
     def catch_up(self, *, leftovers: bool = False) -> None:
         """Drive again the payments a dead process left half done, apply overdue expiries,
@@ -54,23 +47,23 @@ class Runtime:
         nothing to do. With a broker, events other commands have not published yet are theirs
         to publish, or a worker's (`leftovers`): publishing them from every request would
         only make duplicates."""
-        with self._uow.read() as tx:
-            abandoned = payments.any_stale(tx, self._provider.name)
+        with self.uow.read() as tx:
+            abandoned = payments.any_stale(tx, self.provider.name)
             overdue = orders.any_overdue(tx)
-            undelivered = self._log.has_pending(tx) and (
-                leftovers or self._commands.delivers_in_process
+            undelivered = self.event_log.has_pending(tx) and (
+                leftovers or self.commands.delivers_in_process
             )
             refunds = payments.any_refund_due(tx)
         if abandoned:  # first: its order may still complete (if not, it is refunded)
-            charging.redrive_stale(self._uow, self._provider, self._payment_lease)
-            self._commands.deliver()
+            charging.redrive_stale(self.uow, self.provider, self.payment_lease)
+            self.commands.deliver()
             self.settle_refunds()
         if overdue:
-            with self._uow.write() as tx:
+            with self.uow.write() as tx:
                 orders.expire_overdue(tx)
             faults.point("expiry:committed")
         if overdue or undelivered:
-            self._commands.deliver()
+            self.commands.deliver()
         elif refunds:
             self.settle_refunds()
 
@@ -79,33 +72,33 @@ class Runtime:
             self.settle_refunds()
 
     def settle_refunds(self) -> None:
-        with self._uow.read() as tx:
+        with self.uow.read() as tx:
             if not payments.any_refund_due(tx):
                 return
-        if charging.settle_refunds(self._uow, self._provider):
-            self._commands.deliver_leftovers()
+        if charging.settle_refunds(self.uow, self.provider):
+            self.commands.deliver_leftovers()
 
     def run_expiration_jobs(self) -> None:
         """Become a candidate to run the expiration jobs (the timer runs them while this
         process holds the store's leader lock, and calls `schedule_pending_expirations`)."""
-        self._timer.start()
+        self.timer.start()
 
     def schedule_pending_expirations(self) -> None:
         """Make sure every pending expiry has a job (a process may have died between
         committing an order and storing its job)."""
-        with self._uow.read() as tx:
+        with self.uow.read() as tx:
             pending = expiration.pending(tx)
         for order_id, at in pending:
-            self._timer.schedule(order_id, at)
+            self.timer.schedule(order_id, at)
 
     def fire_due_expirations(self, until: datetime) -> None:
         """What the scheduler runs each second some window ends: every expiration due."""
         while True:
-            with self._uow.write() as tx:
+            with self.uow.write() as tx:
                 fired = expiration.fire_due(tx, until, EXPIRY_BATCH)
             if fired:
                 faults.point("expiry:committed")
-            self._commands.deliver()
+            self.commands.deliver()
             if fired < EXPIRY_BATCH:
                 return
 
@@ -126,11 +119,11 @@ class Runtime:
         tending = threading.Thread(target=tend, name="openticket-catch-up", daemon=True)
         tending.start()
         try:
-            self._bus.consume(stop, {"payments": self.settle_refunds})
+            self.bus.consume(stop, {"payments": self.settle_refunds})
         finally:
             tending.join()
             self.tending = False
 
     def close(self) -> None:
-        self._timer.shutdown()
-        self._bus.close()
+        self.timer.shutdown()
+        self.bus.close()

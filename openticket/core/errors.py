@@ -57,15 +57,19 @@ class Forbidden(DomainError):
     http_status = 403
 
 
-class TooManyRequests(DomainError):
-    """Slow down: the same request may succeed after `retry_after` seconds."""
-
-    exit_code = 3
-    http_status = 429
+class _RetryAfter(DomainError):
+    """A refusal that says when the same request may succeed: after `retry_after` seconds."""
 
     def __init__(self, message: str, field: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(message, field)
         self.retry_after = retry_after
+
+
+class TooManyRequests(_RetryAfter):
+    """Slow down."""
+
+    exit_code = 3
+    http_status = 429
 
 
 class NotFound(DomainError):
@@ -78,13 +82,9 @@ class Conflict(DomainError):
     http_status = 409
 
 
-class InProgress(Conflict):
+class InProgress(_RetryAfter, Conflict):
     """Another request is doing this right now: the same request may succeed (or get the
     other's answer) after `retry_after` seconds."""
-
-    def __init__(self, message: str, field: str | None = None, *, retry_after: int = 1) -> None:
-        super().__init__(message, field)
-        self.retry_after = retry_after
 
 
 class Unavailable(DomainError):

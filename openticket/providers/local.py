@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.clock import Clock
@@ -71,52 +72,56 @@ class LocalProvider:
         self._engine = engine
         self._clock = clock
 
-    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
-        decline = outcome_for(source)
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction on the ledger, queued behind the store's other writers."""
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
-                existing = conn.execute(
-                    select(local_charges).where(local_charges.c.idempotency_key == idempotency_key)
-                ).first()
-                if existing is None:
-                    charge_id = "ch_local_" + uuid.uuid4().hex[:24]
-                    try:
-                        conn.execute(
-                            insert(local_charges).values(
-                                id=charge_id,
-                                idempotency_key=idempotency_key,
-                                amount_minor=amount.minor,
-                                currency=amount.currency,
-                                source=source,
-                                status="failed" if decline else "succeeded",
-                                failure_message=decline,
-                                created_at=self._clock(),
-                            )
+                yield conn
+
+    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+        decline = outcome_for(source)
+        with self._writing() as conn:
+            existing = conn.execute(
+                select(local_charges).where(local_charges.c.idempotency_key == idempotency_key)
+            ).first()
+            if existing is None:
+                charge_id = "ch_local_" + uuid.uuid4().hex[:24]
+                try:
+                    conn.execute(
+                        insert(local_charges).values(
+                            id=charge_id,
+                            idempotency_key=idempotency_key,
+                            amount_minor=amount.minor,
+                            currency=amount.currency,
+                            source=source,
+                            status="failed" if decline else "succeeded",
+                            failure_message=decline,
+                            created_at=self._clock(),
                         )
-                    except IntegrityError:  # pragma: no cover - guarded by the write lock
-                        raise RuntimeError("concurrent charge with the same key") from None
-                    return ChargeResult(decline is None, charge_id, decline)
+                    )
+                except IntegrityError:  # pragma: no cover - guarded by the write lock
+                    raise RuntimeError("concurrent charge with the same key") from None
+                return ChargeResult(decline is None, charge_id, decline)
         return ChargeResult(existing.status == "succeeded", existing.id, existing.failure_message)
 
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                row = conn.execute(
-                    select(local_charges).where(local_charges.c.id == provider_ref)
-                ).first()
-                if row is None or row.status != "succeeded":
-                    raise RuntimeError(f"no successful charge {provider_ref} to refund")
-                if row.refund_id is not None:
-                    return str(row.refund_id)
-                refund_id = "re_local_" + uuid.uuid4().hex[:24]
-                conn.execute(
-                    update(local_charges)
-                    .where(local_charges.c.id == provider_ref)
-                    .values(refund_id=refund_id)
-                )
-                return refund_id
+        with self._writing() as conn:
+            row = conn.execute(
+                select(local_charges).where(local_charges.c.id == provider_ref)
+            ).first()
+            if row is None or row.status != "succeeded":
+                raise RuntimeError(f"no successful charge {provider_ref} to refund")
+            if row.refund_id is not None:
+                return str(row.refund_id)
+            refund_id = "re_local_" + uuid.uuid4().hex[:24]
+            conn.execute(
+                update(local_charges)
+                .where(local_charges.c.id == provider_ref)
+                .values(refund_id=refund_id)
+            )
+            return refund_id
 
     def charges(self) -> Iterator[ChargeRecord]:
         with self._engine.connect() as conn:

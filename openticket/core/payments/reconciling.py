@@ -6,19 +6,9 @@ import re
 from datetime import timedelta
 
 from openticket.core.errors import Unavailable
-from openticket.core.payments import repository, service
+from openticket.core.payments import model, repository, service
 from openticket.core.payments.charging import settle_refunds
-from openticket.core.payments.model import (
-    FAILED,
-    ORDER_STATUS_CANCELLED,
-    PENDING,
-    REFUND_PENDING,
-    REFUNDED,
-    SUCCEEDED,
-    Finding,
-    Payment,
-    Reconciliation,
-)
+from openticket.core.payments.model import Finding, Payment, Reconciliation
 from openticket.core.payments.provider import (
     ChargeRecord,
     ChargeResult,
@@ -87,7 +77,7 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, *, fix: bool) -> Recon
 
 
 def _check(payment: Payment, charge: ChargeRecord | None, order_status: str) -> Finding | None:
-    if payment.status == PENDING:
+    if payment.status == model.PENDING:
         if charge is not None:
             return _finding(
                 payment,
@@ -95,26 +85,31 @@ def _check(payment: Payment, charge: ChargeRecord | None, order_status: str) -> 
                 "record the outcome (completing or refunding the order)",
             )
         return _finding(payment, "attempt interrupted before any charge", "mark the attempt failed")
-    if payment.status == SUCCEEDED:
+    if payment.status == model.SUCCEEDED:
         if charge is None or not charge.succeeded or charge.refunded:
             return _finding(payment, "completed order's charge is missing at the provider", FLAGGED)
         if charge.amount != payment.amount:
             return _finding(
                 payment, f"charged {charge.amount} but recorded {payment.amount}", FLAGGED
             )
-        if order_status == ORDER_STATUS_CANCELLED:
+        if order_status == model.ORDER_STATUS_CANCELLED:
             return _finding(
                 payment, "charge kept for an order that was cancelled", "refund the charge"
             )
-    if payment.status == REFUND_PENDING:
+    if payment.status == model.REFUND_PENDING:
         return _finding(
             payment, "charge for an order without a ticket is not refunded yet", "refund the charge"
         )
-    if payment.status == REFUNDED and charge is not None and not charge.refunded:
+    if payment.status == model.REFUNDED and charge is not None and not charge.refunded:
         return _finding(
             payment, "recorded as refunded but the provider still holds the charge", FLAGGED
         )
-    if payment.status == FAILED and charge is not None and charge.succeeded and not charge.refunded:
+    if (
+        payment.status == model.FAILED
+        and charge is not None
+        and charge.succeeded
+        and not charge.refunded
+    ):
         return _finding(payment, "provider charged an attempt recorded as failed", FLAGGED)
     return None
 
@@ -123,14 +118,14 @@ def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> b
     """Repair one finding; False when a pending attempt was taken by another process (the
     recovery drives it) since it was read."""
     with uow.write() as tx:
-        if payment.status == PENDING and not service.take(tx, payment.id, RECONCILE_LEASE):
+        if payment.status == model.PENDING and not service.take(tx, payment.id, RECONCILE_LEASE):
             return False
-        if payment.status == PENDING and charge is not None:
+        if payment.status == model.PENDING and charge is not None:
             result = ChargeResult(charge.succeeded, charge.provider_ref)
             service.finish_payment(tx, payment.id, result)
-        elif payment.status == PENDING:
+        elif payment.status == model.PENDING:
             service.fail_abandoned(tx, payment.id, "interrupted before charging")
-        elif payment.status == SUCCEEDED:
+        elif payment.status == model.SUCCEEDED:
             service.mark_for_refund(tx, payment.order_id)
         # REFUND_PENDING is refunded by settle_refunds at the end of the run.
     return True
