@@ -181,51 +181,6 @@ def _nothing(_tx: Transaction) -> None:
     pass
 
 
-@EXAMPLES
-@given(run=orders_created)
-def test_tickets_lock_a_run_of_orders_as_one_by_one(
-    template: Path, tmp_path: Path, run: list[Envelope]
-) -> None:
-    _equal_effects(
-        template,
-        tmp_path,
-        _seed_listings,
-        run,
-        lambda _timer: tickets_handlers.HANDLERS[events.ORDER_CREATED],
-        lambda _timer: tickets_handlers.BATCH_HANDLERS[events.ORDER_CREATED],
-    )
-
-
-@EXAMPLES
-@given(run=orders_created)
-def test_payments_replicate_a_run_of_orders_as_one_by_one(
-    template: Path, tmp_path: Path, run: list[Envelope]
-) -> None:
-    _equal_effects(
-        template,
-        tmp_path,
-        _nothing,
-        run,
-        lambda _timer: payments_handlers.HANDLERS[events.ORDER_CREATED],
-        lambda _timer: payments_handlers.BATCH_HANDLERS[events.ORDER_CREATED],
-    )
-
-
-@EXAMPLES
-@given(run=orders_created)
-def test_expiration_schedules_a_run_of_orders_as_one_by_one(
-    template: Path, tmp_path: Path, run: list[Envelope]
-) -> None:
-    _equal_effects(
-        template,
-        tmp_path,
-        _nothing,
-        run,
-        lambda timer: expiration_handlers.build_handlers(timer)[events.ORDER_CREATED],
-        lambda timer: expiration_handlers.build_batch_handlers(timer)[events.ORDER_CREATED],
-    )
-
-
 def _ticket_data(ticket_id: str, version: int, price: int) -> dict[str, Any]:
     return {
         "id": ticket_id,
@@ -254,21 +209,6 @@ def _ticket_runs(
     )
 
 
-@EXAMPLES
-@given(run=_ticket_runs(events.TICKET_CREATED, st.just(0)))
-def test_orders_replicate_a_run_of_new_tickets_as_one_by_one(
-    template: Path, tmp_path: Path, run: list[Envelope]
-) -> None:
-    _equal_effects(
-        template,
-        tmp_path,
-        _nothing,
-        run,
-        lambda _timer: orders_handlers.HANDLERS[events.TICKET_CREATED],
-        lambda _timer: orders_handlers.BATCH_HANDLERS[events.TICKET_CREATED],
-    )
-
-
 def _seed_replicas(tx: Transaction) -> None:
     for ticket_id in TICKETS[:-1]:
         orders_repository.add_ticket(
@@ -276,19 +216,56 @@ def _seed_replicas(tx: Transaction) -> None:
         )
 
 
-@EXAMPLES
-@given(run=_ticket_runs(events.TICKET_UPDATED, st.integers(0, 4)))
-def test_orders_apply_a_run_of_ticket_versions_as_one_by_one(
-    template: Path, tmp_path: Path, run: list[Envelope]
-) -> None:
-    _equal_effects(
-        template,
-        tmp_path,
+def _table(domain: Any, subject: str) -> Callable[[RecordingTimer], Handler]:
+    return lambda _timer: domain.HANDLERS[subject]
+
+
+def _batches(domain: Any, subject: str) -> Callable[[RecordingTimer], BatchHandler]:
+    return lambda _timer: domain.BATCH_HANDLERS[subject]
+
+
+CASES = {
+    "tickets lock a run of orders": (
+        orders_created,
+        _seed_listings,
+        _table(tickets_handlers, events.ORDER_CREATED),
+        _batches(tickets_handlers, events.ORDER_CREATED),
+    ),
+    "payments replicate a run of orders": (
+        orders_created,
+        _nothing,
+        _table(payments_handlers, events.ORDER_CREATED),
+        _batches(payments_handlers, events.ORDER_CREATED),
+    ),
+    "expiration schedules a run of orders": (
+        orders_created,
+        _nothing,
+        lambda timer: expiration_handlers.build_handlers(timer)[events.ORDER_CREATED],
+        lambda timer: expiration_handlers.build_batch_handlers(timer)[events.ORDER_CREATED],
+    ),
+    "orders replicate a run of new tickets": (
+        _ticket_runs(events.TICKET_CREATED, st.just(0)),
+        _nothing,
+        _table(orders_handlers, events.TICKET_CREATED),
+        _batches(orders_handlers, events.TICKET_CREATED),
+    ),
+    "orders apply a run of ticket versions": (
+        _ticket_runs(events.TICKET_UPDATED, st.integers(0, 4)),
         _seed_replicas,
-        run,
-        lambda _timer: orders_handlers.HANDLERS[events.TICKET_UPDATED],
-        lambda _timer: orders_handlers.BATCH_HANDLERS[events.TICKET_UPDATED],
-    )
+        _table(orders_handlers, events.TICKET_UPDATED),
+        _batches(orders_handlers, events.TICKET_UPDATED),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@EXAMPLES
+@given(data=st.data())
+def test_a_batch_has_the_effect_of_its_events_one_by_one(
+    template: Path, tmp_path: Path, case: str, data: st.DataObject
+) -> None:
+    runs, seed, single, batch = CASES[case]
+    _equal_effects(template, tmp_path, seed, data.draw(runs), single, batch)
 
 
 def test_every_batch_handler_is_covered_here() -> None:

@@ -9,7 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from openticket.app.local import LocalApi
+from openticket.app.schemas import Order, Ticket
 from tests.conftest import PATIENCE_SECONDS, ManualClock, dump_store, eventually
+
+
+def _market(api: LocalApi, title: str) -> tuple[str, Ticket, Order]:
+    """A listing and a buyer's order for it: (the buyer's token, the ticket, the order)."""
+    seller = api.signup("seller@example.com", "long enough")
+    buyer = api.signup("buyer@example.com", "long enough")
+    ticket = api.create_ticket(seller.token, title, "15.00")
+    return buyer.token, ticket, api.create_order(buyer.token, ticket.id)
 
 
 @contextmanager
@@ -31,16 +40,13 @@ def test_a_read_while_a_worker_tends_shows_the_expiry_and_writes_nothing(
     make_api: Callable[..., LocalApi], clock: ManualClock, db_url: str
 ) -> None:
     api = make_api(order_ttl=60)
-    seller = api.signup("seller@example.com", "long enough")
-    buyer = api.signup("buyer@example.com", "long enough")
-    ticket = api.create_ticket(seller.token, "Late show", "15.00")
-    order = api.create_order(buyer.token, ticket.id)
+    token, ticket, order = _market(api, "Late show")
     database = Path(db_url.removeprefix("sqlite:///"))
     with tended(api):
         clock.advance(61)
         before = dump_store(database)
-        assert api.get_order(buyer.token, order.id).status == "cancelled"
-        assert [o.status for o in api.list_orders(buyer.token)] == ["cancelled"]
+        assert api.get_order(token, order.id).status == "cancelled"
+        assert [o.status for o in api.list_orders(token)] == ["cancelled"]
         assert api.get_ticket(ticket.id).status == "reserved"  # not written yet
         api.list_tickets()
         api.events(after=0, limit=100)
@@ -54,10 +60,7 @@ def test_without_a_worker_a_read_applies_what_is_overdue(
     make_api: Callable[..., LocalApi], clock: ManualClock
 ) -> None:
     api = make_api(order_ttl=60)
-    seller = api.signup("seller@example.com", "long enough")
-    buyer = api.signup("buyer@example.com", "long enough")
-    ticket = api.create_ticket(seller.token, "Late show", "15.00")
-    api.create_order(buyer.token, ticket.id)
+    _token, ticket, _order = _market(api, "Late show")
     clock.advance(61)
     assert api.get_ticket(ticket.id).status == "available"  # nothing else would apply it
 
@@ -66,11 +69,8 @@ def test_an_order_paid_in_time_is_not_shown_as_expired(
     make_api: Callable[..., LocalApi], clock: ManualClock
 ) -> None:
     api = make_api(order_ttl=60)
-    seller = api.signup("seller@example.com", "long enough")
-    buyer = api.signup("buyer@example.com", "long enough")
-    ticket = api.create_ticket(seller.token, "Show", "15.00")
-    order = api.create_order(buyer.token, ticket.id)
-    api.pay(buyer.token, order.id, "tok_visa")
+    token, _ticket, order = _market(api, "Show")
+    api.pay(token, order.id, "tok_visa")
     with tended(api):
         clock.advance(3600 * 5)
-        assert api.get_order(buyer.token, order.id).status == "complete"
+        assert api.get_order(token, order.id).status == "complete"
