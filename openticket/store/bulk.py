@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import Executable
 
 from openticket.store.insert_new import insert_unless_taken
 
@@ -85,6 +86,15 @@ def key_chunks(keys: Sequence[Any]) -> Iterator[list[Any]]:
     limits a statement's parameters)."""
     for start in range(0, len(keys), KEYS_PER_QUERY):
         yield list(keys[start : start + KEYS_PER_QUERY])
+
+
+def rows_by_keys(
+    conn: Connection, statement: Executable, keys_param: str, keys: Sequence[Any], **params: Any
+) -> Iterator[Any]:
+    """The rows of `statement` (an expanding `IN :keys_param` lookup) for every key, however
+    many, a chunk of keys per query."""
+    for chunk in key_chunks(keys):
+        yield from conn.execute(statement, {keys_param: chunk, **params})
 
 
 @functools.cache

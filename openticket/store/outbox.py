@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.events import Envelope
-from openticket.store.bulk import fetch_plain, insert_many, key_chunks
+from openticket.store.bulk import fetch_plain, insert_many, key_chunks, rows_by_keys
 from openticket.store.db import UTCDateTime, metadata
 from openticket.store.insert_new import insert_new
 
@@ -166,10 +166,7 @@ def claim_unpublished(conn: Connection, limit: int) -> list[Envelope]:
 
 
 def by_seqs(conn: Connection, seqs: Sequence[int]) -> list[Envelope]:
-    found: list[Envelope] = []
-    for chunk in key_chunks(seqs):
-        found += [_envelope(row) for row in conn.execute(_BY_SEQS, {"seqs": chunk}).all()]
-    return found
+    return [_envelope(row) for row in rows_by_keys(conn, _BY_SEQS, "seqs", seqs)]
 
 
 def has_pending(conn: Connection) -> bool:
@@ -262,11 +259,8 @@ _CAUSED_BY = select(outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at).
 
 def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, bool]]:
     """(event_id, subject, handed on) of the events emitted while handling these."""
-    found: list[tuple[str, str, bool]] = []
-    for chunk in key_chunks(causes):
-        rows = conn.execute(_CAUSED_BY, {"causes": chunk})
-        found.extend((event_id, subject, at is not None) for event_id, subject, at in rows)
-    return found
+    rows = rows_by_keys(conn, _CAUSED_BY, "causes", causes)
+    return [(event_id, subject, at is not None) for event_id, subject, at in rows]
 
 
 def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:

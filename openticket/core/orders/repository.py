@@ -18,7 +18,7 @@ from openticket.core.orders.model import (
 )
 from openticket.core.orders.tables import order_tickets, orders
 from openticket.core.ports import Transaction
-from openticket.store.bulk import insert_many, key_chunks
+from openticket.store.bulk import insert_many, rows_by_keys
 from openticket.store.sql import one_of
 from openticket.store.uow import connection
 
@@ -177,12 +177,8 @@ def get_ticket(tx: Transaction, ticket_id: str) -> TicketReplica | None:
 
 
 def get_tickets(tx: Transaction, ticket_ids: list[str]) -> dict[str, TicketReplica]:
-    conn = connection(tx)
-    found: dict[str, TicketReplica] = {}
-    for chunk in key_chunks(ticket_ids):
-        rows = conn.execute(_TICKETS_BY_IDS, {"ticket_ids": chunk})
-        found.update((row.id, _replica(row)) for row in rows)
-    return found
+    rows = rows_by_keys(connection(tx), _TICKETS_BY_IDS, "ticket_ids", ticket_ids)
+    return {row.id: _replica(row) for row in rows}
 
 
 def _replica(row: Any) -> TicketReplica:

@@ -9,7 +9,7 @@ from openticket.core.money import Money
 from openticket.core.ports import Transaction
 from openticket.core.tickets.model import SORTS, Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
-from openticket.store.bulk import insert_many, insert_new_many, key_chunks
+from openticket.store.bulk import insert_many, insert_new_many, rows_by_keys
 from openticket.store.insert_new import insert_new
 from openticket.store.uow import connection
 
@@ -109,11 +109,8 @@ def get(tx: Transaction, ticket_id: str) -> Ticket | None:
 
 
 def get_many(tx: Transaction, ticket_ids: list[str]) -> dict[str, Ticket]:
-    conn = connection(tx)
-    found: dict[str, Ticket] = {}
-    for chunk in key_chunks(ticket_ids):
-        found.update((row.id, _ticket(row)) for row in conn.execute(_BY_IDS, {"ticket_ids": chunk}))
-    return found
+    rows = rows_by_keys(connection(tx), _BY_IDS, "ticket_ids", ticket_ids)
+    return {row.id: _ticket(row) for row in rows}
 
 
 def save(tx: Transaction, ticket: Ticket, now: datetime) -> None:
@@ -210,12 +207,10 @@ def save_order(tx: Transaction, order_id: str, version: int, status: str) -> Non
 
 
 def by_external_ids(tx: Transaction, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
-    conn = connection(tx)
-    found: dict[str, Ticket] = {}
-    for chunk in key_chunks(external_ids):
-        for row in conn.execute(_BY_EXTERNAL_IDS, {"owner_id": owner_id, "external_ids": chunk}):
-            found[row.external_id] = _ticket(row)
-    return found
+    rows = rows_by_keys(
+        connection(tx), _BY_EXTERNAL_IDS, "external_ids", external_ids, owner_id=owner_id
+    )
+    return {row.external_id: _ticket(row) for row in rows}
 
 
 def page_after(
