@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from openticket.bus.apply import Outcome, apply_one, apply_run
+from openticket.bus.jetstream_publisher import RECONNECT_SECONDS, JetStreamPublisher
 from openticket.bus.jetstream_wire import decode
 from openticket.core.events import Envelope
-from openticket.core.ports import BatchHandler, Handler
-from openticket.store.uow import Tx, UnitOfWork
+from openticket.core.ports import Handler
+from openticket.store.uow import Tx
 
 log = logging.getLogger("openticket.bus")
 
@@ -27,28 +28,11 @@ STOP_WAIT_SECONDS = 30.0
 FETCH_BATCH = 64
 RETRY_LATER_SECONDS = 0.5
 FAILED_RETRY_SECONDS = 5.0
-RECONNECT_SECONDS = 0.5
 
 
-class JetStreamConsumer:
-    """Mixed into JetStreamBus, which owns the connection and the publishing."""
-
-    _uow: UnitOfWork
-    _stream: str
-    _loop: asyncio.AbstractEventLoop
-    _handlers: dict[str, dict[str, Handler]]
-    _batch_handlers: dict[str, dict[str, BatchHandler]]
-    _nc: Any
-    _js: Any
-
-    def _run(self, work: Coroutine[Any, Any, T], timeout: float = 8.0) -> T:
-        raise NotImplementedError
-
-    async def _connected(self) -> None:
-        raise NotImplementedError
-
-    def _publish_unpublished(self, handed_on: list[tuple[str, str]] | None = None) -> set[str]:
-        raise NotImplementedError
+class JetStreamConsumer(JetStreamPublisher):
+    """Applies the stream's events to this process's domains; a consumer publishes what its
+    handlers announced, so it is a publisher too."""
 
     def consume(
         self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None

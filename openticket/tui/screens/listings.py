@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from openticket.app.schemas import Ticket
-from openticket.core.errors import DomainError
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.screens.table_screen import TableScreen
 from openticket.tui.session import Session
 from openticket.tui.text import cell
 
 
-class ListingsScreen(TableScreen):
+class ListingsScreen(TableScreen[Ticket]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "New listing"),
         Binding("e", "edit", "Edit"),
@@ -29,17 +27,12 @@ class ListingsScreen(TableScreen):
     COLUMNS = ("Title", "Price", "Status")
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session)
+        super().__init__(
+            session,
+            lambda: session.api.list_tickets(session.token, mine=True, limit=1000),
+            self._show,
+        )
         self.listings: list[Ticket] = []
-
-    @work(thread=True, exclusive=True, group="listings", exit_on_error=False)
-    def action_reload(self) -> None:
-        try:
-            found = self.session.api.list_tickets(self.session.token, mine=True, limit=1000)
-        except DomainError as error:
-            self.app.call_from_thread(self.say, error.message)
-            return
-        self.app.call_from_thread(self._show, found)
 
     def _show(self, found: list[Ticket]) -> None:
         self.listings = found

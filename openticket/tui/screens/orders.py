@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from openticket.app.schemas import Order
-from openticket.core.errors import DomainError
 from openticket.tui.screens.order import OPEN, OrderScreen
 from openticket.tui.screens.table_screen import TableScreen
 from openticket.tui.session import Session
 from openticket.tui.text import cell
 
 
-class OrdersScreen(TableScreen):
+class OrdersScreen(TableScreen[Order]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open"),
         Binding("r", "reload", "Reload"),
@@ -28,17 +26,8 @@ class OrdersScreen(TableScreen):
     COLUMNS = ("Ticket", "Price", "Status", "Pay by")
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session)
+        super().__init__(session, lambda: session.api.list_orders(session.token), self._show)
         self.orders: list[Order] = []
-
-    @work(thread=True, exclusive=True, group="orders", exit_on_error=False)
-    def action_reload(self) -> None:
-        try:
-            found = self.session.api.list_orders(self.session.token)
-        except DomainError as error:
-            self.app.call_from_thread(self.say, error.message)
-            return
-        self.app.call_from_thread(self._show, found)
 
     def _show(self, found: list[Order]) -> None:
         self.orders = sorted(found, key=lambda order: order.expires_at, reverse=True)

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from openticket.core.errors import DomainError
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 
+Row = TypeVar("Row")
 
-class TableScreen(Screen[None]):
+
+class TableScreen(Screen[None], Generic[Row]):
+    """`fetch` asks the Api for the rows (off the UI thread); `show` puts them in the table."""
+
     HEADING: ClassVar[str]
     TABLE: ClassVar[str]  # the table's widget id; its status line is "<id>-status"
     COLUMNS: ClassVar[tuple[str, ...]]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: Session,
+        fetch: Callable[[], list[Row]],
+        show: Callable[[list[Row]], None],
+    ) -> None:
         super().__init__()
         self.session = session
+        self._fetch = fetch
+        self._show_rows = show
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -42,9 +56,14 @@ class TableScreen(Screen[None]):
         """Show `message` (text from anywhere: shown as it is, never as markup)."""
         self.query_one(f"#{self.TABLE}-status", Static).update(plain(message))
 
-    def action_reload(self) -> object:
-        """Fetch the rows again (a worker, in each screen)."""
-        raise NotImplementedError
+    @work(thread=True, exclusive=True, group="table", exit_on_error=False)
+    def action_reload(self) -> None:
+        try:
+            found = self._fetch()
+        except DomainError as error:
+            self.app.call_from_thread(self.say, error.message)
+            return
+        self.app.call_from_thread(self._show_rows, found)
 
     def action_back(self) -> None:
         self.dismiss(None)

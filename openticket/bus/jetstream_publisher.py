@@ -1,0 +1,181 @@
+"""The publishing side of the JetStream bus and its connection: unpublished outbox rows go
+out in log order, each with its event id as `Nats-Msg-Id` (jetstream.py's docstring has the
+whole story)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from openticket.bus.jetstream_wire import encode, nats_subject
+from openticket.bus.subscriptions import Subscriptions
+from openticket.core.events import Envelope
+from openticket.store import outbox
+from openticket.store.uow import UnitOfWork
+
+log = logging.getLogger("openticket.bus")
+
+T = TypeVar("T")
+
+PUBLISH_CHUNK = 500
+DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+# Tries per connection before it is given up; a worker then makes a new one. A command whose
+# events cannot be published leaves them to the next command or a worker, after ~1 s.
+RECONNECT_ATTEMPTS = 2
+RECONNECT_SECONDS = 0.5
+PUBLISH_PAUSE_SECONDS = 5.0
+
+
+class JetStreamPublisher(Subscriptions):
+    def __init__(self, uow: UnitOfWork, url: str, stream: str) -> None:
+        super().__init__()
+        self._uow = uow
+        self._url = url
+        self._stream = stream
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="openticket-nats")
+        self._thread.daemon = True
+        self._thread.start()
+        self._nc: Any = None
+        self._js: Any = None
+        self._publish_paused_until = 0.0
+
+    def _publish_unpublished(self, handed_on: list[tuple[str, str]] | None = None) -> set[str]:
+        """Publish every unpublished outbox row; the subjects published (`handed_on` gets the
+        (event id, subject) of each). When NATS cannot be reached the rows stay
+        unpublished (the command itself has committed) and the next command or a worker
+        publishes them."""
+        published: set[str] = set()
+        if time.monotonic() < self._publish_paused_until:
+            return published  # NATS failed a moment ago: do not make every call wait
+        while True:
+            try:
+                with self._claimed() as (batch, mark_published):
+                    if not batch:
+                        return published
+                    try:
+                        self._run(self._publish(batch))
+                    except Exception as error:
+                        log.warning("events not published yet (NATS: %s)", type(error).__name__)
+                        self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+                        return published
+                    mark_published()
+            except DBAPIError as error:
+                # The command has committed; its rows are published again later (JetStream
+                # drops the copies), by the next command or a worker.
+                log.warning("events not marked published yet (%s)", type(error.orig).__name__)
+                return published
+            published.update(e.subject for e in batch)
+            if handed_on is not None:
+                handed_on.extend((e.id, e.subject) for e in batch)
+            if len(batch) < PUBLISH_CHUNK:
+                return published
+
+    @contextlib.contextmanager
+    def _claimed(self) -> Iterator[tuple[list[Envelope], Callable[[], None]]]:
+        """The next unpublished rows, and how to mark them published once JetStream has them.
+        No place in the writers' queue is taken (a caller may hold the store's write lock).
+        On PostgreSQL the rows stay locked from the read to the mark, and other processes'
+        publishers skip them: two processes marking overlapping rows each deadlocked on the
+        other's row locks. SQLite has one writer at a time, so there the read and the mark
+        are two transactions; a row published by two threads is a duplicate JetStream drops."""
+        engine = self._uow.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                batch = outbox.claim_unpublished(conn, PUBLISH_CHUNK)
+                yield batch, lambda: self._mark(conn, batch)
+            return
+        with self._uow.read() as tx:  # SQLite has no row locks: a plain read here
+            batch = outbox.claim_unpublished(tx.conn, PUBLISH_CHUNK)
+
+        def mark() -> None:
+            with engine.begin() as conn:
+                self._mark(conn, batch)
+
+        yield batch, mark
+
+    def _mark(self, conn: Connection, batch: list[Envelope]) -> None:
+        outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
+
+    # -- the connection -------------------------------------------------------------------
+    async def _connected(self) -> None:
+        if self._nc is not None and not self._nc.is_closed and self._js is not None:
+            return
+        import nats
+        from nats.js.api import StreamConfig
+
+        self._nc, self._js = None, None
+        connection = await nats.connect(
+            self._url,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            max_reconnect_attempts=RECONNECT_ATTEMPTS,
+            reconnect_time_wait=RECONNECT_SECONDS,
+            error_cb=_quiet,
+        )
+        js = connection.jetstream()
+        config = StreamConfig(
+            name=self._stream,
+            subjects=[f"{self._stream}.>"],
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )
+        try:
+            await js.add_stream(config)
+        except Exception:  # it exists already (maybe made by another process)
+            await js.stream_info(self._stream)
+        self._nc, self._js = connection, js
+
+    async def _publish(self, batch: list[Envelope]) -> None:
+        """Send the whole batch, in log order, then wait for JetStream's acknowledgements
+        together (one round trip each, one after the other, was most of a command's
+        publishing time)."""
+        await self._connected()
+        acks = [
+            await self._js.publish_async(
+                nats_subject(self._stream, envelope.subject),
+                encode(envelope),
+                headers={"Nats-Msg-Id": envelope.id},
+            )
+            for envelope in batch
+        ]
+        await asyncio.gather(*acks)
+
+    def _run(self, work: Coroutine[Any, Any, T], timeout: float = CONNECT_TIMEOUT_SECONDS * 4) -> T:
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        if self._nc is not None:
+            try:  # every publish was acknowledged already: nothing to drain
+                self._run(self._nc.close(), timeout=CONNECT_TIMEOUT_SECONDS)
+            except Exception:
+                log.debug("NATS connection closed uncleanly", exc_info=True)
+        with contextlib.suppress(Exception):
+            self._run(_cancel_other_tasks(), timeout=CONNECT_TIMEOUT_SECONDS)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+async def _quiet(error: Exception) -> None:
+    """nats-py's default error callback logs a traceback per failed connection attempt."""
+    log.debug("NATS: %s", type(error).__name__)
+
+
+async def _cancel_other_tasks() -> None:
+    """nats-py leaves reader tasks behind; ended here, not garbage-collected half-run."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
