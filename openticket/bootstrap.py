@@ -101,11 +101,12 @@ def assemble(
 ) -> LocalApi:
     """The application on these adapters (a test may pass its own)."""
     commands = Commands(uow, bus)
+    event_log = OutboxLog()
     runtime = Runtime(
         uow=uow,
         commands=commands,
         bus=bus,
-        event_log=OutboxLog(),
+        event_log=event_log,
         provider=provider,
         timer=timer,
         payment_lease=payment_lease,
@@ -114,7 +115,7 @@ def assemble(
         uow=uow,
         commands=commands,
         runtime=runtime,
-        event_log=OutboxLog(),
+        event_log=event_log,
         idempotency=IdempotencyRecords(),
         keys=keys,
         hasher=hasher,
