@@ -1,11 +1,10 @@
 from sqlalchemy import Column, Integer, String, Table
 
+from openticket.store.columns import keyed_table
 from openticket.store.db import UTCDateTime, metadata
 
-users = Table(
+users = keyed_table(
     "auth_users",
-    metadata,
-    Column("id", String(32), primary_key=True),
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

@@ -1,17 +1,15 @@
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from openticket.core.payments.model import LIVE_STATUSES, PENDING
+from openticket.store.columns import amount, keyed_table, partial_index
 from openticket.store.db import UTCDateTime, metadata
 
-payments = Table(
+payments = keyed_table(
     "payments",
-    metadata,
-    Column("id", String(32), primary_key=True),
     Column("order_id", String(32), nullable=False, index=True),
     Column("attempt", Integer, nullable=False),
     Column("status", String(20), nullable=False),
-    Column("amount_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
+    *amount("amount"),
     Column("provider", String(32), nullable=False),
     Column("source", String(255), nullable=False),
     Column("idempotency_key", String(80), nullable=False, unique=True),
@@ -28,30 +26,16 @@ payments = Table(
 )
 
 # One charge in flight or kept per order: a double submit cannot charge twice.
-Index(
-    "uq_payments_live_order",
-    payments.c.order_id,
-    unique=True,
-    sqlite_where=payments.c.status.in_(LIVE_STATUSES),
-    postgresql_where=payments.c.status.in_(LIVE_STATUSES),
-)
+partial_index("uq_payments_live_order", payments.c.order_id, LIVE_STATUSES, unique=True)
 Index("ix_payments_status", payments.c.status)
 # The recovery of abandoned attempts looks up pending ones whose lease is over, often.
-Index(
-    "ix_payments_pending_lease_until",
-    payments.c.lease_until,
-    sqlite_where=payments.c.status.in_((PENDING,)),
-    postgresql_where=payments.c.status.in_((PENDING,)),
-)
+partial_index("ix_payments_pending_lease_until", payments.c.lease_until, (PENDING,))
 
 # The payments domain's replica of orders, kept in version order from order events.
-payment_orders = Table(
+payment_orders = keyed_table(
     "payments_orders",
-    metadata,
-    Column("id", String(32), primary_key=True),
     Column("user_id", String(32), nullable=False),
-    Column("price_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
+    *amount("price"),
     Column("status", String(20), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
@@ -64,8 +48,7 @@ local_charges = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("idempotency_key", String(80), nullable=False, unique=True),
-    Column("amount_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
+    *amount("amount"),
     Column("source", String(255), nullable=False),
     Column("status", String(20), nullable=False),
     Column("failure_message", Text, nullable=True),

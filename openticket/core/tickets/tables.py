@@ -1,14 +1,12 @@
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+from sqlalchemy import Column, Index, Integer, String
 
-from openticket.store.db import UTCDateTime, metadata
+from openticket.store.columns import amount, keyed_table
+from openticket.store.db import UTCDateTime
 
-tickets = Table(
+tickets = keyed_table(
     "tickets",
-    metadata,
-    Column("id", String(32), primary_key=True),
     Column("title", String(200), nullable=False),
-    Column("price_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
+    *amount("price"),
     Column("owner_id", String(32), nullable=False),  # indexed by uq_tickets_owner_external_id
     Column("version", Integer, nullable=False),
     Column("status", String(16), nullable=False),
@@ -24,10 +22,8 @@ tickets = Table(
 
 # The tickets domain's replica of orders: enough to apply order events in version order and to
 # ignore a stale cancellation of an order that no longer holds the ticket.
-ticket_orders = Table(
+ticket_orders = keyed_table(
     "tickets_orders",
-    metadata,
-    Column("id", String(32), primary_key=True),
     Column("ticket_id", String(32), nullable=False),
     Column("version", Integer, nullable=False),
     Column("status", String(20), nullable=False),

@@ -1,0 +1,33 @@
+"""Column shapes that several domains' tables share, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, String, Table
+from sqlalchemy.schema import SchemaItem
+
+from openticket.store.db import metadata
+
+ID_LENGTH = 32  # openticket.core.ids: 32 hexadecimal digits
+
+
+def keyed_table(name: str, *items: SchemaItem) -> Table:
+    """A table on the shared metadata whose primary key is an entity's id."""
+    return Table(name, metadata, Column("id", String(ID_LENGTH), primary_key=True), *items)
+
+
+def amount(prefix: str) -> tuple[Column[Any], Column[Any]]:
+    """An amount: its minor units (`<prefix>_minor`) and its ISO 4217 `currency`."""
+    minor = Column(f"{prefix}_minor", BigInteger, nullable=False)
+    return minor, Column("currency", String(3), nullable=False)
+
+
+def partial_index(
+    name: str, column: Column[Any], statuses: Iterable[str], *, unique: bool = False
+) -> Index:
+    """An index of only the rows of `column`'s table whose status is one of `statuses` (a
+    partial index on either engine)."""
+    where = column.table.c.status.in_(tuple(statuses))
+    return Index(name, column, unique=unique, sqlite_where=where, postgresql_where=where)
