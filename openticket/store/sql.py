@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, literal_column
+from typing import Any
+
+from sqlalchemy import BindParameter, ColumnElement, bindparam, literal_column
 
 
 def one_of(column: ColumnElement[str], values: tuple[str, ...]) -> ColumnElement[bool]:
@@ -14,3 +16,8 @@ def one_of(column: ColumnElement[str], values: tuple[str, ...]) -> ColumnElement
         if not value.replace(":", "").replace("_", "").isalnum():
             raise ValueError(f"not a status constant: {value!r}")
     return column.in_([literal_column(f"'{value}'") for value in values])
+
+
+def bound(*columns: str) -> dict[str, BindParameter[Any]]:
+    """`update(t).values(**bound("a", "b"))`: each column set from the parameter of its name."""
+    return {name: bindparam(name) for name in columns}

@@ -7,7 +7,6 @@ from sqlalchemy import bindparam, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import Conflict
-from openticket.core.money import Money
 from openticket.core.orders.model import (
     CREATED,
     LIVE_STATUSES,
@@ -19,8 +18,12 @@ from openticket.core.orders.model import (
 from openticket.core.orders.tables import order_tickets, orders
 from openticket.core.ports import Transaction
 from openticket.store.bulk import insert_many, rows_by_keys
-from openticket.store.sql import one_of
+from openticket.store.rows import Reader
+from openticket.store.sql import bound, one_of
 from openticket.store.uow import connection
+
+_order = Reader(Order)
+_replica = Reader(TicketReplica)
 
 # Statements on the reservation path are built once: building one per call costs more than
 # running it (bench/reserve.py).
@@ -62,28 +65,8 @@ _INSERT_TICKET = insert(order_tickets)
 _SAVE_TICKET = (
     update(order_tickets)
     .where(order_tickets.c.id == bindparam("b_id"))
-    .values(
-        title=bindparam("title"),
-        price_minor=bindparam("price_minor"),
-        currency=bindparam("currency"),
-        owner_id=bindparam("owner_id"),
-        version=bindparam("version"),
-    )
+    .values(**bound("title", "price_minor", "currency", "owner_id", "version"))
 )
-
-
-def _order(row: Any) -> Order:
-    return Order(
-        id=row.id,
-        user_id=row.user_id,
-        ticket_id=row.ticket_id,
-        ticket_title=row.ticket_title,
-        price=Money(row.price_minor, row.currency),
-        status=row.status,
-        expires_at=row.expires_at,
-        version=row.version,
-        payment_attempt=row.payment_attempt,
-    )
 
 
 def add(tx: Transaction, order: Order, now: datetime) -> None:
@@ -109,9 +92,7 @@ def add(tx: Transaction, order: Order, now: datetime) -> None:
 
 
 def get(tx: Transaction, order_id: str) -> Order | None:
-    conn = connection(tx)
-    row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
-    return None if row is None else _order(row)
+    return _order.first(connection(tx).execute(_ORDER_BY_ID, {"order_id": order_id}))
 
 
 def save(tx: Transaction, order: Order) -> None:
@@ -140,9 +121,7 @@ def save_payment_state(tx: Transaction, order: Order) -> None:
 
 
 def live_for_ticket(tx: Transaction, ticket_id: str) -> Order | None:
-    conn = connection(tx)
-    row = conn.execute(_LIVE_FOR_TICKET, {"ticket_id": ticket_id}).first()
-    return None if row is None else _order(row)
+    return _order.first(connection(tx).execute(_LIVE_FOR_TICKET, {"ticket_id": ticket_id}))
 
 
 def _overdue_params(now: datetime) -> dict[str, datetime]:
@@ -171,20 +150,12 @@ def for_user(tx: Transaction, user_id: str) -> list[Order]:
 
 
 def get_ticket(tx: Transaction, ticket_id: str) -> TicketReplica | None:
-    conn = connection(tx)
-    row = conn.execute(_TICKET_BY_ID, {"ticket_id": ticket_id}).first()
-    return None if row is None else _replica(row)
+    return _replica.first(connection(tx).execute(_TICKET_BY_ID, {"ticket_id": ticket_id}))
 
 
 def get_tickets(tx: Transaction, ticket_ids: list[str]) -> dict[str, TicketReplica]:
     rows = rows_by_keys(connection(tx), _TICKETS_BY_IDS, "ticket_ids", ticket_ids)
     return {row.id: _replica(row) for row in rows}
-
-
-def _replica(row: Any) -> TicketReplica:
-    return TicketReplica(
-        row.id, row.title, Money(row.price_minor, row.currency), row.owner_id, row.version
-    )
 
 
 def add_ticket(tx: Transaction, ticket: TicketReplica) -> None:

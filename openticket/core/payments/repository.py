@@ -7,30 +7,17 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import InProgress
-from openticket.core.money import Money
 from openticket.core.payments.model import LIVE_STATUSES, PENDING, OrderReplica, Payment
 from openticket.core.payments.tables import payment_orders, payments
 from openticket.core.ports import Transaction
 from openticket.store.bulk import insert_many
 from openticket.store.insert_new import insert_new
+from openticket.store.rows import Reader
 from openticket.store.sql import one_of
 from openticket.store.uow import connection
 
-
-def _payment(row: Any) -> Payment:
-    return Payment(
-        id=row.id,
-        order_id=row.order_id,
-        attempt=row.attempt,
-        status=row.status,
-        amount=Money(row.amount_minor, row.currency),
-        provider=row.provider,
-        source=row.source,
-        idempotency_key=row.idempotency_key,
-        provider_ref=row.provider_ref,
-        failure_message=row.failure_message,
-        lease_until=row.lease_until,
-    )
+_payment = Reader(Payment)
+_order = Reader(OrderReplica)
 
 
 def add(tx: Transaction, payment: Payment, now: datetime) -> None:
@@ -135,9 +122,9 @@ def release(tx: Transaction, payment_id: str, now: datetime, retry_at: datetime)
 
 
 def get(tx: Transaction, payment_id: str) -> Payment | None:
-    conn = connection(tx)
-    row = conn.execute(select(payments).where(payments.c.id == payment_id)).first()
-    return None if row is None else _payment(row)
+    return _payment.first(
+        connection(tx).execute(select(payments).where(payments.c.id == payment_id))
+    )
 
 
 def live_for_order(tx: Transaction, order_id: str) -> Payment | None:
@@ -181,19 +168,7 @@ _ANY_WITH_STATUS = select(payments.c.id).where(payments.c.status == bindparam("s
 
 
 def get_order(tx: Transaction, order_id: str) -> OrderReplica | None:
-    conn = connection(tx)
-    row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
-    if row is None:
-        return None
-    return OrderReplica(
-        id=row.id,
-        user_id=row.user_id,
-        price=Money(row.price_minor, row.currency),
-        status=row.status,
-        expires_at=row.expires_at,
-        version=row.version,
-        cancel_reason=row.cancel_reason,
-    )
+    return _order.first(connection(tx).execute(_ORDER_BY_ID, {"order_id": order_id}))
 
 
 def add_order(tx: Transaction, order: OrderReplica) -> bool:

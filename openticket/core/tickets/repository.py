@@ -5,27 +5,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from openticket.core.money import Money
 from openticket.core.ports import Transaction
 from openticket.core.tickets.model import SORTS, Ticket
 from openticket.core.tickets.tables import ticket_orders, tickets
 from openticket.store.bulk import insert_many, insert_new_many, rows_by_keys
 from openticket.store.insert_new import insert_new
+from openticket.store.rows import Reader
+from openticket.store.sql import bound
 from openticket.store.uow import connection
-
-
-def _ticket(row: Any) -> Ticket:
-    return Ticket(
-        id=row.id,
-        title=row.title,
-        price=Money(row.price_minor, row.currency),
-        owner_id=row.owner_id,
-        version=row.version,
-        status=row.status,
-        order_id=row.order_id,
-        external_id=row.external_id,
-    )
-
 
 _INSERT = insert(tickets)
 _BY_ID = select(tickets).where(tickets.c.id == bindparam("ticket_id"))
@@ -33,13 +20,7 @@ _SAVE = (
     update(tickets)
     .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
     .values(
-        title=bindparam("title"),
-        price_minor=bindparam("price_minor"),
-        currency=bindparam("currency"),
-        status=bindparam("status"),
-        order_id=bindparam("order_id"),
-        updated_at=bindparam("updated_at"),
-        version=bindparam("version"),
+        **bound("title", "price_minor", "currency", "status", "order_id", "updated_at", "version")
     )
 )
 _BY_IDS = select(tickets).where(tickets.c.id.in_(bindparam("ticket_ids", expanding=True)))
@@ -68,6 +49,8 @@ _INSERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+_ticket = Reader(Ticket)
 
 
 def _insert_row(t: Ticket, now: datetime) -> tuple[Any, ...]:
@@ -103,9 +86,7 @@ def add_many(tx: Transaction, new: list[Ticket], now: datetime) -> None:
 
 
 def get(tx: Transaction, ticket_id: str) -> Ticket | None:
-    conn = connection(tx)
-    row = conn.execute(_BY_ID, {"ticket_id": ticket_id}).first()
-    return None if row is None else _ticket(row)
+    return _ticket.first(connection(tx).execute(_BY_ID, {"ticket_id": ticket_id}))
 
 
 def get_many(tx: Transaction, ticket_ids: list[str]) -> dict[str, Ticket]:
