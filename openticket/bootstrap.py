@@ -101,28 +101,22 @@ def assemble(
 ) -> LocalApi:
     """The application on these adapters (a test may pass its own)."""
     commands = Commands(uow, bus)
-    event_log = OutboxLog()
     runtime = Runtime(
         uow=uow,
         commands=commands,
         bus=bus,
-        event_log=event_log,
+        event_log=OutboxLog(),
         provider=provider,
         timer=timer,
         payment_lease=payment_lease,
     )
     return LocalApi(
-        uow=uow,
-        commands=commands,
-        runtime=runtime,
-        event_log=event_log,
+        runtime,
         idempotency=IdempotencyRecords(),
         keys=keys,
         hasher=hasher,
-        provider=provider,
         order_ttl=order_ttl,
         default_currency=default_currency,
-        payment_lease=payment_lease,
         on_close=on_close,
     )
 

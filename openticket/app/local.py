@@ -9,10 +9,9 @@ from datetime import timedelta
 
 from openticket.app import demo, schemas
 from openticket.app.api import OrderRequest
-from openticket.app.commands import Commands
 from openticket.app.once import Once
 from openticket.app.paying import Paying
-from openticket.app.ports import EventLog, IdempotencyRecords
+from openticket.app.ports import IdempotencyRecords
 from openticket.app.runtime import Runtime
 from openticket.app.views import (
     event_view,
@@ -29,8 +28,7 @@ from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import Conflict, DomainError, InvalidInput
 from openticket.core.orders import service as orders
 from openticket.core.payments.model import check_source
-from openticket.core.payments.provider import PaymentProvider
-from openticket.core.ports import Transaction, UnitOfWork
+from openticket.core.ports import Transaction
 from openticket.core.tickets import import_passes
 from openticket.core.tickets import service as tickets
 from openticket.core.tickets.model import ImportRow
@@ -41,30 +39,25 @@ EVENTS_LIMIT_MAX = 5000
 class LocalApi:
     def __init__(
         self,
-        *,
-        uow: UnitOfWork,
-        commands: Commands,
         runtime: Runtime,
-        event_log: EventLog,
+        *,
         idempotency: IdempotencyRecords,
         keys: KeyRing,
         hasher: PasswordHasher,
-        provider: PaymentProvider,
         order_ttl: int,
         default_currency: str,
-        payment_lease: timedelta,
         on_close: Callable[[], None] = lambda: None,
     ) -> None:
-        self._uow = uow
-        self._commands = commands
         self.runtime = runtime
-        self._log = event_log
+        self._uow = runtime.uow
+        self._commands = runtime.commands
+        self._log = runtime.event_log
         self._idempotency = idempotency
         self._keys = keys
         self._hasher = hasher
         self._order_ttl = order_ttl
         self._currency = default_currency
-        self._paying = Paying(uow, commands, runtime, provider, payment_lease)
+        self._paying = Paying(runtime)
         self._on_close = on_close
 
     def start(self) -> None:

@@ -4,26 +4,20 @@ order's end made due; and reconciling with the provider."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-
 from openticket.app import schemas
-from openticket.app.commands import Commands
 from openticket.app.runtime import Runtime
 from openticket.app.views import payment_view, reconcile_report
 from openticket.core.payments import charging, reconciling
 from openticket.core.payments import service as payments
-from openticket.core.payments.provider import PaymentProvider
-from openticket.core.ports import UnitOfWork
 
 
-@dataclass
 class Paying:
-    uow: UnitOfWork
-    commands: Commands
-    runtime: Runtime
-    provider: PaymentProvider
-    lease: timedelta  # how long a live process may take to charge
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.uow = runtime.uow
+        self.commands = runtime.commands
+        self.provider = runtime.provider
+        self.lease = runtime.payment_lease  # how long a live process may take to charge
 
     def pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
         # This order's own abandoned attempt first: the catch-up would drive it too, but this
