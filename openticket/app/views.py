@@ -61,11 +61,11 @@ def payment_view(payment: Payment) -> schemas.Payment:
     return schemas.Payment(
         id=payment.id,
         order_id=payment.order_id,
-        amount=payment.amount.format(),
-        currency=payment.amount.currency,
         status=payment.status,
         provider=payment.provider,
         provider_ref=payment.provider_ref,
+        amount=payment.amount.format(),
+        currency=payment.amount.currency,
     )
 
 

@@ -9,13 +9,7 @@ from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, NotFound
 from openticket.core.ids import is_id, new_id
 from openticket.core.orders import repository
-from openticket.core.orders.model import (
-    COMPLETE,
-    CREATED,
-    REASON_CANCELLED,
-    REASON_EXPIRED,
-    Order,
-)
+from openticket.core.orders.model import COMPLETE, CREATED, REASON_CANCELLED, REASON_EXPIRED, Order
 from openticket.core.ports import Transaction
 
 
