@@ -32,6 +32,7 @@ from openticket.core.ports import Transaction
 from openticket.core.tickets import import_passes
 from openticket.core.tickets import service as tickets
 from openticket.core.tickets.model import ImportRow
+from openticket.core.tickets.query import TicketQuery
 
 EVENTS_LIMIT_MAX = 5000
 
@@ -130,11 +131,10 @@ class LocalApi:
         sort: str = "listed",
     ) -> list[schemas.Ticket]:
         owner_id = self._authenticate(token).id if mine else None
+        query = TicketQuery(owner_id=owner_id, search=search, limit=limit, offset=offset, sort=sort)
         self._current()
         with self._uow.read() as tx:
-            found = tickets.list_tickets(
-                tx, owner_id=owner_id, search=search, limit=limit, offset=offset, sort=sort
-            )
+            found = tickets.list_tickets(tx, query)
         return [ticket_view(ticket) for ticket in found]
 
     def get_ticket(self, ticket_id: str) -> schemas.Ticket:

@@ -3,7 +3,9 @@ application layer, and a table row never reaches a client."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
+from typing import TypeVar
 
 from openticket.app import schemas
 from openticket.core.auth.model import User
@@ -14,22 +16,27 @@ from openticket.core.payments.model import Payment, Reconciliation
 from openticket.core.tickets.import_rules import Tally
 from openticket.core.tickets.model import Ticket
 
+S = TypeVar("S", bound=schemas.Public)
+
+
+def _view(schema: type[S], source: object, **computed: object) -> S:
+    """A `schema` whose fields are the `source`'s of the same names, but for the `computed`."""
+    copied = _copied_fields(schema, frozenset(computed))
+    return schema(**{name: getattr(source, name) for name in copied}, **computed)
+
+
+@functools.cache
+def _copied_fields(schema: type[schemas.Public], computed: frozenset[str]) -> tuple[str, ...]:
+    return tuple(name for name in schema.model_fields if name not in computed)
+
 
 def user_view(user: User) -> schemas.User:
     return schemas.User(id=user.id, email=user.email)
 
 
 def ticket_view(ticket: Ticket) -> schemas.Ticket:
-    return schemas.Ticket(
-        id=ticket.id,
-        title=ticket.title,
-        price=ticket.price.format(),
-        currency=ticket.price.currency,
-        owner_id=ticket.owner_id,
-        version=ticket.version,
-        status=ticket.status,
-        order_id=ticket.order_id,
-    )
+    price = ticket.price
+    return _view(schemas.Ticket, ticket, price=price.format(), currency=price.currency)
 
 
 def export_row(ticket: Ticket) -> schemas.ExportRow:
@@ -42,31 +49,18 @@ def export_row(ticket: Ticket) -> schemas.ExportRow:
 
 
 def order_view(order: Order) -> schemas.Order:
-    return schemas.Order(
-        id=order.id,
-        user_id=order.user_id,
-        ticket_id=order.ticket_id,
-        status=order.status,
-        expires_at=isoformat_utc(order.expires_at),
-        ticket=schemas.OrderTicket(
-            id=order.ticket_id,
-            title=order.ticket_title,
-            price=order.price.format(),
-            currency=order.price.currency,
-        ),
+    bought = schemas.OrderTicket(
+        id=order.ticket_id,
+        title=order.ticket_title,
+        price=order.price.format(),
+        currency=order.price.currency,
     )
+    return _view(schemas.Order, order, expires_at=isoformat_utc(order.expires_at), ticket=bought)
 
 
 def payment_view(payment: Payment) -> schemas.Payment:
-    return schemas.Payment(
-        id=payment.id,
-        order_id=payment.order_id,
-        status=payment.status,
-        provider=payment.provider,
-        provider_ref=payment.provider_ref,
-        amount=payment.amount.format(),
-        currency=payment.amount.currency,
-    )
+    amount = payment.amount
+    return _view(schemas.Payment, payment, amount=amount.format(), currency=amount.currency)
 
 
 def import_report(tally: Tally, skipped_rows: int) -> schemas.ImportReport:

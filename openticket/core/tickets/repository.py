@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from openticket.core.ports import Transaction
 from openticket.core.tickets.model import SORTS, Ticket
+from openticket.core.tickets.query import TicketQuery
 from openticket.core.tickets.tables import ticket_orders, tickets
 from openticket.store.bulk import insert_many, insert_new_many, rows_by_keys
 from openticket.store.insert_new import insert_new
@@ -124,29 +125,20 @@ def _save_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
     }
 
 
-def search(
-    tx: Transaction,
-    *,
-    status: str | None,
-    owner_id: str | None,
-    text: str | None,
-    limit: int,
-    offset: int,
-    sort: str = "listed",
-) -> list[Ticket]:
+def search(tx: Transaction, query: TicketQuery) -> list[Ticket]:
     conn = connection(tx)
-    query = select(tickets)
-    if status is not None:
-        query = query.where(tickets.c.status == status)
-    if owner_id is not None:
-        query = query.where(tickets.c.owner_id == owner_id)
-    if text:
-        pattern = (
-            "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        query = query.where(func.lower(tickets.c.title).like(pattern, escape="\\"))
-    query = query.order_by(*_ORDERINGS[sort], tickets.c.id).limit(limit).offset(offset)
-    return [_ticket(row) for row in conn.execute(query)]
+    statement = select(tickets)
+    if query.status is not None:
+        statement = statement.where(tickets.c.status == query.status)
+    if query.owner_id is not None:
+        statement = statement.where(tickets.c.owner_id == query.owner_id)
+    if query.search:
+        text = query.search.lower()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(func.lower(tickets.c.title).like(pattern, escape="\\"))
+    statement = statement.order_by(*_ORDERINGS[query.sort], tickets.c.id)
+    rows = conn.execute(statement.limit(query.limit).offset(query.offset))
+    return [_ticket(row) for row in rows]
 
 
 _ORDERINGS = {

@@ -7,13 +7,9 @@ from openticket.core.errors import ErrorItem, InvalidInput, NotFound
 from openticket.core.ids import is_id, new_id
 from openticket.core.money import Money, normalize_currency
 from openticket.core.ports import Transaction
-from openticket.core.text import storable
 from openticket.core.tickets import repository
-from openticket.core.tickets.model import AVAILABLE, SORTS, Ticket, clean_title
-
-LIST_LIMIT_MAX = 1000
-SEARCH_MAX = 200
-LIST_OFFSET_MAX = 1_000_000_000  # past any real listing; keeps SQL integers in range
+from openticket.core.tickets.model import AVAILABLE, Ticket, clean_title
+from openticket.core.tickets.query import TicketQuery
 
 
 def event_data(ticket: Ticket) -> events.TicketChanged:
@@ -114,38 +110,9 @@ def get_ticket(tx: Transaction, ticket_id: str) -> Ticket:
     return ticket
 
 
-def list_tickets(
-    tx: Transaction,
-    *,
-    owner_id: str | None,
-    search: str | None,
-    limit: int,
-    offset: int,
-    sort: str = "listed",
-) -> list[Ticket]:
-    if sort not in SORTS:
-        raise InvalidInput(f"Sort must be one of {', '.join(SORTS)}", "sort")
-    if not 1 <= limit <= LIST_LIMIT_MAX:
-        raise InvalidInput(f"Limit must be between 1 and {LIST_LIMIT_MAX}", "limit")
-    if not 0 <= offset <= LIST_OFFSET_MAX:
-        raise InvalidInput(f"Offset must be from 0 to {LIST_OFFSET_MAX}", "offset")
-    if search is not None and len(search) > SEARCH_MAX:
-        raise InvalidInput(f"Search text must be at most {SEARCH_MAX} characters", "search")
-    if search is not None and not storable(search):
-        raise InvalidInput(
-            "Search text must not contain NUL or unpaired surrogate characters", "search"
-        )
-    # A seller sees all their listings; the marketplace shows only what can be bought.
-    status = None if owner_id is not None else AVAILABLE
-    return repository.search(
-        tx,
-        status=status,
-        owner_id=owner_id,
-        text=search,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-    )
+def list_tickets(tx: Transaction, query: TicketQuery) -> list[Ticket]:
+    query.check()
+    return repository.search(tx, query)
 
 
 def export_page(
