@@ -11,7 +11,7 @@ from openticket.app.schemas import Ticket
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.screens.table_screen import TableScreen
 from openticket.tui.session import Session
-from openticket.tui.text import cell
+from openticket.tui.text import fill_rows
 
 
 class ListingsScreen(TableScreen[Ticket]):
@@ -36,15 +36,8 @@ class ListingsScreen(TableScreen[Ticket]):
 
     def _show(self, found: list[Ticket]) -> None:
         self.listings = found
-        table = self.table()
-        table.clear()
-        for ticket in found:
-            table.add_row(
-                cell(ticket.title),
-                cell(f"{ticket.price} {ticket.currency}"),
-                cell(ticket.status),
-                key=ticket.id,
-            )
+        rows = ((t.id, (t.title, f"{t.price} {t.currency}", t.status)) for t in found)
+        fill_rows(self.table(), rows)
         self.say(f"{len(found)} listings")
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:

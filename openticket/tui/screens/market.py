@@ -18,7 +18,7 @@ from openticket.app.schemas import Order, Ticket
 from openticket.core.errors import DomainError, Unavailable
 from openticket.core.tickets.model import SORTS
 from openticket.tui.session import Session
-from openticket.tui.text import cell, plain
+from openticket.tui.text import fill_rows, plain
 
 PAGE_SIZE = 100
 SEARCH_DELAY_SECONDS = 0.25
@@ -89,14 +89,9 @@ class MarketScreen(Screen[None]):
         self.shown = found
         table = self.query_one("#tickets", DataTable)
         selected = self._selected_id()
-        table.clear()
-        for ticket in found:
-            table.add_row(
-                cell(ticket.title),
-                cell(f"{ticket.price} {ticket.currency}"),
-                cell(ticket.owner_id[-8:]),  # the random end: the start is a timestamp
-                key=ticket.id,
-            )
+        # Of a seller's id, the random end: the start is a timestamp.
+        rows = ((t.id, (t.title, f"{t.price} {t.currency}", t.owner_id[-8:])) for t in found)
+        fill_rows(table, rows)
         if selected is not None and any(t.id == selected for t in found):
             table.move_cursor(row=table.get_row_index(selected))
         page = self.page_offset // PAGE_SIZE + 1

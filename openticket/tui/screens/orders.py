@@ -11,7 +11,7 @@ from openticket.app.schemas import Order
 from openticket.tui.screens.order import OPEN, OrderScreen
 from openticket.tui.screens.table_screen import TableScreen
 from openticket.tui.session import Session
-from openticket.tui.text import cell
+from openticket.tui.text import fill_rows
 
 
 class OrdersScreen(TableScreen[Order]):
@@ -31,16 +31,7 @@ class OrdersScreen(TableScreen[Order]):
 
     def _show(self, found: list[Order]) -> None:
         self.orders = sorted(found, key=lambda order: order.expires_at, reverse=True)
-        table = self.table()
-        table.clear()
-        for order in self.orders:
-            table.add_row(
-                cell(order.ticket.title),
-                cell(f"{order.ticket.price} {order.ticket.currency}"),
-                cell(order.status),
-                cell(order.expires_at[11:19] if order.status in OPEN else ""),
-                key=order.id,
-            )
+        fill_rows(self.table(), ((order.id, _columns(order)) for order in self.orders))
         self.say(f"{len(self.orders)} orders")
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
@@ -54,3 +45,9 @@ class OrdersScreen(TableScreen[Order]):
 
     def _returned(self, _result: None) -> None:
         self.action_reload()
+
+
+def _columns(order: Order) -> tuple[str, ...]:
+    bought = order.ticket
+    pay_by = order.expires_at[11:19] if order.status in OPEN else ""
+    return bought.title, f"{bought.price} {bought.currency}", order.status, pay_by
