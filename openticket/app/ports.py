@@ -20,13 +20,10 @@ class EventBus(Protocol):
     delivers_in_process: bool
 
     def subscribe(
-        self,
-        consumer: str,
-        subject: str,
-        handler: Handler,
-        batch_handler: BatchHandler | None = None,
+        self, consumer: str, subject: str, handler: Handler, batch: BatchHandler | None = None
     ) -> None:
-        """Have `handler` apply every event of `subject` once, as `consumer`."""
+        """Have `handler` apply every event of `subject` once, as `consumer`; `batch`, where
+        given, applies a run of them at once, with the same effect."""
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         """Hand on every committed event not yet handed on; return their subjects.
@@ -85,12 +82,7 @@ class IdempotencyRecords(Protocol):
     ) -> Claim: ...
 
     def remember(
-        self,
-        tx: Transaction,
-        user_id: str,
-        key: str,
-        fingerprint: str,
-        response: dict[str, Any],
+        self, tx: Transaction, user_id: str, key: str, fingerprint: str, response: dict[str, Any]
     ) -> None: ...
 
     def release(self, tx: Transaction, user_id: str, key: str, held_until: datetime) -> None: ...

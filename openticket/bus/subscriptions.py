@@ -26,15 +26,11 @@ class Subscriptions:
         self._batch_handlers: dict[str, dict[str, BatchHandler]] = defaultdict(dict)
 
     def subscribe(
-        self,
-        consumer: str,
-        subject: str,
-        handler: Handler,
-        batch_handler: BatchHandler | None = None,
+        self, consumer: str, subject: str, handler: Handler, batch: BatchHandler | None = None
     ) -> None:
-        self._subscriptions.append(Subscription(consumer, subject, handler, batch_handler))
+        self._subscriptions.append(Subscription(consumer, subject, handler, batch))
         subs = [sub for sub in self._subscriptions if sub.subject == subject]
         self._batchable[subject] = all(sub.batch_handler is not None for sub in subs)
         self._handlers[consumer][subject] = handler
-        if batch_handler is not None:
-            self._batch_handlers[consumer][subject] = batch_handler
+        if batch is not None:
+            self._batch_handlers[consumer][subject] = batch

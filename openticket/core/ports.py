@@ -25,12 +25,7 @@ class Transaction(Protocol):
         ...
 
     def emit_many(
-        self,
-        subject: str,
-        payloads: Sequence[EventData],
-        causes: list[str] | None = None,
-        *,
-        remember: bool = True,
+        self, subject: str, payloads: Sequence[EventData], causes: list[str] | None = None
     ) -> None:
         """`emit` for many events of one subject (`causes`: the event each answers)."""
         ...

@@ -165,12 +165,7 @@ class IdempotencyRecords:
         return claim(connection(tx), user_id, key, fingerprint, tx.now, until)
 
     def remember(
-        self,
-        tx: Transaction,
-        user_id: str,
-        key: str,
-        fingerprint: str,
-        response: dict[str, Any],
+        self, tx: Transaction, user_id: str, key: str, fingerprint: str, response: dict[str, Any]
     ) -> None:
         remember(connection(tx), user_id, key, fingerprint, response, tx.now)
 

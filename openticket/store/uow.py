@@ -22,11 +22,16 @@ class RecentEvents:
     transaction rolled back is never asked for), and a miss is read from the outbox."""
 
     LIMIT = 50_000
+    # An import emits up to 10,000 events in one statement: more than is worth keeping, and
+    # they would only churn out the rest.
+    BATCH_MAX = 2_000
 
     def __init__(self) -> None:
         self._by_id: dict[str, Envelope] = {}
 
     def add(self, envelopes: list[Envelope]) -> None:
+        if len(envelopes) > self.BATCH_MAX:
+            return
         if len(self._by_id) + len(envelopes) > self.LIMIT:
             self._by_id = {}  # delivered elsewhere, or never committed
         self._by_id.update((envelope.id, envelope) for envelope in envelopes)
@@ -58,17 +63,10 @@ class Tx:
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
 
     def emit_many(
-        self,
-        subject: str,
-        payloads: Sequence[EventData],
-        causes: list[str] | None = None,
-        *,
-        remember: bool = True,
+        self, subject: str, payloads: Sequence[EventData], causes: list[str] | None = None
     ) -> None:
         """`emit` for many events of one subject, in one statement (batch imports, batch
-        handlers: these give the id of the event each payload answers, as `causes`).
-        `remember=False` keeps them out of the recent-events cache: an import writes far
-        more in its one transaction than the cache holds, and would only churn it."""
+        handlers: these give the id of the event each payload answers, as `causes`)."""
         now = self.now
         envelopes = [
             Envelope(event_id, subject, now, data)
@@ -76,7 +74,7 @@ class Tx:
         ]
         outbox.append_many(self.conn, envelopes, causes)
         self.emitted += len(payloads)
-        if self._recent is not None and remember:
+        if self._recent is not None:
             self._recent.add(envelopes)
 
     def after_commit(self, action: Callable[[], None]) -> None:

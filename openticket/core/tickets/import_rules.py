@@ -153,4 +153,4 @@ def write_rows(tx: Transaction, owner_id: str, rows: list[CheckedRow], tally: Ta
     ]
     tally.created += len(listings)
     repository.add_many(tx, listings, tx.now)
-    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in listings], remember=False)
+    tx.emit_many(events.TICKET_CREATED, [event_data(ticket) for ticket in listings])

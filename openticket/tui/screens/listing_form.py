@@ -13,17 +13,17 @@ from textual.widgets import Button, Input, Static
 
 from openticket.app.schemas import Ticket
 from openticket.core.errors import DomainError
+from openticket.tui.screens.base import BackOnEscape
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 
 FIELDS = ("title", "price", "currency")
 
 
-class ListingForm(ModalScreen[Ticket | None]):
+class ListingForm(ModalScreen[Ticket | None], BackOnEscape[Ticket | None]):
     """Dismissed with the saved ticket, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save"),
     ]
 
@@ -59,9 +59,6 @@ class ListingForm(ModalScreen[Ticket | None]):
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.action_save()
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
     def action_save(self) -> None:
         values = {name: self.query_one(f"#{name}", Input).value.strip() for name in FIELDS}

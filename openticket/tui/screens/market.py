@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import get_current_worker
@@ -17,6 +16,7 @@ from textual.worker import get_current_worker
 from openticket.app.schemas import Order, Ticket
 from openticket.core.errors import DomainError, Unavailable
 from openticket.core.tickets.model import SORTS
+from openticket.tui.screens.base import SessionScreen
 from openticket.tui.session import Session
 from openticket.tui.text import fill_rows, plain
 
@@ -26,7 +26,7 @@ LIVE_POLL_SECONDS = 0.5
 TICKET_SUBJECTS = ("ticket:",)
 
 
-class MarketScreen(Screen[None]):
+class MarketScreen(SessionScreen[None]):
     class SignInNeeded(Message):
         """Buying needs a signed-in user: the app asks for one."""
 
@@ -40,8 +40,7 @@ class MarketScreen(Screen[None]):
     ]
 
     def __init__(self, session: Session) -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self.page_offset = 0
         self.sort = "listed"
         self.search_text = ""

@@ -9,11 +9,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from openticket.app.schemas import Order
 from openticket.core.errors import DomainError
+from openticket.tui.screens.base import SessionScreen
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 
@@ -27,7 +27,7 @@ def remaining_text(seconds: float) -> str:
     return f"{whole // 60:02d}:{whole % 60:02d}"
 
 
-class OrderScreen(Screen[None]):
+class OrderScreen(SessionScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pay", "Pay"),
         Binding("c", "cancel_order", "Cancel order"),
@@ -36,8 +36,7 @@ class OrderScreen(Screen[None]):
     ]
 
     def __init__(self, session: Session, order: Order) -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self.order = order
         self.expires_at = datetime.fromisoformat(order.expires_at).astimezone(UTC)
         self._checking = False

@@ -13,15 +13,15 @@ from textual.widgets import Button, Footer, Input, Static
 
 from openticket.app.schemas import AuthSession
 from openticket.core.errors import DomainError
+from openticket.tui.screens.base import BackOnEscape
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 
 
-class SignInScreen(ModalScreen[str | None]):
+class SignInScreen(ModalScreen[str | None], BackOnEscape[str | None]):
     """Dismissed with the signed-in email, or None when the user backs out."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
         Binding("ctrl+n", "sign_up", "Sign up"),
     ]
 
@@ -54,9 +54,6 @@ class SignInScreen(ModalScreen[str | None]):
 
     def action_sign_up(self) -> None:
         self._submit(sign_up=True)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
 
     def _submit(self, *, sign_up: bool) -> None:
         email = self.query_one("#email", Input).value.strip()

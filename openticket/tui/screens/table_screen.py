@@ -7,17 +7,17 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from openticket.core.errors import DomainError
+from openticket.tui.screens.base import SessionScreen
 from openticket.tui.session import Session
 from openticket.tui.text import plain
 
 Row = TypeVar("Row")
 
 
-class TableScreen(Screen[None], Generic[Row]):
+class TableScreen(SessionScreen[None], Generic[Row]):
     """`fetch` asks the Api for the rows (off the UI thread); `show` puts them in the table."""
 
     HEADING: ClassVar[str]
@@ -30,8 +30,7 @@ class TableScreen(Screen[None], Generic[Row]):
         fetch: Callable[[], list[Row]],
         show: Callable[[list[Row]], None],
     ) -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self._fetch = fetch
         self._show_rows = show
 
