@@ -179,6 +179,42 @@ def test_reserved_listing_is_not_updated(
     ]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_exported_listings_import_back_unchanged(
+    people_anywhere: Callable[..., User], seller: User, tmp_path: Path, fmt: str
+) -> None:
+    """An export of your listings (some with no external id: the export names them by ticket
+    id) imports back as nothing new, and a sold or reserved listing is never relisted."""
+    buyer = people_anywhere("buyer")
+    signed_up(buyer, "buyer@example.com")
+    _import(seller, str(_csv(tmp_path / "t.csv", [["Named", "10", "USD", "n-1"]])))
+    for title in ("Sold one", "Reserved one", "Plain one"):
+        seller.ok("tickets", "create", "--title", title, "--price", "20")
+    ids = {t["title"]: t["id"] for t in seller.ok("tickets", "list", "--mine")}
+    sold = buyer.ok("orders", "create", ids["Sold one"])
+    buyer.ok("pay", sold["id"], "--card", "tok_visa")
+    buyer.ok("orders", "create", ids["Reserved one"])
+    before = sorted(
+        (t["id"], t["title"], t["price"], t["status"])
+        for t in seller.ok("tickets", "list", "--mine")
+    )
+    exported = seller.run("tickets", "export", "--mine", "--format", fmt)
+    assert exported.code == 0
+    source = tmp_path / f"mine.{fmt}"
+    source.write_text(exported.stdout, encoding="utf-8")
+
+    assert _import(seller, str(source)) == (
+        0,
+        {"created": 0, "updated": 0, "skipped": 4, "errors": []},
+    )
+    after = sorted(
+        (t["id"], t["title"], t["price"], t["status"])
+        for t in seller.ok("tickets", "list", "--mine")
+    )
+    assert after == before
+    assert [t["title"] for t in seller.ok("tickets", "list")] == ["Named", "Plain one"]
+
+
 def test_repeated_external_id_in_one_file(seller: User, tmp_path: Path) -> None:
     source = _csv(tmp_path / "t.csv", [["A", "10", "USD", "same"], ["B", "10", "USD", "same"]])
     code, report = _import(seller, str(source))

@@ -10,7 +10,7 @@ from typing import Any
 
 from openticket.core import events
 from openticket.core.errors import InvalidInput
-from openticket.core.ids import new_ids
+from openticket.core.ids import is_id, new_ids
 from openticket.core.money import Money
 from openticket.core.ports import Transaction
 from openticket.core.tickets import repository
@@ -109,19 +109,27 @@ def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowPro
 def existing_listings(
     tx: Transaction, owner_id: str, external_ids: Iterable[str]
 ) -> dict[str, Ticket]:
-    return repository.by_external_ids(tx, owner_id, list(external_ids))
+    """The seller's listings these rows name: by their external id, or, for a row that an
+    export wrote from a listing without one, by the ticket's own id (so that importing an
+    export back changes nothing)."""
+    wanted = list(external_ids)
+    found = repository.by_external_ids(tx, owner_id, wanted)
+    unmatched = [key for key in wanted if key not in found and is_id(key)]
+    if unmatched:
+        found.update(repository.unnamed_by_ids(tx, owner_id, unmatched))
+    return found
 
 
 def plan_row(row: CheckedRow, existing: Ticket | None) -> str | RowProblem:
     """'create', 'update', 'unchanged', or why the row cannot be applied."""
     if existing is None:
         return "create"
+    if existing.title == row.title and existing.price == row.price:
+        return "unchanged"  # a sold or reserved listing too: the file says what it is
     if existing.status == RESERVED:
         return RowProblem(row.line, "external_id", "Cannot update a reserved ticket")
     if existing.status == SOLD:
         return RowProblem(row.line, "external_id", "Cannot update a sold ticket")
-    if existing.title == row.title and existing.price == row.price:
-        return "unchanged"
     return "update"
 
 

@@ -29,6 +29,12 @@ _BY_EXTERNAL_IDS = select(tickets).where(
     tickets.c.owner_id == bindparam("owner_id"),
     tickets.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
+# A row exported from a listing without an external id carries the ticket's own id instead.
+_UNNAMED_BY_IDS = select(tickets).where(
+    tickets.c.owner_id == bindparam("owner_id"),
+    tickets.c.external_id.is_(None),
+    tickets.c.id.in_(bindparam("ticket_ids", expanding=True)),
+)
 _ORDER_VERSION = select(ticket_orders.c.version).where(ticket_orders.c.id == bindparam("order_id"))
 _SAVE_ORDER = (
     update(ticket_orders)
@@ -184,6 +190,14 @@ def by_external_ids(tx: Transaction, owner_id: str, external_ids: list[str]) -> 
         connection(tx), _BY_EXTERNAL_IDS, "external_ids", external_ids, owner_id=owner_id
     )
     return {row.external_id: _ticket(row) for row in rows}
+
+
+def unnamed_by_ids(tx: Transaction, owner_id: str, ticket_ids: list[str]) -> dict[str, Ticket]:
+    """The owner's listings without an external id, of these ids."""
+    rows = rows_by_keys(
+        connection(tx), _UNNAMED_BY_IDS, "ticket_ids", ticket_ids, owner_id=owner_id
+    )
+    return {row.id: _ticket(row) for row in rows}
 
 
 def page_after(
