@@ -29,6 +29,7 @@ ROWS_SCHEMA = {
             "price": _VALUE,
             "currency": _VALUE,
             "external_id": _VALUE,
+            "item": {"type": "integer", "minimum": 1},
         },
     },
 }
@@ -78,9 +79,14 @@ def decode(handle: IO[bytes]) -> Iterator[ImportRow]:
             problem, problem_field = record.get("problem"), record.get("problem_field")
             if not isinstance(problem, str | None) or not isinstance(problem_field, str | None):
                 raise ValueError("a problem must be text")
+            item = record.get("item")
+            if item is not None and (
+                not isinstance(item, int) or isinstance(item, bool) or not 0 < item <= LINE_MAX
+            ):
+                raise ValueError("an item number must be a positive integer")
         except ValueError as error:
             raise InvalidInput(
                 f"Row {number} of the upload is malformed: {error}", "body"
             ) from None
         values = {key: record.get(key) for key in _FIELDS}
-        yield ImportRow(line=line, **values)
+        yield ImportRow(line=line, **values, item=item)

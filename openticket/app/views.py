@@ -13,7 +13,7 @@ from openticket.core.clock import isoformat_utc
 from openticket.core.events import Envelope
 from openticket.core.orders.model import Order
 from openticket.core.payments.model import Payment, Reconciliation
-from openticket.core.tickets.import_rules import Tally
+from openticket.core.tickets.import_rules import RowProblem, Tally
 from openticket.core.tickets.model import Ticket
 
 S = TypeVar("S", bound=schemas.Public)
@@ -64,15 +64,22 @@ def payment_view(payment: Payment) -> schemas.Payment:
 
 
 def import_report(tally: Tally, skipped_rows: int) -> schemas.ImportReport:
-    problems = sorted(tally.problems, key=lambda p: p.line)
+    problems = sorted(tally.problems, key=lambda p: (p.line, p.item or 0))
     return schemas.ImportReport(
         created=tally.created,
         updated=tally.updated,
         skipped=skipped_rows + tally.unchanged,
         errors=[
-            schemas.ImportProblem(line=p.line, field=p.field, message=p.message) for p in problems
+            schemas.ImportProblem(line=p.line, field=p.field, message=_placed(p)) for p in problems
         ],
     )
+
+
+def _placed(problem: RowProblem) -> str:
+    """A JSON array's items may share a line: the message says which item it is about."""
+    if problem.item is None:
+        return problem.message
+    return f"item {problem.item}: {problem.message}"
 
 
 def reconcile_report(found: Reconciliation) -> schemas.ReconcileReport:

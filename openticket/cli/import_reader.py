@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -36,16 +37,28 @@ class MalformedInput(InvalidInput):
         self.line = line
 
 
+def check_source(source: str) -> None:
+    """Refuse what cannot be read as a file, saying why. A device or a pipe (/dev/stdin, a
+    process substitution) is read like a file; an empty one is reported as empty."""
+    if source == "-":
+        return
+    path = Path(source)
+    if path.is_dir():
+        raise InvalidInput(f"{source} is a directory, not a file", "file")
+    if not path.exists():
+        raise InvalidInput(f"No such file: {source}", "file")
+    if not os.access(path, os.R_OK):
+        raise InvalidInput(f"Cannot read {source}: permission denied", "file")
+
+
 @contextmanager
 def opened(source: str) -> Iterator[IO[bytes]]:
     """The input as a binary stream: the file, or stdin for `-` (read once, never held whole)."""
+    check_source(source)
     if source == "-":
         yield sys.stdin.buffer
         return
-    path = Path(source)
-    if not path.is_file():
-        raise InvalidInput(f"No such file: {source}", "file")
-    with path.open("rb") as handle:
+    with Path(source).open("rb") as handle:
         yield handle
 
 
@@ -120,7 +133,9 @@ def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[ImportRow]:
         if len(record) != len(columns):
             yield ImportRow(line, problem=f"expected {len(columns)} fields, found {len(record)}")
             continue
-        yield ImportRow(line, **{name: value for name, value in zip(columns, record, strict=True)})
+        values = dict(zip(columns, record, strict=True))
+        get = values.get
+        yield ImportRow(line, get("title"), get("price"), get("currency"), get("external_id"))
 
 
 def _check_columns(columns: list[str]) -> None:
@@ -142,16 +157,19 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=_reject_constant)
 
 
-def _row_from_object(line: int, value: Any) -> ImportRow:
+def _row_from_object(line: int, value: Any, item: int | None = None) -> ImportRow:
     if not isinstance(value, dict):
-        return ImportRow(line, problem="each item must be an object with title and price")
+        problem = "each item must be an object with title and price"
+        return ImportRow(line, problem=problem, item=item)
     unknown = [key for key in value if key not in COLUMNS]
     if unknown:
-        return ImportRow(line, problem=f"unknown field {unknown[0]!r}", problem_field=unknown[0])
-    for key, item in value.items():
-        if item is not None and not isinstance(item, str):
-            return ImportRow(line, problem=f"{key} must be text or a number", problem_field=key)
-    return ImportRow(line, **value)
+        problem = f"unknown field {unknown[0]!r}"
+        return ImportRow(line, problem=problem, problem_field=unknown[0], item=item)
+    for key, field_value in value.items():
+        if field_value is not None and not isinstance(field_value, str):
+            problem = f"{key} must be text or a number"
+            return ImportRow(line, problem=problem, problem_field=key, item=item)
+    return ImportRow(line, **value, item=item)
 
 
 def _jsonl_rows(lines: Iterator[tuple[int, str]]) -> Iterator[ImportRow]:
@@ -162,8 +180,9 @@ def _jsonl_rows(lines: Iterator[tuple[int, str]]) -> Iterator[ImportRow]:
         seen = True
         try:
             value = _DECODER.decode(text)
-        except ValueError as error:
-            raise MalformedInput(number, f"invalid JSON: {_reason(error)}") from None
+        except ValueError as error:  # this row is bad, the file is still readable
+            yield ImportRow(number, problem=f"invalid JSON: {_reason(error)}")
+            continue
         yield _row_from_object(number, value)
     if not seen:
         raise MalformedInput(1, "the file is empty")
@@ -241,6 +260,7 @@ def _json_array_rows(chunks: Iterator[str]) -> Iterator[ImportRow]:
         raise MalformedInput(scan.line, "expected a JSON array of objects")
     scan.advance(scan.pos + 1)
     expect_item = True
+    items = 0
     while True:
         char = scan.peek()
         if char == "":
@@ -270,6 +290,7 @@ def _json_array_rows(chunks: Iterator[str]) -> Iterator[ImportRow]:
                     if isinstance(error, json.JSONDecodeError):
                         where += scan.text.count("\n", scan.pos, error.pos)
                     raise MalformedInput(where, f"invalid JSON: {_reason(error)}") from None
-        yield _row_from_object(scan.line, value)
+        items += 1
+        yield _row_from_object(scan.line, value, items)
         scan.advance(end)
         expect_item = False

@@ -148,20 +148,26 @@ def import_report(report: Any, *, as_json: bool, dry_run: bool, refused: bool) -
     if as_json:
         print_json(report)
         return
+    problems = _counted(len(report.errors), "problem")
     if refused:
         message(
-            f"Nothing written: {len(report.errors)} problems in the file "
+            f"Nothing written: {problems} in the file "
             "(fix them, or use --skip-invalid to write the other rows)"
         )
-    else:
-        verb = "Would create" if dry_run else "Created"
+    elif dry_run:
         message(
-            f"{verb} {report.created}, updated {report.updated}, skipped {report.skipped}"
-            f"{' (dry run: nothing written)' if dry_run else ''}"
+            f"Would create {report.created}, update {report.updated}, skip {report.skipped}"
+            " (dry run: nothing written)"
         )
+    else:
+        message(f"Created {report.created}, updated {report.updated}, skipped {report.skipped}")
     if report.errors:
         _table(
-            f"{len(report.errors)} problems",
+            problems,
             ["Line", "Field", "Problem"],
             [[str(e.line), e.field or "", e.message] for e in report.errors],
         )
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

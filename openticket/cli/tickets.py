@@ -101,6 +101,7 @@ def import_tickets(
     from openticket.cli import import_reader
     from openticket.cli.progress import import_progress
 
+    import_reader.check_source(source)
     fmt_name = import_reader.detect_format(source, fmt)
     token = cli.token()
     with import_reader.opened(source) as handle, import_progress(enabled=not cli.as_json) as tick:

@@ -23,13 +23,17 @@ def new_id() -> str:
 
 def new_ids(count: int) -> list[str]:
     """`count` ids from one clock reading and one read of random bytes: an import makes two ids
-    per row. String slicing rather than big-integer arithmetic, for the same reason."""
+    per row. String slicing rather than big-integer arithmetic, for the same reason. Sorted:
+    the listing order is (created_at, id), so an import's rows, which share a transaction's
+    time, list in the order of the file."""
     prefix = f"{time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF:012x}7"
     rand = os.urandom(10 * count).hex()
-    return [
+    ids = [
         f"{prefix}{rand[i : i + 3]}{_VARIANT[int(rand[i + 3], 16) & 3]}{rand[i + 4 : i + 19]}"
         for i in range(0, 20 * count, 20)
     ]
+    ids.sort()
+    return ids
 
 
 def is_id(text: str) -> bool:

@@ -34,7 +34,8 @@ class CheckedSpool:
     def append(self, batch: list[CheckedRow]) -> None:
         if batch:
             records = [
-                (r.line, r.title, r.price.minor, r.price.currency, r.external_id) for r in batch
+                (r.line, r.title, r.price.minor, r.price.currency, r.external_id, r.item)
+                for r in batch
             ]
             marshal.dump(records, self._handle)
 
@@ -53,8 +54,9 @@ class CheckedSpool:
                     prices.get((minor, currency))
                     or prices.setdefault((minor, currency), Money(minor, currency)),
                     external_id,
+                    item,
                 )
-                for line, title, minor, currency, external_id in records
+                for line, title, minor, currency, external_id, item in records
             ]
 
 
@@ -92,7 +94,7 @@ def validate(
     """Check every row, against the rules and the seller's existing listings; return what a
     write would do, and spool the rows that can be written."""
     tally = Tally()
-    first_line: dict[str, int] = {}
+    first_seen: dict[str, str] = {}  # external id: the line (or item) it is first on
     for batch in _batches(rows, currency, tally.problems):
         with uow.read() as tx:
             known = import_rules.existing_listings(
@@ -101,17 +103,20 @@ def validate(
         good: list[CheckedRow] = []
         for row in batch:
             if row.external_id:
-                if row.external_id in first_line:
+                if row.external_id in first_seen:
                     tally.problems.append(
                         RowProblem(
                             row.line,
                             "external_id",
-                            f"external_id {row.external_id!r} is also on line "
-                            f"{first_line[row.external_id]}",
+                            f"external_id {row.external_id!r} is also on "
+                            f"{first_seen[row.external_id]}",
+                            row.item,
                         )
                     )
                     continue
-                first_line[row.external_id] = row.line
+                first_seen[row.external_id] = (
+                    f"item {row.item}" if row.item is not None else f"line {row.line}"
+                )
             plan = import_rules.plan_row(row, known.get(row.external_id or ""))
             if isinstance(plan, RowProblem):
                 tally.problems.append(plan)
@@ -154,7 +159,7 @@ def run(
     some row is bad: all or nothing. (The tally, the bad rows, whether anything was written.)"""
     with checked_spool() as spool:
         planned = validate(uow, owner_id, rows, currency, progress, spool)
-        bad_lines = {problem.line for problem in planned.problems}
+        bad_lines = {problem.row for problem in planned.problems}
         if dry_run or (bad_lines and not skip_invalid):
             if not dry_run:  # every row was skipped
                 planned.unchanged += planned.created + planned.updated

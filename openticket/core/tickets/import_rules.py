@@ -25,6 +25,11 @@ class RowProblem:
     line: int
     field: str | None
     message: str
+    item: int | None = None  # the row's place in a JSON array
+
+    @property
+    def row(self) -> tuple[int, int | None]:
+        return self.line, self.item
 
 
 @dataclass(slots=True)  # not frozen: one per row of a file, and frozen costs per field
@@ -33,6 +38,7 @@ class CheckedRow:
     title: str
     price: Money
     external_id: str | None
+    item: int | None = None
 
 
 @dataclass
@@ -69,14 +75,14 @@ def _type_problems(row: ImportRow) -> list[RowProblem]:
         ):
             continue
         kind = "text or a number" if name in _NUMBERS_ALLOWED else "text"
-        problems.append(RowProblem(row.line, name, f"{name} must be {kind}"))
+        problems.append(RowProblem(row.line, name, f"{name} must be {kind}", row.item))
     return problems
 
 
 def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowProblem]:
     """The row as a listing, or every problem with it (store-independent rules)."""
     if row.problem is not None:
-        return [RowProblem(row.line, row.problem_field, row.problem)]
+        return [RowProblem(row.line, row.problem_field, row.problem, row.item)]
     if problems := _type_problems(row):
         return problems
     problems = []
@@ -90,6 +96,7 @@ def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowPro
                 row.line,
                 "external_id",
                 f"external_id must be at most {EXTERNAL_ID_MAX} printable characters",
+                row.item,
             )
         )
         external_id = None
@@ -100,10 +107,10 @@ def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowPro
             currency,
         )
     except InvalidInput as error:
-        problems += [RowProblem(row.line, item.field, item.message) for item in error.items]
+        problems += [RowProblem(row.line, e.field, e.message, row.item) for e in error.items]
     if problems:
         return problems
-    return CheckedRow(row.line, title, price, external_id)
+    return CheckedRow(row.line, title, price, external_id, row.item)
 
 
 def existing_listings(
@@ -127,9 +134,9 @@ def plan_row(row: CheckedRow, existing: Ticket | None) -> str | RowProblem:
     if existing.title == row.title and existing.price == row.price:
         return "unchanged"  # a sold or reserved listing too: the file says what it is
     if existing.status == RESERVED:
-        return RowProblem(row.line, "external_id", "Cannot update a reserved ticket")
+        return RowProblem(row.line, "external_id", "Cannot update a reserved ticket", row.item)
     if existing.status == SOLD:
-        return RowProblem(row.line, "external_id", "Cannot update a sold ticket")
+        return RowProblem(row.line, "external_id", "Cannot update a sold ticket", row.item)
     return "update"
 
 

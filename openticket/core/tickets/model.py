@@ -66,6 +66,7 @@ class ImportRow:
     external_id: object = None
     problem: str | None = None
     problem_field: str | None = None
+    item: int | None = None  # its place in a JSON array (1 for the first): one line holds many
 
 
 def clean_title(title: str | None, field: str = "title") -> str:
