@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
 
 import typer
 
@@ -109,51 +109,65 @@ def _driver_error(error: Exception) -> Exception:
     return orig if isinstance(orig, Exception) else Exception("database error")
 
 
-def command(fn: F) -> F:
-    """Give `fn(cli, ...)` the common options and the one error-to-exit-code mapping."""
+JSON_HELP = "Machine-readable JSON on stdout (errors too, on stderr)."
+SERVER_HELP = f"Use the server at this URL (env {ENV_SERVER})."
+DB_HELP = f"Database URL (env {ENV_DB}; default: a SQLite file in OPENTICKET_HOME)."
+
+# The common options, each a keyword-only parameter a command may offer. They are read again
+# from the root command (`openticket --json tickets list`); the environment is read by
+# Settings, so that an option given anywhere wins over it.
+_COMMON = {
+    "as_json": (bool, False, typer.Option("--json", help=JSON_HELP)),
+    "server": (str | None, None, typer.Option("--server", help=SERVER_HELP)),
+    "db": (str | None, None, typer.Option("--db", help=DB_HELP)),
+}
+ALL_OPTIONS = ("as_json", "server", "db")
+
+
+def root_options(ctx: typer.Context, as_json: bool, server: str | None, db: str | None) -> None:
+    """Keep the common options given before the command, for the command to find."""
+    ctx.obj = {"as_json": as_json, "server": server, "db": db}
+
+
+def _given(ctx: typer.Context, own: dict[str, Any]) -> dict[str, Any]:
+    before = ctx.find_root().obj or {}
+    return {
+        "as_json": bool(own.get("as_json") or before.get("as_json")),
+        "server": own.get("server") or before.get("server"),
+        "db": own.get("db") or before.get("db"),
+    }
+
+
+@overload
+def command(fn: F) -> F: ...
+
+
+@overload
+def command(*, options: tuple[str, ...]) -> Callable[[F], F]: ...
+
+
+def command(fn: F | None = None, *, options: tuple[str, ...] = ALL_OPTIONS) -> Any:
+    """Give `fn(cli, ...)` the common `options` (those it uses: `serve` has no --server) and
+    the one error-to-exit-code mapping."""
+    if fn is None:
+        return functools.partial(command, options=options)
     signature = inspect.signature(fn, eval_str=True)
     own = [p for name, p in signature.parameters.items() if name != "cli"]
+    keyword = inspect.Parameter.KEYWORD_ONLY
     common = [
-        inspect.Parameter(
-            "as_json",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[
-                bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
-            ],
-        ),
-        inspect.Parameter(
-            "server",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option("--server", envvar=ENV_SERVER, help="Use the server at this URL."),
-            ],
-        ),
-        inspect.Parameter(
-            "db",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    "--db",
-                    envvar=ENV_DB,
-                    help="SQLAlchemy database URL (default: a SQLite file in OPENTICKET_HOME).",
-                ),
-            ],
-        ),
+        inspect.Parameter(name, keyword, default=default, annotation=Annotated[kind, option])
+        for name, (kind, default, option) in _COMMON.items()
+        if name in options
     ]
+    context = inspect.Parameter("ctx", keyword, annotation=typer.Context)
 
     @functools.wraps(fn)
-    def wrapper(
-        *args: Any, as_json: bool, server: str | None, db: str | None, **kwargs: Any
-    ) -> Any:
+    def wrapper(*args: Any, ctx: typer.Context, **kwargs: Any) -> Any:
         logging.basicConfig(
             level=logging.WARNING, stream=sys.stderr, format="openticket: %(message)s"
         )
-        cli = Cli(as_json=as_json, server=server, db=db)
+        given = _given(ctx, {name: kwargs.pop(name) for name in options})
+        cli = Cli(**given)
         try:
             return fn(cli, *args, **kwargs)
         except DomainError as error:
@@ -165,6 +179,7 @@ def command(fn: F) -> F:
         finally:
             cli.close()
 
-    wrapper.__signature__ = signature.replace(parameters=own + common)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in own + common}
-    return wrapper  # type: ignore[return-value]
+    parameters = [*own, context, *common]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
 
 from openticket import __version__
-from openticket.cli import auth, db, demo, events, orders, payments, serve, tickets, tui, worker
+from openticket.cli import (
+    auth,
+    completion,
+    db,
+    demo,
+    events,
+    orders,
+    payments,
+    serve,
+    tickets,
+    tui,
+    worker,
+)
+from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, root_options
+from openticket.cli.usage import run_for_scripts, wants_json
 
 app = typer.Typer(
     name="openticket",
@@ -13,6 +30,7 @@ app = typer.Typer(
     "window, pay, and see your orders.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,  # ours name the shell: completion.py
 )
 app.add_typer(auth.app, name="auth")
 app.add_typer(tickets.app, name="tickets")
@@ -35,13 +53,44 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    server: Annotated[str | None, typer.Option("--server", help=SERVER_HELP)] = None,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    _install: Annotated[
+        completion.Shell | None,
+        typer.Option(
+            "--install-completion",
+            callback=completion.install,
+            is_eager=True,
+            expose_value=False,
+            help="Install completion for this shell (bash, zsh or fish).",
+        ),
+    ] = None,
+    _show: Annotated[
+        completion.Shell | None,
+        typer.Option(
+            "--show-completion",
+            callback=completion.show,
+            is_eager=True,
+            expose_value=False,
+            help="Print the completion script for this shell, to install it yourself.",
+        ),
+    ] = None,
 ) -> None:
     """openticket: exit codes 0 ok, 1 invalid input, 2 usage, 3 not signed in / not allowed,
-    4 not found, 5 conflict, 6 service unreachable."""
+    4 not found, 5 conflict, 6 service unreachable. --json, --server and --db go before the
+    command or after it."""
+    root_options(ctx, as_json, server, db)
 
 
 def run() -> None:
-    app()
+    completion.answer_if_asked()
+    if not wants_json(sys.argv[1:]):
+        app()
+        return
+    sys.exit(run_for_scripts(app))

@@ -12,7 +12,7 @@ from openticket.cli.context import Cli, command
 from openticket.cli.worker import ALL, DOMAINS_HELP, freeze_startup_objects
 
 
-@command
+@command(options=("db",))
 def serve(
     cli: Cli,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",

@@ -7,7 +7,7 @@ import typer
 from openticket.cli.context import Cli, command
 
 
-@command
+@command(options=("server", "db"))
 def tui(cli: Cli) -> None:
     """The marketplace as a full-screen terminal app (browse, buy, pay, sell).
 

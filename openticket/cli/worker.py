@@ -28,7 +28,7 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-@command
+@command(options=("db",))
 def worker(
     cli: Cli,
     domains: Annotated[str, typer.Option("--domains", help=DOMAINS_HELP)] = ALL,
