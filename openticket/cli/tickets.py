@@ -8,6 +8,7 @@ import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.core.errors import InvalidInput
 
 app = typer.Typer(help="Browse the marketplace and manage your listings.", no_args_is_help=True)
 
@@ -125,12 +126,18 @@ def import_tickets(
 def export_tickets(
     cli: Cli,
     mine: Annotated[bool, typer.Option("--mine", help="Your own listings, any status.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="csv, json or jsonl.")] = "csv",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv (the default), json or jsonl; with --json, jsonl."),
+    ] = None,
 ) -> None:
-    """Write tickets to stdout in a form `tickets import` reads back."""
+    """Write tickets to stdout in a form `tickets import` reads back. With --json the rows are
+    JSON Lines (one object per line), the form scripts read as they go."""
     from openticket.cli import export_writer
     from openticket.cli.import_reader import detect_format
 
-    fmt_name = detect_format("-", fmt)
+    fmt_name = detect_format("-", fmt or ("jsonl" if cli.as_json else "csv"))
+    if cli.as_json and fmt_name == "csv":
+        raise InvalidInput("--json writes JSON Lines: leave out --format csv", "format")
     token = cli.token()
     export_writer.write(cli.api.export_tickets(token, mine=mine), fmt_name)

@@ -1,0 +1,101 @@
+"""How the command line is used: common options before or after the command, usage errors
+for scripts, help a person can read, and shell completion for the shell one names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import User, signed_up
+
+
+def test_common_options_go_before_or_after_the_command(
+    people: Callable[..., User], tmp_path: Path
+) -> None:
+    seller = people("seller")
+    signed_up(seller, "seller@example.com")
+    seller.ok("tickets", "create", "--title", "Opera", "--price", "10")
+    before = seller.run("--json", "tickets", "list")
+    after = seller.run("tickets", "list", "--json")
+    assert before.code == after.code == 0
+    assert [t["title"] for t in before.json()] == ["Opera"] == [t["title"] for t in after.json()]
+
+    # --db given before the command wins over the environment's OPENTICKET_DB, as after it
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert seller.run("--db", other, "--json", "tickets", "list").json() == []
+    assert seller.run("tickets", "list", "--db", other, "--json").json() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["tickets", "list", "--bogus"], "bogus"),
+        (["--json", "tickets", "list", "--limit", "many"], "limit"),
+        (["orders", "show"], "order_id"),
+        (["tickets", "lsit"], None),
+    ],
+)
+def test_usage_errors_under_json_are_the_errors_shape(
+    people: Callable[..., User], args: list[str], field: str | None
+) -> None:
+    person = people("someone")
+    result = person.run(*args, *([] if "--json" in args else ["--json"]))
+    assert result.code == 2 and result.stdout == ""
+    [error] = result.error_json()["errors"]
+    assert error["field"] == field and error["message"]
+    plain = person.run(*[arg for arg in args if arg != "--json"])
+    assert plain.code == 2 and "Usage:" in plain.stderr  # people get the usual help
+
+
+def test_help_is_plain_to_read(people: Callable[..., User]) -> None:
+    person = people("someone")
+    shown = person.run("orders", "show", "--help").stdout
+    assert "Usage: openticket orders show [OPTIONS] ORDER_ID" in shown
+    assert "<bool>" not in shown and "{" not in shown
+    assert _options(person, "serve") >= {"--db", "--port"}
+    assert not _options(person, "serve") & {"--server", "--json"}
+    assert _options(person, "tui") & {"--server", "--json"} == {"--server"}
+    assert "--json" in person.run("--help").stdout  # before any command too
+
+
+def _options(person: User, command: str) -> set[str]:
+    """The options a command's help lists (the first word of each row of its options)."""
+    shown = person.run(command, "--help").stdout
+    rows = [line.strip("│ ").split() for line in shown.splitlines() if line.startswith("│ --")]
+    return {row[0] for row in rows if row}
+
+
+def test_completion_for_the_shell_named(people: Callable[..., User], tmp_path: Path) -> None:
+    person = people("someone")
+    home = tmp_path / "shell-home"
+    home.mkdir()
+    done = person.run("--install-completion", "zsh", env={"HOME": str(home), "SHELL": "/bin/bash"})
+    assert done.code == 0 and "zsh completion installed" in done.stdout
+    assert "_OPENTICKET_COMPLETE" in (home / ".zfunc" / "_openticket").read_text()
+    assert "fpath" in (home / ".zshrc").read_text()
+    assert not (home / ".bashrc").exists()
+
+    refused = person.run("--install-completion", "fish2", env={"HOME": str(home)})
+    assert refused.code == 2 and "fish2" in refused.stderr
+    assert person.run("--show-completion", "fish").stdout.startswith("complete --command")
+
+    asked = person.run(
+        env={
+            "_OPENTICKET_COMPLETE": "complete_bash",
+            "COMP_WORDS": "openticket tic",
+            "COMP_CWORD": "1",
+        }
+    )
+    assert asked.stdout.split() == ["tickets"]
+
+
+def test_export_explains_json(people: Callable[..., User]) -> None:
+    seller = people("seller")
+    signed_up(seller, "seller@example.com")
+    seller.ok("tickets", "create", "--title", "Opera", "--price", "10")
+    result = seller.run("tickets", "export", "--json")
+    assert result.code == 0
+    assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == ["Opera"]
