@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from openticket.cli.when import shown_time
 from openticket.terminal import shown, shown_lines
 
 if TYPE_CHECKING:
@@ -77,6 +78,14 @@ def ticket(item: BaseModel) -> None:
     _details(details)
 
 
+OPEN_STATUSES = ("created", "awaiting:payment")
+
+
+def _pay_by(order: Any) -> str:
+    """When an open order must be paid by; nothing for one that has ended."""
+    return shown_time(order.expires_at) if order.status in OPEN_STATUSES else ""
+
+
 def orders(items: Sequence[BaseModel]) -> None:
     if not items:
         _console().print("No orders.")
@@ -84,23 +93,24 @@ def orders(items: Sequence[BaseModel]) -> None:
     rows = []
     for item in items:
         o: Any = item
-        rows.append(
-            [o.id, o.ticket.title, f"{o.ticket.price} {o.ticket.currency}", o.status, o.expires_at]
-        )
-    _table("Orders", ["ID", "Ticket", "Price", "Status", "Expires at"], rows)
+        price = f"{o.ticket.price} {o.ticket.currency}"
+        rows.append([o.id, o.ticket.title, price, o.status, _pay_by(o)])
+    _table("Orders", ["ID", "Ticket", "Price", "Status", "Pay by"], rows)
 
 
 def order(item: BaseModel) -> None:
     o: Any = item
-    _details(
-        [
-            ("ID", o.id),
-            ("Ticket", f"{o.ticket.title} ({o.ticket_id})"),
-            ("Price", f"{o.ticket.price} {o.ticket.currency}"),
-            ("Status", o.status),
-            ("Expires at", o.expires_at),
-        ]
-    )
+    details = [
+        ("ID", o.id),
+        ("Ticket", f"{o.ticket.title} ({o.ticket_id})"),
+        ("Price", f"{o.ticket.price} {o.ticket.currency}"),
+        ("Status", o.status),
+    ]
+    if o.status in OPEN_STATUSES:
+        details.append(("Pay by", shown_time(o.expires_at)))
+    elif o.status == "expired":
+        details.append(("Expired", shown_time(o.expires_at)))
+    _details(details)
 
 
 def payment(item: BaseModel) -> None:

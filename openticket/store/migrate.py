@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from openticket.store.db import WRITE_OPTION
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def script_location() -> str:

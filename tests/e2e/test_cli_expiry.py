@@ -26,11 +26,17 @@ def test_expired_order_unlocks_the_ticket(people: Callable[..., User]) -> None:
     assert [t["id"] for t in second.ok("tickets", "list")] == [ticket["id"]]
     replacement = second.ok("orders", "create", ticket["id"])
     assert replacement["status"] == "created"
-    assert first.ok("orders", "show", order["id"])["status"] == "cancelled"
+    assert first.ok("orders", "show", order["id"])["status"] == "expired"
 
     late = first.run("pay", order["id"], "--json")
     assert late.code == 5
     assert "expired" in late.error_json()["errors"][0]["message"]
+    cancel = first.run("orders", "cancel", order["id"], "--json")
+    assert cancel.code == 5
+    assert cancel.error_json()["errors"][0]["message"] == "Order has expired"
+    shown = first.run("orders", "show", order["id"]).stdout
+    assert "expired" in shown and "Expired" in shown and "Pay by" not in shown
+    assert "expired" in first.run("orders", "list").stdout
     assert second.ok("tickets", "show", ticket["id"])["order_id"] == replacement["id"]
     subjects = [e["subject"] for e in _events(second)]
     assert subjects.count("order:cancelled") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from tests.conftest import User, signed_up
@@ -40,6 +41,10 @@ def test_two_users_buy_a_ticket_from_the_cli(people_anywhere: Callable[..., User
     }
     assert order["expires_at"].endswith("Z")
 
+    waiting = buyer.run("orders", "show", order["id"]).stdout
+    assert re.search(r"Pay by +in \d+ min \(\d\d:\d\d\)", waiting), waiting
+    assert order["expires_at"] not in waiting  # people read local, relative times
+
     reserved = third.ok("tickets", "show", ticket["id"])
     assert reserved["status"] == "reserved" and reserved["order_id"] == order["id"]
     assert third.ok("tickets", "list") == []
@@ -64,6 +69,8 @@ def test_two_users_buy_a_ticket_from_the_cli(people_anywhere: Callable[..., User
     sold = third.ok("tickets", "show", ticket["id"])
     assert sold["status"] == "sold"
     assert buyer.ok("orders", "show", order["id"])["status"] == "complete"
+    paid = buyer.run("orders", "show", order["id"]).stdout
+    assert "complete" in paid and "Pay by" not in paid and "Expire" not in paid
     assert [o["status"] for o in buyer.ok("orders", "list")] == ["complete"]
     assert buyer.run("orders", "cancel", order["id"]).code == 5
     assert buyer.run("pay", order["id"]).code == 5

@@ -95,6 +95,6 @@ def test_a_second_server_takes_over_the_expiration_jobs(store: Path | str, tmp_p
         def expired() -> bool:
             status = _query(store, f"SELECT status FROM orders WHERE id = '{order['id']}'")
             ticket_status = _query(store, f"SELECT status FROM tickets WHERE id = '{ticket['id']}'")
-            return status == [("cancelled",)] and ticket_status == [("available",)]
+            return status == [("expired",)] and ticket_status == [("available",)]
 
         eventually(expired, what="the second server's expiry")

@@ -166,10 +166,10 @@ def violations(scene: Scene) -> list[str]:
         ),
     )
     check(
-        "cancelled orders whose charge is kept",
+        "cancelled or expired orders whose charge is kept",
         scene.query(
             "SELECT o.id FROM orders o JOIN payments p ON p.order_id = o.id "
-            "WHERE o.status = 'cancelled' AND p.status = 'succeeded'"
+            "WHERE o.status IN ('cancelled', 'expired') AND p.status = 'succeeded'"
         ),
     )
     check(
@@ -288,7 +288,7 @@ def test_cancel(scene: Scene) -> None:
         lambda: scene.call("buyer", "DELETE", f"/api/orders/{scene.ids['order']}"),
     )
     recovered(scene)
-    assert _order_status(scene) == "cancelled"
+    assert _order_status(scene) == "expired"
     assert scene.query("SELECT status FROM tickets") == [("available",)]
 
 
@@ -302,7 +302,7 @@ def test_expiry(scene: Scene) -> None:
     eventually(lambda: datetime.now(UTC) > ends, what="the order's window to end")
     killed_at(scene, "expiry:committed", lambda: None)  # the server expires it by itself
     recovered(scene)
-    assert _order_status(scene) == "cancelled"
+    assert _order_status(scene) == "expired"
     assert scene.query("SELECT status FROM tickets") == [("available",)]
 
 

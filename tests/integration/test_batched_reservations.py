@@ -119,7 +119,7 @@ def test_a_batch_taking_over_expired_reservations_applies_each_ticket_change_in_
     taken = market.api.create_orders([OrderRequest(ann, t1), OrderRequest(ann, t2)])
 
     assert all(isinstance(order, Order) for order in held + taken)
-    assert [order.status for order in market.api.list_orders(bob)] == ["cancelled", "cancelled"]
+    assert [order.status for order in market.api.list_orders(bob)] == ["expired", "expired"]
     assert _replica_versions(market) == {t1: 3, t2: 3}  # locked, unlocked, locked again
     assert not {t1, t2} & {ticket.id for ticket in market.api.list_tickets()}  # reserved
     assert _pending_events(market) == 0

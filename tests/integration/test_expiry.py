@@ -31,7 +31,7 @@ def test_lazy_expiry_needs_no_timer(make_api: Callable[..., LocalApi], clock: Ma
     assert api.list_tickets() == []
     clock.advance(2)
     assert [t.id for t in api.list_tickets()] == [ticket.id]
-    assert api.get_order(buyer.token, order.id).status == "cancelled"
+    assert api.get_order(buyer.token, order.id).status == "expired"
     cancelled = [e for e in api.events() if e.subject == "order:cancelled"]
     assert [e.data["reason"] for e in cancelled] == ["expired"]
     assert api.create_order(other.token, ticket.id).status == "created"
@@ -50,7 +50,7 @@ def test_reserve_expires_the_overdue_holder_in_the_same_transaction(
     second = api.create_order(other.token, ticket.id)  # no read happened in between
     with sqlite3.connect(_db(db_url)) as conn:
         statuses = dict(conn.execute("SELECT id, status FROM orders").fetchall())
-    assert statuses == {first.id: "cancelled", second.id: "created"}
+    assert statuses == {first.id: "expired", second.id: "created"}
     assert api.get_ticket(ticket.id).order_id == second.id
 
 
@@ -101,7 +101,7 @@ def test_a_due_job_fires_what_is_due_and_nothing_else(
         ).fetchall()
     assert statuses == {
         paid_order.id: "complete",
-        open_order.id: "cancelled",
+        open_order.id: "expired",
         late_order.id: "created",
     }
     assert [json.loads(data)["order_id"] for (data,) in fired] == [open_order.id]
@@ -122,13 +122,13 @@ def test_running_scheduler_expires_orders_without_any_read(
     with sqlite3.connect(_db(db_url)) as conn:
 
         def cancelled() -> bool:
-            return conn.execute("SELECT status FROM orders").fetchone()[0] == "cancelled"
+            return conn.execute("SELECT status FROM orders").fetchone()[0] == "expired"
 
         eventually(cancelled, what="the expiration job")
         status = conn.execute("SELECT status FROM orders").fetchone()[0]
         subjects = [row[0] for row in conn.execute("SELECT subject FROM outbox ORDER BY seq")]
         ticket_status = conn.execute("SELECT status FROM tickets").fetchone()[0]
-    assert status == "cancelled"
+    assert status == "expired"
     assert "expiration:complete" in subjects  # the timer fired, not a lazy read
     assert ticket_status == "available"
     assert order.id

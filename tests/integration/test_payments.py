@@ -149,7 +149,7 @@ def test_a_declined_card_after_the_window_ends_the_order(
     provider.during_charge = lambda: clock.advance(6)
     with pytest.raises(PaymentDeclined):
         api.pay(market["buyer"], market["order"].id, "tok_chargeDeclined")
-    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    assert api.get_order(market["buyer"], market["order"].id).status == "expired"
     assert api.get_ticket(market["ticket"].id).status == "available"
 
 
@@ -181,7 +181,7 @@ def test_charge_landing_after_the_order_ended_is_refunded(
     with pytest.raises(Conflict, match="refunded"):
         api.pay(market["buyer"], market["order"].id, "tok_visa")
 
-    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    assert api.get_order(market["buyer"], market["order"].id).status == "expired"
     assert api.get_ticket(market["ticket"].id).order_id == rival_order[0].id
     assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
     [(refund_id,)] = _rows(db_url, "SELECT refund_id FROM payments_local_charges")
@@ -278,7 +278,7 @@ def test_an_outcome_unknown_for_long_stops_holding_the_ticket(
     clock.advance(900 + 1800)
     assert api.get_order(market["buyer"], market["order"].id).status == "awaiting:payment"
     clock.advance(1801)  # an hour past the window
-    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    assert api.get_order(market["buyer"], market["order"].id).status == "expired"
     assert api.get_ticket(market["ticket"].id).status == "available"
     provider.during_charge = lambda: None  # the provider answers again: it had charged
     clock.advance(11)

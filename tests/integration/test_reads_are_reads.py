@@ -45,8 +45,8 @@ def test_a_read_while_a_worker_tends_shows_the_expiry_and_writes_nothing(
     with tended(api):
         clock.advance(61)
         before = dump_store(database)
-        assert api.get_order(token, order.id).status == "cancelled"
-        assert [o.status for o in api.list_orders(token)] == ["cancelled"]
+        assert api.get_order(token, order.id).status == "expired"
+        assert [o.status for o in api.list_orders(token)] == ["expired"]
         assert api.get_ticket(ticket.id).status == "reserved"  # not written yet
         api.list_tickets()
         api.events(after=0, limit=100)

@@ -152,3 +152,54 @@ def test_ids_made_in_bulk_are_distinct_uuid7() -> None:
     assert all(len(made_id) == 32 for made_id in made)
     assert {(uuid.UUID(i).version, uuid.UUID(i).variant) for i in made} == {(7, uuid.RFC_4122)}
     assert all(abs(int(i[:12], 16) / 1000 - time.time()) < 60 for i in made)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_orders_an_expiry_cancelled_show_as_expired_after_the_upgrade(
+    tmp_path: Path, backend: str
+) -> None:
+    """Before 0006 an expired order was stored as `cancelled`; its `order:cancelled` event
+    says why, and the migration gives it its own status (a buyer's cancel stays)."""
+    from alembic import command
+
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'm.db'}"
+            if backend == "sqlite"
+            else stack.enter_context(postgres_database())
+        )
+        engine = create_store_engine(url)
+        stack.callback(engine.dispose)
+        config = Config()
+        config.set_main_option("script_location", script_location())
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0005")
+        expired, cancelled = new_id(), new_id()
+        data = "CAST(:data AS JSON)" if backend == "postgresql" else ":data"
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with engine.begin() as conn:
+            for order_id, reason in ((expired, "expired"), (cancelled, "cancelled")):
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (id, user_id, ticket_id, ticket_title, price_minor,"
+                        " currency, status, expires_at, version, payment_attempt, created_at)"
+                        " VALUES (:id, 'u', 't', 'T', 100, 'USD', 'cancelled', :now, 1, 0, :now)"
+                    ),
+                    {"id": order_id, "now": now},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO outbox (event_id, subject, occurred_at, data, attempts)"
+                        f" VALUES (:event_id, 'order:cancelled', :now, {data}, 0)"
+                    ),
+                    {
+                        "event_id": new_id(),
+                        "now": now,
+                        "data": f'{{"id": "{order_id}", "version": 1, "reason": "{reason}"}}',
+                    },
+                )
+        assert upgrade(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT id, status FROM orders")).all())
+        assert rows == {expired: "expired", cancelled: "cancelled"}

@@ -277,7 +277,7 @@ def test_charge_that_races_expiry_is_refunded_at_stripe(
     ]
     announced = [e for e in api.events() if e.subject == "payment:refunded"]
     assert [e.data["refund_ref"] for e in announced] == [refund["id"]]
-    assert api.get_order(market["buyer"], market["order"].id).status == "cancelled"
+    assert api.get_order(market["buyer"], market["order"].id).status == "expired"
     # The ticket is sold once: to the rival.
     assert api.pay(rival.token, rival_order[0].id, "pm_card_visa").status == "succeeded"
     assert api.get_ticket(market["ticket"].id).order_id == rival_order[0].id

@@ -20,9 +20,9 @@ def _order(status: str) -> Order:
     ("status", "at", "seen"),
     [
         ("created", WINDOW_ENDS - timedelta(seconds=1), "created"),
-        ("created", WINDOW_ENDS, "cancelled"),
+        ("created", WINDOW_ENDS, "expired"),
         ("awaiting:payment", WINDOW_ENDS + PAYMENT_HOLD - timedelta(seconds=1), "awaiting:payment"),
-        ("awaiting:payment", WINDOW_ENDS + PAYMENT_HOLD, "cancelled"),
+        ("awaiting:payment", WINDOW_ENDS + PAYMENT_HOLD, "expired"),
         ("complete", WINDOW_ENDS + timedelta(days=1), "complete"),
         ("cancelled", WINDOW_ENDS + timedelta(days=1), "cancelled"),
     ],

@@ -10,6 +10,8 @@ users = keyed_table(
     Column("created_at", UTCDateTime(), nullable=False),
     # Tokens carry the epoch they were issued in; signing out everywhere moves it on.
     Column("token_epoch", Integer, nullable=False, server_default="0"),
+    # How others see the user (a seller's listings); the email's local part when unset.
+    Column("display_name", String(64), nullable=True),
 )
 
 revoked_tokens = Table(

@@ -12,7 +12,8 @@ from openticket.core.money import Money
 CREATED = "created"
 AWAITING_PAYMENT = "awaiting:payment"
 COMPLETE = "complete"
-CANCELLED = "cancelled"
+CANCELLED = "cancelled"  # by its buyer
+EXPIRED = "expired"  # its window passed unpaid
 
 OPEN_STATUSES = (CREATED, AWAITING_PAYMENT)
 # An order in one of these statuses holds its ticket; the database allows one per ticket.
@@ -64,7 +65,7 @@ class Order:
         or not the worker has written that yet (lazy expiry)."""
         if not self.is_overdue(now):
             return self
-        return replace(self, status=CANCELLED)
+        return replace(self, status=EXPIRED)
 
     def paying(self, attempt: int) -> Order | None:
         """The order while payment `attempt` is charged; None if that changes nothing (the
@@ -86,7 +87,10 @@ class Order:
             raise Conflict("Cannot cancel: a payment for this order is in progress")
         if self.status == CANCELLED:
             raise Conflict("Order has already been cancelled")
-        return replace(self, status=CANCELLED, version=self.version + 1)
+        if self.status == EXPIRED:
+            raise Conflict("Order has expired")
+        status = EXPIRED if expiring else CANCELLED
+        return replace(self, status=status, version=self.version + 1)
 
     def completed(self) -> Order:
         return replace(self, status=COMPLETE, version=self.version + 1)
