@@ -61,7 +61,7 @@ class Api(Protocol):
         sort: str = "listed",
     ) -> list[Ticket]:
         """Available tickets (or your own with `mine`), in `sort` order: listed (oldest
-        first), price, title, or -price/-title for descending."""
+        first), price (by currency, then amount), title, or -price/-title for descending."""
 
     def get_ticket(self, ticket_id: str) -> Ticket: ...
 

@@ -27,7 +27,11 @@ def list_tickets(
     offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
     sort: Annotated[
         str,
-        typer.Option("--sort", help="listed (default), price, title; -price/-title descending."),
+        typer.Option(
+            "--sort",
+            help="listed (the default: oldest first), price (by currency, then amount), "
+            "title; -price and -title descending.",
+        ),
     ] = "listed",
 ) -> None:
     """List tickets for sale (or your own with --mine)."""

@@ -22,6 +22,11 @@ def test_sorted_listing(people_anywhere: Callable[..., User]) -> None:
     assert titles("--sort", "-price") == ["beta", "gamma", "Alpha"]
     assert titles("--sort", "title") == ["Alpha", "beta", "gamma"]  # case-insensitive
     assert titles("--sort", "-title", "--limit", "1", "--offset", "1") == ["beta"]
+    seller.ok("tickets", "create", "--title", "Kabuki", "--price", "4500", "--currency", "JPY")
+    seller.ok("tickets", "create", "--title", "Symphony", "--price", "42", "--currency", "EUR")
+    # by currency, then amount: 4500 JPY is not "more" than 42 EUR
+    assert titles("--sort", "price") == ["Symphony", "Kabuki", "Alpha", "gamma", "beta"]
+    assert titles("--sort", "-price") == ["Symphony", "Kabuki", "beta", "gamma", "Alpha"]
     refused = seller.run("tickets", "list", "--sort", "seller", "--json")
     assert refused.code == 1
     assert refused.error_json()["errors"][0]["field"] == "sort"

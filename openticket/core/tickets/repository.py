@@ -149,8 +149,9 @@ def search(tx: Transaction, query: TicketQuery) -> list[Ticket]:
 
 _ORDERINGS = {
     "listed": (tickets.c.created_at,),
-    "price": (tickets.c.price_minor, tickets.c.currency),
-    "-price": (tickets.c.price_minor.desc(), tickets.c.currency),
+    # Amounts in different currencies are not comparable: by currency, then amount.
+    "price": (tickets.c.currency, tickets.c.price_minor),
+    "-price": (tickets.c.currency, tickets.c.price_minor.desc()),
     "title": (func.lower(tickets.c.title),),
     "-title": (func.lower(tickets.c.title).desc(),),
 }

@@ -18,7 +18,14 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 # JSON numbers are accepted as prices, but not booleans (pydantic would read true as 1).
 Price = StrictStr | StrictInt | StrictFloat
 # Checked by the core (its message and field, as embedded); declared here for the document.
-Sort = Annotated[str, Query(json_schema_extra={"enum": list(SORTS)})]
+Sort = Annotated[
+    str,
+    Query(
+        description="listed (oldest first), price (by currency, then amount), title; "
+        "-price and -title descending",
+        json_schema_extra={"enum": list(SORTS)},
+    ),
+]
 
 
 class TicketCreate(BaseModel):
