@@ -160,9 +160,10 @@ def import_report(report: Any, *, as_json: bool, dry_run: bool, refused: bool) -
         return
     problems = _counted(len(report.errors), "problem")
     if refused:
+        them = "it" if len(report.errors) == 1 else "them"
         message(
             f"Nothing written: {problems} in the file "
-            "(fix them, or use --skip-invalid to write the other rows)"
+            f"(fix {them}, or use --skip-invalid to write the other rows)"
         )
     elif dry_run:
         message(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from typing import Annotated
 
@@ -10,13 +12,19 @@ import typer
 from openticket.cli import render
 from openticket.cli.context import Cli, command
 from openticket.cli.worker import ALL, DOMAINS_HELP, freeze_startup_objects
+from openticket.core.errors import InvalidInput
 
 
 @command(options=("db",))
 def serve(
     cli: Cli,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", min=0, max=65535, help="Port to listen on (0: any free one, printed)."
+        ),
+    ] = 8000,
     domains: Annotated[str, typer.Option("--domains", help=DOMAINS_HELP)] = ALL,
     forwarded_allow_ips: Annotated[
         str | None,
@@ -28,12 +36,14 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the marketplace over HTTP (the CLI and TUI reach it with --server URL). Runs the
-    event delivery and the expiration scheduler too: it alone is a complete marketplace."""
+    event delivery and the expiration scheduler too: it alone is a complete marketplace. It
+    prints the address once it listens there; a port in use is an error (exit code 1)."""
     import uvicorn
 
     from openticket.bootstrap import exposed_files, hosting
     from openticket.server.app import create_app
 
+    listening = listen(host, port)  # before anything starts: a port in use changes nothing
     api = hosting(cli.settings, domains)
     for path in exposed_files(cli.settings):
         render.note(
@@ -46,16 +56,39 @@ def serve(
     try:
         app = create_app(api, signups_per_minute=cli.settings.signups_per_minute)
         freeze_startup_objects()
-        render.note(f"openticket serving on http://{host}:{port}")
-        uvicorn.run(
+        config = uvicorn.Config(
             app,
-            host=host,
-            port=port,
             log_level="warning",
             proxy_headers=forwarded_allow_ips is not None,
             forwarded_allow_ips=forwarded_allow_ips,
         )
+        render.note(f"openticket serving on {address(listening)}")
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
         stop.set()
         working.join()
         api.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port) and listening, or a one-line error saying why not."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as error:
+        raise InvalidInput(f"Cannot listen on {host}: {error.strerror}", "host") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise InvalidInput(f"Port {port} on {host} is in use", "port") from None
+        raise InvalidInput(f"Cannot listen on {host}:{port}: {error.strerror}", "port") from None
+    return sock
+
+
+def address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
