@@ -10,20 +10,57 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 FILE_NAME = "credentials.json"
 
 
-def target_key(db_url: str | None = None, server: str | None = None) -> str:
-    if server:
-        return "server:" + server.rstrip("/")
-    assert db_url is not None
-    from sqlalchemy.engine import make_url
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        url = url.set(database=str(Path(url.database).expanduser().resolve()))
-    return "db:" + url.render_as_string(hide_password=True)
+
+def target_key(db_url: str | None = None, server: str | None = None) -> str:
+    """The marketplace a session belongs to: one key however its address is written."""
+    if server:
+        return "server:" + server_key(server)
+    assert db_url is not None
+    return "db:" + _database_key(db_url)
+
+
+def server_key(url: str) -> str:
+    """`url` normalized: scheme and host in lower case, no default port, no trailing slash,
+    and any loopback name as `localhost` (`http://127.0.0.1:8000/` is `http://localhost:8000`)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if host in LOOPBACK_NAMES or host.startswith("127."):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def _database_key(db_url: str) -> str:
+    """A SQLite file by its absolute path; another database by its URL, password hidden."""
+    scheme, sep, rest = db_url.partition("://")
+    if not sep:
+        return db_url
+    if scheme.split("+")[0] == "sqlite":
+        path, query_sep, query = rest.removeprefix("/").partition("?")
+        if path and path != ":memory:":
+            path = str(Path(path).expanduser().resolve())
+        return f"{scheme}:///{path}{query_sep}{query}"
+    parts = urlsplit(db_url)
+    if parts.password is None:
+        return db_url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit((parts.scheme, f"{user}:***@{hostinfo}", parts.path, parts.query, ""))
 
 
 class CredentialStore:

@@ -76,3 +76,15 @@ def test_an_abandoned_upload_is_one_quiet_line_in_the_log(
         assert seller.ok("tickets", "list") == []
     log = next((tmp_path).glob("serve-*.log")).read_text()
     assert "Traceback" not in log and "Exception in ASGI application" not in log
+
+
+def test_one_login_however_the_server_url_is_written(
+    people: Callable[..., User], tmp_path: Path
+) -> None:
+    (tmp_path / "server-home").mkdir()
+    with running_server(tmp_path / "shared.db", tmp_path / "server-home") as url:
+        port = url.rsplit(":", 1)[1]
+        seller = people("seller", OPENTICKET_SERVER=f"http://localhost:{port}")
+        signed_up(seller, "seller@example.com")
+        for written in (f"http://127.0.0.1:{port}/", f"HTTP://LocalHost:{port}", url):
+            assert seller.ok("auth", "whoami", "--server", written)["email"] == "seller@example.com"
