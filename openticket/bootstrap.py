@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from openticket.app.commands import Commands
 from openticket.app.local import LocalApi
-from openticket.app.ports import EventBus
+from openticket.app.ports import EventBus, Terms
 from openticket.app.runtime import Runtime
 from openticket.bus.memory import InProcessBus
 from openticket.config import ALL_DOMAINS, Settings
@@ -26,7 +26,6 @@ from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import InvalidInput
 from openticket.core.expiration import handlers as expiration_handlers
 from openticket.core.expiration.model import ExpiryTimer
-from openticket.core.money import normalize_currency
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.payments import handlers as payments_handlers
 from openticket.core.payments.provider import PaymentProvider
@@ -53,7 +52,6 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     from openticket.scheduler import ApschedulerTimer
 
     options = overrides or Overrides()
-    normalize_currency(settings.currency, field="OPENTICKET_CURRENCY")
     engine = create_store_engine(settings.db_url)
     ensure_schema(engine)
     uow = UnitOfWork(engine, options.clock)
@@ -74,8 +72,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         keys=key_ring(settings, uow),
         hasher=BoundedHasher(options.hasher or Argon2Hasher()),
         provider=provider,
-        order_ttl=settings.order_ttl,
-        default_currency=settings.currency,
+        terms=settings,
         payment_lease=payment_lease,
         on_close=engine.dispose,
     )
@@ -94,8 +91,7 @@ def assemble(
     keys: KeyRing,
     hasher: PasswordHasher,
     provider: PaymentProvider,
-    order_ttl: int,
-    default_currency: str,
+    terms: Terms,
     payment_lease: timedelta,
     on_close: Callable[[], None] = lambda: None,
 ) -> LocalApi:
@@ -115,8 +111,7 @@ def assemble(
         idempotency=IdempotencyRecords(),
         keys=keys,
         hasher=hasher,
-        order_ttl=order_ttl,
-        default_currency=default_currency,
+        terms=terms,
         on_close=on_close,
     )
 
@@ -192,6 +187,9 @@ def hosting(settings: Settings, domains: str) -> LocalApi:
     """The Api of a long-running process (`serve`, `worker`) hosting these domains; it runs
     the expiration jobs when it hosts `expiration` (and holds the leader lock)."""
     hosted = parse_domains(domains)
+    # A process that serves others checks every setting before it starts: its clients could
+    # not fix one.
+    _ = settings.order_ttl, settings.currency
     return bootstrap(
         settings, Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted)
     )

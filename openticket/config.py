@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openticket.core.errors import InvalidInput
+from openticket.core.money import normalize_currency
 
 ENV_HOME = "OPENTICKET_HOME"
 ENV_DB = "OPENTICKET_DB"
@@ -39,8 +40,10 @@ class Settings:
     home: Path
     db_url: str
     server: str | None = None
-    order_ttl: int = DEFAULT_ORDER_TTL
-    currency: str = DEFAULT_CURRENCY
+    # As set (the environment's text): checked by the commands that use them, so that a typo
+    # in one does not stop `tickets list`.
+    order_ttl_setting: str | None = None
+    currency_setting: str | None = None
     stripe: StripeSettings | None = None
     bus_url: str | None = None  # nats://host:port; None is the in-process bus
     nats_stream: str = DEFAULT_NATS_STREAM
@@ -66,8 +69,8 @@ class Settings:
             home=home,
             db_url=db_url,
             server=server or env.get(ENV_SERVER) or None,
-            order_ttl=_order_ttl(env.get(ENV_ORDER_TTL)),
-            currency=(env.get(ENV_CURRENCY) or DEFAULT_CURRENCY).strip().upper(),
+            order_ttl_setting=env.get(ENV_ORDER_TTL),
+            currency_setting=env.get(ENV_CURRENCY),
             stripe=StripeSettings.from_env(env),
             bus_url=_bus_url(env.get(ENV_BUS)),
             nats_stream=_nats_stream(env.get(ENV_NATS_STREAM)),
@@ -77,6 +80,22 @@ class Settings:
             ),
             payment_grace=_payment_grace(env.get(ENV_PAYMENT_GRACE)),
         )
+
+    @property
+    def order_ttl(self) -> int:
+        """Seconds an order holds its ticket."""
+        return _order_ttl(self.order_ttl_setting)
+
+    @property
+    def currency(self) -> str:
+        """The currency of a listing that names none."""
+        text = self.currency_setting
+        if text is None or not text.strip():
+            return DEFAULT_CURRENCY
+        try:
+            return normalize_currency(text)
+        except InvalidInput as error:
+            raise InvalidInput(f"{ENV_CURRENCY}={text!r}: {error.message}", ENV_CURRENCY) from None
 
 
 @dataclass(frozen=True)
@@ -107,9 +126,11 @@ def _default_home() -> str:
 
 
 def _order_ttl(text: str | None) -> int:
-    return int(
-        _seconds(text, DEFAULT_ORDER_TTL, int, 1, 7 * 24 * 3600, f"{ENV_ORDER_TTL} must be a whole")
-    )
+    what = f"{ENV_ORDER_TTL}={text!r} must be a whole"
+    try:
+        return int(_seconds(text, DEFAULT_ORDER_TTL, int, 1, 7 * 24 * 3600, what))
+    except InvalidInput as error:
+        raise InvalidInput(error.message, ENV_ORDER_TTL) from None
 
 
 def _payment_grace(text: str | None) -> float | None:

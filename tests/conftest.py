@@ -73,7 +73,7 @@ def make_api(tmp_path: Path, db_url: str, clock: ManualClock) -> Iterator[Callab
     made: list[LocalApi] = []
 
     def make(order_ttl: int = 900, **overrides: Any) -> LocalApi:
-        settings = Settings(home=tmp_path / "home", db_url=db_url, order_ttl=order_ttl)
+        settings = Settings(home=tmp_path / "home", db_url=db_url, order_ttl_setting=str(order_ttl))
         options = Overrides(**({"clock": clock, "hasher": Argon2Hasher.cheap()} | overrides))
         api = bootstrap(settings, options)
         made.append(api)

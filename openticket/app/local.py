@@ -11,7 +11,7 @@ from openticket.app import demo, schemas
 from openticket.app.api import OrderRequest
 from openticket.app.once import Once
 from openticket.app.paying import Paying
-from openticket.app.ports import IdempotencyRecords
+from openticket.app.ports import IdempotencyRecords, Terms
 from openticket.app.runtime import Runtime
 from openticket.app.views import (
     event_view,
@@ -45,8 +45,7 @@ class LocalApi:
         idempotency: IdempotencyRecords,
         keys: KeyRing,
         hasher: PasswordHasher,
-        order_ttl: int,
-        default_currency: str,
+        terms: Terms,
         on_close: Callable[[], None] = lambda: None,
     ) -> None:
         self.runtime = runtime
@@ -56,8 +55,7 @@ class LocalApi:
         self._idempotency = idempotency
         self._keys = keys
         self._hasher = hasher
-        self._order_ttl = order_ttl
-        self._currency = default_currency
+        self._terms = terms
         self._paying = Paying(runtime)
         self._on_close = on_close
 
@@ -157,7 +155,7 @@ class LocalApi:
             if (replayed := once.replay(tx)) is not None:
                 return schemas.Ticket.model_validate(replayed)
             ticket = ticket_view(
-                tickets.create_ticket(tx, user.id, title, price, currency or self._currency)
+                tickets.create_ticket(tx, user.id, title, price, currency or self._terms.currency)
             )
             once.remember(tx, ticket)
         return ticket
@@ -190,7 +188,7 @@ class LocalApi:
         progress = on_progress or (lambda _phase, _rows: None)
         self._catch_up()
         tally, bad_rows, wrote = import_passes.run(
-            self._uow, user.id, rows, self._currency, progress, dry_run, skip_invalid
+            self._uow, user.id, rows, self._terms.currency, progress, dry_run, skip_invalid
         )
         if wrote:
             self._deliver()
@@ -245,7 +243,7 @@ class LocalApi:
         once = self._once(request.idempotency_key, user.id, "create_order", request.ticket_id)
         if (replayed := once.replay(tx)) is not None:
             return schemas.Order.model_validate(replayed)
-        order = order_view(orders.reserve(tx, user.id, request.ticket_id, self._order_ttl))
+        order = order_view(orders.reserve(tx, user.id, request.ticket_id, self._terms.order_ttl))
         once.remember(tx, order)
         return order
 

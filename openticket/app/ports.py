@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -86,3 +87,24 @@ class IdempotencyRecords(Protocol):
     ) -> None: ...
 
     def release(self, tx: Transaction, user_id: str, key: str, held_until: datetime) -> None: ...
+
+
+class Terms(Protocol):
+    """Settings some commands use, read (and checked) when such a command runs: a mistake in
+    one is that command's error, not every command's."""
+
+    @property
+    def order_ttl(self) -> int:
+        """Seconds an order holds its ticket."""
+        ...
+
+    @property
+    def currency(self) -> str:
+        """The currency of a listing that names none."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedTerms:
+    order_ttl: int = 900
+    currency: str = "USD"

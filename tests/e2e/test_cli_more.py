@@ -58,9 +58,13 @@ def test_default_currency_from_the_environment(people: Callable[..., User]) -> N
     ticket = seller.ok("tickets", "create", "--title", "Euro seat", "--price", "12")
     assert (ticket["price"], ticket["currency"]) == ("12.00", "EUR")
     broken = people("broken", OPENTICKET_CURRENCY="XYZ")
-    result = broken.run("tickets", "list", "--json")
+    signed_up(broken, "broken@example.com")
+    assert broken.ok("tickets", "list") == [ticket]  # a setting it does not use
+    result = broken.run("tickets", "create", "--title", "Seat", "--price", "12", "--json")
     assert result.code == 1
-    assert result.error_json()["errors"][0]["field"] == "OPENTICKET_CURRENCY"
+    [error] = result.error_json()["errors"]
+    assert error["field"] == "OPENTICKET_CURRENCY" and "'XYZ'" in error["message"]
+    assert broken.ok("tickets", "create", "--title", "Seat", "--price", "12", "--currency", "GBP")
 
 
 def test_reconcile_reports_a_clean_store(people: Callable[..., User]) -> None:

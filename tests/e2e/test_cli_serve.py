@@ -16,8 +16,8 @@ import pytest
 from tests.conftest import OPENTICKET, PATIENCE_SECONDS, User, running_server, signed_up
 
 
-def _serve(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
+def _serve(tmp_path: Path, *args: str, **settings: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")} | settings
     env.update(OPENTICKET_HOME=str(tmp_path / "home"), OPENTICKET_DB=f"sqlite:///{tmp_path}/s.db")
     return subprocess.Popen(
         [*OPENTICKET, "serve", *args],
@@ -58,6 +58,13 @@ def test_a_port_in_use_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
         stdout, stderr = server.communicate(timeout=PATIENCE_SECONDS)
     assert server.returncode == 1
     assert (stdout, stderr) == ("", f"Error: Port {port} on 127.0.0.1 is in use\n")
+
+
+def test_a_bad_setting_stops_serve_before_it_listens(tmp_path: Path) -> None:
+    server = _serve(tmp_path, "--port", "0", OPENTICKET_CURRENCY="XYZ")
+    stdout, stderr = server.communicate(timeout=PATIENCE_SECONDS)
+    assert server.returncode == 1 and stdout == ""
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("Error: OPENTICKET_CURRENCY='XYZ'")
 
 
 def test_an_abandoned_upload_is_one_quiet_line_in_the_log(

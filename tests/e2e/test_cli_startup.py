@@ -128,11 +128,19 @@ def test_signin_after_signout(people: Callable[..., User]) -> None:
     assert person.ok("auth", "signin", "AGAIN@example.com", "--password", "a long password") == user
 
 
-def test_bad_order_ttl_is_a_clear_error(people: Callable[..., User]) -> None:
+def test_bad_order_ttl_is_a_clear_error_where_it_is_used(people: Callable[..., User]) -> None:
+    seller = people("seller")
+    signed_up(seller, "seller@example.com")
+    ticket = seller.ok("tickets", "create", "--title", "Seat", "--price", "12")
     person = people("ttl", OPENTICKET_ORDER_TTL="soon")
-    result = person.run("tickets", "list")
+    signed_up(person, "ttl@example.com")
+    assert person.run("tickets", "list").code == 0  # it reserves nothing
+    result = person.run("orders", "create", ticket["id"])
     assert result.code == 1
-    assert result.stderr.startswith("Error: OPENTICKET_ORDER_TTL")
+    assert result.stderr.splitlines() == [
+        "Error: OPENTICKET_ORDER_TTL='soon' must be a whole number of seconds from 1 to 604800"
+    ]
+    assert seller.ok("tickets", "show", ticket["id"])["status"] == "available"
 
 
 def test_an_unsupported_database_is_a_clear_error(people: Callable[..., User]) -> None:

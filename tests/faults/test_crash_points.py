@@ -60,7 +60,7 @@ class Scene:
 
     def setup(self, ttl: int = 900) -> None:
         """A seller's listing and a signed-up buyer, made in this process."""
-        settings = Settings(home=self.tmp / "setup", db_url=self.db_url, order_ttl=ttl)
+        settings = Settings(home=self.tmp / "setup", db_url=self.db_url, order_ttl_setting=str(ttl))
         api = bootstrap(settings, Overrides(hasher=Argon2Hasher.cheap()))
         try:
             for who in ("seller", "buyer"):
@@ -70,7 +70,7 @@ class Scene:
             api.close()
 
     def reserve_here(self, ttl: int) -> None:
-        settings = Settings(home=self.tmp / "setup", db_url=self.db_url, order_ttl=ttl)
+        settings = Settings(home=self.tmp / "setup", db_url=self.db_url, order_ttl_setting=str(ttl))
         api = bootstrap(settings, Overrides(hasher=Argon2Hasher.cheap()))
         try:
             order = api.create_order(self.tokens["buyer"], self.ids["ticket"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from openticket.app.ports import FixedTerms
 from openticket.bootstrap import ALL_DOMAINS, assemble, subscribe_domains
 from openticket.bus.memory import InProcessBus
 from openticket.core import events
@@ -61,8 +62,7 @@ class Market:
             hasher=Argon2Hasher.cheap(),
             provider=LocalProvider(self.engine, clock),
             timer=self.timer,
-            order_ttl=900,
-            default_currency="USD",
+            terms=FixedTerms(order_ttl=900, currency="USD"),
             payment_lease=timedelta(seconds=10),
         )
 
