@@ -8,6 +8,7 @@ import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.cli.when import shown_time
 
 app = typer.Typer(help="Reserve tickets and see your order history.", no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def create(
         render.print_json(order)
     else:
         render.order(order)
-        render.note(f"Pay before {order.expires_at}: openticket pay {order.id}")
+        render.note(f"Pay by {shown_time(order.expires_at)}: openticket pay {order.id}")
 
 
 @app.command()

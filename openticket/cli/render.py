@@ -7,6 +7,7 @@ goes through `shown` so that a title cannot drive the terminal either.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,21 +33,53 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(as_data(value), ensure_ascii=False) + "\n")
 
 
+# Wide enough for any line: piped output is for other programs, which want whole lines.
+PIPE_WIDTH = 100_000
+
+
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, markup=False, emoji=False)
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not stream.isatty() and not os.environ.get("COLUMNS")
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        width=PIPE_WIDTH if piped else None,
+    )
 
 
 def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A table for a terminal; under a pipe, plain lines (`_plain_table`)."""
+    cells = [[shown(cell) for cell in row] for row in rows]
+    if not sys.stdout.isatty():
+        _plain_table(columns, cells)
+        return
     from rich.table import Table
 
     table = Table(title=title and shown(title), title_justify="left")
     for column in columns:
-        table.add_column(column, no_wrap=column in ("ID", "Order ID"), overflow="fold")
-    for row in rows:
-        table.add_row(*(shown(cell) for cell in row))
+        table.add_column(column, no_wrap=column == "ID", overflow="fold")
+    for row in cells:
+        table.add_row(*row)
     _console().print(table)
+
+
+def _plain_table(columns: Sequence[str] | None, rows: Sequence[Sequence[str]]) -> None:
+    """A header line (if `columns`), then a line per row, columns aligned by two spaces:
+    nothing wrapped or cut (an id stays whole), no trailing spaces, for `cut`, `awk` and
+    people alike."""
+    from rich.cells import cell_len
+
+    lines = [list(columns), *rows] if columns else [list(row) for row in rows]
+    widths = [max(cell_len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for line in lines:
+        padded = [
+            cell + " " * (width - cell_len(cell)) for cell, width in zip(line, widths, strict=True)
+        ]
+        sys.stdout.write("  ".join(padded).rstrip() + "\n")
 
 
 def tickets(items: Sequence[BaseModel], *, title: str = "Tickets") -> None:
@@ -127,6 +160,9 @@ def payment(item: BaseModel) -> None:
 
 
 def _details(pairs: Sequence[tuple[str, str]]) -> None:
+    if not sys.stdout.isatty():
+        _plain_table(None, [(key, shown(value)) for key, value in pairs])
+        return
     from rich.table import Table
 
     table = Table.grid(padding=(0, 2))

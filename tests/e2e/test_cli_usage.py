@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,28 @@ def test_export_explains_json(people: Callable[..., User]) -> None:
     result = seller.run("tickets", "export", "--json")
     assert result.code == 0
     assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == ["Opera"]
+
+
+def test_piped_tables_are_whole_lines(people: Callable[..., User]) -> None:
+    """Under a pipe, at any width, a table is a header and one line per row: nothing wraps,
+    no id is split, and the pay hint is one line."""
+    seller, buyer = people("seller"), people("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    long_title = "Orchestra seat " + "with a view of the stage " * 6
+    ticket = seller.ok("tickets", "create", "--title", long_title, "--price", "15")
+    narrow = {"COLUMNS": "40"}
+    reserved = buyer.run("orders", "create", ticket["id"], env=narrow)
+    assert reserved.code == 0
+    [hint] = reserved.stderr.splitlines()
+    assert hint.startswith("Pay by ") and hint.endswith(f": openticket pay {_id_in(reserved)}")
+    for person, args in ((seller, ["tickets", "list", "--mine"]), (buyer, ["orders", "list"])):
+        lines = person.run(*args, env=narrow).stdout.splitlines()
+        assert len(lines) == 2 and lines[0].startswith("ID "), lines
+        assert lines[1].split()[0] in (ticket["id"], _id_in(reserved))
+        assert long_title.strip() in lines[1]
+        assert all(line == line.rstrip() for line in lines)
+
+
+def _id_in(result: Any) -> str:
+    return str(result.stdout.split()[result.stdout.split().index("ID") + 1])
