@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from openticket.core.errors import DomainError
+from openticket.tui.commands import TicketSearch
 from openticket.tui.screens.help import HelpScreen
 from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
@@ -23,14 +27,18 @@ RETRY_SECONDS = 2.0
 class OpenticketApp(App[None]):
     TITLE = "openticket"
     CSS_PATH = "styles.tcss"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        *App.COMMANDS,
+        TicketSearch,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("o", "orders", "My orders"),
         Binding("l", "listings", "My listings"),
         Binding("i", "sign_in", "Sign in"),
-        Binding("x", "sign_out", "Sign out"),
+        Binding("x", "sign_out", "Sign out", show=False),  # in ? help; the footer is full
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -74,7 +82,15 @@ class OpenticketApp(App[None]):
 
     def action_sign_in(self) -> None:
         if not isinstance(self.screen, SignInScreen):
-            self.push_screen(SignInScreen(self.session), self._show_user)
+            self.push_screen(SignInScreen(self.session), self._signed_in)
+
+    def _signed_in(self, email: str | None) -> None:
+        """The sign-in dialog closed: with the new user, or backed out of (whoever was signed
+        in still is)."""
+        if email is not None:
+            self._show_user(email)
+        else:
+            self._who_is_signed_in()
 
     def action_sign_out(self) -> None:
         def sign_out() -> None:
@@ -96,6 +112,28 @@ class OpenticketApp(App[None]):
             self.action_sign_in()
             return
         self.push_screen(screen(self.session))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Ours, not the toolkit's (themes, screenshots)."""
+        yield SystemCommand("My orders", "Your orders, open and past (o)", self.action_orders)
+        yield SystemCommand("My listings", "The tickets you sell (l)", self.action_listings)
+        yield SystemCommand("Search tickets", "Filter the market by title (/)", self._search)
+        yield SystemCommand("Sign in", "Sign in or sign up (i)", self.action_sign_in)
+        yield SystemCommand("Sign out", "Sign out here (x)", self.action_sign_out)
+        yield SystemCommand("Keys", "Every key of this screen (?)", self.action_help)
+        yield SystemCommand("Quit", "Leave openticket (q)", self.exit)
+
+    def show_in_market(self, title: str) -> None:
+        """Back on the market, filtered to `title` (a ticket chosen in the palette)."""
+        while not isinstance(self.screen, MarketScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if isinstance(self.screen, MarketScreen):
+            self.screen.search_for(title)
+
+    def _search(self) -> None:
+        self.show_in_market("")
+        if isinstance(self.screen, MarketScreen):
+            self.screen.action_search()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -7,11 +7,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
+from textual.widgets._footer import FooterKey
 
 from openticket.app.local import LocalApi
 from openticket.credentials import CredentialStore, target_key
@@ -351,3 +354,86 @@ async def test_an_expired_lock_puts_the_ticket_back_without_a_keypress(
         await until(pilot, lambda: titles(app) == [])
         market.clock.advance(3)  # the rival's window ends, and no key is pressed
         await until(pilot, lambda: titles(app) == ["Opera gala"])
+
+
+async def test_backing_out_of_sign_in_keeps_who_is_signed_in(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.sub_title == "signed in as buyer@example.com")
+        await pilot.press("i")
+        await until(pilot, lambda: showing(app, SignInScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: showing(app, MarketScreen))
+        await pilot.pause(0.2)
+        await until(pilot, lambda: app.sub_title == "signed in as buyer@example.com")
+
+
+def footer_keys(app: OpenticketApp) -> dict[str, Any]:
+    """The keys the footer shows, with where they are on the screen."""
+    return {key.key: key.region for key in app.screen.query(FooterKey)}
+
+
+async def test_a_paid_order_offers_nothing_more_to_do(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    market.list("Opera gala", "45.00")
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await reserve_first(pilot, app)
+        assert {"p", "c"} <= set(footer_keys(app))
+        await pilot.press("p")
+        await until(pilot, lambda: "the ticket is yours" in text(app, "#countdown"))
+        await until(pilot, lambda: not {"p", "c", "e"} & set(footer_keys(app)))
+        assert not app.screen.query_one("#order-actions").display
+        assert not app.screen.query_one("#card-row").display
+
+
+async def test_the_footer_fits_80_columns_and_help_lists_ours_first(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    app = market.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                showing(app, MarketScreen)
+                and len(footer_keys(app)) > 5
+                and all(region.width for region in footer_keys(app).values())
+            ),  # laid out
+        )
+        keys = footer_keys(app)
+        assert {"o", "l", "b", "question_mark"} <= set(keys)
+        assert all(region.right <= 80 for region in keys.values())
+        assert len({region.x for region in keys.values()}) == len(keys)  # none on another
+        await pilot.press("question_mark")
+        await until(pilot, lambda: showing(app, HelpScreen))
+        lines = [line.strip() for line in str(app.screen.query_one(Static).render()).splitlines()]
+        ours = lines[2 : lines.index("", 2)]
+        assert ours[0] == "b  Buy" and "/  Search" in ours and "?  Help" in ours
+        assert "o  My orders" in ours and "n  Next page" in ours and "^p  Commands" in ours
+        assert not any("slash" in line or "question_mark" in line for line in lines)
+
+
+async def test_the_command_palette_runs_our_actions_and_finds_tickets(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    for title in ("Opera gala", "Jazz night"):
+        market.list(title)
+    app = market.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(titles(app)) == 2)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"My orders")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: showing(app, OrdersScreen))
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"gala")
+        await until(pilot, lambda: any("Opera gala" in o for o in palette_options(app)))
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: showing(app, MarketScreen) and titles(app) == ["Opera gala"])
+
+
+def palette_options(app: OpenticketApp) -> list[str]:
+    found = app.screen.query_one(CommandList)
+    return [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]

@@ -34,9 +34,9 @@ class MarketScreen(SessionScreen[None]):
         Binding("b", "buy", "Buy"),
         Binding("slash", "search", "Search"),
         Binding("s", "sort", "Sort"),
-        Binding("n", "next_page", "Next page"),
-        Binding("p", "previous_page", "Previous page"),
-        Binding("r", "reload", "Reload"),
+        Binding("n", "next_page", "Next page", show=False),
+        Binding("p", "previous_page", "Previous page", show=False),
+        Binding("r", "reload", "Reload", show=False),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -56,7 +56,7 @@ class MarketScreen(SessionScreen[None]):
             yield Input(placeholder="Search titles (/)", id="search")
         yield DataTable(id="tickets", cursor_type="row", zebra_stripes=True)
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # its keys fill 80 columns; ? lists ^p
 
     def on_mount(self) -> None:
         table = self.query_one("#tickets", DataTable)
@@ -157,6 +157,10 @@ class MarketScreen(SessionScreen[None]):
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def search_for(self, text: str) -> None:
+        """Show the tickets matching `text` (its input changes, which reloads the table)."""
+        self.query_one("#search", Input).value = text
 
     def action_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]

@@ -57,6 +57,7 @@ class OrderScreen(SessionScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#pay", Button).focus()
+        self._set_open(self.order.status in OPEN)
         self._tick()
         self.set_interval(TICK_SECONDS, self._tick)
 
@@ -101,8 +102,18 @@ class OrderScreen(SessionScreen[None]):
         self._tick()
 
     def _set_open(self, is_open: bool) -> None:
+        """An ended order offers nothing to do: its buttons and card go, and so do its keys
+        from the footer (check_action)."""
         for widget_id in ("#pay", "#cancel", "#card"):
             self.query_one(widget_id).disabled = not is_open
+        for widget_id in ("#card-row", "#order-actions"):
+            self.query_one(widget_id).display = is_open
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pay", "cancel_order", "edit_card"):
+            return self.order.status in OPEN
+        return True
 
     # -- actions ------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -152,8 +163,7 @@ class OrderScreen(SessionScreen[None]):
         except DomainError as error:
             self.app.call_from_thread(self._outcome, error.message, "error")
             return
-        self.app.call_from_thread(self._update_order, order)
-        self.app.call_from_thread(self._outcome, "Cancelled: the ticket is released.", "info")
+        self.app.call_from_thread(self._update_order, order)  # which says it was cancelled
 
     def _outcome(self, text: str, kind: str) -> None:
         outcome = self.query_one("#outcome", Static)
