@@ -63,6 +63,11 @@ class Api(Protocol):
         """Available tickets (or your own with `mine`), in `sort` order: listed (oldest
         first), price (by currency, then amount), title, or -price/-title for descending."""
 
+    def count_tickets(
+        self, token: str | None = None, *, mine: bool = False, search: str | None = None
+    ) -> int:
+        """How many tickets `list_tickets` pages through with these filters."""
+
     def get_ticket(self, ticket_id: str) -> Ticket: ...
 
     def create_ticket(

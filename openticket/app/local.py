@@ -135,6 +135,15 @@ class LocalApi:
             found = tickets.list_tickets(tx, query)
         return [ticket_view(ticket) for ticket in found]
 
+    def count_tickets(
+        self, token: str | None = None, *, mine: bool = False, search: str | None = None
+    ) -> int:
+        owner_id = self._authenticate(token).id if mine else None
+        query = TicketQuery(owner_id=owner_id, search=search)
+        self._current()
+        with self._uow.read() as tx:
+            return tickets.count_tickets(tx, query)
+
     def get_ticket(self, ticket_id: str) -> schemas.Ticket:
         self._current()
         with self._uow.read() as tx:

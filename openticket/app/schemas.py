@@ -40,6 +40,10 @@ class Ticket(Public):
     order_id: str | None
 
 
+class TicketCount(Public):
+    count: int
+
+
 class OrderTicket(Public):
     id: str
     title: str

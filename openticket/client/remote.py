@@ -134,6 +134,14 @@ class RemoteApi:
         found = self._request("GET", "/api/tickets", token, params=params)
         return [schemas.Ticket(**item) for item in found]
 
+    def count_tickets(
+        self, token: str | None = None, *, mine: bool = False, search: str | None = None
+    ) -> int:
+        params: dict[str, Any] = {"mine": mine}
+        if search is not None:
+            params["search"] = search
+        return int(self._request("GET", "/api/tickets/count", token, params=params)["count"])
+
     def get_ticket(self, ticket_id: str) -> schemas.Ticket:
         return schemas.Ticket(**self._request("GET", f"/api/tickets/{_segment(ticket_id)}"))
 

@@ -298,3 +298,16 @@ def test_import_and_export_routes(http: httpx.Client) -> None:
     assert [json.loads(line) for line in lines] == [
         {"title": "Upload A", "price": "10.00", "currency": "USD", "external_id": f"{ext}-a"}
     ]
+
+
+def test_counting_tickets_matches_the_listing(http: httpx.Client, market: dict[str, Any]) -> None:
+    owner = market["owner"]
+    everyone = http.get("/api/tickets", params={"limit": 1000}).json()
+    counted = http.get("/api/tickets/count")
+    assert counted.status_code == 200 and counted.json() == {"count": len(everyone)}
+    mine = http.get("/api/tickets/count", params={"mine": True}, headers=owner).json()
+    assert mine == {"count": 2}  # the reserved one too: a seller sees all of theirs
+    held = http.get("/api/tickets/count", params={"mine": True, "search": "hEl"}, headers=owner)
+    assert held.json() == {"count": 1}
+    _errors(http.get("/api/tickets/count", params={"mine": True}), 401)
+    _errors(http.get("/api/tickets/count", params={"search": "x" * 201}), 422)

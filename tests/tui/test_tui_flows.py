@@ -17,12 +17,13 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets._footer import FooterKey
 
 from openticket.app.local import LocalApi
+from openticket.core.tickets.model import ImportRow
 from openticket.credentials import CredentialStore, target_key
 from openticket.tui.app import OpenticketApp
 from openticket.tui.screens.help import HelpScreen
 from openticket.tui.screens.listing_form import ListingForm
 from openticket.tui.screens.listings import ListingsScreen
-from openticket.tui.screens.market import MarketScreen
+from openticket.tui.screens.market import PAGE_SIZE, MarketScreen
 from openticket.tui.screens.order import OrderScreen
 from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
@@ -437,3 +438,19 @@ async def test_the_command_palette_runs_our_actions_and_finds_tickets(market: Ma
 def palette_options(app: OpenticketApp) -> list[str]:
     found = app.screen.query_one(CommandList)
     return [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
+
+
+async def test_the_status_line_counts_the_whole_listing(market: Market) -> None:
+    market.signed_in("buyer@example.com")
+    rows = [ImportRow(n + 1, f"Seat {n}", "10") for n in range(PAGE_SIZE + 5)]
+    market.api.import_tickets(market.seller.token, iter(rows))
+    app = market.app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(titles(app)) == PAGE_SIZE)
+        assert text(app, "#status").startswith(f"Page 1 of 2 · 1-{PAGE_SIZE} of 105 tickets")
+        await pilot.press("n")
+        await until(pilot, lambda: len(titles(app)) == 5)
+        assert text(app, "#status").startswith(f"Page 2 of 2 · {PAGE_SIZE + 1}-105 of 105")
+        await pilot.press("n")  # the last page: it says so and stays
+        await until(pilot, lambda: any("last page" in str(n.message) for n in app._notifications))
+        assert len(titles(app)) == 5

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 
 from openticket.core.ports import Transaction
 from openticket.core.tickets.model import SORTS, Ticket
@@ -132,8 +132,19 @@ def _save_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
 
 
 def search(tx: Transaction, query: TicketQuery) -> list[Ticket]:
-    conn = connection(tx)
-    statement = select(tickets)
+    statement = _matching(select(tickets), query)
+    statement = statement.order_by(*_ORDERINGS[query.sort], tickets.c.id)
+    rows = connection(tx).execute(statement.limit(query.limit).offset(query.offset))
+    return [_ticket(row) for row in rows]
+
+
+def count_matching(tx: Transaction, query: TicketQuery) -> int:
+    """How many tickets `search` pages through for `query`."""
+    statement = _matching(select(func.count()).select_from(tickets), query)
+    return int(connection(tx).execute(statement).scalar_one())
+
+
+def _matching(statement: Select[Any], query: TicketQuery) -> Select[Any]:
     if query.status is not None:
         statement = statement.where(tickets.c.status == query.status)
     if query.owner_id is not None:
@@ -142,9 +153,7 @@ def search(tx: Transaction, query: TicketQuery) -> list[Ticket]:
         text = query.search.lower()
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(func.lower(tickets.c.title).like(pattern, escape="\\"))
-    statement = statement.order_by(*_ORDERINGS[query.sort], tickets.c.id)
-    rows = conn.execute(statement.limit(query.limit).offset(query.offset))
-    return [_ticket(row) for row in rows]
+    return statement
 
 
 _ORDERINGS = {

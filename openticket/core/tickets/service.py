@@ -115,6 +115,11 @@ def list_tickets(tx: Transaction, query: TicketQuery) -> list[Ticket]:
     return repository.search(tx, query)
 
 
+def count_tickets(tx: Transaction, query: TicketQuery) -> int:
+    query.check()
+    return repository.count_matching(tx, query)
+
+
 def export_page(
     tx: Transaction, *, owner_id: str | None, after_id: str, limit: int
 ) -> list[Ticket]:

@@ -53,6 +53,17 @@ def list_tickets(
     return api.list_tickets(token, mine=mine, search=search, limit=limit, offset=offset, sort=sort)
 
 
+@router.get("/count", operation_id="count_tickets")
+def count_tickets(
+    api: ApiDep,
+    token: TokenDep,
+    mine: bool = False,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> schemas.TicketCount:
+    """How many tickets the listing with these filters pages through."""
+    return schemas.TicketCount(count=api.count_tickets(token, mine=mine, search=search))
+
+
 @router.get("/{ticket_id}", operation_id="show_ticket")
 def show_ticket(ticket_id: str, api: ApiDep) -> schemas.Ticket:
     return api.get_ticket(ticket_id)

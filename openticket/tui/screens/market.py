@@ -45,6 +45,7 @@ class MarketScreen(SessionScreen[None]):
         self.sort = "listed"
         self.search_text = ""
         self.shown: list[Ticket] = []
+        self.total = 0  # tickets matching the search, on every page
         self.last_seq: int | None = None
         self.offline = False
         self._search_timer: Timer | None = None
@@ -73,19 +74,22 @@ class MarketScreen(SessionScreen[None]):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self, search: str, sort: str, offset: int) -> None:
+        api = self.session.api
         try:
-            found = self.session.api.list_tickets(
+            found = api.list_tickets(
                 search=search or None, sort=sort, limit=PAGE_SIZE, offset=offset
             )
+            total = api.count_tickets(search=search or None)
         except DomainError as error:
             self.offline = isinstance(error, Unavailable)  # reload once it answers again
             self.app.call_from_thread(self.show_problem, error)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_tickets, found)
+            self.app.call_from_thread(self.show_tickets, found, total)
 
-    def show_tickets(self, found: list[Ticket]) -> None:
+    def show_tickets(self, found: list[Ticket], total: int) -> None:
         self.shown = found
+        self.total = total
         table = self.query_one("#tickets", DataTable)
         selected = self._selected_id()
         # Of a seller's id, the random end: the start is a timestamp.
@@ -93,12 +97,17 @@ class MarketScreen(SessionScreen[None]):
         fill_rows(table, rows)
         if selected is not None and any(t.id == selected for t in found):
             table.move_cursor(row=table.get_row_index(selected))
-        page = self.page_offset // PAGE_SIZE + 1
-        matching = f" matching {self.search_text!r}" if self.search_text else ""
-        self.query_one("#status", Static).update(
-            plain(f"Page {page} · {len(found)} tickets{matching} · sorted by {self.sort}")
-        )
+        self.query_one("#status", Static).update(plain(self._status()))
         self.query_one("#banner", Static).display = False
+
+    def _status(self) -> str:
+        """Where this page is in the whole listing: `Page 2 of 3 · 101-200 of 250 tickets`."""
+        pages = max(1, -(-self.total // PAGE_SIZE))
+        page = self.page_offset // PAGE_SIZE + 1
+        first, last = self.page_offset + 1, self.page_offset + len(self.shown)
+        rows = f"{first}-{last} of {self.total}" if self.shown else f"none of {self.total}"
+        matching = f" matching {self.search_text!r}" if self.search_text else ""
+        return f"Page {page} of {pages} · {rows} tickets{matching} · sorted by {self.sort}"
 
     def show_problem(self, error: DomainError) -> None:
         banner = self.query_one("#banner", Static)
@@ -168,9 +177,11 @@ class MarketScreen(SessionScreen[None]):
         self.reload()
 
     def action_next_page(self) -> None:
-        if len(self.shown) == PAGE_SIZE:
+        if self.page_offset + PAGE_SIZE < self.total:
             self.page_offset += PAGE_SIZE
             self.reload()
+        else:
+            self.notify("This is the last page.", timeout=3)
 
     def action_previous_page(self) -> None:
         if self.page_offset:
