@@ -37,7 +37,9 @@ class OrderRequest(NamedTuple):
 
 
 class Api(Protocol):
-    def signup(self, email: str, password: str) -> AuthSession: ...
+    def signup(self, email: str, password: str, display_name: str | None = None) -> AuthSession:
+        """A new account; `display_name` is how others see it (default: the email's local
+        part)."""
 
     def signin(self, email: str, password: str) -> AuthSession: ...
 
@@ -49,6 +51,9 @@ class Api(Protocol):
         expire, unless `revoke_all` (every user is signed out). An operator's command."""
 
     def whoami(self, token: str | None) -> User: ...
+
+    def update_profile(self, token: str | None, *, display_name: str) -> User:
+        """Change how others see you."""
 
     def list_tickets(
         self,

@@ -23,7 +23,7 @@ from openticket.app.views import (
 )
 from openticket.core.auth import service as auth
 from openticket.core.auth.keys import KeyRing
-from openticket.core.auth.model import User
+from openticket.core.auth.model import User, clean_display_name
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import Conflict, DomainError, InvalidInput
 from openticket.core.orders import service as orders
@@ -88,13 +88,16 @@ class LocalApi:
             return auth.authenticate(tx, self._keys, token)
 
     # -- auth ---------------------------------------------------------------------------
-    def signup(self, email: str, password: str) -> schemas.AuthSession:
+    def signup(
+        self, email: str, password: str, display_name: str | None = None
+    ) -> schemas.AuthSession:
         normalized = auth.check_signup(email, password)
+        name = None if display_name is None else clean_display_name(display_name)
         # Hashed whether or not the email is taken: the answer to a taken one (Conflict,
         # below) takes as long as a successful sign-up, so timing tells nothing.
         password_hash = self._hasher.hash(password)
         with self._uow.write() as tx:
-            user, token = auth.signup(tx, self._keys, normalized, password_hash)
+            user, token = auth.signup(tx, self._keys, normalized, password_hash, name)
         return schemas.AuthSession(user=user_view(user), token=token)
 
     def signin(self, email: str, password: str) -> schemas.AuthSession:
@@ -117,6 +120,11 @@ class LocalApi:
     def whoami(self, token: str | None) -> schemas.User:
         return user_view(self._authenticate(token))
 
+    def update_profile(self, token: str | None, *, display_name: str) -> schemas.User:
+        user = self._authenticate(token)
+        with self._uow.write() as tx:
+            return user_view(auth.rename(tx, user, display_name))
+
     # -- tickets ------------------------------------------------------------------------
     def list_tickets(
         self,
@@ -133,7 +141,8 @@ class LocalApi:
         self._current()
         with self._uow.read() as tx:
             found = tickets.list_tickets(tx, query)
-        return [ticket_view(ticket) for ticket in found]
+            sellers = auth.shown_names(tx, [ticket.owner_id for ticket in found])
+        return [ticket_view(ticket, sellers[ticket.owner_id]) for ticket in found]
 
     def count_tickets(
         self, token: str | None = None, *, mine: bool = False, search: str | None = None
@@ -147,7 +156,8 @@ class LocalApi:
     def get_ticket(self, ticket_id: str) -> schemas.Ticket:
         self._current()
         with self._uow.read() as tx:
-            return ticket_view(tickets.get_ticket(tx, ticket_id))
+            ticket = tickets.get_ticket(tx, ticket_id)
+            return ticket_view(ticket, auth.shown_names(tx, [ticket.owner_id])[ticket.owner_id])
 
     def create_ticket(
         self,
@@ -163,9 +173,10 @@ class LocalApi:
         with self._commands.command("create-ticket") as tx:
             if (replayed := once.replay(tx)) is not None:
                 return schemas.Ticket.model_validate(replayed)
-            ticket = ticket_view(
-                tickets.create_ticket(tx, user.id, title, price, currency or self._terms.currency)
+            listed = tickets.create_ticket(
+                tx, user.id, title, price, currency or self._terms.currency
             )
+            ticket = ticket_view(listed, user.shown_name)
             once.remember(tx, ticket)
         return ticket
 
@@ -182,7 +193,7 @@ class LocalApi:
         self._catch_up()
         with self._commands.command("update-ticket") as tx:
             ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
-        return ticket_view(ticket)
+        return ticket_view(ticket, user.shown_name)
 
     def import_tickets(
         self,

@@ -22,6 +22,7 @@ class KeyRotation(Public):
 class User(Public):
     id: str
     email: str
+    display_name: str  # how others see the user: chosen, else the email's local part
 
 
 class AuthSession(Public):
@@ -38,6 +39,7 @@ class Ticket(Public):
     version: int
     status: str
     order_id: str | None
+    seller: str  # the owner's display name
 
 
 class TicketCount(Public):

@@ -31,12 +31,14 @@ def _copied_fields(schema: type[schemas.Public], computed: frozenset[str]) -> tu
 
 
 def user_view(user: User) -> schemas.User:
-    return schemas.User(id=user.id, email=user.email)
+    return schemas.User(id=user.id, email=user.email, display_name=user.shown_name)
 
 
-def ticket_view(ticket: Ticket) -> schemas.Ticket:
+def ticket_view(ticket: Ticket, seller: str) -> schemas.Ticket:
     price = ticket.price
-    return _view(schemas.Ticket, ticket, price=price.format(), currency=price.currency)
+    return _view(
+        schemas.Ticket, ticket, price=price.format(), currency=price.currency, seller=seller
+    )
 
 
 def export_row(ticket: Ticket) -> schemas.ExportRow:

@@ -1,4 +1,4 @@
-"""openticket auth signup | signin | signout | whoami"""
+"""openticket auth signup | signin | signout | whoami | profile"""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ Password = Annotated[
 ]
 
 
+Name = Annotated[
+    str | None,
+    typer.Option("--name", help="How others see you (default: your email's local part)."),
+]
+
+
 def _remember(cli: Cli, session: object) -> None:
     user = session.user  # type: ignore[attr-defined]
     cli.credentials.save(cli.target, session.token, render.as_data(user))  # type: ignore[attr-defined]
@@ -35,11 +41,11 @@ def _remember(cli: Cli, session: object) -> None:
 
 @app.command()
 @command
-def signup(cli: Cli, email: Email, password: Password = None) -> None:
+def signup(cli: Cli, email: Email, password: Password = None, name: Name = None) -> None:
     """Create an account and sign in."""
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _remember(cli, cli.api.signup(email, password))
+    _remember(cli, cli.api.signup(email, password, name))
 
 
 @app.command()
@@ -100,4 +106,18 @@ def whoami(cli: Cli) -> None:
     if cli.as_json:
         render.print_json(user)
     else:
-        render.message(f"{user.email} ({user.id})")
+        render.message(f"{user.display_name} <{user.email}> ({user.id})")
+
+
+@app.command()
+@command
+def profile(
+    cli: Cli,
+    name: Annotated[str, typer.Option("--name", help="How others see you, e.g. as a seller.")],
+) -> None:
+    """Change how others see you."""
+    user = cli.api.update_profile(cli.token(), display_name=name)
+    if cli.as_json:
+        render.print_json(user)
+    else:
+        render.message(f"Others now see you as {user.display_name}")

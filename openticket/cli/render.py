@@ -88,9 +88,9 @@ def tickets(items: Sequence[BaseModel], *, title: str = "Tickets") -> None:
         return
     _table(
         title,
-        ["ID", "Title", "Price", "Status"],
+        ["ID", "Title", "Price", "Status", "Seller"],
         [
-            [t.id, t.title, f"{t.price} {t.currency}", t.status]  # type: ignore[attr-defined]
+            [t.id, t.title, f"{t.price} {t.currency}", t.status, t.seller]  # type: ignore[attr-defined]
             for t in items
         ],
     )
@@ -103,7 +103,7 @@ def ticket(item: BaseModel) -> None:
         ("Title", t.title),
         ("Price", f"{t.price} {t.currency}"),
         ("Status", t.status),
-        ("Seller", t.owner_id),
+        ("Seller", f"{t.seller} ({t.owner_id})"),
         ("Version", str(t.version)),
     ]
     if t.order_id:

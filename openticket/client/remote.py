@@ -97,8 +97,12 @@ class RemoteApi:
         self._client.close()
 
     # -- auth ---------------------------------------------------------------------------
-    def signup(self, email: str, password: str) -> schemas.AuthSession:
+    def signup(
+        self, email: str, password: str, display_name: str | None = None
+    ) -> schemas.AuthSession:
         body = {"email": email, "password": password}
+        if display_name is not None:
+            body["display_name"] = display_name
         return schemas.AuthSession(**self._request("POST", "/api/users/signup", json=body))
 
     def signin(self, email: str, password: str) -> schemas.AuthSession:
@@ -116,6 +120,10 @@ class RemoteApi:
         if found is None:
             raise NotSignedIn()
         return schemas.User(**found)
+
+    def update_profile(self, token: str | None, *, display_name: str) -> schemas.User:
+        body = {"display_name": display_name}
+        return schemas.User(**self._request("PUT", "/api/users/profile", token, json=body))
 
     # -- tickets ------------------------------------------------------------------------
     def list_tickets(

@@ -83,3 +83,28 @@ def test_db_upgrade_reports_the_revision(people: Callable[..., User]) -> None:
     person = people("admin")
     assert person.ok("db", "upgrade") == {"revision": HEAD_REVISION}
     assert person.ok("db", "upgrade") == {"revision": HEAD_REVISION}
+
+
+def test_sellers_are_seen_by_their_display_name(people_anywhere: Callable[..., User]) -> None:
+    seller, buyer = people_anywhere("seller"), people_anywhere("buyer")
+    made = seller.ok(
+        "auth", "signup", "ada@example.com", "--password", "long enough", "--name", "Ada L."
+    )
+    assert made["display_name"] == "Ada L."
+    signed_up(buyer, "bob@example.com")
+    assert buyer.ok("auth", "whoami")["display_name"] == "bob"
+    ticket = seller.ok("tickets", "create", "--title", "Opera", "--price", "10")
+    assert ticket["seller"] == "Ada L."
+    assert [t["seller"] for t in buyer.ok("tickets", "list")] == ["Ada L."]
+    assert "Ada L." in buyer.run("tickets", "show", ticket["id"]).stdout
+
+    renamed = seller.ok("auth", "profile", "--name", "  Ada\tLovelace ")
+    assert renamed["display_name"] == "Ada Lovelace"
+    assert buyer.ok("tickets", "show", ticket["id"])["seller"] == "Ada Lovelace"
+    for bad in ("", "x" * 65, "evil\x1b[2J"):
+        refused = seller.run("auth", "profile", "--name", bad, "--json")
+        assert refused.code in (1, 2), bad
+        assert refused.error_json()["errors"][0]["field"] == "display_name"
+    assert seller.ok("auth", "whoami")["display_name"] == "Ada Lovelace"
+    seller.ok("auth", "profile", "--name", "[/] [bold]Ada[/bold]")  # text, never markup
+    assert "[/] [bold]Ada[/bold]" in buyer.run("tickets", "list").stdout

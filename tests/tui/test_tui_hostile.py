@@ -32,10 +32,12 @@ async def test_hostile_titles_on_every_screen(
     market = make_market(make_api, tmp_path, db_url)
     for title in HOSTILE_TITLES:
         market.list(title)
+    market.api.update_profile(market.seller.token, display_name=CLICKABLE)  # a seller too
     market.signed_in("buyer@example.com")
     app = market.app()
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: sorted(titles(app)) == sorted(HOSTILE_TITLES))
+        assert {row[2] for row in rows(app, "#tickets")} == {CLICKABLE}
         table = app.screen.query_one("#tickets", DataTable)
         table.move_cursor(row=titles(app).index(CLICKABLE))
         await pilot.click("#tickets")  # on the row drawn from the title

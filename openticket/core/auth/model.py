@@ -17,10 +17,31 @@ EMAIL_PATTERN = re.compile(
 )
 
 
+DISPLAY_NAME_MAX = 64
+
+
 @dataclass(frozen=True)
 class User:
     id: str
     email: str
+    display_name: str | None = None  # chosen by the user; None: the email's local part
+
+    @property
+    def shown_name(self) -> str:
+        """How others see this user (a seller's listings)."""
+        return self.display_name or self.email.partition("@")[0]
+
+
+def clean_display_name(text: str) -> str:
+    """A display name as stored: trimmed, one line of printable text, at most 64 characters."""
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if not name:
+        raise InvalidInput("Name cannot be empty", "display_name")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(f"Name must be at most {DISPLAY_NAME_MAX} characters", "display_name")
+    if not name.isprintable() or not storable(name):
+        raise InvalidInput("Name must be printable text", "display_name")
+    return name
 
 
 def normalize_email(email: str) -> str:

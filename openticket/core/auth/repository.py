@@ -20,7 +20,11 @@ def add_user(tx: Transaction, user: User, password_hash: str, now: datetime) -> 
         with conn.begin_nested():
             conn.execute(
                 insert(users).values(
-                    id=user.id, email=user.email, password_hash=password_hash, created_at=now
+                    id=user.id,
+                    email=user.email,
+                    display_name=user.display_name,
+                    password_hash=password_hash,
+                    created_at=now,
                 )
             )
     except IntegrityError:
@@ -32,7 +36,7 @@ def find_by_email(tx: Transaction, email: str) -> tuple[User, str] | None:
     row = conn.execute(select(users).where(users.c.email == email)).first()
     if row is None:
         return None
-    return User(row.id, row.email), row.password_hash
+    return User(row.id, row.email, row.display_name), row.password_hash
 
 
 def signing_keys(tx: Transaction) -> list[SigningKey]:
@@ -53,7 +57,7 @@ def delete_signing_keys(tx: Transaction) -> None:
     conn.execute(delete(signing_keys_table))
 
 
-_ACTIVE_USER = select(users.c.id, users.c.email).where(
+_ACTIVE_USER = select(users.c.id, users.c.email, users.c.display_name).where(
     users.c.id == bindparam("user_id"),
     users.c.token_epoch == bindparam("epoch"),
     ~select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == bindparam("jti")).exists(),
@@ -66,7 +70,21 @@ def active_user(tx: Transaction, user_id: str, jti: str, epoch: int) -> User | N
     command."""
     conn = connection(tx)
     row = conn.execute(_ACTIVE_USER, {"user_id": user_id, "jti": jti, "epoch": epoch}).first()
-    return None if row is None else User(row.id, row.email)
+    return None if row is None else User(row.id, row.email, row.display_name)
+
+
+def set_display_name(tx: Transaction, user_id: str, name: str) -> None:
+    connection(tx).execute(update(users).where(users.c.id == user_id).values(display_name=name))
+
+
+def shown_names(tx: Transaction, user_ids: list[str]) -> dict[str, str]:
+    """How others see these users, by id."""
+    if not user_ids:
+        return {}
+    query = select(users.c.id, users.c.email, users.c.display_name).where(
+        users.c.id.in_(sorted(set(user_ids)))
+    )
+    return {row.id: User(*row).shown_name for row in connection(tx).execute(query)}
 
 
 def token_epoch(tx: Transaction, user_id: str) -> int:

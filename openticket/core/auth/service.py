@@ -8,6 +8,7 @@ from openticket.core.auth.keys import KeyRing, SigningKey
 from openticket.core.auth.model import (
     EMAIL_MAX,
     User,
+    clean_display_name,
     normalize_email,
     password_length_problem,
     validate_signup,
@@ -26,8 +27,10 @@ def check_signup(email: str, password: str) -> str:
     return validate_signup(email, password)
 
 
-def signup(tx: Transaction, keys: KeyRing, email: str, password_hash: str) -> tuple[User, str]:
-    user = User(new_id(), email)
+def signup(
+    tx: Transaction, keys: KeyRing, email: str, password_hash: str, display_name: str | None = None
+) -> tuple[User, str]:
+    user = User(new_id(), email, display_name)
     repository.add_user(tx, user, password_hash, tx.now)
     return user, tokens.issue(keys.signing_key(tx), user.id, user.email, 0, tx.now)
 
@@ -98,3 +101,14 @@ def rotate_keys(tx: Transaction, keys: KeyRing, *, revoke_all: bool) -> SigningK
     """A new signing key; tokens signed by the older ones keep working until they expire,
     unless `revoke_all`, which signs every user out everywhere."""
     return keys.rotate(tx, revoke_all=revoke_all)
+
+
+def rename(tx: Transaction, user: User, display_name: str) -> User:
+    """`user` as others will see them: by `display_name`."""
+    name = clean_display_name(display_name)
+    repository.set_display_name(tx, user.id, name)
+    return User(user.id, user.email, name)
+
+
+def shown_names(tx: Transaction, user_ids: list[str]) -> dict[str, str]:
+    return repository.shown_names(tx, user_ids)

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from openticket.app import schemas
-from openticket.core.auth.model import EMAIL_MAX, EMAIL_PATTERN, PASSWORD_MAX, PASSWORD_MIN
+from openticket.core.auth.model import (
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+)
 from openticket.core.errors import InvalidInput, NotSignedIn, TooManyRequests
 from openticket.server.deps import ApiDep, TokenDep
 from openticket.server.ratelimit import SigninLimiter, SlidingWindow
@@ -19,6 +25,9 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 # The rules are the core's (and so are the messages when they are broken); they are declared
 # here so that the OpenAPI document says what the server accepts.
 # The lengths are enforced here as well, before any work: nothing longer is hashed or kept.
+DisplayName = Annotated[str, Field(min_length=1, max_length=DISPLAY_NAME_MAX)]
+
+
 class SignupBody(BaseModel):
     email: Annotated[
         str,
@@ -28,6 +37,11 @@ class SignupBody(BaseModel):
         str,
         Field(max_length=PASSWORD_MAX, json_schema_extra={"minLength": PASSWORD_MIN}),
     ]
+    display_name: DisplayName | None = None
+
+
+class ProfileBody(BaseModel):
+    display_name: DisplayName
 
 
 class SigninBody(BaseModel):
@@ -51,7 +65,12 @@ def signup(body: SignupBody, request: Request, api: ApiDep) -> schemas.AuthSessi
         raise TooManyRequests(
             f"Too many sign-ups from this address: try again in {wait} seconds", retry_after=wait
         )
-    return api.signup(body.email, body.password)
+    return api.signup(body.email, body.password, body.display_name)
+
+
+@router.put("/profile", operation_id="update_profile")
+def update_profile(body: ProfileBody, api: ApiDep, token: TokenDep) -> schemas.User:
+    return api.update_profile(token, display_name=body.display_name)
 
 
 @router.post("/signin", operation_id="signin")

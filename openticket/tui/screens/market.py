@@ -92,8 +92,7 @@ class MarketScreen(SessionScreen[None]):
         self.total = total
         table = self.query_one("#tickets", DataTable)
         selected = self._selected_id()
-        # Of a seller's id, the random end: the start is a timestamp.
-        rows = ((t.id, (t.title, f"{t.price} {t.currency}", t.owner_id[-8:])) for t in found)
+        rows = ((t.id, (t.title, f"{t.price} {t.currency}", t.seller)) for t in found)
         fill_rows(table, rows)
         if selected is not None and any(t.id == selected for t in found):
             table.move_cursor(row=table.get_row_index(selected))
