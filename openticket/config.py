@@ -175,20 +175,20 @@ def _count(text: str | None, default: int, name: str) -> int:
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+# The form SQLAlchemy reads: backend[+driver]://…
+_DB_URL = re.compile(r"^(?P<backend>[A-Za-z0-9_]+)(?:\+[A-Za-z0-9_]+)?://")
 
 
 def _db_url(text: str) -> str:
-    """A SQLite or PostgreSQL URL (the store's SQL is written for those two)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        backend = make_url(text).get_backend_name()
-    except ArgumentError:
+    """A SQLite or PostgreSQL URL (the store's SQL is written for those two). Read without
+    SQLAlchemy: a command that talks to a server never imports it."""
+    found = _DB_URL.match(text)
+    if found is None:
         raise InvalidInput(
             "The database must be a URL such as sqlite:///PATH or postgresql+psycopg://HOST/NAME",
             "db",
-        ) from None
+        )
+    backend = found["backend"]
     if backend not in SUPPORTED_DATABASES:
         raise InvalidInput(
             f"Unsupported database {backend!r}: use SQLite or PostgreSQL "

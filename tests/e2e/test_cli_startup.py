@@ -8,10 +8,11 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import User, signed_up
+from tests.conftest import User, running_server, signed_up
 
 HEAVY = (
     "sqlalchemy",
@@ -151,3 +152,30 @@ def test_an_unsupported_database_is_a_clear_error(people: Callable[..., User]) -
     not_a_url = person.run("tickets", "list", "--db", "my database")
     assert not_a_url.code == 1
     assert not_a_url.stderr.startswith("Error: The database must be a URL")
+
+
+def _modules_loaded_by(argv: list[str], env: dict[str, str], out: Path) -> set[str]:
+    """The top-level packages a CLI invocation imported, start to exit."""
+    probe = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps("
+        "sorted({m.split('.')[0] for m in sys.modules}))))\n"
+        f"sys.argv = ['openticket', *{argv!r}]\n"
+        "from openticket.cli.main import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(out.read_text()))
+
+
+def test_commands_through_a_server_never_load_the_store(
+    people: Callable[..., User], tmp_path: Path
+) -> None:
+    (tmp_path / "server-home").mkdir()
+    with running_server(tmp_path / "shared.db", tmp_path / "server-home") as url:
+        person = people("client", OPENTICKET_SERVER=url)
+        signed_up(person, "client@example.com")
+        for argv in (["tickets", "list"], ["--json", "orders", "list"], ["auth", "whoami"]):
+            loaded = _modules_loaded_by(argv, person.env(), tmp_path / "modules.json")
+            assert not {"sqlalchemy", "alembic", "apscheduler", "fastapi"} & loaded, argv
