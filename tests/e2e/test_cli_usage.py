@@ -65,8 +65,8 @@ def test_help_is_plain_to_read(people: Callable[..., User]) -> None:
 def _options(person: User, command: str) -> set[str]:
     """The options a command's help lists (the first word of each row of its options)."""
     shown = person.run(command, "--help").stdout
-    rows = [line.strip("│ ").split() for line in shown.splitlines() if line.startswith("│ --")]
-    return {row[0] for row in rows if row}
+    rows = [line.split() for line in shown.splitlines() if line.startswith("  --")]
+    return {row[0].rstrip(",") for row in rows if row}
 
 
 def test_completion_for_the_shell_named(people: Callable[..., User], tmp_path: Path) -> None:
