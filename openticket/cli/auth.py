@@ -33,10 +33,7 @@ Name = Annotated[
 def _remember(cli: Cli, session: object) -> None:
     user = session.user  # type: ignore[attr-defined]
     cli.credentials.save(cli.target, session.token, render.as_data(user))  # type: ignore[attr-defined]
-    if cli.as_json:
-        render.print_json(user)
-    else:
-        render.message(f"Signed in as {user.email}")
+    render.answer(user, cli.as_json, f"Signed in as {user.email}")
 
 
 @app.command()
@@ -87,8 +84,10 @@ def rotate_key(
         ),
     ] = False,
 ) -> None:
-    """Make a new token signing key (an operator's command, on the local database). Tokens
-    signed by the previous keys keep working until they expire, unless --revoke-all."""
+    """Make a new token signing key.
+
+    An operator's command, on the local database. Tokens signed by the previous keys keep
+    working until they expire, unless --revoke-all."""
     rotation = cli.api.rotate_signing_key(revoke_all=revoke_all)
     if cli.as_json:
         render.print_json(rotation)
@@ -103,10 +102,7 @@ def rotate_key(
 def whoami(cli: Cli) -> None:
     """Show the signed-in user."""
     user = cli.api.whoami(cli.token())
-    if cli.as_json:
-        render.print_json(user)
-    else:
-        render.message(f"{user.display_name} <{user.email}> ({user.id})")
+    render.answer(user, cli.as_json, f"{user.display_name} <{user.email}> ({user.id})")
 
 
 @app.command()
@@ -117,7 +113,4 @@ def profile(
 ) -> None:
     """Change how others see you."""
     user = cli.api.update_profile(cli.token(), display_name=name)
-    if cli.as_json:
-        render.print_json(user)
-    else:
-        render.message(f"Others now see you as {user.display_name}")
+    render.answer(user, cli.as_json, f"Others now see you as {user.display_name}")

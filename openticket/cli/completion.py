@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -47,3 +47,19 @@ def answer_if_asked() -> None:
         from typer._completion_classes import completion_init
 
         completion_init()
+
+
+def _option(flag: str, callback: Any, help_text: str) -> Any:
+    return typer.Option(flag, callback=callback, is_eager=True, expose_value=False, help=help_text)
+
+
+Install = Annotated[
+    Shell | None,
+    _option(
+        "--install-completion", install, "Install completion for this shell (bash, zsh, fish)."
+    ),
+]
+Show = Annotated[
+    Shell | None,
+    _option("--show-completion", show, "Print the completion script for this shell."),
+]

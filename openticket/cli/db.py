@@ -13,7 +13,9 @@ app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @app.command()
 @command
 def upgrade(cli: Cli) -> None:
-    """Apply schema migrations (the first command on a new database also does)."""
+    """Apply schema migrations.
+
+    The first command on a new database applies them too."""
     from openticket.bootstrap import upgrade_store
 
     store, revision = upgrade_store(cli.settings)

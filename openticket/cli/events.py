@@ -40,7 +40,9 @@ def tail(
         typer.Option("--after", help="Start after this sequence number (default: the last 10)."),
     ] = None,
 ) -> None:
-    """Print the marketplace's events, one line each (JSON Lines with --json)."""
+    """Print the marketplace's events.
+
+    One line each; JSON Lines with --json."""
     api = cli.api
     token = cli.optional_token()  # a server replays more to the signed-in
     position = max(api.last_event_seq() - 10, 0) if after is None else after

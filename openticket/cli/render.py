@@ -173,6 +173,14 @@ def _details(pairs: Sequence[tuple[str, str]]) -> None:
     _console().print(table)
 
 
+def answer(value: Any, as_json: bool, text: str) -> None:
+    """`value` as JSON for scripts, or `text` for people."""
+    if as_json:
+        print_json(value)
+    else:
+        message(text)
+
+
 def message(text: str) -> None:
     _console().print(shown_lines(text), soft_wrap=True)  # a path or id is never cut
 

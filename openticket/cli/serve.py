@@ -35,9 +35,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the marketplace over HTTP (the CLI and TUI reach it with --server URL). Runs the
-    event delivery and the expiration scheduler too: it alone is a complete marketplace. It
-    prints the address once it listens there; a port in use is an error (exit code 1)."""
+    """Serve the marketplace over HTTP.
+
+    The CLI and TUI reach it with --server URL. It runs the event delivery and the expiration
+    scheduler too: it alone is a complete marketplace. It prints the address once it listens
+    there; a port in use is an error (exit code 1)."""
     import uvicorn
 
     from openticket.bootstrap import exposed_files, hosting

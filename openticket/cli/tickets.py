@@ -78,7 +78,9 @@ def update(
     price: Annotated[str | None, typer.Option("--price", help="New price.")] = None,
     currency: Annotated[str | None, typer.Option("--currency", help="New currency.")] = None,
 ) -> None:
-    """Change your ticket's title, price or currency (not while it is reserved or sold)."""
+    """Change your ticket's title, price or currency.
+
+    Not while it is reserved or sold."""
     ticket = cli.api.update_ticket(
         cli.token(), ticket_id, title=title, price=price, currency=currency
     )
@@ -101,8 +103,11 @@ def import_tickets(
         bool, typer.Option("--skip-invalid", help="Write the good rows, report the bad ones.")
     ] = False,
 ) -> None:
-    """List tickets from a file: columns title, price, currency (optional), external_id
-    (optional; re-importing a row with the same external_id updates that listing)."""
+    """List tickets from a file.
+
+    Columns: title, price, currency (optional), external_id (optional; importing a row with
+    the same external_id again updates that listing, and a file `tickets export` wrote
+    imports back unchanged)."""
     from openticket.cli import import_reader
     from openticket.cli.progress import import_progress
 

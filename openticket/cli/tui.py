@@ -9,7 +9,9 @@ from openticket.cli.context import Cli, command
 
 @command(options=("server", "db"))
 def tui(cli: Cli) -> None:
-    """The marketplace as a full-screen terminal app (browse, buy, pay, sell).
+    """The marketplace as a full-screen terminal app.
+
+    Browse, buy, pay and sell.
 
     Embedded by default, or against a server with --server; `?` in the app lists the keys."""
     from openticket.tui.app import OpenticketApp

@@ -33,8 +33,10 @@ def worker(
     cli: Cli,
     domains: Annotated[str, typer.Option("--domains", help=DOMAINS_HELP)] = ALL,
 ) -> None:
-    """Apply the events of some domains as they come, and run the expiration scheduler when
-    `expiration` is one of them, until stopped (SIGTERM or Ctrl-C)."""
+    """Apply some domains' events as they come.
+
+    Runs the expiration scheduler too when `expiration` is one of them, until stopped
+    (SIGTERM or Ctrl-C)."""
     from openticket.bootstrap import hosting
 
     api = hosting(cli.settings, domains)

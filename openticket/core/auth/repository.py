@@ -18,15 +18,8 @@ def add_user(tx: Transaction, user: User, password_hash: str, now: datetime) -> 
     conn = connection(tx)
     try:
         with conn.begin_nested():
-            conn.execute(
-                insert(users).values(
-                    id=user.id,
-                    email=user.email,
-                    display_name=user.display_name,
-                    password_hash=password_hash,
-                    created_at=now,
-                )
-            )
+            row = {"id": user.id, "email": user.email, "display_name": user.display_name}
+            conn.execute(insert(users), row | {"password_hash": password_hash, "created_at": now})
     except IntegrityError:
         raise Conflict("Email in use", "email") from None
 

@@ -55,10 +55,11 @@ def list_tickets(
 
 @router.get("/count", operation_id="count_tickets")
 def count_tickets(
-    api: ApiDep,
-    token: TokenDep,
     mine: bool = False,
     search: Annotated[str | None, Query(max_length=200)] = None,
+    *,
+    api: ApiDep,
+    token: TokenDep,
 ) -> schemas.TicketCount:
     """How many tickets the listing with these filters pages through."""
     return schemas.TicketCount(count=api.count_tickets(token, mine=mine, search=search))
