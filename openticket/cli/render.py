@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from openticket.cli.when import shown_time
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 def as_data(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
+    if isinstance(value, SimpleNamespace):  # the quick path's rows (openticket/quick.py)
+        return vars(value)
     if isinstance(value, list | tuple):
         return [as_data(item) for item in value]
     return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Annotated, Any
 
 import typer
 
@@ -35,10 +37,19 @@ def list_tickets(
     ] = "listed",
 ) -> None:
     """List tickets for sale (or your own with --mine)."""
-    token = cli.token() if mine else None
-    found = cli.api.list_tickets(
-        token, mine=mine, search=search, limit=limit, offset=offset, sort=sort
-    )
+    found: Sequence[Any] | None = None
+    if not mine:  # the quick path: the store's file read directly, when that answers the same
+        from openticket.core.tickets.query import TicketQuery
+        from openticket.quick import ticket_listing
+
+        query = TicketQuery(search=search, limit=limit, offset=offset, sort=sort)
+        listed = ticket_listing(cli.settings, query)
+        found = None if listed is None else [SimpleNamespace(**ticket) for ticket in listed]
+    if found is None:
+        token = cli.token() if mine else None
+        found = cli.api.list_tickets(
+            token, mine=mine, search=search, limit=limit, offset=offset, sort=sort
+        )
     if cli.as_json:
         render.print_json(found)
     else:

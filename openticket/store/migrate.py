@@ -10,8 +10,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from openticket.store.db import WRITE_OPTION
+from openticket.store.revision import HEAD_REVISION
 
-HEAD_REVISION = "0006"
+__all__ = ["HEAD_REVISION", "current_revision", "ensure_schema", "script_location", "upgrade"]
 
 
 def script_location() -> str:

@@ -179,3 +179,14 @@ def test_commands_through_a_server_never_load_the_store(
         for argv in (["tickets", "list"], ["--json", "orders", "list"], ["auth", "whoami"]):
             loaded = _modules_loaded_by(argv, person.env(), tmp_path / "modules.json")
             assert not {"sqlalchemy", "alembic", "apscheduler", "fastapi"} & loaded, argv
+
+
+def test_listing_tickets_on_the_embedded_store_loads_nothing_heavy(
+    people: Callable[..., User], tmp_path: Path
+) -> None:
+    seller = people("seller")
+    signed_up(seller, "seller@example.com")
+    seller.ok("tickets", "create", "--title", "Opera", "--price", "10")
+    for argv in (["tickets", "list"], ["--json", "tickets", "list", "--sort", "price"]):
+        loaded = _modules_loaded_by(argv, seller.env(), tmp_path / "modules.json")
+        assert not set(HEAVY) & loaded, (argv, set(HEAVY) & loaded)

@@ -22,6 +22,14 @@ class TicketQuery:
     sort: str = "listed"
 
     @property
+    def pattern(self) -> str | None:
+        """The search as a case-insensitive LIKE pattern (its own % _ \\ match themselves)."""
+        if not self.search:
+            return None
+        text = self.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{text}%"
+
+    @property
     def status(self) -> str | None:
         """A seller sees all their listings; the marketplace shows only what can be bought."""
         return None if self.owner_id is not None else AVAILABLE
