@@ -62,8 +62,8 @@ def root(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     server: Annotated[str | None, typer.Option("--server", help=SERVER_HELP)] = None,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
-    _install: completion.Install = None,
-    _show: completion.Show = None,
+    install_completion: completion.Install = None,
+    show_completion: completion.Show = None,
 ) -> None:
     """openticket: exit codes 0 ok, 1 invalid input, 2 usage, 3 not signed in / not allowed,
     4 not found, 5 conflict, 6 service unreachable. --json, --server and --db go before the

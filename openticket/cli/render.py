@@ -208,8 +208,9 @@ def import_report(report: Any, *, as_json: bool, dry_run: bool, refused: bool) -
     problems = _counted(len(report.errors), "problem")
     if refused:
         them = "it" if len(report.errors) == 1 else "them"
+        nothing = "Nothing would be written" if dry_run else "Nothing written"
         message(
-            f"Nothing written: {problems} in the file "
+            f"{nothing}: {problems} in the file "
             f"(fix {them}, or use --skip-invalid to write the other rows)"
         )
     elif dry_run:

@@ -134,9 +134,7 @@ def import_tickets(
             on_progress=tick,
         )
     refused = bool(report.errors) and not skip_invalid
-    render.import_report(
-        report, as_json=cli.as_json, dry_run=dry_run, refused=refused and not dry_run
-    )
+    render.import_report(report, as_json=cli.as_json, dry_run=dry_run, refused=refused)
     if refused:
         raise typer.Exit(1)
 

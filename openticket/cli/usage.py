@@ -47,7 +47,10 @@ def run_for_scripts(app: Callable[..., Any]) -> int:
     try:
         code = app(standalone_mode=False)
     except usage_error as error:
-        _write(error.format_message(), _field(error))  # type: ignore[attr-defined]
+        message = error.format_message()  # type: ignore[attr-defined]
+        if "\n" in message:  # a group given no command answers with its whole help
+            message = "Missing command."
+        _write(message, _field(error))
         return USAGE_EXIT
     except click_error as error:
         _write(error.format_message(), None)  # type: ignore[attr-defined]

@@ -106,5 +106,7 @@ def test_sellers_are_seen_by_their_display_name(people_anywhere: Callable[..., U
         assert refused.code in (1, 2), bad
         assert refused.error_json()["errors"][0]["field"] == "display_name"
     assert seller.ok("auth", "whoami")["display_name"] == "Ada Lovelace"
+    longest = seller.ok("auth", "profile", "--name", "  " + "p" * 64 + "  ")  # 64 once trimmed
+    assert longest["display_name"] == "p" * 64
     seller.ok("auth", "profile", "--name", "[/] [bold]Ada[/bold]")  # text, never markup
     assert "[/] [bold]Ada[/bold]" in buyer.run("tickets", "list").stdout

@@ -37,6 +37,7 @@ def test_common_options_go_before_or_after_the_command(
         (["--json", "tickets", "list", "--limit", "many"], "limit"),
         (["orders", "show"], "order_id"),
         (["tickets", "lsit"], None),
+        (["--json", "tickets"], None),
     ],
 )
 def test_usage_errors_under_json_are_the_errors_shape(
@@ -47,6 +48,7 @@ def test_usage_errors_under_json_are_the_errors_shape(
     assert result.code == 2 and result.stdout == ""
     [error] = result.error_json()["errors"]
     assert error["field"] == field and error["message"]
+    assert "\n" not in error["message"]  # one line, not a help page
     plain = person.run(*[arg for arg in args if arg != "--json"])
     assert plain.code == 2 and "Usage:" in plain.stderr  # people get the usual help
 
