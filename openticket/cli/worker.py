@@ -28,7 +28,7 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-@command(options=("db",))
+@command(options=("as_json", "db"))  # --json: its errors, for the scripts that start it
 def worker(
     cli: Cli,
     domains: Annotated[str, typer.Option("--domains", help=DOMAINS_HELP)] = ALL,
