@@ -8,12 +8,11 @@ import re
 import socket
 import subprocess
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import OPENTICKET, PATIENCE_SECONDS, User, running_server, signed_up
+from tests.conftest import OPENTICKET, PATIENCE_SECONDS, marketplace, signed_up
 
 
 def _serve(tmp_path: Path, *args: str, **settings: str) -> subprocess.Popen[str]:
@@ -67,12 +66,9 @@ def test_a_bad_setting_stops_serve_before_it_listens(tmp_path: Path) -> None:
     assert len(stderr.splitlines()) == 1 and stderr.startswith("Error: OPENTICKET_CURRENCY='XYZ'")
 
 
-def test_an_abandoned_upload_is_one_quiet_line_in_the_log(
-    people: Callable[..., User], tmp_path: Path
-) -> None:
-    (tmp_path / "server-home").mkdir()
-    with running_server(tmp_path / "shared.db", tmp_path / "server-home") as url:
-        seller = people("seller", OPENTICKET_SERVER=url)
+def test_an_abandoned_upload_is_one_quiet_line_in_the_log(tmp_path: Path) -> None:
+    with marketplace("server", tmp_path) as people:
+        seller = people("seller")
         signed_up(seller, "seller@example.com")
         source = tmp_path / "bad.csv"
         with source.open("wb") as handle:  # the reader stops at the last line, mid-upload
@@ -85,11 +81,9 @@ def test_an_abandoned_upload_is_one_quiet_line_in_the_log(
     assert "Traceback" not in log and "Exception in ASGI application" not in log
 
 
-def test_one_login_however_the_server_url_is_written(
-    people: Callable[..., User], tmp_path: Path
-) -> None:
-    (tmp_path / "server-home").mkdir()
-    with running_server(tmp_path / "shared.db", tmp_path / "server-home") as url:
+def test_one_login_however_the_server_url_is_written(tmp_path: Path) -> None:
+    with marketplace("server", tmp_path) as people:
+        url = people("anyone").extra_env["OPENTICKET_SERVER"]
         port = url.rsplit(":", 1)[1]
         seller = people("seller", OPENTICKET_SERVER=f"http://localhost:{port}")
         signed_up(seller, "seller@example.com")

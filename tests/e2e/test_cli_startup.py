@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import User, running_server, signed_up
+from tests.conftest import User, marketplace, signed_up
 
 HEAVY = (
     "sqlalchemy",
@@ -169,12 +169,9 @@ def _modules_loaded_by(argv: list[str], env: dict[str, str], out: Path) -> set[s
     return set(json.loads(out.read_text()))
 
 
-def test_commands_through_a_server_never_load_the_store(
-    people: Callable[..., User], tmp_path: Path
-) -> None:
-    (tmp_path / "server-home").mkdir()
-    with running_server(tmp_path / "shared.db", tmp_path / "server-home") as url:
-        person = people("client", OPENTICKET_SERVER=url)
+def test_commands_through_a_server_never_load_the_store(tmp_path: Path) -> None:
+    with marketplace("server", tmp_path) as people:
+        person = people("client")
         signed_up(person, "client@example.com")
         for argv in (["tickets", "list"], ["--json", "orders", "list"], ["auth", "whoami"]):
             loaded = _modules_loaded_by(argv, person.env(), tmp_path / "modules.json")
