@@ -9,13 +9,19 @@ the runtime's `after_delivery`, run with no lock held: it calls the payment prov
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import TypeVar
 
 from openticket.app.ports import EventBus
 from openticket.core import faults
 from openticket.core.ports import Transaction, UnitOfWork
+
+T = TypeVar("T")
+
+
+def _decided(name: str, result: T) -> T:
+    faults.point(f"{name}:decided")  # all written, nothing committed yet
+    return result
 
 
 class Commands:
@@ -28,31 +34,27 @@ class Commands:
     def delivers_in_process(self) -> bool:
         return self._bus.delivers_in_process
 
-    @contextmanager
-    def command(self, name: str) -> Iterator[Transaction]:
-        """A write whose events are delivered once it commits."""
+    def run(
+        self, name: str, body: Callable[[Transaction], T], *, current_replicas: bool = False
+    ) -> T:
+        """`body` as a write whose events are delivered once it commits; run again from the
+        start if the database undid it for a deadlock. `current_replicas`: after every event
+        committed before it is applied (a reservation reads the orders domain's ticket
+        replicas); in process that delivery takes the same turn of the lock, a broker's
+        consumers keep their replicas current on their own."""
         delivered: set[str] = set()
+        in_process = self._bus.delivers_in_process
         with self._uow.exclusive():
-            with self._uow.write() as tx:
-                yield tx
+            if current_replicas and in_process:
+                self._bus.publish_pending()
+            result = self._uow.transact(lambda tx: _decided(name, body(tx)))
             faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
-            if self._bus.delivers_in_process:
+            if in_process:
                 delivered = self._bus.publish_pending(known_pending=True)
-        if not self._bus.delivers_in_process:
+        if not in_process:
             delivered = self._bus.publish_pending(known_pending=True)
         self.after_delivery(delivered)
-
-    @contextmanager
-    def command_on_current_replicas(self, name: str) -> Iterator[Transaction]:
-        """`command`, after every event committed before it is applied: a reservation reads
-        the orders domain's ticket replicas. In process that delivery takes the same turn of
-        the lock; a broker's consumers keep their replicas current on their own."""
-        in_process = self._bus.delivers_in_process
-        with self._uow.exclusive() if in_process else contextlib.nullcontext():
-            if in_process:
-                self._bus.publish_pending()
-            with self.command(name) as tx:
-                yield tx
+        return result
 
     def deliver(self) -> None:
         """Deliver the events of a write that just committed (and anything older)."""

@@ -96,25 +96,25 @@ class LocalApi:
         # Hashed whether or not the email is taken: the answer to a taken one (Conflict,
         # below) takes as long as a successful sign-up, so timing tells nothing.
         password_hash = self._hasher.hash(password)
-        with self._uow.write() as tx:
-            user, token = auth.signup(tx, self._keys, normalized, password_hash, name)
+        user, token = self._uow.transact(
+            lambda tx: auth.signup(tx, self._keys, normalized, password_hash, name)
+        )
         return schemas.AuthSession(user=user_view(user), token=token)
 
     def signin(self, email: str, password: str) -> schemas.AuthSession:
         with self._uow.read() as tx:
             found = auth.find_credentials(tx, email, password)
         user = auth.check_password(self._hasher, found, password)
-        with self._uow.write() as tx:
-            token = auth.issue_token(tx, self._keys, user)
+        token = self._uow.transact(lambda tx: auth.issue_token(tx, self._keys, user))
         return schemas.AuthSession(user=user_view(user), token=token)
 
     def signout(self, token: str | None, *, everywhere: bool = False) -> None:
-        with self._uow.write() as tx:
-            auth.signout(tx, self._keys, token or "", everywhere=everywhere)
+        self._uow.transact(
+            lambda tx: auth.signout(tx, self._keys, token or "", everywhere=everywhere)
+        )
 
     def rotate_signing_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
-        with self._uow.write() as tx:
-            key = auth.rotate_keys(tx, self._keys, revoke_all=revoke_all)
+        key = self._uow.transact(lambda tx: auth.rotate_keys(tx, self._keys, revoke_all=revoke_all))
         return schemas.KeyRotation(kid=key.kid, revoked_all=revoke_all)
 
     def whoami(self, token: str | None) -> schemas.User:
@@ -122,8 +122,7 @@ class LocalApi:
 
     def update_profile(self, token: str | None, *, display_name: str) -> schemas.User:
         user = self._authenticate(token)
-        with self._uow.write() as tx:
-            return user_view(auth.rename(tx, user, display_name))
+        return user_view(self._uow.transact(lambda tx: auth.rename(tx, user, display_name)))
 
     # -- tickets ------------------------------------------------------------------------
     def list_tickets(
@@ -170,7 +169,8 @@ class LocalApi:
     ) -> schemas.Ticket:
         user = self._authenticate(token)
         once = self._once(idempotency_key, user.id, "create_ticket", title, price, currency)
-        with self._commands.command("create-ticket") as tx:
+
+        def create(tx: Transaction) -> schemas.Ticket:
             if (replayed := once.replay(tx)) is not None:
                 return schemas.Ticket.model_validate(replayed)
             listed = tickets.create_ticket(
@@ -178,7 +178,9 @@ class LocalApi:
             )
             ticket = ticket_view(listed, user.shown_name)
             once.remember(tx, ticket)
-        return ticket
+            return ticket
+
+        return self._commands.run("create-ticket", create)
 
     def update_ticket(
         self,
@@ -191,8 +193,10 @@ class LocalApi:
     ) -> schemas.Ticket:
         user = self._authenticate(token)
         self._catch_up()
-        with self._commands.command("update-ticket") as tx:
-            ticket = tickets.update_ticket(tx, user.id, ticket_id, title, price, currency)
+        ticket = self._commands.run(
+            "update-ticket",
+            lambda tx: tickets.update_ticket(tx, user.id, ticket_id, title, price, currency),
+        )
         return ticket_view(ticket, user.shown_name)
 
     def import_tickets(
@@ -247,16 +251,22 @@ class LocalApi:
     def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
         """Many reservations in one transaction and one delivery of their events (a server
         batches its concurrent requests so): each gets its order or the error that refused
-        it, and a refused one changes nothing (its own savepoint)."""
-        outcomes: list[schemas.Order | DomainError] = []
-        with self._commands.command_on_current_replicas("reserve") as tx:
-            for request in requests:
+        it, and a refused one changes nothing (its own savepoint). They are made in ticket
+        order, whatever order they came in: two batches lock tickets in the same order, so
+        neither waits for a ticket the other holds while holding one it wants."""
+        in_ticket_order = sorted(range(len(requests)), key=lambda n: requests[n].ticket_id)
+
+        def reserve_all(tx: Transaction) -> list[schemas.Order | DomainError]:
+            outcomes: dict[int, schemas.Order | DomainError] = {}
+            for n in in_ticket_order:
                 try:
                     with tx.savepoint():
-                        outcomes.append(self._reserve(tx, request))
+                        outcomes[n] = self._reserve(tx, requests[n])
                 except DomainError as error:
-                    outcomes.append(error)
-        return outcomes
+                    outcomes[n] = error
+            return [outcomes[n] for n in range(len(requests))]
+
+        return self._commands.run("reserve", reserve_all, current_replicas=True)
 
     def _reserve(self, tx: Transaction, request: OrderRequest) -> schemas.Order:
         user = auth.authenticate(tx, self._keys, request.token)
@@ -276,8 +286,7 @@ class LocalApi:
     def cancel_order(self, token: str | None, order_id: str) -> schemas.Order:
         user = self._authenticate(token)
         self._catch_up()
-        with self._commands.command("cancel") as tx:
-            order = orders.cancel_order(tx, user.id, order_id)
+        order = self._commands.run("cancel", lambda tx: orders.cancel_order(tx, user.id, order_id))
         return order_view(order)
 
     # -- payments -----------------------------------------------------------------------

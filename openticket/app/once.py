@@ -115,8 +115,7 @@ class Once:
 
     def answered(self, uow: UnitOfWork, answer: schemas.Public) -> None:
         if self.key is not None:
-            with uow.write() as tx:
-                self.remember(tx, answer)
+            uow.transact(lambda tx: self.remember(tx, answer))
 
     def refused(self, uow: UnitOfWork, error: BaseException) -> None:
         """The call ended with `error`: a final refusal is this key's answer; anything else

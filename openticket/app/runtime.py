@@ -59,8 +59,7 @@ class Runtime:
             self.commands.deliver()
             self.settle_refunds()
         if overdue:
-            with self.uow.write() as tx:
-                orders.expire_overdue(tx)
+            self.uow.transact(lambda tx: orders.expire_overdue(tx))
             faults.point("expiry:committed")
         if overdue or undelivered:
             self.commands.deliver()
@@ -94,8 +93,7 @@ class Runtime:
     def fire_due_expirations(self, until: datetime) -> None:
         """What the scheduler runs each second some window ends: every expiration due."""
         while True:
-            with self.uow.write() as tx:
-                fired = expiration.fire_due(tx, until, EXPIRY_BATCH)
+            fired = self.uow.transact(lambda tx: expiration.fire_due(tx, until, EXPIRY_BATCH))
             if fired:
                 faults.point("expiry:committed")
             self.commands.deliver()

@@ -27,6 +27,7 @@ from openticket.bus.subscriptions import Subscriptions
 from openticket.core import faults
 from openticket.core.events import Envelope
 from openticket.store import outbox
+from openticket.store.locks import DELIVERY_LOCK_KEY, lock_key
 from openticket.store.uow import Tx, UnitOfWork
 
 log = logging.getLogger("openticket.bus")
@@ -66,44 +67,46 @@ class InProcessBus(Subscriptions):
         pass
 
     def _pass(self, *, isolate: bool) -> set[str]:
+        return self._uow.transact(lambda tx: self._deliver(tx, isolate=isolate))
+
+    def _deliver(self, tx: Tx, *, isolate: bool) -> set[str]:
         delivered: set[str] = set()
-        with self._uow.write() as tx:
-            failed: set[str] = set()
-            recorded_failures: set[int] = set()
-            left: set[int] = set()  # offered and not (yet) done, when isolating
-            for _ in range(MAX_ROUNDS):
-                batch = self._pending(tx)
-                done: list[int] = []
-                applied = deferred = 0
-                emitted_before = tx.emitted
-                for run in self._runs(batch, isolate):
-                    if len(run) > 1:
-                        applied += self._dispatch_run(tx, run)
-                        done.extend(envelope.sequence for envelope in run)
-                        delivered.add(run[0].subject)
-                        continue
-                    envelope = run[0]
-                    complete, count = self._dispatch(
-                        tx, envelope, failed, isolate, recorded_failures
-                    )
-                    applied += count
-                    if complete:
-                        done.append(envelope.sequence)
-                        delivered.add(envelope.subject)
-                    else:
-                        deferred += 1
-                    faults.point("delivery:mid-pass")  # some consumers applied, not committed
-                outbox.mark_delivered(tx.conn, done, tx.now)
-                if isolate:  # a pass may deliver an import's 100,000 events: no sets of those
-                    left.update(e.sequence for e in batch)
-                    left.difference_update(done)
-                # Another round if rows are left over, or if this round may have unblocked
-                # something: new events to deliver, or an event that arrived early.
-                more_waiting = len(batch) == MAX_ROWS_PER_ROUND
-                if not more_waiting and tx.emitted == emitted_before and not (deferred and applied):
-                    break
-            if isolate:  # from now on their consumers go through the inbox
-                outbox.record_left_pending(tx.conn, sorted(left - recorded_failures))
+        # Commands of other processes run meanwhile (PostgreSQL); passes take turns.
+        lock_key(tx.conn, DELIVERY_LOCK_KEY)
+        failed: set[str] = set()
+        recorded_failures: set[int] = set()
+        left: set[int] = set()  # offered and not (yet) done, when isolating
+        for _ in range(MAX_ROUNDS):
+            batch = self._pending(tx)
+            done: list[int] = []
+            applied = deferred = 0
+            emitted_before = tx.emitted
+            for run in self._runs(batch, isolate):
+                if len(run) > 1:
+                    applied += self._dispatch_run(tx, run)
+                    done.extend(envelope.sequence for envelope in run)
+                    delivered.add(run[0].subject)
+                    continue
+                envelope = run[0]
+                complete, count = self._dispatch(tx, envelope, failed, isolate, recorded_failures)
+                applied += count
+                if complete:
+                    done.append(envelope.sequence)
+                    delivered.add(envelope.subject)
+                else:
+                    deferred += 1
+                faults.point("delivery:mid-pass")  # some consumers applied, not committed
+            outbox.mark_delivered(tx.conn, done, tx.now)
+            if isolate:  # a pass may deliver an import's 100,000 events: no sets of those
+                left.update(e.sequence for e in batch)
+                left.difference_update(done)
+            # Another round if rows are left over, or if this round may have unblocked
+            # something: new events to deliver, or an event that arrived early.
+            more_waiting = len(batch) == MAX_ROWS_PER_ROUND
+            if not more_waiting and tx.emitted == emitted_before and not (deferred and applied):
+                break
+        if isolate:  # from now on their consumers go through the inbox
+            outbox.record_left_pending(tx.conn, sorted(left - recorded_failures))
         return delivered
 
     def _pending(self, tx: Tx) -> list[Envelope]:

@@ -4,7 +4,8 @@ any step loses money, tickets or events (tests/faults/). Off unless armed:
     OPENTICKET_FAULT="pay:charged=kill"           SIGKILL this process the first time there
     OPENTICKET_FAULT="import:batch-written@3=raise"   raise InjectedFault the third time
 
-Several points may be armed at once, comma-separated. In-process tests use `armed(...)`.
+Several points may be armed at once, comma-separated. In-process tests use `armed(...)`,
+and `hooked(name, action)` to run their own action there (e.g. hold a transaction open).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 ENV_FAULT = "OPENTICKET_FAULT"
 KILL, RAISE = "kill", "raise"
@@ -26,6 +27,7 @@ class InjectedFault(RuntimeError):
 _lock = threading.Lock()
 _armed: dict[str, tuple[int, str]] = {}  # point -> (at which passage, action)
 _passed: dict[str, int] = {}
+_hooks: dict[str, Callable[[], None]] = {}
 
 
 def _parse(spec: str | None) -> dict[str, tuple[int, str]]:
@@ -57,8 +59,20 @@ def armed(spec: str) -> Iterator[None]:
         arm(None)
 
 
+@contextlib.contextmanager
+def hooked(name: str, action: Callable[[], None]) -> Iterator[None]:
+    """Run `action` in whichever thread passes `name`, while the block lasts."""
+    _hooks[name] = action
+    try:
+        yield
+    finally:
+        _hooks.pop(name, None)
+
+
 def point(name: str) -> None:
-    """A step a crash may interrupt; does nothing unless a test armed it."""
+    """A step a crash may interrupt; does nothing unless a test armed or hooked it."""
+    if _hooks and (hook := _hooks.get(name)) is not None:
+        hook()
     if not _armed:
         return
     with _lock:

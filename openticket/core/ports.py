@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from openticket.core.clock import Clock
 from openticket.core.events import Envelope, EventData
+
+T = TypeVar("T")
 
 
 class Transaction(Protocol):
@@ -47,6 +49,11 @@ class UnitOfWork(Protocol):
     def read(self) -> AbstractContextManager[Transaction]: ...
 
     def write(self) -> AbstractContextManager[Transaction]: ...
+
+    def transact(self, body: Callable[[Transaction], T]) -> T:
+        """`body` in a write transaction, run again when the database undid it for a
+        deadlock (what it does must stay inside the transaction until it commits)."""
+        ...
 
     def exclusive(self) -> AbstractContextManager[object]:
         """This process's write lock, held across several transactions of one thread."""

@@ -3,10 +3,9 @@
 SQLite runs in WAL mode with a busy timeout; write transactions start with BEGIN IMMEDIATE so
 concurrent writers queue for the lock instead of failing half-way with "database is locked".
 
-PostgreSQL gets the same rule: a write transaction first takes one transaction-scoped
-advisory lock, so the writes of every process on the database are serialized exactly as on
-SQLite (use cases read, decide and write in one transaction; the in-process bus's delivery
-passes rely on running one at a time). Reads never wait for it.
+PostgreSQL has no such queue: writers run in parallel, each locking the rows it decides on
+(store/locks.py has the rest of that story), so more processes on one database add
+throughput.
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ SQLITE_POOL_SIZE = 48
 # Connections per process (and as many again in bursts): a server's requests queue for them.
 # Six processes of a scaled-out marketplace stay within PostgreSQL's default of 100.
 SERVER_POOL_SIZE = 8
-# pg_advisory_xact_lock's key for "a write transaction of openticket's store" ("otwr").
-STORE_WRITE_LOCK_KEY = 0x6F747772
 
 metadata = MetaData(
     naming_convention={
@@ -153,7 +150,7 @@ def create_store_engine(url: str) -> Engine:
 
 
 def _server_engine(url: str) -> Engine:
-    engine = create_engine(
+    return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=SERVER_POOL_SIZE,
@@ -161,15 +158,6 @@ def _server_engine(url: str) -> Engine:
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )
-    if engine.dialect.name != "postgresql":
-        return engine
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Any) -> None:
-        if connection.get_execution_options().get(WRITE_OPTION, False):
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({STORE_WRITE_LOCK_KEY})")
-
-    return engine
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
@@ -177,11 +165,13 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def write_lock(engine: Engine) -> AbstractContextManager[object]:
-    """What a thread holds while it writes through `engine`. The store has one writer at a
-    time: threads of this process queue here, woken the moment the lock is free, instead of in
+    """What a thread holds while it writes through `engine`. SQLite has one writer at a time:
+    threads of this process queue here, woken the moment the lock is free, instead of in
     SQLite's busy handler, which sleeps and retries (up to 100 ms a step; under a server's
-    load that was the p99 latency) or on PostgreSQL's advisory lock with a pooled connection
-    each. Other processes still wait in the database."""
+    load that was the p99 latency). Other processes still wait in the database. PostgreSQL's
+    writers need no turn: nothing to hold."""
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
     with _WRITE_LOCKS_GUARD:
         lock = _WRITE_LOCKS.get(engine)
         if lock is None:

@@ -31,6 +31,7 @@ from openticket.core.errors import Conflict
 from openticket.core.ports import Transaction
 from openticket.store.db import UTCDateTime, metadata
 from openticket.store.insert_new import insert_new
+from openticket.store.locks import key_of, lock_key
 from openticket.store.uow import connection
 
 idempotency_keys = Table(
@@ -66,7 +67,9 @@ def _different() -> Conflict:
 
 def replay(conn: Connection, user_id: str, key: str, print_: str) -> dict[str, Any] | None:
     """The first answer to this key, or None if it is new; refuses a key reused for another
-    request."""
+    request. The key stays locked until the transaction ends: a repeat that arrives meanwhile,
+    in any process, waits for this request's answer instead of making a second one."""
+    lock_key(conn, key_of("idempotency", user_id, key))
     row = conn.execute(_LOOKUP, {"user_id": user_id, "key": key}).first()
     if row is None:
         return None
@@ -79,6 +82,7 @@ def replay(conn: Connection, user_id: str, key: str, print_: str) -> dict[str, A
 def claim(
     conn: Connection, user_id: str, key: str, print_: str, now: datetime, until: datetime
 ) -> Claim:
+    lock_key(conn, key_of("idempotency", user_id, key))
     row = conn.execute(_LOOKUP, {"user_id": user_id, "key": key}).first()
     if row is None:
         values = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -14,6 +17,14 @@ from openticket.core.ids import new_ids
 from openticket.core.ports import Transaction
 from openticket.store import outbox
 from openticket.store.db import WRITE_OPTION, write_lock
+from openticket.store.locks import is_transient
+
+T = TypeVar("T")
+
+# Runs of a transaction that PostgreSQL undid for a deadlock or serialization failure: each
+# rerun waits a little longer, at random, so the two sides do not meet again.
+TRANSIENT_ATTEMPTS = 8
+TRANSIENT_PAUSE_SECONDS = 0.005
 
 
 class RecentEvents:
@@ -110,6 +121,7 @@ class UnitOfWork:
         self.clock = clock
         self._write_lock = write_lock(engine)
         self.recent = RecentEvents()
+        self.reruns = 0  # transactions run again (transact), for tests and figures
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Hold this process's write lock across several transactions of this thread."""
@@ -124,6 +136,20 @@ class UnitOfWork:
                 yield tx
         for action in tx._after_commit:
             action()
+
+    def transact(self, body: Callable[[Tx], T]) -> T:
+        """`body` in a write transaction, run again (from the start, in a new transaction)
+        when the database undid it for a deadlock or a serialization failure."""
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                with self.write() as tx:
+                    return body(tx)
+            except Exception as error:
+                if attempt == TRANSIENT_ATTEMPTS or not is_transient(error):
+                    raise
+                self.reruns += 1
+                time.sleep(random.uniform(0, TRANSIENT_PAUSE_SECONDS * 2**attempt))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

@@ -58,6 +58,10 @@ class FakeUnitOfWork:
             yield tx
             self.committed.append(tx.subjects)
 
+    def transact(self, body: Callable[[FakeTransaction], Any]) -> Any:
+        with self.write() as tx:
+            return body(tx)
+
     @contextmanager
     def read(self) -> Iterator[FakeTransaction]:
         yield FakeTransaction()
@@ -88,9 +92,12 @@ def test_a_command_s_events_are_delivered_once_it_commits(in_process: bool) -> N
     commands = Commands(uow, bus)
     followed: list[set[str]] = []
     commands.after_delivery = followed.append
-    with commands.command("cancel") as tx:
+
+    def cancel(tx: FakeTransaction) -> None:
         tx.emit(ORDER_CANCELLED, {"id": "o"})
         assert bus.calls == []  # nothing goes out before the commit
+
+    commands.run("cancel", cancel)
     assert uow.committed == [[ORDER_CANCELLED]]
     assert bus.calls == [(True, in_process)]  # in the lock's turn only when in process
     assert followed == [{ORDER_CANCELLED}]
@@ -100,9 +107,12 @@ def test_a_reservation_delivers_what_is_pending_first_in_the_same_turn_of_the_lo
     uow = FakeUnitOfWork()
     bus = FakeBus(uow, in_process=True)
     commands = Commands(uow, bus)
-    with commands.command_on_current_replicas("reserve") as tx:
+
+    def reserve(tx: FakeTransaction) -> None:
         assert bus.calls == [(False, True)]  # the replicas were brought up to date, locked
         tx.emit(TICKET_UPDATED, {"id": "t"})
+
+    commands.run("reserve", reserve, current_replicas=True)
     assert bus.calls == [(False, True), (True, True)]
 
 
@@ -110,8 +120,7 @@ def test_on_a_broker_a_reservation_neither_waits_for_pending_events_nor_holds_th
     uow = FakeUnitOfWork()
     bus = FakeBus(uow, in_process=False)
     commands = Commands(uow, bus)
-    with commands.command_on_current_replicas("reserve") as tx:
-        tx.emit(TICKET_UPDATED, {"id": "t"})
+    commands.run("reserve", lambda tx: tx.emit(TICKET_UPDATED, {"id": "t"}), current_replicas=True)
     assert bus.calls == [(True, False)]
 
 
@@ -119,7 +128,11 @@ def test_a_failed_command_delivers_nothing() -> None:
     uow = FakeUnitOfWork()
     bus = FakeBus(uow, in_process=True)
     commands = Commands(uow, bus)
-    with pytest.raises(ValueError), commands.command("update") as tx:
+
+    def update(tx: FakeTransaction) -> None:
         tx.emit(TICKET_UPDATED, {"id": "t"})
         raise ValueError("refused")
+
+    with pytest.raises(ValueError):
+        commands.run("update", update)
     assert uow.committed == [] and bus.calls == []

@@ -45,7 +45,7 @@ def _is_next(incoming: TicketReplica, known: TicketReplica | None) -> bool:
 
 def on_ticket_updated(envelope: Envelope, tx: Transaction) -> None:
     incoming = _replica(payload(envelope, events.TicketChanged))
-    if _is_next(incoming, repository.get_ticket(tx, incoming.id)):
+    if _is_next(incoming, repository.get_ticket(tx, incoming.id, lock=True)):
         repository.save_ticket(tx, incoming)
 
 
@@ -63,7 +63,7 @@ def on_tickets_updated(envelopes: list[Envelope], tx: Transaction) -> None:
 
 def on_expiration_complete(envelope: Envelope, tx: Transaction) -> None:
     order_id = payload(envelope, events.ExpirationComplete)["order_id"]
-    order = repository.get(tx, order_id)
+    order = repository.get(tx, order_id, lock=True)
     if order is None:
         raise RuntimeError(f"expired order {order_id} does not exist")
     if order.is_overdue(tx.now):
@@ -93,7 +93,7 @@ def on_payment_failed(envelope: Envelope, tx: Transaction) -> None:
 
 
 def _paid_order(tx: Transaction, order_id: str) -> Order:
-    order = repository.get(tx, order_id)
+    order = repository.get(tx, order_id, lock=True)
     if order is None:
         raise RuntimeError(f"paid order {order_id} does not exist")
     return order

@@ -61,6 +61,13 @@ _TICKET_BY_ID = select(order_tickets).where(order_tickets.c.id == bindparam("tic
 _TICKETS_BY_IDS = select(order_tickets).where(
     order_tickets.c.id.in_(bindparam("ticket_ids", expanding=True))
 )
+# Locking reads (PostgreSQL; SQLite has one writer anyway): a use case that decides on a row
+# holds it until it commits. Many rows are locked in id order, so that two transactions
+# never each hold one the other waits for.
+_ORDER_BY_ID_LOCKED = _ORDER_BY_ID.with_for_update()
+_LIVE_FOR_TICKET_LOCKED = _LIVE_FOR_TICKET.with_for_update()
+_TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update()
+_TICKETS_BY_IDS_LOCKED = _TICKETS_BY_IDS.order_by(order_tickets.c.id).with_for_update()
 _INSERT_TICKET = insert(order_tickets)
 _SAVE_TICKET = (
     update(order_tickets)
@@ -91,8 +98,9 @@ def add(tx: Transaction, order: Order, now: datetime) -> None:
         raise Conflict("Ticket is already reserved", "ticket_id") from None
 
 
-def get(tx: Transaction, order_id: str) -> Order | None:
-    return _order.first(connection(tx).execute(_ORDER_BY_ID, {"order_id": order_id}))
+def get(tx: Transaction, order_id: str, *, lock: bool = False) -> Order | None:
+    query = _ORDER_BY_ID_LOCKED if lock else _ORDER_BY_ID
+    return _order.first(connection(tx).execute(query, {"order_id": order_id}))
 
 
 def save(tx: Transaction, order: Order) -> None:
@@ -121,7 +129,9 @@ def save_payment_state(tx: Transaction, order: Order) -> None:
 
 
 def live_for_ticket(tx: Transaction, ticket_id: str) -> Order | None:
-    return _order.first(connection(tx).execute(_LIVE_FOR_TICKET, {"ticket_id": ticket_id}))
+    """The ticket's live order, locked (a reservation may expire it)."""
+    conn = connection(tx)
+    return _order.first(conn.execute(_LIVE_FOR_TICKET_LOCKED, {"ticket_id": ticket_id}))
 
 
 def _overdue_params(now: datetime) -> dict[str, datetime]:
@@ -129,8 +139,12 @@ def _overdue_params(now: datetime) -> dict[str, datetime]:
 
 
 def overdue(tx: Transaction, now: datetime, limit: int = 500) -> list[Order]:
+    """Open orders past their window, locked; those another transaction holds are skipped
+    (it is expiring them, or deciding on them: the next pass sees them again)."""
     conn = connection(tx)
-    rows = conn.execute(_OVERDUE.limit(limit), _overdue_params(now))
+    rows = conn.execute(
+        _OVERDUE.limit(limit).with_for_update(skip_locked=True), _overdue_params(now)
+    )
     return [_order(row) for row in rows]
 
 
@@ -149,12 +163,14 @@ def for_user(tx: Transaction, user_id: str) -> list[Order]:
     return [_order(row) for row in conn.execute(query)]
 
 
-def get_ticket(tx: Transaction, ticket_id: str) -> TicketReplica | None:
-    return _replica.first(connection(tx).execute(_TICKET_BY_ID, {"ticket_id": ticket_id}))
+def get_ticket(tx: Transaction, ticket_id: str, *, lock: bool = False) -> TicketReplica | None:
+    query = _TICKET_BY_ID_LOCKED if lock else _TICKET_BY_ID
+    return _replica.first(connection(tx).execute(query, {"ticket_id": ticket_id}))
 
 
 def get_tickets(tx: Transaction, ticket_ids: list[str]) -> dict[str, TicketReplica]:
-    rows = rows_by_keys(connection(tx), _TICKETS_BY_IDS, "ticket_ids", ticket_ids)
+    """These replicas, locked in id order."""
+    rows = rows_by_keys(connection(tx), _TICKETS_BY_IDS_LOCKED, "ticket_ids", sorted(ticket_ids))
     return {row.id: _replica(row) for row in rows}
 
 

@@ -58,7 +58,9 @@ def expire(tx: Transaction, order: Order) -> Order:
 
 
 def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
-    ticket = repository.get_ticket(tx, ticket_id) if is_id(ticket_id) else None
+    # The replica row is this ticket's lock: reservations of one ticket take turns, those
+    # of others run alongside (the unique index on live orders stays the last guard).
+    ticket = repository.get_ticket(tx, ticket_id, lock=True) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     if ticket.owner_id == user_id:
@@ -86,8 +88,8 @@ def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> 
     return order
 
 
-def get_order(tx: Transaction, user_id: str, order_id: str) -> Order:
-    order = repository.get(tx, order_id) if is_id(order_id) else None
+def get_order(tx: Transaction, user_id: str, order_id: str, *, lock: bool = False) -> Order:
+    order = repository.get(tx, order_id, lock=lock) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
     order.check_owner(user_id)
@@ -105,7 +107,7 @@ def list_orders(tx: Transaction, user_id: str) -> list[Order]:
 
 
 def cancel_order(tx: Transaction, user_id: str, order_id: str) -> Order:
-    order = get_order(tx, user_id, order_id)
+    order = get_order(tx, user_id, order_id, lock=True)
     if order.is_overdue(tx.now):
         raise Conflict("Order has expired", "order_id")
     return _cancel(tx, order, REASON_CANCELLED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from openticket.core import faults
 from openticket.core.errors import DomainError, Unavailable
@@ -40,15 +41,17 @@ def pay(
     """Charge for an order; returns the attempt as finished (succeeded, failed, or marked for
     refund when the order ended while the charge was under way). `announce` delivers what was
     committed: the order learns that a payment is under way before the card is charged."""
-    with uow.write() as tx:
-        payment = service.begin_payment(tx, user_id, order_id, source, provider.name, lease)
+    payment = uow.transact(
+        lambda tx: service.begin_payment(tx, user_id, order_id, source, provider.name, lease)
+    )
     announce()
     faults.point("pay:attempt-recorded")
     try:
         result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
     except DomainError as refused:  # e.g. an unknown token: nothing was charged
-        with uow.write() as tx:
-            service.fail_abandoned(tx, payment.id, refused.message)
+        uow.transact(
+            partial(service.fail_abandoned, payment_id=payment.id, message=refused.message)
+        )
         raise
     except Exception as error:
         # The next `pay`, or the worker loop, drives the attempt again with the same
@@ -56,8 +59,7 @@ def pay(
         _release(uow, payment, lease)
         raise _unavailable(error) from None
     faults.point("pay:charged")
-    with uow.write() as tx:
-        finished = service.finish_payment(tx, payment.id, result)
+    finished = uow.transact(lambda tx: service.finish_payment(tx, payment.id, result))
     faults.point("pay:recorded")
     return finished
 
@@ -86,8 +88,7 @@ def resume(
 
 
 def _release(uow: UnitOfWork, payment: Payment, backoff: timedelta) -> None:
-    with uow.write() as tx:
-        service.release(tx, payment.id, backoff)
+    uow.transact(lambda tx: service.release(tx, payment.id, backoff))
 
 
 def _unavailable(error: Exception) -> Unavailable:
@@ -114,15 +115,14 @@ def redrive_stale(
     `lease`. Returns the attempts that finished."""
     finished = []
     for _ in range(REDRIVE_BATCH):
-        with uow.write() as tx:
-            payment = service.lease_stale(tx, provider.name, lease, order_id)
+        payment = uow.transact(lambda tx: service.lease_stale(tx, provider.name, lease, order_id))
         if payment is None:
             break
         try:
             result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
         except DomainError as refused:
-            with uow.write() as tx:
-                service.fail_abandoned(tx, payment.id, refused.message)
+            why = refused.message
+            uow.transact(partial(service.fail_abandoned, payment_id=payment.id, message=why))
             continue
         except Exception as error:  # still unknown
             log.warning("payment %s still has no outcome: %s", payment.id, type(error).__name__)
@@ -130,8 +130,8 @@ def redrive_stale(
                 on_unknown(payment, error)
             _release(uow, payment, lease)
             continue
-        with uow.write() as tx:
-            finished.append(service.finish_payment(tx, payment.id, result))
+        finish = partial(service.finish_payment, payment_id=payment.id, result=result)
+        finished.append(uow.transact(finish))
         log.info("payment %s was driven again: %s", payment.id, finished[-1].status)
     return finished
 
@@ -149,7 +149,13 @@ def settle_refunds(uow: UnitOfWork, provider: PaymentProvider) -> int:
         except OutcomeUnknown as unknown:
             log.warning("refund of payment %s postponed: %s", payment.id, unknown)
             continue
-        with uow.write() as tx:
-            service.record_refund(tx, payment.id, refund_ref, REFUND_REASON)
+        uow.transact(
+            partial(
+                service.record_refund,
+                payment_id=payment.id,
+                refund_ref=refund_ref,
+                reason=REFUND_REASON,
+            )
+        )
         settled += 1
     return settled

@@ -38,7 +38,7 @@ def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
 
 
 def _next_version(tx: Transaction, order_id: str, version: int) -> bool:
-    known = repository.get_order(tx, order_id)
+    known = repository.get_order(tx, order_id, lock=True)
     return is_next_version(f"order {order_id}", version, None if known is None else known.version)
 
 

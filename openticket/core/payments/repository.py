@@ -121,18 +121,20 @@ def release(tx: Transaction, payment_id: str, now: datetime, retry_at: datetime)
     )
 
 
-def get(tx: Transaction, payment_id: str) -> Payment | None:
-    return _payment.first(
-        connection(tx).execute(select(payments).where(payments.c.id == payment_id))
-    )
+# Locking reads (PostgreSQL; SQLite has one writer anyway): what a use case or reaction
+# decides on stays locked until it commits, always the order's replica before its payments.
+def get(tx: Transaction, payment_id: str, *, lock: bool = False) -> Payment | None:
+    query = select(payments).where(payments.c.id == payment_id)
+    return _payment.first(connection(tx).execute(query.with_for_update() if lock else query))
 
 
 def live_for_order(tx: Transaction, order_id: str) -> Payment | None:
+    """The order's live attempt, locked."""
     conn = connection(tx)
     query = select(payments).where(
         payments.c.order_id == order_id, one_of(payments.c.status, LIVE_STATUSES)
     )
-    row = conn.execute(query).first()
+    row = conn.execute(query.with_for_update()).first()
     return None if row is None else _payment(row)
 
 
@@ -164,11 +166,13 @@ def all_payments(tx: Transaction) -> list[Payment]:
 
 
 _ORDER_BY_ID = select(payment_orders).where(payment_orders.c.id == bindparam("order_id"))
+_ORDER_BY_ID_LOCKED = _ORDER_BY_ID.with_for_update()
 _ANY_WITH_STATUS = select(payments.c.id).where(payments.c.status == bindparam("status")).limit(1)
 
 
-def get_order(tx: Transaction, order_id: str) -> OrderReplica | None:
-    return _order.first(connection(tx).execute(_ORDER_BY_ID, {"order_id": order_id}))
+def get_order(tx: Transaction, order_id: str, *, lock: bool = False) -> OrderReplica | None:
+    query = _ORDER_BY_ID_LOCKED if lock else _ORDER_BY_ID
+    return _order.first(connection(tx).execute(query, {"order_id": order_id}))
 
 
 def add_order(tx: Transaction, order: OrderReplica) -> bool:

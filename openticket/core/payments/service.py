@@ -46,7 +46,8 @@ def payment_data(payment: Payment) -> events.PaymentMade:
 def begin_payment(
     tx: Transaction, user_id: str, order_id: str, source: str, provider: str, lease: timedelta
 ) -> Payment:
-    order = repository.get_order(tx, order_id) if is_id(order_id) else None
+    # The replica row is this order's lock: its attempts begin one at a time.
+    order = repository.get_order(tx, order_id, lock=True) if is_id(order_id) else None
     if order is None:
         raise NotFound("Order not found", "order_id")
     order.check_payable_by(user_id, tx.now)
@@ -83,14 +84,18 @@ def attempt_data(payment: Payment) -> events.PaymentAttempt:
 
 
 def finish_payment(tx: Transaction, payment_id: str, result: ChargeResult) -> Payment:
-    payment = repository.get(tx, payment_id)
-    if payment is None:
+    found = repository.get(tx, payment_id)
+    if found is None:
         raise NotFound("Payment not found")
+    # The order first, then the attempt (the lock order of every payments transaction): a
+    # cancellation applied meanwhile either is seen here or sees the charge.
+    order = repository.get_order(tx, found.order_id, lock=True)
+    payment = repository.get(tx, payment_id, lock=True)
+    assert payment is not None
     if payment.status != PENDING:
         return payment  # another process finished this attempt already
     if not result.succeeded:
         return _fail(tx, payment, result.failure_message)
-    order = repository.get_order(tx, payment.order_id)
     charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref)
     if order is not None and order.status == ORDER_STATUS_CANCELLED:
         charged = charged.with_status(REFUND_PENDING)
@@ -102,7 +107,7 @@ def finish_payment(tx: Transaction, payment_id: str, result: ChargeResult) -> Pa
 
 
 def fail_abandoned(tx: Transaction, payment_id: str, message: str) -> None:
-    payment = repository.get(tx, payment_id)
+    payment = repository.get(tx, payment_id, lock=True)
     if payment is not None and payment.status == PENDING:
         _fail(tx, payment, message)
 
@@ -174,7 +179,7 @@ def any_refund_due(tx: Transaction) -> bool:
 
 
 def record_refund(tx: Transaction, payment_id: str, refund_ref: str, reason: str) -> None:
-    payment = repository.get(tx, payment_id)
+    payment = repository.get(tx, payment_id, lock=True)
     if payment is None or payment.status != REFUND_PENDING:
         return
     refunded = payment.with_status(REFUNDED)

@@ -19,7 +19,7 @@ def on_order_created(envelope: Envelope, tx: Transaction) -> None:
     # Recorded first, in one statement; the RetryLater below rolls it back with the handler.
     if not repository.add_order(tx, order_id, ticket_id, int(data["version"]), data["status"]):
         return  # applied already
-    ticket = repository.get(tx, ticket_id)
+    ticket = repository.get(tx, ticket_id, lock=True)
     if ticket is None:
         raise RetryLater(f"ticket {ticket_id} not known yet")
     if ticket.order_id is not None and ticket.order_id != order_id:
@@ -74,7 +74,7 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
     data = payload(envelope, events.OrderCancelled)
     if not _apply_order_change(tx, data, "cancelled"):
         return
-    ticket = repository.get(tx, data["ticket"]["id"])
+    ticket = repository.get(tx, data["ticket"]["id"], lock=True)
     if ticket is None or ticket.order_id != data["id"] or ticket.status != RESERVED:
         return  # a stale cancellation must not release someone else's reservation
     unlocked = ticket.unlocked()
@@ -86,7 +86,7 @@ def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
     data = payload(envelope, events.OrderCompleted)
     if not _apply_order_change(tx, data, "complete"):
         return
-    ticket = repository.get(tx, data["ticket"]["id"])
+    ticket = repository.get(tx, data["ticket"]["id"], lock=True)
     if ticket is None or ticket.order_id != data["id"]:
         raise RuntimeError(f"completed order {data['id']} does not hold its ticket")
     sold = ticket.sold()

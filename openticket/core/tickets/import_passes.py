@@ -16,7 +16,7 @@ from typing import IO
 
 from openticket.core import faults
 from openticket.core.money import Money
-from openticket.core.ports import UnitOfWork
+from openticket.core.ports import Transaction, UnitOfWork
 from openticket.core.tickets import import_rules
 from openticket.core.tickets.import_rules import CheckedRow, RowProblem, Tally
 from openticket.core.tickets.model import ImportRow
@@ -137,13 +137,16 @@ def write(uow: UnitOfWork, owner_id: str, spool: CheckedSpool, progress: Progres
     """Write the spooled rows in one transaction, so an import is all or nothing whatever
     fails, a crash included; each batch is planned again inside it, so a listing reserved
     since validation is reported, not overwritten."""
-    tally = Tally()
-    with uow.write() as tx:
+
+    def write_all(tx: Transaction) -> Tally:
+        tally = Tally()
         for batch in spool.batches():
             import_rules.write_rows(tx, owner_id, batch, tally)
             faults.point("import:batch-written")
             progress("written", len(batch))
-    return tally
+        return tally
+
+    return uow.transact(write_all)
 
 
 def run(

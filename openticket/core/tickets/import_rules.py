@@ -114,16 +114,16 @@ def check_row(row: ImportRow, default_currency: str) -> CheckedRow | list[RowPro
 
 
 def existing_listings(
-    tx: Transaction, owner_id: str, external_ids: Iterable[str]
+    tx: Transaction, owner_id: str, external_ids: Iterable[str], *, lock: bool = False
 ) -> dict[str, Ticket]:
     """The seller's listings these rows name: by their external id, or, for a row that an
     export wrote from a listing without one, by the ticket's own id (so that importing an
-    export back changes nothing)."""
+    export back changes nothing). `lock`: held until the import commits."""
     wanted = list(external_ids)
-    found = repository.by_external_ids(tx, owner_id, wanted)
+    found = repository.by_external_ids(tx, owner_id, wanted, lock=lock)
     unmatched = [key for key in wanted if key not in found and is_id(key)]
     if unmatched:
-        found.update(repository.unnamed_by_ids(tx, owner_id, unmatched))
+        found.update(repository.unnamed_by_ids(tx, owner_id, unmatched, lock=lock))
     return found
 
 
@@ -144,7 +144,8 @@ def write_rows(tx: Transaction, owner_id: str, rows: list[CheckedRow], tally: Ta
     """Write one batch; rows are re-planned against the store inside this transaction. New
     listings are the same tickets and `ticket:created` events as `tickets create` makes,
     written with one statement each for the batch."""
-    known = existing_listings(tx, owner_id, [r.external_id for r in rows if r.external_id])
+    named = [r.external_id for r in rows if r.external_id]
+    known = existing_listings(tx, owner_id, named, lock=True)
     new: list[CheckedRow] = []
     for row in rows:
         current = known.get(row.external_id) if row.external_id else None

@@ -35,7 +35,16 @@ _UNNAMED_BY_IDS = select(tickets).where(
     tickets.c.external_id.is_(None),
     tickets.c.id.in_(bindparam("ticket_ids", expanding=True)),
 )
-_ORDER_VERSION = select(ticket_orders.c.version).where(ticket_orders.c.id == bindparam("order_id"))
+_ORDER_VERSION = (
+    select(ticket_orders.c.version)
+    .where(ticket_orders.c.id == bindparam("order_id"))
+    .with_for_update()
+)
+# Locking reads (PostgreSQL; SQLite has one writer anyway): a use case or reaction that
+# decides on a ticket holds its row until it commits; many are locked in id order, so that
+# two transactions never each hold one the other waits for.
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_BY_IDS_LOCKED = _BY_IDS.order_by(tickets.c.id).with_for_update()
 _SAVE_ORDER = (
     update(ticket_orders)
     .where(ticket_orders.c.id == bindparam("b_id"))
@@ -92,12 +101,14 @@ def add_many(tx: Transaction, new: list[Ticket], now: datetime) -> None:
         insert_many(conn, tickets, _INSERT_COLUMNS, [_insert_row(t, now) for t in new])
 
 
-def get(tx: Transaction, ticket_id: str) -> Ticket | None:
-    return _ticket.first(connection(tx).execute(_BY_ID, {"ticket_id": ticket_id}))
+def get(tx: Transaction, ticket_id: str, *, lock: bool = False) -> Ticket | None:
+    query = _BY_ID_LOCKED if lock else _BY_ID
+    return _ticket.first(connection(tx).execute(query, {"ticket_id": ticket_id}))
 
 
 def get_many(tx: Transaction, ticket_ids: list[str]) -> dict[str, Ticket]:
-    rows = rows_by_keys(connection(tx), _BY_IDS, "ticket_ids", ticket_ids)
+    """These tickets, locked in id order."""
+    rows = rows_by_keys(connection(tx), _BY_IDS_LOCKED, "ticket_ids", sorted(ticket_ids))
     return {row.id: _ticket(row) for row in rows}
 
 
@@ -175,6 +186,7 @@ def count(tx: Transaction) -> int:
 
 
 def order_version(tx: Transaction, order_id: str) -> int | None:
+    """The order's known version, its row locked until the change is applied."""
     conn = connection(tx)
     return conn.execute(_ORDER_VERSION, {"order_id": order_id}).scalar()
 
@@ -197,18 +209,20 @@ def save_order(tx: Transaction, order_id: str, version: int, status: str) -> Non
     conn.execute(_SAVE_ORDER, {"b_id": order_id, "version": version, "status": status})
 
 
-def by_external_ids(tx: Transaction, owner_id: str, external_ids: list[str]) -> dict[str, Ticket]:
-    rows = rows_by_keys(
-        connection(tx), _BY_EXTERNAL_IDS, "external_ids", external_ids, owner_id=owner_id
-    )
+def by_external_ids(
+    tx: Transaction, owner_id: str, external_ids: list[str], *, lock: bool = False
+) -> dict[str, Ticket]:
+    query = _BY_EXTERNAL_IDS.order_by(tickets.c.id).with_for_update() if lock else _BY_EXTERNAL_IDS
+    rows = rows_by_keys(connection(tx), query, "external_ids", external_ids, owner_id=owner_id)
     return {row.external_id: _ticket(row) for row in rows}
 
 
-def unnamed_by_ids(tx: Transaction, owner_id: str, ticket_ids: list[str]) -> dict[str, Ticket]:
+def unnamed_by_ids(
+    tx: Transaction, owner_id: str, ticket_ids: list[str], *, lock: bool = False
+) -> dict[str, Ticket]:
     """The owner's listings without an external id, of these ids."""
-    rows = rows_by_keys(
-        connection(tx), _UNNAMED_BY_IDS, "ticket_ids", ticket_ids, owner_id=owner_id
-    )
+    query = _UNNAMED_BY_IDS.order_by(tickets.c.id).with_for_update() if lock else _UNNAMED_BY_IDS
+    rows = rows_by_keys(connection(tx), query, "ticket_ids", sorted(ticket_ids), owner_id=owner_id)
     return {row.id: _ticket(row) for row in rows}
 
 

@@ -90,7 +90,7 @@ def update_ticket(
 ) -> Ticket:
     if title is None and price is None and currency is None:
         raise InvalidInput("Nothing to update: give a new title, price or currency")
-    ticket = get_ticket(tx, ticket_id)
+    ticket = get_ticket(tx, ticket_id, lock=True)
     ticket.check_editable_by(user_id)
     new_title = None if title is None else clean_title(title)
     new_price = None
@@ -103,8 +103,8 @@ def update_ticket(
     return updated
 
 
-def get_ticket(tx: Transaction, ticket_id: str) -> Ticket:
-    ticket = repository.get(tx, ticket_id) if is_id(ticket_id) else None
+def get_ticket(tx: Transaction, ticket_id: str, *, lock: bool = False) -> Ticket:
+    ticket = repository.get(tx, ticket_id, lock=lock) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     return ticket
