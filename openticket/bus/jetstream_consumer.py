@@ -14,6 +14,8 @@ from openticket.bus.jetstream_publisher import RECONNECT_SECONDS, JetStreamPubli
 from openticket.bus.jetstream_wire import decode
 from openticket.core.events import Envelope
 from openticket.core.ports import Handler
+from openticket.store import progress
+from openticket.store.locks import is_transient
 from openticket.store.uow import Tx
 
 log = logging.getLogger("openticket.bus")
@@ -146,11 +148,12 @@ class JetStreamConsumer(JetStreamPublisher):
         """Each event with its inbox row, in one transaction: per event None (applied, seen
         before, or not for this domain: ack it) or the delay before it is offered again; how
         many were applied; whether the handlers emitted events."""
-        outcomes: list[float | None] = []
-        applied = 0
         if not any(envelope.subject in handlers for envelope in envelopes):
             return [None] * len(envelopes), 0, False  # none for this domain: no transaction
-        with self._uow.write() as tx:
+
+        def apply(tx: Tx) -> tuple[list[float | None], int, bool]:
+            outcomes: list[float | None] = []
+            applied = 0
             for run in _runs(envelopes):
                 batch_applied = self._apply_run(tx, domain, run)
                 if batch_applied is not None:
@@ -161,7 +164,11 @@ class JetStreamConsumer(JetStreamPublisher):
                     outcome, count = self._apply_one(tx, domain, handlers, envelope)
                     outcomes.append(outcome)
                     applied += count
-        return outcomes, applied, tx.emitted > 0
+            if applied:
+                progress.announce(tx.conn)  # commands waiting for these look again
+            return outcomes, applied, tx.emitted > 0
+
+        return self._uow.transact(apply)
 
     def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> int | None:
         """A run of one subject through the domain's batch handler, in one savepoint; how many
@@ -185,7 +192,9 @@ class JetStreamConsumer(JetStreamPublisher):
         tx.cause = envelope.id
         try:
             outcome = apply_one(tx, domain, handler, envelope)
-        except Exception:
+        except Exception as error:
+            if is_transient(error):  # a deadlock with another process: offered again soon
+                return RETRY_LATER_SECONDS, 0
             log.exception("%s could not apply %s %s", domain, envelope.subject, envelope.id)
             return FAILED_RETRY_SECONDS, 0
         finally:

@@ -1,7 +1,15 @@
 """The outbox (the marketplace's event log) and the inbox of processed event ids.
 
 Outbox rows are written in the same transaction as the state change that caused them, kept
-after delivery (marked delivered), and ordered by `seq`, so every reader of the log agrees.
+after delivery (marked delivered), and read in one order, so every reader of the log agrees.
+
+On SQLite that order is `seq`: one writer at a time, so rows commit in `seq` order. On
+PostgreSQL writers run in parallel and a row may commit after one with a higher `seq`; a
+reader that went on from the highest `seq` it saw would skip it. So each row records the id of
+the transaction that wrote it (`txid`), and the log is read in (txid, seq) order, only rows
+whose transaction is older than every transaction still running (`pg_snapshot_xmin`): no row
+can ever appear before those, so a reader that goes on from the last row it saw misses none
+and repeats none. A row becomes readable there once every older writer has ended.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    FetchedValue,
     Index,
     Integer,
     Row,
@@ -23,7 +32,9 @@ from sqlalchemy import (
     Text,
     bindparam,
     insert,
+    literal_column,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +68,9 @@ outbox = Table(
     # by id (the broker's consumers, batch handlers): with a broker a command waits for the
     # consequences of its own events, found through it (JetStreamBus._settle).
     Column("caused_by", String(32), nullable=True, index=True),
+    # The writing transaction's id, filled in by PostgreSQL (migration 0007); NULL on SQLite.
+    Column("txid", BigInteger, nullable=True, server_default=FetchedValue()),
+    Index("ix_outbox_txid_seq", "txid", "seq"),
     Index(
         "ix_outbox_pending",
         "seq",
@@ -241,26 +255,48 @@ def _insert_claims(
     insert_many(conn, processed_events, ("consumer", "event_id", "processed_at"), rows)
 
 
+# Rows whose writing transaction is older than every one still running: final, and no row
+# will ever come before them in (txid, seq) order.
+_FINAL = outbox.c.txid < literal_column("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+_TXID_OF = select(outbox.c.txid).where(outbox.c.seq == bindparam("seq"))
+
+
 def read_log(conn: Connection, after_seq: int, limit: int) -> list[Envelope]:
-    query = select(*_ENVELOPE_COLUMNS).where(outbox.c.seq > after_seq)
-    rows = conn.execute(query.order_by(outbox.c.seq).limit(limit)).all()
+    """The events after the one at `after_seq`, in log order (module docstring)."""
+    if conn.dialect.name != "postgresql":
+        query = select(*_ENVELOPE_COLUMNS).where(outbox.c.seq > after_seq)
+        rows = conn.execute(query.order_by(outbox.c.seq).limit(limit)).all()
+        return [_envelope(row) for row in rows]
+    query = select(*_ENVELOPE_COLUMNS).where(_FINAL)
+    if after_seq:
+        txid = conn.execute(_TXID_OF, {"seq": after_seq}).scalar()
+        if txid is None:  # no event has this position: go on by number
+            query = query.where(outbox.c.seq > after_seq)
+        else:
+            query = query.where(tuple_(outbox.c.txid, outbox.c.seq) > tuple_(txid, after_seq))
+    rows = conn.execute(query.order_by(outbox.c.txid, outbox.c.seq).limit(limit)).all()
     return [_envelope(row) for row in rows]
 
 
 def last_seq(conn: Connection) -> int:
-    query = select(outbox.c.seq).order_by(outbox.c.seq.desc()).limit(1)
+    """The position of the log's last event (read_log's order)."""
+    if conn.dialect.name != "postgresql":
+        query = select(outbox.c.seq).order_by(outbox.c.seq.desc()).limit(1)
+    else:
+        last = (outbox.c.txid.desc(), outbox.c.seq.desc())
+        query = select(outbox.c.seq).where(_FINAL).order_by(*last).limit(1)
     return int(conn.execute(query).scalar() or 0)
 
 
-_CAUSED_BY = select(outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at).where(
-    outbox.c.caused_by.in_(bindparam("causes", expanding=True))
-)
+_CAUSED_BY = select(
+    outbox.c.caused_by, outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at
+).where(outbox.c.caused_by.in_(bindparam("causes", expanding=True)))
 
 
-def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, bool]]:
-    """(event_id, subject, handed on) of the events emitted while handling these."""
+def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, str, bool]]:
+    """(cause, event_id, subject, handed on) of the events emitted while handling these."""
     rows = rows_by_keys(conn, _CAUSED_BY, "causes", causes)
-    return [(event_id, subject, at is not None) for event_id, subject, at in rows]
+    return [(cause, event_id, subject, at is not None) for cause, event_id, subject, at in rows]
 
 
 def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:

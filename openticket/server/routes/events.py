@@ -132,11 +132,14 @@ async def stream(
     async def frames() -> AsyncIterator[str]:
         nonlocal position
         sent, idle, reading = 0, 0.0, True
+        caught_up: int | None = None  # the log's end when this stream last read all of it
         with opened:
             while True:
                 # The backlog is read page after page at once (a client reads its own
-                # writes); after it, only when the shared look at the log's end says more.
-                if reading or position < await feed.newest():
+                # writes); after it, only when the shared look at the log's end moved (by
+                # position, not number: the log's order is not its numbers' on PostgreSQL).
+                newest = await feed.newest()
+                if reading or newest != caught_up:
                     batch = await feed.page(position, PAGE)
                     for event in batch:
                         position = event.seq
@@ -149,6 +152,7 @@ async def stream(
                     if reading:
                         await asyncio.sleep(0)  # let other requests in between pages
                         continue
+                    caught_up = newest
                     idle = 0.0
                 if not follow or await request.is_disconnected():
                     return
