@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -114,6 +115,21 @@ def assemble(
         terms=terms,
         on_close=on_close,
     )
+
+
+def shared_windows(api: LocalApi) -> Callable[[str, int, float], Any]:
+    """How a server keeps its throttling windows: in the store on PostgreSQL (every server of
+    the marketplace counts the same attempts), else in its memory."""
+    from openticket.server.ratelimit import memory_window
+
+    uow = api.runtime.uow
+    assert isinstance(uow, UnitOfWork)
+    engine = uow.engine
+    if engine.dialect.name != "postgresql":
+        return memory_window
+    from openticket.store.throttle import StoreWindow
+
+    return lambda name, limit, seconds: StoreWindow(engine, name, limit, seconds)
 
 
 def upgrade_store(settings: Settings) -> tuple[str, str | None]:

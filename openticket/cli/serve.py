@@ -42,7 +42,7 @@ def serve(
     there; a port in use is an error (exit code 1)."""
     import uvicorn
 
-    from openticket.bootstrap import exposed_files, hosting
+    from openticket.bootstrap import exposed_files, hosting, shared_windows
     from openticket.server.app import create_app
 
     listening = listen(host, port)  # before anything starts: a port in use changes nothing
@@ -56,7 +56,11 @@ def serve(
     working = threading.Thread(target=api.runtime.work, args=(stop,), name="openticket-worker")
     working.start()
     try:
-        app = create_app(api, signups_per_minute=cli.settings.signups_per_minute)
+        app = create_app(
+            api,
+            signups_per_minute=cli.settings.signups_per_minute,
+            windows=shared_windows(api),
+        )
         freeze_startup_objects()
         config = uvicorn.Config(
             app,

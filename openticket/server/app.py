@@ -13,7 +13,7 @@ from openticket.config import DEFAULT_SIGNUPS_PER_MINUTE
 from openticket.server import errors
 from openticket.server.body_limit import BodyLimit
 from openticket.server.deps import Reservations
-from openticket.server.ratelimit import SigninLimiter, SlidingWindow
+from openticket.server.ratelimit import SigninLimiter, WindowFactory, memory_window
 from openticket.server.routes import events, orders, ticket_files, tickets, users
 
 SIGNIN_PER_ADDRESS = (30, 60.0)  # attempts per seconds
@@ -25,6 +25,7 @@ def create_app(
     *,
     signin_limiter: SigninLimiter | None = None,
     signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE,  # per client address
+    windows: WindowFactory = memory_window,
 ) -> FastAPI:
     reservations = Reservations(api.create_orders, name="openticket-reservations")
 
@@ -44,9 +45,10 @@ def create_app(
     app.state.event_feed = events.EventFeed(api)
     app.state.reservations = reservations
     app.state.signin_limiter = signin_limiter or SigninLimiter(
-        SlidingWindow(*SIGNIN_PER_ADDRESS), SlidingWindow(*SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS)
+        windows("signin-per-address", *SIGNIN_PER_ADDRESS),
+        windows("signin-failures", *SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS),
     )
-    app.state.signup_limiter = SlidingWindow(signups_per_minute, 60.0)
+    app.state.signup_limiter = windows("signups-per-address", signups_per_minute, 60.0)
     errors.install(app)
     app.add_middleware(BodyLimit, by_path={"/api/tickets/import": ticket_files.MAX_UPLOAD_BYTES})
     for router in (

@@ -1,5 +1,7 @@
 """Throttling of the requests that cost the server most (argon2 hashing) or that guess:
-sliding windows in memory, per server process, whose memory is bounded whatever strangers send.
+sliding windows in memory, per server process, whose memory is bounded whatever strangers send;
+on PostgreSQL the same windows are kept in the store and shared by every server
+(store/throttle.py, chosen by bootstrap.shared_windows).
 
 Sign-in counts every attempt per client address, and failed attempts per (account, address):
 a stranger who guesses an account's password is slowed down without locking its owner out,
@@ -14,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 from openticket.core.auth.model import normalize_email
 
@@ -23,6 +26,26 @@ MAX_KEYS = 10_000  # per window: about 2 MB whatever the traffic
 def _key(*parts: str) -> str:
     """A fixed-size key, so a huge email costs no more memory than a short one."""
     return hashlib.blake2b("\0".join(parts).encode(errors="replace"), digest_size=16).hexdigest()
+
+
+class Window(Protocol):
+    """A throttling window: in memory (SlidingWindow) or shared in the store."""
+
+    def wait(self, *parts: str) -> int:
+        """Seconds until another attempt is allowed (0: now), recording nothing."""
+        ...
+
+    def hit(self, *parts: str) -> int:
+        """Record an attempt if allowed; 0 if it was, else the seconds to wait."""
+        ...
+
+
+WindowFactory = Callable[[str, int, float], Window]
+"""(name, limit, seconds) -> a window; the name tells a shared store's windows apart."""
+
+
+def memory_window(_name: str, limit: int, seconds: float) -> Window:
+    return SlidingWindow(limit, seconds)
 
 
 class SlidingWindow:
@@ -89,7 +112,7 @@ class SlidingWindow:
 
 
 class SigninLimiter:
-    def __init__(self, per_address: SlidingWindow, failures_per_account: SlidingWindow) -> None:
+    def __init__(self, per_address: Window, failures_per_account: Window) -> None:
         self.per_address = per_address
         self.failures_per_account = failures_per_account
 

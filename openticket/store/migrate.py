@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from openticket.store.db import WRITE_OPTION
+from openticket.store.locks import MIGRATION_LOCK_KEY, session_lock
 from openticket.store.revision import HEAD_REVISION
 
 __all__ = ["HEAD_REVISION", "current_revision", "ensure_schema", "script_location", "upgrade"]
@@ -37,9 +38,12 @@ def upgrade(engine: Engine) -> str | None:
     config.set_main_option("script_location", script_location())
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
-        conn.commit()
+        # Processes started together (a worker per domain) each find the schema behind:
+        # they take turns, and the later ones find nothing left to do.
+        with session_lock(conn, MIGRATION_LOCK_KEY):
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
     return current_revision(engine)
 
 

@@ -5,7 +5,7 @@ from openticket.core.expiration import tables as expiration_tables
 from openticket.core.orders import tables as orders_tables
 from openticket.core.payments import tables as payments_tables
 from openticket.core.tickets import tables as tickets_tables
-from openticket.store import idempotency, outbox, scheduler_jobs
+from openticket.store import idempotency, outbox, scheduler_jobs, throttle
 from openticket.store.db import metadata
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "outbox",
     "payments_tables",
     "scheduler_jobs",
+    "throttle",
     "tickets_tables",
 ]

@@ -17,7 +17,7 @@ from openticket.core.auth.model import (
 )
 from openticket.core.errors import InvalidInput, NotSignedIn, TooManyRequests
 from openticket.server.deps import ApiDep, TokenDep
-from openticket.server.ratelimit import SigninLimiter, SlidingWindow
+from openticket.server.ratelimit import SigninLimiter, Window
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -61,7 +61,7 @@ def _address(request: Request) -> str:
 
 @router.post("/signup", status_code=201, operation_id="signup")
 def signup(body: SignupBody, request: Request, api: ApiDep) -> schemas.AuthSession:
-    limiter: SlidingWindow = request.app.state.signup_limiter
+    limiter: Window = request.app.state.signup_limiter
     wait = limiter.hit(_address(request))
     if wait:
         raise TooManyRequests(
