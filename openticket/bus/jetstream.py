@@ -17,7 +17,8 @@ Read your writes: a command that published events waits (up to SETTLE_SECONDS) u
 consumer that handles them, and the events those consumers announced in turn (found by their
 `caused_by`, so another server's events written meanwhile are not waited for), has applied
 them, so `orders create` returns once the ticket shows as reserved. Past the bound it returns
-anyway: what it did is committed, the replicas follow.
+anyway: what it did is committed, the replicas follow. One waiter per process looks for every
+waiting command, woken by the consumers' announcements (jetstream_settle.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from openticket.bus.jetstream_consumer import JetStreamConsumer
-from openticket.bus.jetstream_settle import settle
+from openticket.bus.jetstream_settle import Settler
 from openticket.store.uow import UnitOfWork
 
 
@@ -44,6 +45,7 @@ class JetStreamBus(JetStreamConsumer):
         waits for them); by default those subscribed in this process."""
         super().__init__(uow, url, stream)
         self._consumers_of = consumers_of
+        self._settler = Settler(uow)
 
     def publish_pending(self, *, known_pending: bool = False) -> set[str]:
         """A command's hand-over: publish, then wait for the consumers (module docstring)."""
@@ -60,4 +62,8 @@ class JetStreamBus(JetStreamConsumer):
             for consumer, handlers in self._handlers.items():
                 for subject in handlers:
                     consumers_of[subject].add(consumer)
-        settle(self._uow, events, consumers_of)
+        self._settler.settle(events, consumers_of)
+
+    def close(self) -> None:
+        self._settler.close()
+        super().close()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from openticket.bus.jetstream_wire import encode, nats_subject
 from openticket.bus.subscriptions import Subscriptions
 from openticket.core.events import Envelope
-from openticket.store import outbox
+from openticket.store import outbox, progress
 from openticket.store.uow import UnitOfWork
 
 log = logging.getLogger("openticket.bus")
@@ -105,6 +105,7 @@ class JetStreamPublisher(Subscriptions):
 
     def _mark(self, conn: Connection, batch: list[Envelope]) -> None:
         outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
+        progress.announce(conn)  # commands waiting for these to be handed on look again
 
     # -- the connection -------------------------------------------------------------------
     async def _connected(self) -> None:

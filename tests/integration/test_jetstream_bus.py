@@ -21,7 +21,7 @@ from openticket.bus.jetstream_settle import waiting
 from openticket.core.clock import utc_now
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
-from openticket.store import outbox
+from openticket.store import outbox, progress
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import Tx, UnitOfWork
@@ -334,3 +334,96 @@ def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
             assert list(claimed) == ["tickets"] * len(numbers)
     finally:
         bus.close()
+
+
+def _stream_event_ids(name: str) -> list[str]:
+    """The Nats-Msg-Id (event id) of every message in the stream, in stream order."""
+
+    async def read() -> list[str]:
+        connection = await nats.connect(NATS_URL)
+        js = connection.jetstream()
+        info = await js.stream_info(name)
+        ids = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg(name, seq)
+            ids.append(message.headers["Nats-Msg-Id"])
+        await connection.close()
+        return ids
+
+    return asyncio.run(read())
+
+
+def test_the_publisher_neither_skips_nor_repeats_events_committed_out_of_order(
+    postgres_url: str, stream: str
+) -> None:
+    """The event with the lower number commits last: publishing after each commit sends each
+    event once, the late one included."""
+    engine = create_store_engine(postgres_url)
+    ensure_schema(engine)
+    store = UnitOfWork(engine, utc_now)
+    bus = JetStreamBus(store, NATS_URL, stream, {})
+    try:
+        with store.write() as first:
+            early = first.emit("ticket:created", {"n": "early"})
+            with store.write() as second:
+                late = second.emit("ticket:created", {"n": "late"})
+            assert late.sequence > early.sequence
+            bus.publish_pending()  # the later event, committed first
+            assert _stream_event_ids(stream) == [late.id]
+        bus.publish_pending()
+        bus.publish_pending()
+        assert _stream_event_ids(stream) == [late.id, early.id]
+        with store.read() as tx:
+            assert not outbox.has_pending(tx.conn)
+    finally:
+        bus.close()
+        engine.dispose()
+
+
+def test_one_thread_per_process_waits_for_every_waiting_command(
+    postgres_url: str, stream: str
+) -> None:
+    """Twenty commands waiting for their events' consumers at once: the store is asked by one
+    settling thread for all of them, woken by the consumers' announcements, never by the
+    waiting commands themselves; each returns once its own event is applied."""
+    from sqlalchemy import event
+
+    engine = create_store_engine(postgres_url)
+    ensure_schema(engine)
+    store = UnitOfWork(engine, utc_now)
+    consumers_of = {"order:created": {"tickets"}}
+    bus = JetStreamBus(store, NATS_URL, stream, consumers_of)
+    askers: set[str] = set()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "processed_events" in statement and "SELECT" in statement:
+            askers.add(threading.current_thread().name)
+
+    commands = []
+    for n in range(20):
+        with store.write() as tx:
+            commands.append(tx.emit("order:created", {"n": n}))
+    settled: list[int] = []
+
+    def wait_for(n: int) -> None:
+        bus._settler.settle([(commands[n].id, commands[n].subject)], consumers_of)
+        settled.append(n)
+
+    threads = [threading.Thread(target=wait_for, args=(n,), name=f"command-{n}") for n in range(20)]
+    try:
+        for thread in threads:
+            thread.start()
+        for n, envelope in enumerate(commands):  # a consumer elsewhere applies them, in turn
+            with store.write() as tx:
+                assert outbox.claim(tx.conn, "tickets", envelope.id, tx.now)
+                progress.announce(tx.conn)
+            eventually(lambda n=n: len(settled) > n, what=f"command {n} to return")
+            assert sorted(settled) == list(range(n + 1))  # the others still wait
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(settled) == list(range(20))
+        assert askers == {"openticket-settle"}
+    finally:
+        bus.close()
+        engine.dispose()
