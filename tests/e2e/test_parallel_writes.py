@@ -1,0 +1,242 @@
+"""Writers on PostgreSQL run in parallel (no global write lock): each locks what it decides on,
+the unique indexes stay the last guard, a deadlock is run again instead of failing, and the
+event log's readers never skip nor repeat an event when transactions commit out of order.
+
+A held-open transaction here is a real command paused by a test hook inside its transaction
+(faults.hooked at "<command>:decided": everything written, nothing committed); the other
+process is the real `openticket` console script, or a real `openticket serve`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from openticket.app.local import LocalApi
+from openticket.core import faults
+from openticket.core.clock import utc_now
+from openticket.core.ports import Transaction
+from openticket.core.tickets import repository as tickets_repository
+from tests.conftest import PATIENCE_SECONDS, User, eventually, running_server
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def db_url(postgres_url: str) -> str:
+    return postgres_url
+
+
+@pytest.fixture
+def market(make_api: Callable[..., LocalApi]) -> LocalApi:
+    return make_api(clock=utc_now)  # the console script's processes read the real clock
+
+
+@pytest.fixture
+def other_process(tmp_path: Path, postgres_url: str) -> User:
+    """A person at a terminal on the same database: every command another process."""
+    home = tmp_path / "homes" / "other"
+    return User(
+        home=home, db_path=tmp_path / "unused.db", extra_env={"OPENTICKET_DB": postgres_url}
+    )
+
+
+@contextlib.contextmanager
+def held(point: str, command: Callable[[], Any]) -> Iterator[dict[str, Any]]:
+    """Run `command` in a thread of its own, paused at `point` (inside its transaction)
+    while the block lasts; afterwards `outcome` holds what it returned or raised."""
+    inside, released = threading.Event(), threading.Event()
+    state: dict[str, Any] = {}
+
+    def pause() -> None:
+        if threading.current_thread() is thread:
+            inside.set()
+            assert released.wait(PATIENCE_SECONDS), "never released"
+
+    def run() -> None:
+        try:
+            state["outcome"] = command()
+        except Exception as error:
+            state["outcome"] = error
+
+    thread = threading.Thread(target=run)
+    with faults.hooked(point, pause):
+        thread.start()
+        try:
+            assert inside.wait(PATIENCE_SECONDS), f"the command never reached {point}"
+            yield state
+        finally:
+            released.set()
+            thread.join(PATIENCE_SECONDS)
+    assert not thread.is_alive()
+
+
+def _listed(market: LocalApi, *titles: str) -> tuple[Any, list[str]]:
+    seller = market.signup("seller@example.com", PASSWORD)
+    return seller, [market.create_ticket(seller.token, title, "10").id for title in titles]
+
+
+def _waiting_on_a_lock(postgres_url: str) -> bool:
+    """Whether some backend of this database waits for a lock another transaction holds."""
+    name = make_url(postgres_url).database
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}") as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            (name,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_transaction_held_open_on_one_ticket_holds_up_nobody_on_another(
+    market: LocalApi, other_process: User
+) -> None:
+    _, (first, second) = _listed(market, "Seat 1", "Seat 2")
+    buyer = market.signup("a@example.com", PASSWORD)
+    other_process.ok("auth", "signup", "b@example.com", "--password", PASSWORD)
+
+    with held("reserve:decided", lambda: market.create_order(buyer.token, first)) as paused:
+        # Meanwhile another process reserves, cancels, reserves again and pays ticket 2,
+        # each committed while the reservation of ticket 1 is still open.
+        order = other_process.ok("orders", "create", second)
+        assert other_process.ok("orders", "cancel", order["id"])["status"] == "cancelled"
+        again = other_process.ok("orders", "create", second)
+        paid = other_process.ok("pay", again["id"], "--card", "tok_visa")
+        assert paid["order_id"] == again["id"]
+        assert "outcome" not in paused  # ticket 1's reservation has not committed yet
+        assert market.get_ticket(first).status == "available"
+
+    assert paused["outcome"].status == "created"
+    assert market.get_ticket(first).status == "reserved"
+    assert market.get_ticket(second).status == "sold"
+
+
+def test_a_reservation_of_the_same_ticket_waits_for_the_open_one_then_is_refused(
+    market: LocalApi, other_process: User, postgres_url: str
+) -> None:
+    _, (ticket,) = _listed(market, "Seat 1")
+    buyer = market.signup("a@example.com", PASSWORD)
+    other_process.ok("auth", "signup", "b@example.com", "--password", PASSWORD)
+
+    with held("reserve:decided", lambda: market.create_order(buyer.token, ticket)) as paused:
+        rival = other_process.popen("orders", "create", ticket, "--json")
+        eventually(lambda: _waiting_on_a_lock(postgres_url), what="the rival to wait for the lock")
+        assert rival.poll() is None
+    _, errors = rival.communicate(timeout=PATIENCE_SECONDS)
+    assert rival.returncode == 5, errors  # a conflict: the ticket is reserved
+    assert json.loads(errors)["errors"][0]["message"] == "Ticket is already reserved"
+    assert paused["outcome"].status == "created"
+
+
+def test_a_deadlock_between_two_commands_is_resolved_by_running_one_again(
+    market: LocalApi,
+) -> None:
+    """Two commands that lock the same two tickets in opposite orders: PostgreSQL ends one of
+    them with a deadlock, and the command runs again instead of failing."""
+    _, (one, two) = _listed(market, "Seat 1", "Seat 2")
+    commands = market.runtime.commands
+    both_hold_their_first = threading.Barrier(2, timeout=PATIENCE_SECONDS)
+    runs: Counter[str] = Counter()
+    failures: list[BaseException] = []
+
+    def crossing(name: str, first: str, second: str) -> Callable[[Transaction], None]:
+        def body(tx: Transaction) -> None:
+            runs[name] += 1
+            tickets_repository.get(tx, first, lock=True)
+            if runs[name] == 1:
+                both_hold_their_first.wait()
+            ticket = tickets_repository.get(tx, second, lock=True)
+            assert ticket is not None
+            tickets_repository.save(tx, ticket.edited(f"changed by {name}", None), tx.now)
+
+        return body
+
+    def run(name: str, first: str, second: str) -> None:
+        try:
+            commands.run(name, crossing(name, first, second))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=run, args=("left", one, two)),
+        threading.Thread(target=run, args=("right", two, one)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE_SECONDS)
+    assert failures == []
+    assert sorted(runs.values()) == [1, 2]  # one of them ran again
+    assert market.runtime.uow.reruns == 1
+    assert market.get_ticket(two).title == "changed by left"
+    assert market.get_ticket(one).title == "changed by right"
+
+
+def _sse_events(url: str, last_event_id: str | None) -> list[tuple[str, str]]:
+    """(id, title) of the listing events a stream sends until it has sent its backlog."""
+    headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
+    found = []
+    with httpx.stream(
+        "GET", f"{url}/api/events", params={"follow": "false"}, headers=headers, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        event_id = None
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if data["subject"] == "ticket:created":
+                    found.append((str(event_id), data["data"]["title"]))
+    return found
+
+
+def test_readers_of_the_log_miss_and_repeat_nothing_when_commits_come_out_of_order(
+    market: LocalApi, other_process: User, postgres_url: str, tmp_path: Path
+) -> None:
+    """The first listing writes its event (the lower number) and stays open; another process
+    lists, writes a higher number and commits first. `events tail`, the server's stream
+    resumed with Last-Event-ID, and Api.events each see both listings, once each."""
+    seller, _ = _listed(market, "Before")
+    other_process.ok("auth", "signin", "seller@example.com", "--password", PASSWORD)
+    (tmp_path / "server-home").mkdir()
+    with running_server(postgres_url, tmp_path / "server-home") as url:
+        start = market.last_event_seq()
+        sse_before = _sse_events(url, str(start))
+        tail_before = _tail(other_process, start)
+        api_before = market.events(after=start, limit=100)
+        early = lambda: market.create_ticket(seller.token, "Early", "10")  # noqa: E731
+        with held("create-ticket:decided", early):
+            other_process.ok("tickets", "create", "--title", "Late", "--price", "10")
+            sse_during = _sse_events(url, str(start))
+            tail_during = _tail(other_process, start)
+            api_during = market.events(after=start, limit=100)
+        # Each reader goes on from the last event it saw.
+        sse_after = _sse_events(url, sse_during[-1][0] if sse_during else str(start))
+        tail_after = _tail(other_process, tail_during[-1][0] if tail_during else start)
+        api_after = market.events(after=api_during[-1].seq if api_during else start, limit=100)
+    assert sse_before == [] and tail_before == [] and api_before == []
+    titles = {
+        "sse": [title for _, title in sse_during + sse_after],
+        "tail": [title for _, title in tail_during + tail_after if title is not None],
+        "api": [e.data["title"] for e in api_during + api_after if e.subject == "ticket:created"],
+    }
+    assert titles == {"sse": ["Early", "Late"], "tail": ["Early", "Late"], "api": ["Early", "Late"]}
+
+
+def _tail(person: User, after: int | str) -> list[tuple[int, str | None]]:
+    """(position, listing title or None) of every event `events tail` prints."""
+    lines = person.run("events", "tail", "--no-follow", "--after", str(after), "--json")
+    assert lines.code == 0, lines.stderr
+    events = [json.loads(line) for line in lines.stdout.splitlines()]
+    return [
+        (e["seq"], e["data"]["title"] if e["subject"] == "ticket:created" else None) for e in events
+    ]
