@@ -3,13 +3,18 @@ tickets from a pool; p50/p99 latency; a check that no ticket got two live orders
 same server's GET /healthz throughput as the framework's baseline.
 
     python bench/http.py [--url http://127.0.0.1:8000[,http://…]] [--clients 64] [--tickets 2000]
-    python bench/http.py --scaled-out
+    python bench/http.py --clients 8,16,32,64          (embedded, one run per client count)
+    python bench/http.py --scaled-out [--servers 1,2,4] [--pg-latency-ms 2] [--json-out F]
 
 Without --url it starts `openticket serve` on a free loopback port with a fresh database.
-With several URLs the clients are spread over them. `--scaled-out` runs the race twice: on
-one embedded-SQLite server, then on PostgreSQL + NATS JetStream with two `serve` processes and
-a worker per domain, and reports the event delivery lag there (outbox commit to consumer
-applied, from the inbox's timestamps).
+With several URLs the clients are spread over them. `--scaled-out` runs the race on one
+embedded-SQLite server, then on PostgreSQL + NATS JetStream with a worker per domain and each
+number of `serve` processes in `--servers` (2 by default), each on a fresh database, and
+reports the event delivery lag there (outbox commit to consumer applied, from the inbox's
+timestamps) and each run's ratio to the embedded one. `--pg-latency-ms N` puts a loopback
+proxy (bench/latency_proxy.py) that delays each direction by N ms between every scaled-out
+process and PostgreSQL: a database on another machine, so that waiting, not this machine's
+two cores, decides throughput. `--json-out` writes the figures for bench/plot.py.
 """
 
 from __future__ import annotations
@@ -73,24 +78,61 @@ def served(extra_env: dict[str, str] | None = None, *args: str) -> Iterator[str]
 
 
 @contextlib.contextmanager
-def scaled_out() -> Iterator[tuple[list[str], str]]:
-    """A fresh PostgreSQL database and JetStream stream, a worker per domain and two servers;
-    their URLs and a libpq connection string for the database."""
+def latency_proxy(delay_ms: float) -> Iterator[int]:
+    """bench/latency_proxy.py in front of PostgreSQL; its port (5432 itself without delay)."""
+    if not delay_ms:
+        yield 5432
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proxy = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("latency_proxy.py")),
+            "--listen",
+            str(port),
+            "--delay-ms",
+            str(delay_ms),
+        ]
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.05)
+        yield port
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def scaled_out(servers: int = 2, delay_ms: float = 0) -> Iterator[tuple[list[str], str]]:
+    """A fresh PostgreSQL database and JetStream stream, a worker per domain and `servers`
+    servers, all reaching PostgreSQL through a proxy that delays by `delay_ms`; the servers'
+    URLs and a libpq connection string for the database (direct)."""
     import psycopg
 
     name = f"openticket_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     stream = f"OT_BENCH_{uuid.uuid4().hex[:8].upper()}"
-    env = {
-        "OPENTICKET_DB": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
-        "OPENTICKET_BUS": "nats://127.0.0.1:4222",
-        "OPENTICKET_NATS_STREAM": stream,
-    }
     base = {k: v for k, v in os.environ.items() if not k.startswith("OPENTICKET_")}
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, latency_proxy(delay_ms) as port:
+            env = {
+                "OPENTICKET_DB": f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}",
+                "OPENTICKET_BUS": "nats://127.0.0.1:4222",
+                "OPENTICKET_NATS_STREAM": stream,
+            }
+            subprocess.run(  # once, before the processes that would each migrate
+                [SCRIPT, "db", "upgrade"],
+                env=base | env | {"OPENTICKET_HOME": tmp},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             for domain in ("tickets", "orders", "payments", "expiration"):
                 workers.append(
                     subprocess.Popen(
@@ -100,11 +142,11 @@ def scaled_out() -> Iterator[tuple[list[str], str]]:
                         stderr=subprocess.DEVNULL,
                     )
                 )
-            with (
-                served(env, "--domains", "auth") as first,
-                served(env, "--domains", "auth") as second,
-            ):
-                yield [first, second], f"{POSTGRES_ADMIN.rsplit(' ', 1)[0]} dbname={name}"
+            with contextlib.ExitStack() as stack:
+                urls = [
+                    stack.enter_context(served(env, "--domains", "auth")) for _ in range(servers)
+                ]
+                yield urls, f"{POSTGRES_ADMIN.rsplit(' ', 1)[0]} dbname={name}"
     finally:
         for worker in workers:
             worker.terminate()
@@ -308,36 +350,82 @@ async def run(
     print(f"tickets with two orders : {len(doubles)}")
     if doubles:
         raise SystemExit("double booking!")
-    return {"rate": len(won) / elapsed, "p99": percentile(latencies, 0.99) * 1000}
+    return {
+        "servers": len(urls),
+        "clients": clients,
+        "rate": len(won) / elapsed,
+        "p50": percentile(latencies, 0.5) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "doubles": len(doubles),
+    }
+
+
+def numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def scaled_run(args: argparse.Namespace, servers: int) -> dict[str, float]:
+    with scaled_out(servers, args.pg_latency_ms) as (urls, dsn):
+        result = asyncio.run(
+            run(urls, args.clients, args.tickets, lambda: replicas_ready(dsn, args.tickets))
+        )
+        time.sleep(2)  # let the consumers finish the race's events
+        result["lag50"], result["lag99"], _count = delivery_lag(dsn)
+    print(f"delivery lag p50 / p99 (ms): {result['lag50']:.1f} / {result['lag99']:.1f}")
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="server URL(s), comma-separated")
-    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--clients", default="64", help="a number, or several: 8,16,32,64")
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--scaled-out", action="store_true")
+    parser.add_argument("--servers", default="2", help="server counts to run scaled out: 1,2,4")
+    parser.add_argument("--pg-latency-ms", type=float, default=0.0)
+    parser.add_argument("--json-out", help="write the figures here (JSON), for bench/plot.py")
     args = parser.parse_args()
+    client_counts = numbers(args.clients)
+    results: dict[str, object] = {"pg_latency_ms": args.pg_latency_ms}
     if args.url:
-        asyncio.run(run(args.url.split(","), args.clients, args.tickets))
-    elif args.scaled_out:
+        asyncio.run(run(args.url.split(","), client_counts[0], args.tickets))
+        return
+    if not args.scaled_out:
+        embedded_runs = []
+        for clients in client_counts:
+            print(f"== embedded SQLite, one server, {clients} clients", flush=True)
+            with served() as url:
+                embedded_runs.append(asyncio.run(run([url], clients, args.tickets)))
+        results["embedded"] = embedded_runs
+    else:
+        args.clients = client_counts[0]
         print("== embedded SQLite, one server", flush=True)
         with served() as url:
-            sqlite = asyncio.run(run([url], args.clients, args.tickets))
-        print("== PostgreSQL + NATS JetStream, two servers, a worker per domain", flush=True)
-        with scaled_out() as (urls, dsn):
-            scaled = asyncio.run(
-                run(urls, args.clients, args.tickets, lambda: replicas_ready(dsn, args.tickets))
+            embedded = asyncio.run(run([url], args.clients, args.tickets))
+        results["embedded"] = [embedded]
+        scaled = []
+        for servers in numbers(args.servers):
+            delay = f", PostgreSQL {args.pg_latency_ms:g} ms away" if args.pg_latency_ms else ""
+            print(f"== PostgreSQL + NATS JetStream, {servers} server(s){delay}", flush=True)
+            scaled.append(scaled_run(args, servers))
+        results["scaled_out"] = scaled
+        print("== compared (same run)")
+        print(
+            "servers  reservations/s  ratio to embedded  ratio to 1st"
+            "  p50 / p99 (ms)  lag p50 / p99 (ms)"
+        )
+        print(
+            f"embedded {embedded['rate']:14.0f}  {1:17.2f}  {'':12}  "
+            f"{embedded['p50']:6.1f} / {embedded['p99']:.1f}"
+        )
+        for row in scaled:
+            print(
+                f"{row['servers']:<8} {row['rate']:14.0f}  {row['rate'] / embedded['rate']:17.2f}  "
+                f"{row['rate'] / scaled[0]['rate']:12.2f}  {row['p50']:6.1f} / {row['p99']:.1f}"
+                f"  {row['lag50']:8.1f} / {row['lag99']:.1f}"
             )
-            time.sleep(2)  # let the consumers finish the race's events
-            lag50, lag99, count = delivery_lag(dsn)
-        print("== compared")
-        print(f"reservations/s scaled/SQLite : {scaled['rate'] / sqlite['rate']:.2f}")
-        print(f"p99 (ms) scaled / SQLite     : {scaled['p99']:.1f} / {sqlite['p99']:.1f}")
-        print(f"event delivery lag p50 / p99 : {lag50:.1f} / {lag99:.1f} ms over {count}")
-    else:
-        with served() as url:
-            asyncio.run(run([url], args.clients, args.tickets))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

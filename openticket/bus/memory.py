@@ -1,8 +1,9 @@
 """The in-process bus: delivers the outbox to this process's consumers, in log order.
 
-A delivery pass is one write transaction over the pending outbox rows; passes of two
-processes are serialized by the write lock, and a process that dies half-way leaves nothing
-of its pass (it rolls back and the next one repeats it).
+A delivery pass is one write transaction over the pending outbox rows; passes take turns
+(the write lock on SQLite, an advisory lock of their own on PostgreSQL, where commands run
+alongside them), and a process that dies half-way leaves nothing of its pass (it rolls back
+and the next one repeats it).
 
 The pass first runs optimistically: every consumer of every event, then the events are marked
 delivered, all in one transaction, so an event is applied by all its consumers or by none;
