@@ -117,19 +117,34 @@ def assemble(
     )
 
 
+# Batches of reservations a server writes at once on PostgreSQL (one is written while others
+# wait for their events' consumers); SQLite has one writer.
+POSTGRES_RESERVATION_WRITERS = 4
+
+
+def _store_engine(api: LocalApi) -> Engine:
+    uow = api.runtime.uow
+    assert isinstance(uow, UnitOfWork)
+    return uow.engine
+
+
 def shared_windows(api: LocalApi) -> Callable[[str, int, float], Any]:
     """How a server keeps its throttling windows: in the store on PostgreSQL (every server of
     the marketplace counts the same attempts), else in its memory."""
     from openticket.server.ratelimit import memory_window
 
-    uow = api.runtime.uow
-    assert isinstance(uow, UnitOfWork)
-    engine = uow.engine
+    engine = _store_engine(api)
     if engine.dialect.name != "postgresql":
         return memory_window
     from openticket.store.throttle import StoreWindow
 
     return lambda name, limit, seconds: StoreWindow(engine, name, limit, seconds)
+
+
+def reservation_writers(api: LocalApi) -> int:
+    """How many batches of reservations a server writes at once."""
+    postgres = _store_engine(api).dialect.name == "postgresql"
+    return POSTGRES_RESERVATION_WRITERS if postgres else 1
 
 
 def upgrade_store(settings: Settings) -> tuple[str, str | None]:

@@ -26,8 +26,11 @@ def create_app(
     signin_limiter: SigninLimiter | None = None,
     signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE,  # per client address
     windows: WindowFactory = memory_window,
+    reservation_writers: int = 1,  # batches written at once (PostgreSQL: several)
 ) -> FastAPI:
-    reservations = Reservations(api.create_orders, name="openticket-reservations")
+    reservations = Reservations(
+        api.create_orders, name="openticket-reservations", workers=reservation_writers
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

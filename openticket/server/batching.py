@@ -1,11 +1,12 @@
-"""Concurrent requests for one command, run as batches in one worker thread.
+"""Concurrent requests for one command, run as batches in worker threads.
 
-Reservations all queue for the store's one writer anyway. Handing each to a thread of the
-server's pool cost more than the reservation itself (a thread hop, then a turn of the write
-lock, a transaction and an event delivery each); here requests that arrive while a batch runs
-wait on the event loop and go together in the next one: one hop, one transaction, one
+On SQLite reservations all queue for the store's one writer anyway. Handing each to a thread
+of the server's pool cost more than the reservation itself (a thread hop, then a turn of the
+write lock, a transaction and an event delivery each); here requests that arrive while a batch
+runs wait on the event loop and go together in the next one: one hop, one transaction, one
 delivery for all of them. A request's answer is still given only after its batch committed
-and delivered its events.
+and delivered its events. On PostgreSQL writers run in parallel, so there are several worker
+threads: one batch is written while the one before waits for the consumers of its events.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ class Batcher(Generic[Request, Answer]):
         *,
         name: str,
         max_batch: int = MAX_BATCH,
+        workers: int = 1,
     ) -> None:
         self._run_batch = run_batch
         self._name = name
         self._max_batch = max_batch
+        self._workers = workers
         self._queue: queue.SimpleQueue[_Pending[Request, Answer] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._guard = threading.Lock()
 
     async def submit(self, request: Request) -> Answer:
@@ -54,20 +57,29 @@ class Batcher(Generic[Request, Answer]):
         return await answer
 
     def close(self) -> None:
-        """Finish the batches queued so far and stop the worker thread."""
+        """Finish the batches queued so far and stop the worker threads."""
         with self._guard:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(None)
+        for thread in threads:
             thread.join()
 
     def _start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             return
         with self._guard:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
-                self._thread.start()
+            if not self._threads:
+                names = (
+                    [self._name]
+                    if self._workers == 1
+                    else [f"{self._name}-{n}" for n in range(self._workers)]
+                )
+                self._threads = [
+                    threading.Thread(target=self._work, name=name, daemon=True) for name in names
+                ]
+                for thread in self._threads:
+                    thread.start()
 
     def _work(self) -> None:
         while True:

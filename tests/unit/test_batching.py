@@ -24,7 +24,7 @@ class Recorder:
         self.release = threading.Event()
 
     def __call__(self, numbers: list[int]) -> list[int | Exception]:
-        if not self.batches:
+        if not self.entered.is_set():  # the first batch (the next ones start after it entered)
             self.entered.set()
             self.release.wait(5)
         self.batches.append(numbers)
@@ -129,3 +129,24 @@ def test_a_cancelled_request_does_not_disturb_the_others() -> None:
     assert asyncio.run(scenario()) == [2, 6]
     assert recorder.batches == [[1], [2, 3]]  # it still ran: its answer just had no taker
     batcher.close()
+
+
+def test_with_two_workers_a_batch_goes_ahead_while_the_first_is_still_running() -> None:
+    """On PostgreSQL a server writes several batches at once: one that waits (for its events'
+    consumers) does not hold up the requests that come after it."""
+    recorder = Recorder()
+    batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher", workers=2)
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(batcher.submit(1))
+        await _first_batch_running(recorder)
+        second = await asyncio.wait_for(batcher.submit(2), timeout=60)  # the first still waits
+        assert not first.done()
+        recorder.release.set()
+        return [await first, second]
+
+    answers = asyncio.run(scenario())
+    batcher.close()
+    assert answers == [2, 4]
+    assert recorder.batches == [[2], [1]]
+    assert recorder.threads == {"test-batcher-0", "test-batcher-1"}
