@@ -57,7 +57,7 @@ class ProgressListener:
             try:
                 connection = self._connect()
             except Exception as error:
-                log.debug("progress listener: cannot connect (%s)", type(error).__name__)
+                log.warning("progress listener: cannot listen (%s)", type(error).__name__)
                 self._stop.wait(RECONNECT_SECONDS)
                 continue
             try:
@@ -74,9 +74,10 @@ class ProgressListener:
     def _connect(self) -> Any:
         """A psycopg connection of its own, out of the pool: it only ever listens."""
         pooled = self._engine.raw_connection()
-        pooled.detach()
         connection = pooled.driver_connection
         assert connection is not None
+        pooled.detach()
+        connection.rollback()  # the pool's liveness check left a transaction open
         connection.autocommit = True
         connection.execute(f"LISTEN {CHANNEL}")
         return connection

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from openticket.bus.jetstream import JetStreamBus
+from openticket.bus import jetstream_settle
 from openticket.bus.jetstream_settle import waiting
 from openticket.core.clock import utc_now
 from openticket.core.errors import RetryLater
@@ -381,12 +382,15 @@ def test_the_publisher_neither_skips_nor_repeats_events_committed_out_of_order(
 
 
 def test_one_thread_per_process_waits_for_every_waiting_command(
-    postgres_url: str, stream: str
+    postgres_url: str, stream: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Twenty commands waiting for their events' consumers at once: the store is asked by one
-    settling thread for all of them, woken by the consumers' announcements, never by the
-    waiting commands themselves; each returns once its own event is applied."""
+    settling thread for all of them, woken by the consumers' announcements (its own timer is
+    set to an hour here, so nothing else could wake it), never by the waiting commands
+    themselves; each returns once its own event is applied."""
     from sqlalchemy import event
+
+    monkeypatch.setattr(jetstream_settle, "LOOK_SECONDS_ANNOUNCED", 3600.0)
 
     engine = create_store_engine(postgres_url)
     ensure_schema(engine)
