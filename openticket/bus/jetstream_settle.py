@@ -28,23 +28,25 @@ SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
 LOOK_SECONDS_ANNOUNCED = 0.5
 LOOK_SECONDS_UNANNOUNCED = 0.01
 
-Generation = list[tuple[str, str, bool]]  # (event id, subject, handed on)
+Generation = list[tuple[str, str]]  # (event id, subject)
 
 
 class _Waiting:
     """One command's wait: the generation of events it waits on now."""
 
     def __init__(self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]):
-        self.generation: Generation = [(event_id, subject, True) for event_id, subject in events]
+        self.generation: Generation = list(events)
+        self.own = True  # the command's own events: it published them itself
         self.consumers_of = consumers_of
         self.seen = 0
         self.done = threading.Event()
 
-    def applied(self, done: set[tuple[str, str]]) -> bool:
-        """Whether every consumer has applied every published event of this generation."""
+    def applied(self, done: set[tuple[str, str]], published: set[str]) -> bool:
+        """Whether every event of this generation was handed on and applied by each of its
+        consumers."""
         return not any(
-            not handed_on or (consumer, event_id) not in done
-            for event_id, subject, handed_on in self.generation
+            (not self.own and event_id not in published) or (consumer, event_id) not in done
+            for event_id, subject in self.generation
             for consumer in self.consumers_of.get(subject, ())
         )
 
@@ -52,7 +54,8 @@ class _Waiting:
         """On to what handling this generation emitted (complete, since a handler's events
         commit with its inbox row); done when there is nothing more."""
         self.seen += len(self.generation)
-        self.generation = [row for event_id, _, _ in self.generation for row in caused[event_id]]
+        self.generation = [row for event_id, _ in self.generation for row in caused[event_id]]
+        self.own = False
         if not self.generation or self.seen > SETTLE_MAX_EVENTS:
             self.done.set()
 
@@ -60,15 +63,17 @@ class _Waiting:
 def _check(conn: Connection, waiting: list[_Waiting]) -> None:
     """Move every waiting command as far as the store says, in a few statements for all."""
     while waiting:
-        ids = list({event_id for w in waiting for event_id, _, _ in w.generation})
+        ids = list({event_id for w in waiting for event_id, _ in w.generation})
         done = outbox.processed(conn, ids)
-        ready = [w for w in waiting if w.applied(done)]
+        unsure = list({event_id for w in waiting if not w.own for event_id, _ in w.generation})
+        published = outbox.published(conn, unsure) if unsure else set()
+        ready = [w for w in waiting if w.applied(done, published)]
         if not ready:
             return
-        causes = list({event_id for w in ready for event_id, _, _ in w.generation})
+        causes = list({event_id for w in ready for event_id, _ in w.generation})
         caused: dict[str, Generation] = defaultdict(list)
-        for cause, event_id, subject, handed_on in outbox.caused_by(conn, causes):
-            caused[cause].append((event_id, subject, handed_on))
+        for cause, event_id, subject in outbox.caused_by(conn, causes):
+            caused[cause].append((event_id, subject))
         for w in ready:
             w.advance(caused)
         waiting = [w for w in ready if not w.done.is_set()]

@@ -288,15 +288,24 @@ def last_seq(conn: Connection) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-_CAUSED_BY = select(
-    outbox.c.caused_by, outbox.c.event_id, outbox.c.subject, outbox.c.delivered_at
-).where(outbox.c.caused_by.in_(bindparam("causes", expanding=True)))
+_CAUSED_BY = select(outbox.c.caused_by, outbox.c.event_id, outbox.c.subject).where(
+    outbox.c.caused_by.in_(bindparam("causes", expanding=True))
+)
+_PUBLISHED = select(outbox.c.event_id).where(
+    outbox.c.event_id.in_(bindparam("event_ids", expanding=True)),
+    outbox.c.delivered_at.is_not(None),
+)
 
 
-def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, str, bool]]:
-    """(cause, event_id, subject, handed on) of the events emitted while handling these."""
+def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(cause, event_id, subject) of the events emitted while handling these."""
     rows = rows_by_keys(conn, _CAUSED_BY, "causes", causes)
-    return [(cause, event_id, subject, at is not None) for cause, event_id, subject, at in rows]
+    return [(cause, event_id, subject) for cause, event_id, subject in rows]
+
+
+def published(conn: Connection, event_ids: Sequence[str]) -> set[str]:
+    """Those of these events that have been handed on (published, or delivered in process)."""
+    return {event_id for (event_id,) in rows_by_keys(conn, _PUBLISHED, "event_ids", event_ids)}
 
 
 def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:

@@ -391,11 +391,12 @@ def test_one_thread_per_process_waits_for_every_waiting_command(
     from sqlalchemy import event
 
     monkeypatch.setattr(jetstream_settle, "LOOK_SECONDS_ANNOUNCED", 3600.0)
+    monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)  # none returns by timing out
 
     engine = create_store_engine(postgres_url)
     ensure_schema(engine)
     store = UnitOfWork(engine, utc_now)
-    consumers_of = {"order:created": {"tickets"}}
+    consumers_of = {"order:created": {"tickets"}, "ticket:updated": {"orders"}}
     bus = JetStreamBus(store, NATS_URL, stream, consumers_of)
     askers: set[str] = set()
 
@@ -418,9 +419,18 @@ def test_one_thread_per_process_waits_for_every_waiting_command(
     try:
         for thread in threads:
             thread.start()
-        for n, envelope in enumerate(commands):  # a consumer elsewhere applies them, in turn
-            with store.write() as tx:
+        for n, envelope in enumerate(commands):  # consumers elsewhere apply them, in turn
+            with store.write() as tx:  # tickets applies it and announces a consequence
                 assert outbox.claim(tx.conn, "tickets", envelope.id, tx.now)
+                tx.cause = envelope.id
+                consequence = tx.emit("ticket:updated", {"n": n})
+                progress.announce(tx.conn)
+            with store.write() as tx:  # which is published
+                outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
+                progress.announce(tx.conn)
+            assert n not in settled  # orders has not applied the consequence yet
+            with store.write() as tx:
+                assert outbox.claim(tx.conn, "orders", consequence.id, tx.now)
                 progress.announce(tx.conn)
             eventually(lambda n=n: len(settled) > n, what=f"command {n} to return")
             assert sorted(settled) == list(range(n + 1))  # the others still wait
