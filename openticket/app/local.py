@@ -12,6 +12,7 @@ from openticket.app.api import OrderRequest
 from openticket.app.once import Once
 from openticket.app.paying import Paying
 from openticket.app.ports import IdempotencyRecords, Terms
+from openticket.app.reserving import reserve_batch
 from openticket.app.runtime import Runtime
 from openticket.app.views import (
     event_view,
@@ -251,22 +252,8 @@ class LocalApi:
     def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
         """Many reservations in one transaction and one delivery of their events (a server
         batches its concurrent requests so): each gets its order or the error that refused
-        it, and a refused one changes nothing (its own savepoint). They are made in ticket
-        order, whatever order they came in: two batches lock tickets in the same order, so
-        neither waits for a ticket the other holds while holding one it wants."""
-        in_ticket_order = sorted(range(len(requests)), key=lambda n: requests[n].ticket_id)
-
-        def reserve_all(tx: Transaction) -> list[schemas.Order | DomainError]:
-            outcomes: dict[int, schemas.Order | DomainError] = {}
-            for n in in_ticket_order:
-                try:
-                    with tx.savepoint():
-                        outcomes[n] = self._reserve(tx, requests[n])
-                except DomainError as error:
-                    outcomes[n] = error
-            return [outcomes[n] for n in range(len(requests))]
-
-        return self._commands.run("reserve", reserve_all, current_replicas=True)
+        it, and a refused one changes nothing (app/reserving.py)."""
+        return reserve_batch(self._commands, requests, self._reserve)
 
     def _reserve(self, tx: Transaction, request: OrderRequest) -> schemas.Order:
         user = auth.authenticate(tx, self._keys, request.token)

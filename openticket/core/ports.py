@@ -40,6 +40,11 @@ class Transaction(Protocol):
         """What runs inside is undone, alone, if it raises."""
         ...
 
+    def failed(self) -> bool:
+        """Whether a statement failed outside a savepoint (PostgreSQL then refuses every
+        further statement until the transaction rolls back)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """Opens transactions; use cases that span several (a charge between two) take this."""

@@ -21,6 +21,8 @@ from openticket.store.locks import is_transient
 
 T = TypeVar("T")
 
+_IN_ERROR = 3  # psycopg.pq.TransactionStatus.INERROR (not imported: SQLite needs no psycopg)
+
 # Runs of a transaction that PostgreSQL undid for a deadlock or serialization failure: each
 # rerun waits a little longer, at random, so the two sides do not meet again.
 TRANSIENT_ATTEMPTS = 8
@@ -91,6 +93,11 @@ class Tx:
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (side effects outside the database)."""
         self._after_commit.append(action)
+
+    def failed(self) -> bool:
+        driver = self.conn.connection.driver_connection
+        info = getattr(driver, "info", None)  # psycopg's; sqlite3 goes on after a failure
+        return info is not None and info.transaction_status == _IN_ERROR
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

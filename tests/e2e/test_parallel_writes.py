@@ -19,13 +19,20 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
+from openticket.app.api import OrderRequest
 from openticket.app.local import LocalApi
+from openticket.app.reserving import reserve_batch
+from openticket.app.schemas import Order
 from openticket.core import faults
 from openticket.core.clock import utc_now
+from openticket.core.errors import Conflict
 from openticket.core.ports import Transaction
 from openticket.core.tickets import repository as tickets_repository
+from openticket.store.uow import connection
 from tests.conftest import PATIENCE_SECONDS, User, eventually, running_server
 
 PASSWORD = "correct horse"
@@ -240,3 +247,29 @@ def _tail(person: User, after: int | str) -> list[tuple[int, str | None]]:
     return [
         (e["seq"], e["data"]["title"] if e["subject"] == "ticket:created" else None) for e in events
     ]
+
+
+def test_a_failed_statement_in_a_batch_of_reservations_costs_only_its_own_request(
+    market: LocalApi,
+) -> None:
+    """On PostgreSQL a failed statement spoils the whole transaction: a batch that meets
+    one runs again with a savepoint per request, and only that request is refused."""
+    _, (one, two) = _listed(market, "Seat 1", "Seat 2")
+    ann = market.signup("ann@example.com", PASSWORD).token
+    bob = market.signup("bob@example.com", PASSWORD).token
+    reserve_one = market._reserve
+
+    def reserve(tx: Transaction, request: OrderRequest) -> Order:
+        if request.ticket_id == two:
+            try:
+                connection(tx).execute(text("SELECT 1 / 0"))  # a statement that fails
+            except DBAPIError:
+                raise Conflict("refused by a failed statement") from None
+        return reserve_one(tx, request)
+
+    requests = [OrderRequest(ann, one), OrderRequest(bob, two)]
+    outcomes = reserve_batch(market.runtime.commands, requests, reserve)
+
+    assert [type(outcome) for outcome in outcomes] == [Order, Conflict]
+    assert [order.ticket_id for order in market.list_orders(ann)] == [one]
+    assert market.list_orders(bob) == []

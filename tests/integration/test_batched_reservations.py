@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from openticket.app.api import OrderRequest
+from openticket.app.reserving import reserve_batch
 from openticket.app.schemas import Order
 from openticket.core.errors import Conflict, Forbidden, NotFound, NotSignedIn
 from openticket.core.orders.tables import order_tickets
+from openticket.core.ports import Transaction
 from openticket.store import outbox
 from tests.conftest import ManualClock, dump_store
 from tests.integration.test_domain_events import Market
@@ -123,3 +125,27 @@ def test_a_batch_taking_over_expired_reservations_applies_each_ticket_change_in_
     assert _replica_versions(market) == {t1: 3, t2: 3}  # locked, unlocked, locked again
     assert not {t1, t2} & {ticket.id for ticket in market.api.list_tickets()}  # reserved
     assert _pending_events(market) == 0
+
+
+def test_a_refusal_after_a_write_runs_the_batch_again_with_a_savepoint_each(
+    market: Market,
+) -> None:
+    """A batch runs without savepoints while every refusal comes before a write; one that
+    comes after (no use case does so today: this reservation is refused by the test after
+    it was written) makes the whole batch run again, each request in its own savepoint."""
+    _, ann, bob, (t1, t2) = _people_and_tickets(market, 2)
+    reserve_one = market.api._reserve
+
+    def reserve(tx: Transaction, request: OrderRequest) -> Order:
+        order = reserve_one(tx, request)
+        if request.ticket_id == t2:
+            raise Conflict("refused after it was written")
+        return order
+
+    requests = [OrderRequest(ann, t1), OrderRequest(bob, t2)]
+    outcomes = reserve_batch(market.api.runtime.commands, requests, reserve)
+
+    assert [type(outcome) for outcome in outcomes] == [Order, Conflict]
+    assert market.api.list_orders(bob) == []
+    assert [order.ticket_id for order in market.api.list_orders(ann)] == [t1]
+    assert {ticket.id for ticket in market.api.list_tickets()} == {t2}  # t1 is reserved

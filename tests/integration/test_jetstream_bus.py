@@ -16,8 +16,8 @@ import nats
 import pytest
 from sqlalchemy import select
 
-from openticket.bus.jetstream import JetStreamBus
 from openticket.bus import jetstream_settle
+from openticket.bus.jetstream import JetStreamBus
 from openticket.bus.jetstream_settle import waiting
 from openticket.core.clock import utc_now
 from openticket.core.errors import RetryLater
