@@ -164,8 +164,10 @@ class JetStreamConsumer(JetStreamPublisher):
                     outcome, count = self._apply_one(tx, domain, handlers, envelope)
                     outcomes.append(outcome)
                     applied += count
-            if applied:
-                progress.announce(tx.conn)  # commands waiting for these look again
+            if applied and not tx.emitted:
+                # Commands waiting for these look again (when the handlers announced events,
+                # the publisher says so once it has handed them on: one round trip less).
+                progress.announce(tx.conn)
             return outcomes, applied, tx.emitted > 0
 
         return self._uow.transact(apply)

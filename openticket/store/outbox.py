@@ -37,12 +37,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
 from openticket.core.events import Envelope
 from openticket.store.bulk import fetch_plain, insert_many, key_chunks, rows_by_keys
 from openticket.store.db import UTCDateTime, metadata
-from openticket.store.insert_new import insert_new
+from openticket.store.insert_new import insert_new, insert_unless_taken
 
 MAX_SEQ = 2**63 - 1  # the log's positions are 64-bit
 
@@ -229,30 +228,19 @@ def claim(conn: Connection, consumer: str, event_id: str, now: datetime) -> bool
 def claim_many(
     conn: Connection, consumer: str, event_ids: Sequence[str], now: datetime
 ) -> set[str]:
-    """`claim` for many events at once; returns the ids this consumer had not processed.
-    Usually none has been (a fresh batch), so the claims are first inserted blindly, in a
-    savepoint; only when one exists already are the processed ones looked up."""
-    try:
-        with conn.begin_nested():
-            _insert_claims(conn, consumer, event_ids, now)
-        return set(event_ids)
-    except IntegrityError:
-        pass
-    done: set[str] = set()
-    for chunk in key_chunks(event_ids):
-        query = select(processed_events.c.event_id).where(
-            processed_events.c.consumer == consumer, processed_events.c.event_id.in_(chunk)
-        )
-        done.update(conn.execute(query).scalars())
-    _insert_claims(conn, consumer, [e for e in event_ids if e not in done], now)
-    return {event_id for event_id in event_ids if event_id not in done}
-
-
-def _insert_claims(
-    conn: Connection, consumer: str, event_ids: Sequence[str], now: datetime
-) -> None:
-    rows = [(consumer, event_id, now) for event_id in event_ids]
-    insert_many(conn, processed_events, ("consumer", "event_id", "processed_at"), rows)
+    """`claim` for many events at once; returns the ids this consumer had not processed. One
+    INSERT … ON CONFLICT DO NOTHING RETURNING per chunk: no savepoint and no lookup (a
+    consumer's batch on a database 2 ms away paid four round trips for them)."""
+    statement = insert_unless_taken(processed_events, conn.dialect.name).returning(
+        processed_events.c.event_id
+    )
+    fresh: set[str] = set()
+    for chunk in key_chunks(list(dict.fromkeys(event_ids))):
+        rows = [
+            {"consumer": consumer, "event_id": event_id, "processed_at": now} for event_id in chunk
+        ]
+        fresh.update(conn.execute(statement.values(rows)).scalars())
+    return fresh
 
 
 # Rows whose writing transaction is older than every one still running: final, and no row
