@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, String, Table
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 from sqlalchemy.schema import SchemaItem
 
 from openticket.store.db import metadata
@@ -16,6 +16,14 @@ ID_LENGTH = 32  # openticket.core.ids: 32 hexadecimal digits
 def keyed_table(name: str, *items: SchemaItem) -> Table:
     """A table on the shared metadata whose primary key is an entity's id."""
     return Table(name, metadata, Column("id", String(ID_LENGTH), primary_key=True), *items)
+
+
+def serial(name: str) -> Column[Any]:
+    """A 64-bit counter primary key (SQLite's INTEGER PRIMARY KEY is 64-bit already, and must
+    stay INTEGER to be the rowid)."""
+    return Column(
+        name, BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
 
 
 def amount(prefix: str) -> tuple[Column[Any], Column[Any]]:

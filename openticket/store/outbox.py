@@ -40,6 +40,7 @@ from sqlalchemy import (
 
 from openticket.core.events import Envelope
 from openticket.store.bulk import fetch_plain, insert_many, key_chunks, rows_by_keys
+from openticket.store.columns import serial
 from openticket.store.db import UTCDateTime, metadata
 from openticket.store.insert_new import insert_new, insert_unless_taken
 
@@ -48,14 +49,7 @@ MAX_SEQ = 2**63 - 1  # the log's positions are 64-bit
 outbox = Table(
     "outbox",
     metadata,
-    # 64-bit: an event log outlives 2^31 events. SQLite's INTEGER PRIMARY KEY is 64-bit
-    # already (and must stay INTEGER to be the rowid).
-    Column(
-        "seq",
-        BigInteger().with_variant(Integer(), "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    serial("seq"),  # 64-bit: an event log outlives 2^31 events
     Column("event_id", String(32), nullable=False, unique=True),
     Column("subject", String(64), nullable=False),
     Column("occurred_at", UTCDateTime(), nullable=False),

@@ -16,12 +16,10 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Engine,
     Float,
     Index,
-    Integer,
     String,
     Table,
     bindparam,
@@ -31,18 +29,14 @@ from sqlalchemy import (
     select,
 )
 
+from openticket.store.columns import serial
 from openticket.store.db import metadata
 from openticket.store.locks import key_of, lock_key
 
 throttle_hits = Table(
     "throttle_hits",
     metadata,
-    Column(
-        "id",
-        BigInteger().with_variant(Integer(), "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
+    serial("id"),
     Column("key", String(32), nullable=False),
     Column("expires_at", Float, nullable=False),  # seconds since the epoch
     Index("ix_throttle_hits_key_expires_at", "key", "expires_at"),
