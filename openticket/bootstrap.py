@@ -119,7 +119,7 @@ def assemble(
 
 # Batches of reservations a server writes at once on PostgreSQL (one is written while others
 # wait for their events' consumers); SQLite has one writer.
-POSTGRES_RESERVATION_WRITERS = 4
+POSTGRES_RESERVATION_WRITERS = 8
 
 
 def _store_engine(api: LocalApi) -> Engine:
