@@ -70,12 +70,16 @@ def scaled_out(folder: Path) -> Path:
             servers, [run["p99"] for run in runs], "s--", alpha=0.6, label=f"p99 (ms), {label}"
         )
         rates.axhline(
-            data["embedded"][0]["rate"], color="gray", linestyle=":", linewidth=1
+            data["embedded"][0]["rate"],
+            color="gray",
+            linestyle=":",
+            linewidth=1,
+            label="_nolegend_" if label != "PostgreSQL here" else "embedded, same run",
         )
         rates.set_xticks(servers)
     rates.set_ylim(bottom=0)
     p99s.set_ylim(bottom=0)
-    figure.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88), fontsize="small")
+    figure.legend(loc="center left", bbox_to_anchor=(0.12, 0.6), fontsize="small")
     figure.tight_layout()
     out = folder / "scaled-out.png"
     figure.savefig(out)
