@@ -140,6 +140,9 @@ class Settler:
 
     def close(self) -> None:
         self._closed = True
+        with self._lock:  # commands still waiting return now: the process is stopping
+            for one in self._waiting:
+                one.done.set()
         self._wake.set()
         self._listener.close()
         if self._thread is not None:

@@ -19,6 +19,7 @@ from openticket.core.money import Money
 from openticket.core.payments.provider import ChargeRecord, ChargeResult
 from openticket.core.payments.tables import local_charges
 from openticket.store.db import WRITE_OPTION
+from openticket.store.locks import key_of, lock_key
 
 _SUCCEEDS = {
     f"{prefix}_{brand}"
@@ -74,7 +75,9 @@ class LocalProvider:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A write transaction on the ledger, queued behind the store's other writers."""
+        """A write transaction on the ledger, queued behind the store's other writers (on
+        PostgreSQL, where writers run in parallel, one idempotency key or charge at a time:
+        the callers lock it)."""
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
@@ -83,6 +86,7 @@ class LocalProvider:
     def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
         decline = outcome_for(source)
         with self._writing() as conn:
+            lock_key(conn, key_of("local-charge", idempotency_key))
             existing = conn.execute(
                 select(local_charges).where(local_charges.c.idempotency_key == idempotency_key)
             ).first()
@@ -101,7 +105,7 @@ class LocalProvider:
                             created_at=self._clock(),
                         )
                     )
-                except IntegrityError:  # pragma: no cover - guarded by the write lock
+                except IntegrityError:  # pragma: no cover - guarded by the key's lock
                     raise RuntimeError("concurrent charge with the same key") from None
                 return ChargeResult(decline is None, charge_id, decline)
         return ChargeResult(existing.status == "succeeded", existing.id, existing.failure_message)
@@ -109,7 +113,7 @@ class LocalProvider:
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
         with self._writing() as conn:
             row = conn.execute(
-                select(local_charges).where(local_charges.c.id == provider_ref)
+                select(local_charges).where(local_charges.c.id == provider_ref).with_for_update()
             ).first()
             if row is None or row.status != "succeeded":
                 raise RuntimeError(f"no successful charge {provider_ref} to refund")

@@ -32,6 +32,7 @@ from openticket.core.clock import utc_now
 from openticket.core.errors import Conflict
 from openticket.core.ports import Transaction
 from openticket.core.tickets import repository as tickets_repository
+from openticket.core.tickets.model import ImportRow
 from openticket.store.uow import connection
 from tests.conftest import PATIENCE_SECONDS, User, eventually, running_server
 
@@ -273,3 +274,49 @@ def test_a_failed_statement_in_a_batch_of_reservations_costs_only_its_own_reques
     assert [type(outcome) for outcome in outcomes] == [Order, Conflict]
     assert [order.ticket_id for order in market.list_orders(ann)] == [one]
     assert market.list_orders(bob) == []
+
+
+def test_two_imports_of_one_seller_at_once_take_turns(market: LocalApi) -> None:
+    """New external ids have no row to lock: a seller's imports take turns, so a retried
+    upload that overlaps the first finds its listings instead of failing on them."""
+    seller = market.signup("seller@example.com", PASSWORD).token
+
+    def rows() -> Iterator[ImportRow]:
+        for n in range(300):
+            yield ImportRow(line=n + 2, title=f"Seat {n}", price="12.50", external_id=f"e{n}")
+
+    reports: list[Any] = []
+
+    def upload() -> None:
+        try:
+            reports.append(market.import_tickets(seller, rows()))
+        except Exception as error:
+            reports.append(error)
+
+    threads = [threading.Thread(target=upload) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE_SECONDS)
+    assert sorted((r.created, r.skipped) for r in reports) == [(0, 300), (300, 0)]
+    assert market.count_tickets() == 300
+
+
+def test_one_token_signed_out_twice_at_once_is_no_error(market: LocalApi) -> None:
+    token = market.signup("ann@example.com", PASSWORD).token
+    start = threading.Barrier(2, timeout=PATIENCE_SECONDS)
+    errors: list[BaseException] = []
+
+    def sign_out() -> None:
+        start.wait()
+        try:
+            market.signout(token)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign_out) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE_SECONDS)
+    assert errors == []

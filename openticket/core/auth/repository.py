@@ -11,6 +11,7 @@ from openticket.core.auth.tables import revoked_tokens, users
 from openticket.core.auth.tables import signing_keys as signing_keys_table
 from openticket.core.errors import Conflict
 from openticket.core.ports import Transaction
+from openticket.store.insert_new import insert_new
 from openticket.store.uow import connection
 
 
@@ -96,8 +97,8 @@ def end_token_epoch(tx: Transaction, user_id: str) -> None:
 
 def revoke(tx: Transaction, jti: str, expires_at: datetime, now: datetime) -> None:
     conn = connection(tx)
-    if not is_revoked(tx, jti):
-        conn.execute(insert(revoked_tokens).values(jti=jti, expires_at=expires_at))
+    # One statement: two sign-outs of one token at once must not collide.
+    insert_new(conn, revoked_tokens, {"jti": jti, "expires_at": expires_at})
     # Revocations of tokens that have expired anyway are no longer needed.
     conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < now))
 

@@ -15,7 +15,7 @@ from openticket.core.payments.provider import (
     OutcomeUnknown,
     PaymentProvider,
 )
-from openticket.core.ports import UnitOfWork
+from openticket.core.ports import Transaction, UnitOfWork
 
 FLAGGED = "flagged for manual review"
 _ORDER_IN_KEY = re.compile(r"^openticket-([0-9a-f]{32})-\d+$")
@@ -117,7 +117,8 @@ def _check(payment: Payment, charge: ChargeRecord | None, order_status: str) -> 
 def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> bool:
     """Repair one finding; False when a pending attempt was taken by another process (the
     recovery drives it) since it was read."""
-    with uow.write() as tx:
+
+    def repair(tx: Transaction) -> bool:
         if payment.status == model.PENDING and not service.take(tx, payment.id, RECONCILE_LEASE):
             return False
         if payment.status == model.PENDING and charge is not None:
@@ -128,7 +129,9 @@ def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> b
         elif payment.status == model.SUCCEEDED:
             service.mark_for_refund(tx, payment.order_id)
         # REFUND_PENDING is refunded by settle_refunds at the end of the run.
-    return True
+        return True
+
+    return uow.transact(repair)  # take() locks the attempt before its order: may deadlock
 
 
 def _refund_orphan(provider: PaymentProvider, charge: ChargeRecord) -> None:

@@ -144,6 +144,9 @@ def write_rows(tx: Transaction, owner_id: str, rows: list[CheckedRow], tally: Ta
     """Write one batch; rows are re-planned against the store inside this transaction. New
     listings are the same tickets and `ticket:created` events as `tickets create` makes,
     written with one statement each for the batch."""
+    # A seller's imports take turns: a new external id has no row to lock yet, and two at
+    # once would both create it (the second failing on the unique index).
+    repository.lock_imports(tx, owner_id)
     named = [r.external_id for r in rows if r.external_id]
     known = existing_listings(tx, owner_id, named, lock=True)
     new: list[CheckedRow] = []

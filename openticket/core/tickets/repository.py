@@ -11,6 +11,7 @@ from openticket.core.tickets.query import TicketQuery
 from openticket.core.tickets.tables import ticket_orders, tickets
 from openticket.store.bulk import insert_many, insert_new_many, rows_by_keys
 from openticket.store.insert_new import insert_new
+from openticket.store.locks import key_of, lock_key
 from openticket.store.rows import Reader
 from openticket.store.sql import bound
 from openticket.store.uow import connection
@@ -183,6 +184,11 @@ assert tuple(_ORDERINGS) == SORTS
 def count(tx: Transaction) -> int:
     conn = connection(tx)
     return int(conn.execute(select(func.count()).select_from(tickets)).scalar_one())
+
+
+def lock_imports(tx: Transaction, owner_id: str) -> None:
+    """Hold this seller's import lock until the transaction ends (PostgreSQL)."""
+    lock_key(connection(tx), key_of("import", owner_id))
 
 
 def order_version(tx: Transaction, order_id: str) -> int | None:
