@@ -13,6 +13,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,16 @@ def held(point: str, command: Callable[[], Any]) -> Iterator[dict[str, Any]]:
             released.set()
             thread.join(PATIENCE_SECONDS)
     assert not thread.is_alive()
+
+
+def _at_once(*actions: Callable[[], None]) -> None:
+    """Run each action in a thread of its own, all at once, and wait for every one."""
+    threads = [threading.Thread(target=action) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE_SECONDS)
+    assert not any(thread.is_alive() for thread in threads)
 
 
 def _listed(market: LocalApi, *titles: str) -> tuple[Any, list[str]]:
@@ -173,14 +184,7 @@ def test_a_deadlock_between_two_commands_is_resolved_by_running_one_again(
         except BaseException as error:
             failures.append(error)
 
-    threads = [
-        threading.Thread(target=run, args=("left", one, two)),
-        threading.Thread(target=run, args=("right", two, one)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(PATIENCE_SECONDS)
+    _at_once(partial(run, "left", one, two), partial(run, "right", two, one))
     assert failures == []
     assert sorted(runs.values()) == [1, 2]  # one of them ran again
     assert market.runtime.uow.reruns == 1
@@ -293,11 +297,7 @@ def test_two_imports_of_one_seller_at_once_take_turns(market: LocalApi) -> None:
         except Exception as error:
             reports.append(error)
 
-    threads = [threading.Thread(target=upload) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(PATIENCE_SECONDS)
+    _at_once(upload, upload)
     assert sorted((r.created, r.skipped) for r in reports) == [(0, 300), (300, 0)]
     assert market.count_tickets() == 300
 
@@ -314,9 +314,5 @@ def test_one_token_signed_out_twice_at_once_is_no_error(market: LocalApi) -> Non
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=sign_out) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(PATIENCE_SECONDS)
+    _at_once(sign_out, sign_out)
     assert errors == []
