@@ -50,7 +50,9 @@ def _leader(store: Path | str, servers: list[subprocess.Popen[bytes]]) -> object
     rows = _query(
         store,
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        f" AND objid = {EXPIRATION_LEADER_KEY}",
+        f" AND objid = {EXPIRATION_LEADER_KEY}"
+        # pg_locks is the whole cluster's: another test's servers hold the same key
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     return rows[0][0] if rows else None
 
