@@ -29,9 +29,8 @@ def upgrade() -> None:
                 server_default=sa.text('(pg_current_xact_id()::text)::bigint') if postgres else None,
             )
         )
-    if postgres:
-        # Rows written before: every one of their transactions has ended.
-        op.execute('UPDATE outbox SET txid = 0 WHERE txid IS NULL')
+    # Rows written before take this migration's transaction id (PostgreSQL evaluates the
+    # default for each of them): lower than any later writer's, so they stay first.
     op.create_index('ix_outbox_txid_seq', 'outbox', ['txid', 'seq'])
     op.create_table(
         'throttle_hits',

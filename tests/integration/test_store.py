@@ -203,3 +203,35 @@ def test_orders_an_expiry_cancelled_show_as_expired_after_the_upgrade(
         with engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT id, status FROM orders")).all())
         assert rows == {expired: "expired", cancelled: "cancelled"}
+
+
+def test_events_written_before_the_upgrade_to_0007_stay_readable_and_first(
+    postgres_url: str,
+) -> None:
+    """0007 gives every outbox row its writer's transaction id; the rows already there take
+    the migration's own, so the log still reads them, before anything written after."""
+    from alembic import command
+
+    engine = create_store_engine(postgres_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", script_location())
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0006")
+        insert = text(
+            "INSERT INTO outbox (event_id, subject, occurred_at, data, attempts)"
+            " VALUES (:event_id, 'ticket:created', now(), CAST('{}' AS JSON), 0)"
+        )
+        with engine.begin() as conn:
+            conn.execute(insert, {"event_id": "before-the-upgrade"})
+        assert upgrade(engine) == HEAD_REVISION
+        with engine.begin() as conn:
+            conn.execute(insert, {"event_id": "after-the-upgrade"})
+        with engine.connect() as conn:
+            read = [envelope.id for envelope in outbox.read_log(conn, 0, 10)]
+            last = outbox.last_seq(conn)
+        assert read == ["before-the-upgrade", "after-the-upgrade"]
+        assert last == 2
+    finally:
+        engine.dispose()
