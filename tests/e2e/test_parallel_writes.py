@@ -35,7 +35,13 @@ from openticket.core.ports import Transaction
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets.model import ImportRow
 from openticket.store.uow import connection
-from tests.conftest import PATIENCE_SECONDS, User, eventually, running_server
+from tests.conftest import (
+    PATIENCE_SECONDS,
+    User,
+    eventually,
+    postgres_database,
+    running_server,
+)
 
 PASSWORD = "correct horse"
 
@@ -107,7 +113,7 @@ def _listed(market: LocalApi, *titles: str) -> tuple[Any, list[str]]:
 def _waiting_on_a_lock(postgres_url: str) -> bool:
     """Whether some backend of this database waits for a lock another transaction holds."""
     name = make_url(postgres_url).database
-    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}") as conn:
+    with psycopg.connect(_libpq(postgres_url)) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
             (name,),
@@ -217,8 +223,8 @@ def test_readers_of_the_log_miss_and_repeat_nothing_when_commits_come_out_of_ord
     """The first listing writes its event (the lower number) and stays open; another process
     lists, writes a higher number and commits first. `events tail`, the server's stream
     resumed with Last-Event-ID, and Api.events each see both listings, once each, in commit
-    order. (An event shows once every older transaction of the database server has ended,
-    other tests' included: the readers go on reading until both have shown.)"""
+    order. (An event shows once every older transaction of this database has ended, the
+    in-process bus's included: the readers go on reading until both have shown.)"""
     seller, _ = _listed(market, "Before")
     other_process.ok("auth", "signin", "seller@example.com", "--password", PASSWORD)
     (tmp_path / "server-home").mkdir()
@@ -260,6 +266,32 @@ def test_readers_of_the_log_miss_and_repeat_nothing_when_commits_come_out_of_ord
         for name in readers:
             eventually(lambda name=name: read(name), what=f"{name} to show both listings")
     assert titles == {name: ["Early", "Late"] for name in readers}
+
+
+def test_a_transaction_left_open_on_another_database_holds_back_no_event(
+    market: LocalApi, other_process: User
+) -> None:
+    """Someone else's transaction on the same PostgreSQL server (another application, another
+    openticket) has an id and stays open: new events of this marketplace still show at once
+    to `events tail` and Api.events (pg_snapshot_xmin, the server's oldest transaction, held
+    them all back until it ended)."""
+    seller, _ = _listed(market, "Before")
+    start = market.last_event_seq()
+    with postgres_database() as elsewhere, psycopg.connect(_libpq(elsewhere)) as stranger:
+        stranger.execute("SELECT pg_current_xact_id()")  # an id, left open
+        market.create_ticket(seller.token, "Meanwhile", "10")
+
+        def shown() -> bool:
+            titles = [e.data.get("title") for e in market.events(after=start, limit=100)]
+            tailed = [title for _, title in _tail(other_process, start)]
+            return "Meanwhile" in titles and "Meanwhile" in tailed
+
+        eventually(shown, what="the new listing's event while the other transaction is open")
+        assert stranger.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+
+
+def _libpq(url: str) -> str:
+    return f"host=127.0.0.1 port=5432 user=postgres dbname={make_url(url).database}"
 
 
 def _tail(person: User, after: int | str) -> list[tuple[int, str | None]]:
