@@ -15,6 +15,7 @@ transaction left open on another database of the same server holds nothing back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -32,12 +33,14 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    func,
     insert,
     select,
     text,
     tuple_,
     update,
 )
+from sqlalchemy.sql.expression import Executable
 
 from openticket.core.events import Envelope
 from openticket.store.bulk import fetch_plain, insert_many, key_chunks, rows_by_keys
@@ -224,18 +227,39 @@ def claim_many(
     conn: Connection, consumer: str, event_ids: Sequence[str], now: datetime
 ) -> set[str]:
     """`claim` for many events at once; returns the ids this consumer had not processed. One
-    INSERT … ON CONFLICT DO NOTHING RETURNING per chunk: no savepoint and no lookup (a
-    consumer's batch on a database 2 ms away paid four round trips for them)."""
+    INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint and no lookup (a consumer's batch
+    on a database 2 ms away paid four round trips for them). On PostgreSQL the ids go as one
+    array, so the statement is the same for every batch and compiled once (a VALUES list of
+    the batch's length was compiled anew each time: a third of a consumer's CPU)."""
+    ids = list(dict.fromkeys(event_ids))
+    if conn.dialect.name == "postgresql":
+        values = {"consumer": consumer, "ids": ids, "now": now}
+        return set(conn.execute(_claim_array(), values).scalars())
     statement = insert_unless_taken(processed_events, conn.dialect.name).returning(
         processed_events.c.event_id
     )
     fresh: set[str] = set()
-    for chunk in key_chunks(list(dict.fromkeys(event_ids))):
+    for chunk in key_chunks(ids):
         rows = [
             {"consumer": consumer, "event_id": event_id, "processed_at": now} for event_id in chunk
         ]
         fresh.update(conn.execute(statement.values(rows)).scalars())
     return fresh
+
+
+@functools.cache
+def _claim_array() -> Executable:
+    # Imported here: a dialect package costs tens of milliseconds at every CLI start.
+    from sqlalchemy.dialects import postgresql
+
+    claimed = select(
+        bindparam("consumer", type_=String()),
+        func.unnest(bindparam("ids", type_=postgresql.ARRAY(String()))),
+        bindparam("now", type_=UTCDateTime()),
+    )
+    columns = ["consumer", "event_id", "processed_at"]
+    statement = postgresql.insert(processed_events).from_select(columns, claimed)
+    return statement.on_conflict_do_nothing().returning(processed_events.c.event_id)
 
 
 # The horizon of the log, read in one statement (so from one moment of the lock table):
