@@ -12,46 +12,76 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import time
+from typing import cast
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+class _Side(asyncio.Protocol):
+    """One end of a proxied connection: what it receives is written to the other end `delay`
+    seconds later, by a timer of the event loop (no task, queue or sleep per chunk: the
+    proxy's own CPU competes with the marketplace for this machine's two cores)."""
 
-    async def deliver() -> None:
-        while True:
-            due, data = await queue.get()
-            if not data:
-                break
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            writer.write(data)
-            await writer.drain()
-        with contextlib.suppress(Exception):
-            writer.close()
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.transport: asyncio.Transport | None = None
+        self.peer: _Side | None = None
+        self._early: list[bytes] = []  # received before the other end is connected
+        self._last_due = 0.0
 
-    sender = asyncio.create_task(deliver())
-    try:
-        while data := await reader.read(65536):
-            queue.put_nowait((time.monotonic() + delay, data))
-    except ConnectionError:
-        pass
-    queue.put_nowait((0.0, b""))
-    with contextlib.suppress(Exception):
-        await sender
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+
+    def join(self, peer: _Side) -> None:
+        self.peer = peer
+        for data in self._early:
+            self.data_received(data)
+        self._early = []
+
+    def data_received(self, data: bytes) -> None:
+        if self.peer is None:
+            self._early.append(data)
+            return
+        loop = asyncio.get_running_loop()
+        # Strictly later than the previous chunk: timers due at the same instant may run in
+        # any order, and a connection's bytes must not.
+        due = self._last_due = max(loop.time() + self.delay, self._last_due + 1e-9)
+        loop.call_at(due, self.peer.forward, data)
+
+    def forward(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_at(max(loop.time() + self.delay, self._last_due + 1e-9), self.peer.close)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 async def _serve(listen: int, host: str, port: int, delay: float) -> None:
-    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        try:
-            server_r, server_w = await asyncio.open_connection(host, port)
-        except OSError:
-            client_w.close()
-            return
-        await asyncio.gather(_pipe(client_r, server_w, delay), _pipe(server_r, client_w, delay))
+    loop = asyncio.get_running_loop()
+    connecting: set[asyncio.Task[None]] = set()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    def accept() -> _Side:
+        client = _Side(delay)
+
+        async def connect() -> None:
+            try:
+                _, server = await loop.create_connection(lambda: _Side(delay), host, port)
+            except OSError:
+                client.close()
+                return
+            server.join(client)
+            client.join(server)
+
+        task = loop.create_task(connect())
+        connecting.add(task)
+        task.add_done_callback(connecting.discard)
+        return client
+
+    server = await loop.create_server(accept, "127.0.0.1", listen)
     async with server:
         await server.serve_forever()
 
