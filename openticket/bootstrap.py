@@ -19,19 +19,21 @@ from openticket.bus.memory import InProcessBus
 from openticket.config import ALL_DOMAINS, Settings
 from openticket.core.auth import handlers as auth_handlers
 from openticket.core.auth import repository as auth_repository
-from openticket.core.auth.key_file import FileKeyRing
-from openticket.core.auth.key_table import TableKeyRing
-from openticket.core.auth.keys import EnvKeyRing, KeyRing
+from openticket.core.auth.keys import EnvKeyRing
 from openticket.core.auth.passwords import Argon2Hasher, BoundedHasher, PasswordHasher
 from openticket.core.clock import Clock, utc_now
 from openticket.core.errors import InvalidInput
 from openticket.core.expiration import handlers as expiration_handlers
 from openticket.core.expiration.model import ExpiryTimer
+from openticket.core.key_file import FileKeyRing
+from openticket.core.key_table import TableKeyRing
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.payments import handlers as payments_handlers
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.ports import Handler
+from openticket.core.signing_keys import KeyRing
 from openticket.core.tickets import handlers as tickets_handlers
+from openticket.core.tickets.holding import repository as holding_repository
 from openticket.providers.local import LocalProvider
 from openticket.store.db import create_store_engine, readable_by_others, sqlite_file
 from openticket.store.event_log import OutboxLog
@@ -71,6 +73,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         bus=bus,
         timer=timer,
         keys=key_ring(settings, uow),
+        code_keys=code_key_ring(settings),
         hasher=BoundedHasher(options.hasher or Argon2Hasher()),
         provider=provider,
         terms=settings,
@@ -92,6 +95,7 @@ def assemble(
     keys: KeyRing,
     hasher: PasswordHasher,
     provider: PaymentProvider,
+    code_keys: KeyRing | None = None,
     terms: Terms,
     payment_lease: timedelta,
     on_close: Callable[[], None] = lambda: None,
@@ -111,6 +115,7 @@ def assemble(
         runtime,
         idempotency=IdempotencyRecords(),
         keys=keys,
+        code_keys=code_keys or TableKeyRing(holding_repository),
         hasher=hasher,
         terms=terms,
         on_close=on_close,
@@ -174,7 +179,7 @@ def key_ring(settings: Settings, uow: UnitOfWork) -> KeyRing:
         return EnvKeyRing(settings.secret_keys)
     path = sqlite_file(settings.db_url)
     if path is None:
-        return TableKeyRing()
+        return TableKeyRing(auth_repository)
     ring = FileKeyRing(key_file(path))
     if not ring.path.exists():
         with uow.read() as tx:
@@ -190,12 +195,26 @@ def key_file(database: Path) -> Path:
     return database.with_name(database.name + ".keys")
 
 
+def code_key_ring(settings: Settings) -> KeyRing:
+    """Where the keys ticket codes are signed with are: a file beside a SQLite database (as
+    the token keys'), else the store's own table."""
+    path = sqlite_file(settings.db_url)
+    if path is None:
+        return TableKeyRing(holding_repository)
+    return FileKeyRing(code_key_file(path))
+
+
+def code_key_file(database: Path) -> Path:
+    return database.with_name(database.name + ".codekeys")
+
+
 def exposed_files(settings: Settings) -> list[Path]:
     """The database and key files of this marketplace that other local users can read."""
     database = sqlite_file(settings.db_url)
     if database is None:
         return []
-    return [path for path in (database, key_file(database)) if readable_by_others(path)]
+    files = (database, key_file(database), code_key_file(database))
+    return [path for path in files if readable_by_others(path)]
 
 
 def event_bus(

@@ -25,6 +25,7 @@ ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
 ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
 ENV_SIGNUPS_PER_MINUTE = "OPENTICKET_SIGNUPS_PER_MINUTE"
 ENV_PAYMENT_GRACE = "OPENTICKET_PAYMENT_GRACE"
+ENV_RESALE_CAP = "OPENTICKET_RESALE_CAP_PERCENT"
 
 ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
 DEFAULT_ORDER_TTL = 900
@@ -32,6 +33,7 @@ DEFAULT_CURRENCY = "USD"
 DEFAULT_STRIPE_TIMEOUT = 30.0
 DEFAULT_NATS_STREAM = "OPENTICKET"
 DEFAULT_SIGNUPS_PER_MINUTE = 10
+DEFAULT_RESALE_CAP_PERCENT = 110
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -44,6 +46,7 @@ class Settings:
     # in one does not stop `tickets list`.
     order_ttl_setting: str | None = None
     currency_setting: str | None = None
+    resale_cap_setting: str | None = None
     stripe: StripeSettings | None = None
     bus_url: str | None = None  # nats://host:port; None is the in-process bus
     nats_stream: str = DEFAULT_NATS_STREAM
@@ -71,6 +74,7 @@ class Settings:
             server=server or env.get(ENV_SERVER) or None,
             order_ttl_setting=env.get(ENV_ORDER_TTL),
             currency_setting=env.get(ENV_CURRENCY),
+            resale_cap_setting=env.get(ENV_RESALE_CAP),
             stripe=StripeSettings.from_env(env),
             bus_url=_bus_url(env.get(ENV_BUS)),
             nats_stream=_nats_stream(env.get(ENV_NATS_STREAM)),
@@ -96,6 +100,20 @@ class Settings:
             return normalize_currency(text)
         except InvalidInput as error:
             raise InvalidInput(f"{ENV_CURRENCY}={text!r}: {error.message}", ENV_CURRENCY) from None
+
+    @property
+    def resale_cap_percent(self) -> int:
+        """The highest resale price, as a percentage of what its holder paid."""
+        text = self.resale_cap_setting
+        if text is None or not text.strip():
+            return DEFAULT_RESALE_CAP_PERCENT
+        value = text.strip()
+        if not value.isdigit() or not 1 <= int(value) <= 1000:
+            raise InvalidInput(
+                f"{ENV_RESALE_CAP}={text!r} must be a whole percentage from 1 to 1000",
+                ENV_RESALE_CAP,
+            )
+        return int(value)
 
 
 @dataclass(frozen=True)

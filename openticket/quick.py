@@ -45,6 +45,7 @@ def ticket_listing(
             "status": row["status"],
             "order_id": row["order_id"],
             "seller": sellers[row["owner_id"]],
+            "resale": row["round"] > 0,
         }
         for row in rows
     ]

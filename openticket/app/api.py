@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
     from openticket.app.schemas import (
         AuthSession,
+        CheckIn,
+        CodeChanges,
+        CodeKeys,
         DemoReport,
         Event,
         ExportRow,
@@ -21,8 +24,12 @@ if TYPE_CHECKING:
         Order,
         Payment,
         ReconcileReport,
+        StaffMember,
         Ticket,
+        Transfer,
         User,
+        Verification,
+        WalletEntry,
     )
     from openticket.core.errors import DomainError
     from openticket.core.tickets.model import ImportRow
@@ -139,5 +146,39 @@ class Api(Protocol):
     def reconcile_payments(self, *, fix: bool = False) -> ReconcileReport: ...
 
     def demo(self) -> DemoReport: ...
+
+    # -- tickets you hold (app/wallet.py) --------------------------------------------------
+    def wallet(self, token: str | None) -> list[WalletEntry]:
+        """The tickets you hold, each with its code."""
+
+    def wallet_entry(self, token: str | None, ticket_id: str) -> WalletEntry: ...
+
+    def resell(self, token: str | None, ticket_id: str, price: str) -> Ticket:
+        """List a ticket you hold again, at most the resale cap (a share of what you paid)."""
+
+    def cancel_resale(self, token: str | None, ticket_id: str) -> Ticket: ...
+
+    def transfer(self, token: str | None, ticket_id: str, to_email: str) -> Ticket:
+        """Give a ticket you hold to another user: they get a new code, yours is revoked."""
+
+    def transfers(self, token: str | None) -> list[Transfer]:
+        """Every change of holder you took part in, either side."""
+
+    def verify_code(self, code: str) -> Verification:
+        """Anyone may ask whether a code lets its holder in."""
+
+    def check_in(
+        self, token: str | None, code: str, *, idempotency_key: str | None = None
+    ) -> CheckIn:
+        """Mark the ticket of a valid code used (its issuer or their staff), once."""
+
+    def add_checkin_staff(self, token: str | None, email: str) -> StaffMember:
+        """Let another user check in the tickets you issued."""
+
+    def code_keys(self) -> CodeKeys:
+        """The public keys codes are signed with (for verifying offline)."""
+
+    def code_changes(self, after: int = 0, limit: int = 1000) -> CodeChanges:
+        """The revocation list: codes revoked or used, after position `after`."""
 
     def close(self) -> None: ...

@@ -22,14 +22,15 @@ from openticket.app.views import (
     ticket_view,
     user_view,
 )
+from openticket.app.wallet import WalletCalls
 from openticket.core.auth import service as auth
-from openticket.core.auth.keys import KeyRing
 from openticket.core.auth.model import User, clean_display_name
 from openticket.core.auth.passwords import PasswordHasher
 from openticket.core.errors import Conflict, DomainError, InvalidInput
 from openticket.core.orders import service as orders
 from openticket.core.payments.model import check_source
 from openticket.core.ports import Transaction
+from openticket.core.signing_keys import KeyRing
 from openticket.core.tickets import import_passes
 from openticket.core.tickets import service as tickets
 from openticket.core.tickets.model import ImportRow
@@ -38,13 +39,14 @@ from openticket.core.tickets.query import TicketQuery
 EVENTS_LIMIT_MAX = 5000
 
 
-class LocalApi:
+class LocalApi(WalletCalls):
     def __init__(
         self,
         runtime: Runtime,
         *,
         idempotency: IdempotencyRecords,
         keys: KeyRing,
+        code_keys: KeyRing,
         hasher: PasswordHasher,
         terms: Terms,
         on_close: Callable[[], None] = lambda: None,
@@ -55,6 +57,7 @@ class LocalApi:
         self._log = runtime.event_log
         self._idempotency = idempotency
         self._keys = keys
+        self._code_keys = code_keys
         self._hasher = hasher
         self._terms = terms
         self._paying = Paying(runtime)

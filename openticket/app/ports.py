@@ -103,8 +103,14 @@ class Terms(Protocol):
         """The currency of a listing that names none."""
         ...
 
+    @property
+    def resale_cap_percent(self) -> int:
+        """The highest resale price, as a percentage of what its holder paid."""
+        ...
+
 
 @dataclass(frozen=True)
 class FixedTerms:
     order_ttl: int = 900
     currency: str = "USD"
+    resale_cap_percent: int = 110

@@ -40,6 +40,75 @@ class Ticket(Public):
     status: str
     order_id: str | None
     seller: str  # the owner's display name
+    resale: bool  # listed again by someone who bought it (capped: OPENTICKET_RESALE_CAP_PERCENT)
+
+
+class WalletEntry(Public):
+    """A ticket you hold, with the code that lets you in."""
+
+    ticket: Ticket
+    code: str
+    paid: str
+    currency: str
+    acquired_at: str
+    checked_in_at: str | None
+
+
+class Verification(Public):
+    status: str  # valid | revoked | used | invalid
+    ticket_id: str | None
+    title: str | None
+    checked_in_at: str | None
+
+
+class CheckIn(Public):
+    ticket_id: str
+    checked_in_at: str
+
+
+class StaffMember(Public):
+    issuer_id: str
+    staff: User
+
+
+class CodeKey(Public):
+    kid: str
+    public_key: str  # raw Ed25519, base64url
+    created_at: str | None
+
+
+class CodeKeys(Public):
+    keys: list[CodeKey]
+
+
+class CodeChange(Public):
+    """An entry of the revocation list: a holder's code revoked (passed on) or used."""
+
+    position: int  # the event log's: ask for those after it next time
+    ticket_id: str
+    serial: int
+    status: str  # revoked | used
+    at: str
+
+
+class CodeChanges(Public):
+    changes: list[CodeChange]
+    last: int  # where the next page starts (`after`)
+    more: bool  # whether a next page may hold more
+    as_of: str  # when the list was read
+
+
+class Transfer(Public):
+    """A change of holder as one side of it sees it."""
+
+    ticket_id: str
+    kind: str  # sale | gift
+    role: str  # "from" (you passed it on) or "to" (you received it)
+    other_id: str
+    price: str
+    currency: str
+    order_id: str | None
+    at: str
 
 
 class TicketCount(Public):

@@ -37,7 +37,12 @@ def user_view(user: User) -> schemas.User:
 def ticket_view(ticket: Ticket, seller: str) -> schemas.Ticket:
     price = ticket.price
     return _view(
-        schemas.Ticket, ticket, price=price.format(), currency=price.currency, seller=seller
+        schemas.Ticket,
+        ticket,
+        price=price.format(),
+        currency=price.currency,
+        seller=seller,
+        resale=ticket.round > 0,
     )
 
 

@@ -23,6 +23,8 @@ PAYMENT_STARTED: Final = "payment:started"  # an attempt is charging: its order 
 PAYMENT_FAILED: Final = "payment:failed"  # that attempt charged nothing
 PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
+TICKET_TRANSFERRED: Final = "ticket:transferred"  # a new holder: the previous code is revoked
+TICKET_CHECKED_IN: Final = "ticket:checked_in"  # its code is used
 
 EventData = Mapping[str, Any]
 
@@ -38,6 +40,7 @@ class TicketChanged(TypedDict):
     user_id: str  # the seller
     status: str
     order_id: str | None  # the order holding it
+    round: int  # sales before this listing (a resale is round 1 or more)
 
 
 class TicketRef(TypedDict):
@@ -101,6 +104,22 @@ class PaymentRefunded(PaymentMade):
     reason: str
 
 
+class TicketTransferred(TypedDict):
+    """No user ids: the log is readable by every signed-in user, and who holds a ticket is
+    the holder's business. Enough for an offline list of revoked codes."""
+
+    id: str  # the ticket
+    serial: int  # the new holder's code serial
+    revoked_serial: int | None  # the previous holder's (None on the first sale)
+    kind: str  # "sale" or "gift"
+
+
+class TicketCheckedIn(TypedDict):
+    id: str
+    serial: int
+    checked_in_at: str  # ISO 8601, UTC
+
+
 PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_CREATED: TicketChanged,
     TICKET_UPDATED: TicketChanged,
@@ -112,6 +131,8 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     PAYMENT_FAILED: PaymentAttempt,
     PAYMENT_CREATED: PaymentMade,
     PAYMENT_REFUNDED: PaymentRefunded,
+    TICKET_TRANSFERRED: TicketTransferred,
+    TICKET_CHECKED_IN: TicketCheckedIn,
 }
 
 

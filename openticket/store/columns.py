@@ -33,9 +33,14 @@ def amount(prefix: str) -> tuple[Column[Any], Column[Any]]:
 
 
 def partial_index(
-    name: str, column: Column[Any], statuses: Iterable[str], *, unique: bool = False
+    name: str,
+    columns: Column[Any] | tuple[Column[Any], ...],
+    statuses: Iterable[str],
+    *,
+    unique: bool = False,
 ) -> Index:
-    """An index of only the rows of `column`'s table whose status is one of `statuses` (a
-    partial index on either engine)."""
-    where = column.table.c.status.in_(tuple(statuses))
-    return Index(name, column, unique=unique, sqlite_where=where, postgresql_where=where)
+    """An index of only the rows of its table whose status is one of `statuses` (a partial
+    index on either engine)."""
+    columns = columns if isinstance(columns, tuple) else (columns,)
+    where = columns[0].table.c.status.in_(tuple(statuses))
+    return Index(name, *columns, unique=unique, sqlite_where=where, postgresql_where=where)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openticket.core.events import Envelope
 from openticket.core.ports import Transaction
-from openticket.store import outbox
+from openticket.store import outbox, outbox_log
 from openticket.store.uow import connection
 
 
@@ -15,7 +15,7 @@ class OutboxLog:
         return outbox.has_pending(connection(tx))
 
     def read(self, tx: Transaction, after: int, limit: int) -> list[Envelope]:
-        return outbox.read_log(connection(tx), after, limit)
+        return outbox_log.read_log(connection(tx), after, limit)
 
     def last_seq(self, tx: Transaction) -> int:
-        return outbox.last_seq(connection(tx))
+        return outbox_log.last_seq(connection(tx))

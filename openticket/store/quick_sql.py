@@ -36,7 +36,7 @@ DUE = {'overdue_order': ('SELECT orders.id \n'
 
 LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
             'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-            'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+            'tickets.external_id, tickets.round, tickets.created_at, tickets.updated_at \n'
             'FROM tickets \n'
             'WHERE tickets.status = :status_1 ORDER BY tickets.currency, tickets.price_minor '
             'DESC, tickets.id\n'
@@ -44,7 +44,8 @@ LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, t
             {'param_1': 'limit', 'param_2': 'offset', 'status_1': 'status'}),
  '-price/search': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
                    'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-                   'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+                   'tickets.external_id, tickets.round, tickets.created_at, '
+                   'tickets.updated_at \n'
                    'FROM tickets \n'
                    'WHERE tickets.status = :status_1 AND lower(tickets.title) LIKE :lower_1 '
                    "ESCAPE '\\' ORDER BY tickets.currency, tickets.price_minor DESC, "
@@ -56,14 +57,15 @@ LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, t
                     'status_1': 'status'}),
  '-title': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
             'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-            'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+            'tickets.external_id, tickets.round, tickets.created_at, tickets.updated_at \n'
             'FROM tickets \n'
             'WHERE tickets.status = :status_1 ORDER BY lower(tickets.title) DESC, tickets.id\n'
             ' LIMIT :param_1 OFFSET :param_2',
             {'param_1': 'limit', 'param_2': 'offset', 'status_1': 'status'}),
  '-title/search': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
                    'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-                   'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+                   'tickets.external_id, tickets.round, tickets.created_at, '
+                   'tickets.updated_at \n'
                    'FROM tickets \n'
                    'WHERE tickets.status = :status_1 AND lower(tickets.title) LIKE :lower_1 '
                    "ESCAPE '\\' ORDER BY lower(tickets.title) DESC, tickets.id\n"
@@ -74,14 +76,15 @@ LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, t
                     'status_1': 'status'}),
  'listed': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
             'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-            'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+            'tickets.external_id, tickets.round, tickets.created_at, tickets.updated_at \n'
             'FROM tickets \n'
             'WHERE tickets.status = :status_1 ORDER BY tickets.created_at, tickets.id\n'
             ' LIMIT :param_1 OFFSET :param_2',
             {'param_1': 'limit', 'param_2': 'offset', 'status_1': 'status'}),
  'listed/search': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
                    'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-                   'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+                   'tickets.external_id, tickets.round, tickets.created_at, '
+                   'tickets.updated_at \n'
                    'FROM tickets \n'
                    'WHERE tickets.status = :status_1 AND lower(tickets.title) LIKE :lower_1 '
                    "ESCAPE '\\' ORDER BY tickets.created_at, tickets.id\n"
@@ -92,7 +95,7 @@ LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, t
                     'status_1': 'status'}),
  'price': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
            'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-           'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+           'tickets.external_id, tickets.round, tickets.created_at, tickets.updated_at \n'
            'FROM tickets \n'
            'WHERE tickets.status = :status_1 ORDER BY tickets.currency, tickets.price_minor, '
            'tickets.id\n'
@@ -100,7 +103,8 @@ LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, t
            {'param_1': 'limit', 'param_2': 'offset', 'status_1': 'status'}),
  'price/search': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
                   'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-                  'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+                  'tickets.external_id, tickets.round, tickets.created_at, '
+                  'tickets.updated_at \n'
                   'FROM tickets \n'
                   'WHERE tickets.status = :status_1 AND lower(tickets.title) LIKE :lower_1 '
                   "ESCAPE '\\' ORDER BY tickets.currency, tickets.price_minor, tickets.id\n"
@@ -111,14 +115,15 @@ LISTINGS = {'-price': ('SELECT tickets.id, tickets.title, tickets.price_minor, t
                    'status_1': 'status'}),
  'title': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
            'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-           'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+           'tickets.external_id, tickets.round, tickets.created_at, tickets.updated_at \n'
            'FROM tickets \n'
            'WHERE tickets.status = :status_1 ORDER BY lower(tickets.title), tickets.id\n'
            ' LIMIT :param_1 OFFSET :param_2',
            {'param_1': 'limit', 'param_2': 'offset', 'status_1': 'status'}),
  'title/search': ('SELECT tickets.id, tickets.title, tickets.price_minor, tickets.currency, '
                   'tickets.owner_id, tickets.version, tickets.status, tickets.order_id, '
-                  'tickets.external_id, tickets.created_at, tickets.updated_at \n'
+                  'tickets.external_id, tickets.round, tickets.created_at, '
+                  'tickets.updated_at \n'
                   'FROM tickets \n'
                   'WHERE tickets.status = :status_1 AND lower(tickets.title) LIKE :lower_1 '
                   "ESCAPE '\\' ORDER BY lower(tickets.title), tickets.id\n"

@@ -5,12 +5,14 @@ from openticket.core.expiration import tables as expiration_tables
 from openticket.core.orders import tables as orders_tables
 from openticket.core.payments import tables as payments_tables
 from openticket.core.tickets import tables as tickets_tables
+from openticket.core.tickets.holding import tables as holding_tables
 from openticket.store import idempotency, outbox, scheduler_jobs, throttle
 from openticket.store.db import metadata
 
 __all__ = [
     "auth_tables",
     "expiration_tables",
+    "holding_tables",
     "idempotency",
     "metadata",
     "orders_tables",

@@ -19,7 +19,7 @@ import pytest
 
 from openticket.bootstrap import Overrides, bootstrap
 from openticket.config import Settings
-from openticket.core.auth.keys import key_id
+from openticket.core.signing_keys import key_id
 from tests.conftest import OPENTICKET, User, running_server, signed_up
 
 

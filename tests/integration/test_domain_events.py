@@ -15,9 +15,10 @@ from openticket.app.ports import FixedTerms
 from openticket.bootstrap import ALL_DOMAINS, assemble, subscribe_domains
 from openticket.bus.memory import InProcessBus
 from openticket.core import events
-from openticket.core.auth.key_table import TableKeyRing
+from openticket.core.auth import repository as auth_repository
 from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.expiration import service as expiration_service
+from openticket.core.key_table import TableKeyRing
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.orders.tables import order_tickets
 from openticket.core.tickets.model import ImportRow
@@ -58,7 +59,7 @@ class Market:
         self.api = assemble(
             uow=self.uow,
             bus=self.bus,
-            keys=TableKeyRing(),
+            keys=TableKeyRing(auth_repository),
             hasher=Argon2Hasher.cheap(),
             provider=LocalProvider(self.engine, clock),
             timer=self.timer,

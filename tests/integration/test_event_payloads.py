@@ -43,6 +43,8 @@ def test_every_subject_is_written_in_its_declared_shape(
     with pytest.raises(PaymentDeclined):
         api.pay(buyer, paid.id, "tok_chargeDeclined")
     api.pay(buyer, paid.id, "tok_visa")
+    api.transfer(buyer, first.id, "seller@example.com")  # a gift back to its issuer
+    api.check_in(seller, api.wallet_entry(seller, first.id).code)
     api.cancel_order(buyer, api.create_order(buyer, second.id).id)
     expiring = api.create_order(buyer, third.id)
     clock.advance(61)

@@ -22,7 +22,7 @@ from openticket.bus.jetstream_settle import waiting
 from openticket.core.clock import utc_now
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
-from openticket.store import outbox, progress
+from openticket.store import outbox, outbox_log, progress
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import Tx, UnitOfWork
@@ -111,7 +111,7 @@ def test_a_redelivered_event_is_applied_once(uow: UnitOfWork, stream: str) -> No
     try:
         _emit(uow, "order:created", {"n": 1})
         with uow.read() as tx:
-            [envelope] = outbox.read_log(tx.conn, 0, 10)
+            [envelope] = outbox_log.read_log(tx.conn, 0, 10)
         # The consumer applied and committed it, then died before acknowledging it.
         assert bus._apply_many("tickets", {"order:created": handler}, [envelope])[:2] == ([None], 1)
         bus.publish_pending()

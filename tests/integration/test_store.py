@@ -20,7 +20,7 @@ from openticket.app.local import LocalApi
 from openticket.core.clock import utc_now
 from openticket.core.errors import Conflict, InvalidInput, NotSignedIn
 from openticket.core.ids import new_id, new_ids
-from openticket.store import outbox
+from openticket.store import outbox, outbox_log
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import HEAD_REVISION, current_revision, script_location, upgrade
 from openticket.store.schema import metadata
@@ -62,7 +62,7 @@ def test_the_event_log_takes_positions_past_32_bits(postgres_url: str) -> None:
             envelope = tx.emit("ticket:created", {"id": "x"})
         assert envelope.sequence == 3000000001
         with uow.read() as tx:
-            assert outbox.read_log(tx.conn, 3000000000, 10)[0].sequence == 3000000001
+            assert outbox_log.read_log(tx.conn, 3000000000, 10)[0].sequence == 3000000001
     finally:
         engine.dispose()
 
@@ -239,8 +239,8 @@ def test_events_written_before_the_upgrade_to_0007_stay_readable_and_first(
         with engine.begin() as conn:
             conn.execute(insert, {"event_id": "after-the-upgrade"})
         with engine.connect() as conn:
-            read = [envelope.id for envelope in outbox.read_log(conn, 0, 10)]
-            last = outbox.last_seq(conn)
+            read = [envelope.id for envelope in outbox_log.read_log(conn, 0, 10)]
+            last = outbox_log.last_seq(conn)
         assert read == ["before-the-upgrade", "after-the-upgrade"]
         assert last == 2
     finally:

@@ -85,7 +85,7 @@ def test_status_sets_are_written_into_the_sql() -> None:
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        (orders_repository._LIVE_FOR_TICKET, "uq_orders_live_ticket"),
+        (orders_repository._LIVE_FOR_TICKET, "uq_orders_live_ticket_round"),
         (orders_repository._ANY_OVERDUE, "ix_orders_open_expires_at"),
     ],
 )

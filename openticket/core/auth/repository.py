@@ -5,12 +5,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openticket.core.auth.keys import SigningKey, key_id
 from openticket.core.auth.model import User
 from openticket.core.auth.tables import revoked_tokens, users
 from openticket.core.auth.tables import signing_keys as signing_keys_table
 from openticket.core.errors import Conflict
 from openticket.core.ports import Transaction
+from openticket.core.signing_keys import SigningKey, key_id
 from openticket.store.insert_new import insert_new
 from openticket.store.uow import connection
 

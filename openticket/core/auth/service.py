@@ -4,7 +4,6 @@ belongs to, and rotating the keys tokens are signed with."""
 from __future__ import annotations
 
 from openticket.core.auth import repository, tokens
-from openticket.core.auth.keys import KeyRing, SigningKey
 from openticket.core.auth.model import (
     EMAIL_MAX,
     User,
@@ -14,9 +13,10 @@ from openticket.core.auth.model import (
     validate_signup,
 )
 from openticket.core.auth.passwords import PasswordHasher
-from openticket.core.errors import InvalidInput, NotSignedIn
+from openticket.core.errors import InvalidInput, NotFound, NotSignedIn
 from openticket.core.ids import new_id
 from openticket.core.ports import Transaction
+from openticket.core.signing_keys import KeyRing, SigningKey
 from openticket.core.text import storable
 
 INVALID_CREDENTIALS = "Invalid credentials"
@@ -108,6 +108,17 @@ def rename(tx: Transaction, user: User, display_name: str) -> User:
     name = clean_display_name(display_name)
     repository.set_display_name(tx, user.id, name)
     return User(user.id, user.email, name)
+
+
+def user_by_email(tx: Transaction, email: str, field: str = "email") -> User:
+    """The account with this email (someone a ticket is given to, a check-in helper)."""
+    normalized = normalize_email(email)
+    if not normalized or len(normalized) > EMAIL_MAX or not storable(normalized):
+        raise InvalidInput("Not an email address", field)
+    found = repository.find_by_email(tx, normalized)
+    if found is None:
+        raise NotFound("No user has this email", field)
+    return found[0]
 
 
 def shown_names(tx: Transaction, user_ids: list[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import TypeGuard
 
 import jwt
 
-from openticket.core.auth.keys import SigningKey
+from openticket.core.signing_keys import SigningKey
 
 TOKEN_LIFETIME = timedelta(days=30)
 ALGORITHM = "HS256"

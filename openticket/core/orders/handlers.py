@@ -22,6 +22,10 @@ def _replica(data: events.TicketChanged) -> TicketReplica:
         price=money_from_contract(data["price"], data["currency"]),
         owner_id=data["user_id"],
         version=int(data["version"]),
+        round=int(data.get("round", 0)),
+        # Sold and not listed again: the round's completed order refuses others anyway, but
+        # a resale taken off sale has none.
+        on_sale=data.get("status") != "sold",
     )
 
 

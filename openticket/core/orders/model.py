@@ -34,6 +34,8 @@ class TicketReplica(NamedTuple):  # a tuple, not a frozen dataclass: imports mak
     price: Money
     owner_id: str
     version: int
+    round: int = 0  # the ticket's sales before this listing (tickets.model.Ticket.round)
+    on_sale: bool = True  # False once sold and not listed again (a resale taken off sale)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Order:
     expires_at: datetime
     version: int
     payment_attempt: int = 0  # the latest payment attempt whose start or end is known
+    ticket_round: int = 0  # which listing of the ticket it bought (TicketReplica.round)
 
     def check_owner(self, user_id: str) -> None:
         if self.user_id != user_id:

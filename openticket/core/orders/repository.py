@@ -35,7 +35,9 @@ _SAVE_ORDER = (
     .values(status=bindparam("status"), version=bindparam("version"))
 )
 _LIVE_FOR_TICKET = select(orders).where(
-    orders.c.ticket_id == bindparam("ticket_id"), one_of(orders.c.status, LIVE_STATUSES)
+    orders.c.ticket_id == bindparam("ticket_id"),
+    orders.c.ticket_round == bindparam("ticket_round"),
+    one_of(orders.c.status, LIVE_STATUSES),
 )
 # Open orders past their window: `created` ones at once, those awaiting a payment's outcome
 # after PAYMENT_HOLD (`held_until` = now - PAYMENT_HOLD).
@@ -72,7 +74,7 @@ _INSERT_TICKET = insert(order_tickets)
 _SAVE_TICKET = (
     update(order_tickets)
     .where(order_tickets.c.id == bindparam("b_id"))
-    .values(**bound("title", "price_minor", "currency", "owner_id", "version"))
+    .values(**bound("title", "price_minor", "currency", "owner_id", "round", "on_sale", "version"))
 )
 
 
@@ -91,6 +93,7 @@ def add(tx: Transaction, order: Order, now: datetime) -> None:
                 "status": order.status,
                 "expires_at": order.expires_at,
                 "version": order.version,
+                "ticket_round": order.ticket_round,
                 "created_at": now,
             },
         )
@@ -128,10 +131,11 @@ def save_payment_state(tx: Transaction, order: Order) -> None:
     )
 
 
-def live_for_ticket(tx: Transaction, ticket_id: str) -> Order | None:
-    """The ticket's live order, locked (a reservation may expire it)."""
+def live_for_ticket(tx: Transaction, ticket_id: str, ticket_round: int) -> Order | None:
+    """The live order of this listing of the ticket, locked (a reservation may expire it)."""
     conn = connection(tx)
-    return _order.first(conn.execute(_LIVE_FOR_TICKET_LOCKED, {"ticket_id": ticket_id}))
+    params = {"ticket_id": ticket_id, "ticket_round": ticket_round}
+    return _order.first(conn.execute(_LIVE_FOR_TICKET_LOCKED, params))
 
 
 def _overdue_params(now: datetime) -> dict[str, datetime]:
@@ -186,11 +190,29 @@ def add_new_tickets(tx: Transaction, tickets: list[TicketReplica]) -> None:
     insert_many(conn, order_tickets, _TICKET_COLUMNS, rows, skip_existing=True)
 
 
-_TICKET_COLUMNS = ("id", "title", "price_minor", "currency", "owner_id", "version")
+_TICKET_COLUMNS = (
+    "id",
+    "title",
+    "price_minor",
+    "currency",
+    "owner_id",
+    "version",
+    "round",
+    "on_sale",
+)
 
 
 def _ticket_row(t: TicketReplica) -> tuple[Any, ...]:
-    return (t.id, t.title, t.price.minor, t.price.currency, t.owner_id, t.version)
+    return (
+        t.id,
+        t.title,
+        t.price.minor,
+        t.price.currency,
+        t.owner_id,
+        t.version,
+        t.round,
+        t.on_sale,
+    )
 
 
 def _ticket_params(ticket: TicketReplica) -> dict[str, Any]:

@@ -65,7 +65,9 @@ def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> 
         raise NotFound("Ticket not found", "ticket_id")
     if ticket.owner_id == user_id:
         raise Forbidden("You cannot reserve your own ticket", "ticket_id")
-    holder = repository.live_for_ticket(tx, ticket_id)
+    if not ticket.on_sale:
+        raise Conflict("Ticket has been sold", "ticket_id")
+    holder = repository.live_for_ticket(tx, ticket_id, ticket.round)
     if holder is not None and holder.is_overdue(tx.now):
         expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
         holder = None
@@ -82,6 +84,7 @@ def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> 
         status=CREATED,
         expires_at=tx.now + timedelta(seconds=ttl_seconds),
         version=0,
+        ticket_round=ticket.round,
     )
     repository.add(tx, order, tx.now)  # the unique index is the real guard
     tx.emit(events.ORDER_CREATED, created_data(order))

@@ -8,6 +8,7 @@ from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope, payload
 from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import repository
+from openticket.core.tickets.holding import service as holding
 from openticket.core.tickets.model import RESERVED, Ticket
 from openticket.core.tickets.service import event_data
 from openticket.core.versions import is_next_version
@@ -92,6 +93,7 @@ def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
     sold = ticket.sold()
     repository.save(tx, sold, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(sold))
+    holding.on_sale(tx, sold, data["user_id"], data["id"])
 
 
 HANDLERS: dict[str, Handler] = {

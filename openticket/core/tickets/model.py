@@ -28,6 +28,9 @@ class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one p
     status: str
     order_id: str | None
     external_id: str | None = None
+    # How many times it was sold before this listing: a holder's resale is round N after its
+    # Nth sale, so the orders domain's one live order per ticket is one per round.
+    round: int = 0
 
     def check_editable_by(self, user_id: str) -> None:
         if self.owner_id != user_id:
@@ -51,6 +54,21 @@ class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one p
         return self._replace(status=AVAILABLE, order_id=None, version=self.version + 1)
 
     def sold(self) -> Ticket:
+        return self._replace(status=SOLD, version=self.version + 1)
+
+    def relisted(self, seller_id: str, price: Money, round_: int) -> Ticket:
+        """On sale again, by its holder (a resale)."""
+        return self._replace(
+            status=AVAILABLE,
+            owner_id=seller_id,
+            price=price,
+            order_id=None,
+            round=round_,
+            version=self.version + 1,
+        )
+
+    def withdrawn(self) -> Ticket:
+        """A resale taken off sale: held, not listed."""
         return self._replace(status=SOLD, version=self.version + 1)
 
 

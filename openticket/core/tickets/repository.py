@@ -22,7 +22,17 @@ _SAVE = (
     update(tickets)
     .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
     .values(
-        **bound("title", "price_minor", "currency", "status", "order_id", "updated_at", "version")
+        **bound(
+            "title",
+            "price_minor",
+            "currency",
+            "owner_id",
+            "status",
+            "order_id",
+            "round",
+            "updated_at",
+            "version",
+        )
     )
 )
 _BY_IDS = select(tickets).where(tickets.c.id.in_(bindparam("ticket_ids", expanding=True)))
@@ -136,8 +146,10 @@ def _save_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
         "title": ticket.title,
         "price_minor": ticket.price.minor,
         "currency": ticket.price.currency,
+        "owner_id": ticket.owner_id,
         "status": ticket.status,
         "order_id": ticket.order_id,
+        "round": ticket.round,
         "updated_at": now,
         "version": ticket.version,
     }

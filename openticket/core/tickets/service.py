@@ -22,6 +22,7 @@ def event_data(ticket: Ticket) -> events.TicketChanged:
         "user_id": ticket.owner_id,
         "status": ticket.status,
         "order_id": ticket.order_id,
+        "round": ticket.round,
     }
 
 

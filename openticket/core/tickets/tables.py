@@ -12,6 +12,7 @@ tickets = keyed_table(
     Column("status", String(16), nullable=False),
     Column("order_id", String(32), nullable=True),
     Column("external_id", String(200), nullable=True),
+    Column("round", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     # With the id, the listing order (created_at, id) is the index's own: an import's rows

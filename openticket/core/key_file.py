@@ -1,6 +1,6 @@
-"""The signing keys in a file beside a SQLite database (`<database>.keys`, mode 0600): a copy
-of the database file, or a local account that can read it, no longer gives the power to sign
-tokens. Every process on that database reads the same file, and sees a rotation at once."""
+"""Signing keys in a file beside a SQLite database (`<database>.keys` for tokens, mode 0600): a
+copy of the database file, or a local account that can read it, no longer gives the power to
+sign. Every process on that database reads the same file, and sees a rotation at once."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from openticket.core.auth.keys import SigningKey, fresh_key
 from openticket.core.ports import Transaction
+from openticket.core.signing_keys import SigningKey, fresh_key
 
 FILE_MODE = 0o600
 

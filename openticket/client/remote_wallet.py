@@ -1,0 +1,76 @@
+"""The Api's calls about tickets people hold, over HTTP (RemoteApi takes them in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openticket.app import schemas
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+class RemoteWalletCalls:
+    # RemoteApi's own (the class this one is mixed into)
+    def _request(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+    def _create(self, path: str, token: str | None, body: dict[str, Any], key: str | None) -> Any:
+        raise NotImplementedError
+
+    def wallet(self, token: str | None) -> list[schemas.WalletEntry]:
+        found = self._request("GET", "/api/wallet", token)
+        return [schemas.WalletEntry.model_validate(item) for item in found]
+
+    def wallet_entry(self, token: str | None, ticket_id: str) -> schemas.WalletEntry:
+        found = self._request("GET", f"/api/wallet/{_segment(ticket_id)}", token)
+        return schemas.WalletEntry.model_validate(found)
+
+    def resell(self, token: str | None, ticket_id: str, price: str) -> schemas.Ticket:
+        path = f"/api/tickets/{_segment(ticket_id)}/resell"
+        return schemas.Ticket(**self._request("POST", path, token, json={"price": price}))
+
+    def cancel_resale(self, token: str | None, ticket_id: str) -> schemas.Ticket:
+        path = f"/api/tickets/{_segment(ticket_id)}/resell"
+        return schemas.Ticket(**self._request("DELETE", path, token))
+
+    def transfer(self, token: str | None, ticket_id: str, to_email: str) -> schemas.Ticket:
+        path = f"/api/tickets/{_segment(ticket_id)}/transfer"
+        return schemas.Ticket(**self._request("POST", path, token, json={"to": to_email}))
+
+    def transfers(self, token: str | None) -> list[schemas.Transfer]:
+        found = self._request("GET", "/api/wallet/transfers", token)
+        return [schemas.Transfer.model_validate(item) for item in found]
+
+    def verify_code(self, code: str) -> schemas.Verification:
+        found = self._request("POST", "/api/codes/verify", json={"code": code})
+        return schemas.Verification.model_validate(found)
+
+    def check_in(
+        self, token: str | None, code: str, *, idempotency_key: str | None = None
+    ) -> schemas.CheckIn:
+        found = self._create("/api/checkins", token, {"code": code}, idempotency_key)
+        return schemas.CheckIn.model_validate(found)
+
+    def add_checkin_staff(self, token: str | None, email: str) -> schemas.StaffMember:
+        found = self._request("POST", "/api/checkins/staff", token, json={"email": email})
+        return schemas.StaffMember.model_validate(found)
+
+    def code_keys(self) -> schemas.CodeKeys:
+        return schemas.CodeKeys.model_validate(self._request("GET", "/api/codes/keys"))
+
+    def code_changes(self, after: int = 0, limit: int = 1000) -> schemas.CodeChanges:
+        params = {"after": after, "limit": limit}
+        found = self._request("GET", "/api/codes/revoked", params=params)
+        return schemas.CodeChanges.model_validate(found)
