@@ -63,21 +63,23 @@ def _database_key(db_url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{hostinfo}", parts.path, parts.query, ""))
 
 
-class CredentialStore:
-    def __init__(self, home: Path) -> None:
-        self._path = home / FILE_NAME
+class PrivateJson:
+    """A JSON object in a file only its owner can read (mode 0600, written whole)."""
 
-    def _read(self) -> dict[str, Any]:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def read(self) -> dict[str, Any]:
         try:
             data = json.loads(self._path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def write(self, data: dict[str, Any]) -> None:
         home = self._path.parent
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=home, prefix=".credentials.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=home, prefix=f".{self._path.name}.", suffix=".tmp")
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -87,6 +89,17 @@ class CredentialStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         os.chmod(self._path, 0o600)
+
+
+class CredentialStore:
+    def __init__(self, home: Path) -> None:
+        self._file = PrivateJson(home / FILE_NAME)
+
+    def _read(self) -> dict[str, Any]:
+        return self._file.read()
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self._file.write(data)
 
     def token(self, key: str) -> str | None:
         entry = self._read().get(key)

@@ -10,6 +10,7 @@ import typer
 from openticket import __version__
 from openticket.cli import (
     auth,
+    codes,
     completion,
     db,
     demo,
@@ -19,6 +20,7 @@ from openticket.cli import (
     serve,
     tickets,
     tui,
+    wallet,
     worker,
 )
 from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, root_options
@@ -38,6 +40,9 @@ app.add_typer(tickets.app, name="tickets")
 app.add_typer(orders.app, name="orders")
 app.command("pay")(payments.pay)
 app.add_typer(payments.app, name="payments")
+app.add_typer(wallet.app, name="wallet")
+app.command("verify")(codes.verify)
+app.add_typer(codes.checkin_app, name="checkin")
 app.add_typer(events.app, name="events")
 app.add_typer(db.app, name="db")
 app.command("demo")(demo.demo)

@@ -162,6 +162,73 @@ def payment(item: BaseModel) -> None:
     )
 
 
+def _holding_status(entry: Any) -> str:
+    if entry.checked_in_at:
+        return "checked in"
+    return {"available": "listed for resale", "reserved": "being resold"}.get(
+        entry.ticket.status, "held"
+    )
+
+
+def wallet(items: Sequence[BaseModel]) -> None:
+    if not items:
+        _console().print("You hold no tickets.")
+        return
+    rows = []
+    for item in items:
+        e: Any = item
+        paid = f"{e.paid} {e.currency}"
+        rows.append(
+            [e.ticket.id, e.ticket.title, paid, _holding_status(e), shown_time(e.acquired_at)]
+        )
+    _table("Your tickets", ["ID", "Title", "Paid", "Status", "Since"], rows)
+
+
+def wallet_entry(item: BaseModel, *, qr: bool) -> None:
+    e: Any = item
+    details = [
+        ("Ticket", e.ticket.id),
+        ("Title", e.ticket.title),
+        ("Paid", f"{e.paid} {e.currency}"),
+        ("Status", _holding_status(e)),
+        ("Since", shown_time(e.acquired_at)),
+    ]
+    if e.checked_in_at:
+        details.append(("Checked in", shown_time(e.checked_in_at)))
+    details.append(("Code", e.code))
+    _details(details)
+    if qr:
+        from openticket.cli.qr import qr_lines
+
+        sys.stdout.write("\n".join(qr_lines(e.code)) + "\n")
+
+
+def transfers(items: Sequence[BaseModel]) -> None:
+    if not items:
+        _console().print("No transfers.")
+        return
+    rows = []
+    for item in items:
+        t: Any = item
+        way = f"{t.kind} to {t.other_id}" if t.role == "from" else f"{t.kind} from {t.other_id}"
+        rows.append([t.ticket_id, way, f"{t.price} {t.currency}", shown_time(t.at)])
+    _table("Transfers", ["Ticket", "What", "Price", "When"], rows)
+
+
+def verification(item: BaseModel, age_seconds: float | None) -> None:
+    v: Any = item
+    details = [("Status", v.status)]
+    if v.ticket_id:
+        details.append(("Ticket", v.ticket_id))
+    if v.title:
+        details.append(("Title", v.title))
+    if v.checked_in_at:
+        details.append(("Checked in", shown_time(v.checked_in_at)))
+    if age_seconds is not None:
+        details.append(("List", f"offline, synced {int(age_seconds)} s ago"))
+    _details(details)
+
+
 def _details(pairs: Sequence[tuple[str, str]]) -> None:
     if not sys.stdout.isatty():
         _plain_table(None, [(key, shown(value)) for key, value in pairs])

@@ -98,6 +98,29 @@ def update(
     render.print_json(ticket) if cli.as_json else render.ticket(ticket)
 
 
+@app.command()
+@command
+def resell(
+    cli: Cli,
+    ticket_id: TicketId,
+    price: Annotated[
+        str | None, typer.Option("--price", help="Your price, at most the resale cap.")
+    ] = None,
+    cancel: Annotated[bool, typer.Option("--cancel", help="Take your resale off sale.")] = False,
+) -> None:
+    """Sell a ticket you hold again, at most OPENTICKET_RESALE_CAP_PERCENT (110 by default) of
+    what you paid. Your code keeps working until a buyer pays; then it is revoked."""
+    if cancel == (price is not None):
+        raise InvalidInput("Give --price P, or --cancel", "price")
+    token = cli.token()
+    if cancel:
+        ticket = cli.api.cancel_resale(token, ticket_id)
+    else:
+        assert price is not None
+        ticket = cli.api.resell(token, ticket_id, price)
+    render.print_json(ticket) if cli.as_json else render.ticket(ticket)
+
+
 @app.command("import")
 @command
 def import_tickets(

@@ -126,7 +126,7 @@ def test_a_gift_moves_the_ticket_and_keeps_the_cap_base(market: LocalApi) -> Non
     assert entry.paid == "0.00"
     assert market.verify_code(old_code).status == "revoked"
     assert market.verify_code(entry.code).status == "valid"
-    with pytest.raises(InvalidInput, match="resale cap of 22.00"):
+    with pytest.raises(InvalidInput, match=r"resale cap of 22\.00"):
         market.resell(friend, ticket.id, "25.00")
     with pytest.raises(NotFound):
         market.transfer(friend, ticket.id, "nobody@example.com")

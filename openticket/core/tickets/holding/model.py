@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import NamedTuple
 
+from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from openticket.core.money import Money
 
@@ -30,7 +31,7 @@ class Holding(NamedTuple):
 
     def check_unused(self) -> None:
         if self.checked_in_at is not None:
-            raise Conflict(f"Ticket already checked in at {self.checked_in_at.isoformat()}")
+            raise Conflict(f"Ticket already checked in at {isoformat_utc(self.checked_in_at)}")
 
     def cap(self, percent: int) -> Money:
         """The highest resale price: `percent` of the base, rounded down to the minor unit."""

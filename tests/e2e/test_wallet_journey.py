@@ -1,0 +1,147 @@
+"""Tickets people hold, through the real `openticket` console script: embedded on one SQLite
+file, through a real `openticket serve`, and scaled out on PostgreSQL + NATS with a worker
+per domain. Buy, hold a signed code, resell within the cap, be revoked by the next sale,
+check in once, give a ticket away, and verify offline against a synced list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import User, marketplace, signed_up
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture(params=["embedded", "server", "nats"])
+def people(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., User]]:
+    with marketplace(request.param, tmp_path) as person:
+        yield person
+
+
+def _person(people: Callable[..., User], name: str) -> User:
+    someone = people(name)
+    signed_up(someone, f"{name}@example.com", PASSWORD)
+    return someone
+
+
+def _buy(buyer: User, ticket_id: str) -> None:
+    order = buyer.ok("orders", "create", ticket_id)
+    buyer.ok("pay", order["id"], "--card", "tok_visa")
+
+
+def _code(holder: User, ticket_id: str) -> str:
+    entry: dict[str, Any] = holder.ok("wallet", "show", ticket_id)
+    return str(entry["code"])
+
+
+def _verdict(anyone: User, *args: str) -> tuple[int, dict[str, Any]]:
+    done = anyone.run("verify", *args, "--json")
+    return done.code, done.json()
+
+
+def test_buy_hold_resell_revoke_check_in(people: Callable[..., User]) -> None:
+    issuer, first, second = (_person(people, n) for n in ("issuer", "first", "second"))
+    stranger = people("stranger")  # never signed in: anyone may verify
+    ticket = issuer.ok("tickets", "create", "--title", "Gig [/] night", "--price", "20.00")
+    assert first.ok("wallet") == []
+    _buy(first, ticket["id"])
+
+    [entry] = first.ok("wallet")
+    assert entry["ticket"]["id"] == ticket["id"]
+    assert (entry["paid"], entry["currency"], entry["checked_in_at"]) == ("20.00", "USD", None)
+    first_code = entry["code"]
+    assert _verdict(stranger, first_code) == (
+        0,
+        {
+            "status": "valid",
+            "ticket_id": ticket["id"],
+            "title": "Gig [/] night",
+            "checked_in_at": None,
+        },
+    )
+    text = first.run("wallet", "show", ticket["id"])
+    assert first_code in text.stdout and "█" in text.stdout  # the code, and its QR code
+
+    above = first.run("tickets", "resell", ticket["id"], "--price", "22.01", "--json")
+    assert above.code == 1
+    assert "22.00" in above.error_json()["errors"][0]["message"]
+    listed = first.ok("tickets", "resell", ticket["id"], "--price", "22.00")
+    assert (listed["status"], listed["price"], listed["resale"]) == ("available", "22.00", True)
+    assert _verdict(stranger, first_code)[0] == 0  # valid while listed
+
+    _buy(second, ticket["id"])
+    assert first.ok("wallet") == []
+    second_code = _code(second, ticket["id"])
+    assert second_code != first_code
+    assert _verdict(stranger, first_code) == (
+        5,
+        {
+            "status": "revoked",
+            "ticket_id": ticket["id"],
+            "title": "Gig [/] night",
+            "checked_in_at": None,
+        },
+    )
+    assert _verdict(stranger, second_code)[0] == 0
+    tampered = second_code[:50] + ("B" if second_code[50] == "A" else "A") + second_code[51:]
+    assert _verdict(stranger, tampered) == (
+        1,
+        {"status": "invalid", "ticket_id": None, "title": None, "checked_in_at": None},
+    )
+
+    assert second.run("checkin", second_code, "--json").code == 3  # not the issuer
+    scanned = issuer.ok("checkin", second_code)
+    assert scanned["ticket_id"] == ticket["id"]
+    again = issuer.run("checkin", second_code, "--json")
+    assert again.code == 5
+    assert "already checked in at" in again.error_json()["errors"][0]["message"]
+    code, used = _verdict(stranger, second_code)
+    assert (code, used["status"], used["checked_in_at"]) == (5, "used", scanned["checked_in_at"])
+    assert second.run("tickets", "resell", ticket["id"], "--price", "20", "--json").code == 5
+    gift = second.run("wallet", "transfer", ticket["id"], "--to", "first@example.com", "--json")
+    assert gift.code == 5
+
+    history = [(t["role"], t["kind"], t["price"]) for t in first.ok("wallet", "history")]
+    assert history == [("to", "sale", "20.00"), ("from", "sale", "22.00")]
+
+
+def test_a_gift_and_offline_verification_against_a_synced_list(
+    people: Callable[..., User],
+) -> None:
+    issuer, giver, friend, other = (
+        _person(people, n) for n in ("issuer", "giver", "friend", "other")
+    )
+    door = _person(people, "door")
+    ticket = issuer.ok("tickets", "create", "--title", "Play", "--price", "30")
+    _buy(giver, ticket["id"])
+    giver_code = _code(giver, ticket["id"])
+    given = giver.ok("wallet", "transfer", ticket["id"], "--to", "friend@example.com")
+    assert given["id"] == ticket["id"]
+    assert giver.ok("wallet") == []
+    friend_code = _code(friend, ticket["id"])
+    assert _verdict(door, giver_code)[1]["status"] == "revoked"
+
+    synced = door.ok("verify", "--sync")
+    assert synced["keys"] == 1
+    code, offline = _verdict(door, "--offline", friend_code)
+    assert (code, offline["status"], offline["offline"]) == (0, "valid", True)
+    assert offline["list_age_seconds"] >= 0 and offline["as_of"] == synced["as_of"]
+    assert _verdict(door, "--offline", giver_code)[1]["status"] == "revoked"
+
+    friend.ok("wallet", "transfer", ticket["id"], "--to", "other@example.com")  # after the sync
+    code, stale = _verdict(door, "--offline", friend_code)
+    assert (code, stale["status"]) == (0, "valid")  # valid as of the list's time, which it says
+    assert stale["as_of"] == synced["as_of"]
+    assert _verdict(door, friend_code)[1]["status"] == "revoked"  # online knows
+    door.ok("verify", "--sync")
+    assert _verdict(door, "--offline", friend_code)[:1] == (5,)
+
+    issuer.ok("checkin", "staff", "add", "door@example.com")
+    other_code = _code(other, ticket["id"])
+    assert door.ok("checkin", other_code)["ticket_id"] == ticket["id"]
+    door.ok("verify", "--sync")
+    assert _verdict(door, "--offline", other_code)[1]["status"] == "used"
