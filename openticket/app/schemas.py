@@ -52,6 +52,7 @@ class WalletEntry(Public):
     currency: str
     acquired_at: str
     checked_in_at: str | None
+    resale_cap: str  # the most it may be resold for now (OPENTICKET_RESALE_CAP_PERCENT)
 
 
 class Verification(Public):

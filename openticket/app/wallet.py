@@ -71,6 +71,7 @@ class WalletCalls:
             currency=held.paid.currency,
             acquired_at=isoformat_utc(held.acquired_at),
             checked_in_at=None if checked_in is None else isoformat_utc(checked_in),
+            resale_cap=held.cap(self._terms.resale_cap_percent).format(),
         )
 
     def resell(self, token: str | None, ticket_id: str, price: str) -> schemas.Ticket:

@@ -198,7 +198,7 @@ def wallet_entry(item: BaseModel, *, qr: bool) -> None:
     details.append(("Code", e.code))
     _details(details)
     if qr:
-        from openticket.cli.qr import qr_lines
+        from openticket.qr_text import qr_lines
 
         sys.stdout.write("\n".join(qr_lines(e.code)) + "\n")
 

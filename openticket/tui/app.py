@@ -19,6 +19,7 @@ from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
+from openticket.tui.screens.wallet import WalletScreen
 from openticket.tui.session import Session
 
 RETRY_SECONDS = 2.0
@@ -36,6 +37,7 @@ class OpenticketApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("o", "orders", "My orders"),
         Binding("l", "listings", "My listings"),
+        Binding("w", "wallet", "My tickets", show=False),  # in ? help and the palette
         Binding("i", "sign_in", "Sign in"),
         Binding("x", "sign_out", "Sign out", show=False),  # in ? help; the footer is full
         Binding("ctrl+p", "command_palette", "Commands", show=False),
@@ -105,7 +107,12 @@ class OpenticketApp(App[None]):
     def action_listings(self) -> None:
         self._open_own(ListingsScreen)
 
-    def _open_own(self, screen: type[OrdersScreen] | type[ListingsScreen]) -> None:
+    def action_wallet(self) -> None:
+        self._open_own(WalletScreen)
+
+    def _open_own(
+        self, screen: type[OrdersScreen] | type[ListingsScreen] | type[WalletScreen]
+    ) -> None:
         if isinstance(self.screen, screen):
             return
         if self.session.token is None:
@@ -117,6 +124,9 @@ class OpenticketApp(App[None]):
         """Ours, not the toolkit's (themes, screenshots)."""
         yield SystemCommand("My orders", "Your orders, open and past (o)", self.action_orders)
         yield SystemCommand("My listings", "The tickets you sell (l)", self.action_listings)
+        yield SystemCommand(
+            "My tickets", "The tickets you hold, their codes, resale (w)", self.action_wallet
+        )
         yield SystemCommand("Search tickets", "Filter the market by title (/)", self._search)
         yield SystemCommand("Sign in", "Sign in or sign up (i)", self.action_sign_in)
         yield SystemCommand("Sign out", "Sign out here (x)", self.action_sign_out)

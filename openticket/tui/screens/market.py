@@ -92,7 +92,7 @@ class MarketScreen(SessionScreen[None]):
         self.total = total
         table = self.query_one("#tickets", DataTable)
         selected = self._selected_id()
-        rows = ((t.id, (t.title, f"{t.price} {t.currency}", t.seller)) for t in found)
+        rows = ((t.id, (t.title, f"{t.price} {t.currency}", _seller(t))) for t in found)
         fill_rows(table, rows)
         if selected is not None and any(t.id == selected for t in found):
             table.move_cursor(row=table.get_row_index(selected))
@@ -215,3 +215,8 @@ class MarketScreen(SessionScreen[None]):
         from openticket.tui.screens.order import OrderScreen
 
         self.app.push_screen(OrderScreen(self.session, order), lambda _result: self.reload())
+
+
+def _seller(ticket: Ticket) -> str:
+    """A resale says so: bought by its seller, sold on within the resale cap."""
+    return f"{ticket.seller} · resale" if ticket.resale else ticket.seller
