@@ -28,8 +28,10 @@ def verify(
         bool, typer.Option("--sync", help="Fetch the keys and revocation list for --offline.")
     ] = False,
 ) -> None:
-    """Whether a ticket code lets its holder in: valid (exit 0), revoked or used (5), or
-    invalid (1). Anyone may verify; no sign-in needed."""
+    """Check a ticket code (anyone may).
+
+    Valid (exit 0), revoked or used (5), or invalid (1): signed by another marketplace,
+    malformed or tampered with. No sign-in needed."""
     if code is None and not sync:
         raise InvalidInput("Give a ticket code (or --sync to fetch the list)", "code")
     if offline and sync:
@@ -112,7 +114,9 @@ class _CheckinGroup(TyperGroup):
 
 checkin_app = typer.Typer(
     cls=_CheckinGroup,
-    help="Let ticket holders in: check in a code, once (the ticket's issuer and their staff).",
+    help="Let ticket holders in at the door: `openticket checkin CODE` checks the ticket of a "
+    "code in, once (its issuer and their staff may).",
+    short_help="Let ticket holders in at the door.",
     no_args_is_help=True,
 )
 staff_app = typer.Typer(help="Who may check in the tickets you issued.", no_args_is_help=True)
@@ -122,7 +126,7 @@ checkin_app.add_typer(staff_app, name="staff")
 @checkin_app.command("scan", hidden=True)
 @command
 def scan(cli: Cli, code: Annotated[str, typer.Argument(help="The ticket code.")]) -> None:
-    """Check in the ticket of this code: it is used from now on."""
+    """Check in a ticket code: used from now on."""
     done = cli.api.check_in(cli.token(), code)
     render.answer(done, cli.as_json, f"Checked in {done.ticket_id} at {done.checked_in_at}.")
 

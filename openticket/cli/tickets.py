@@ -108,8 +108,10 @@ def resell(
     ] = None,
     cancel: Annotated[bool, typer.Option("--cancel", help="Take your resale off sale.")] = False,
 ) -> None:
-    """Sell a ticket you hold again, at most OPENTICKET_RESALE_CAP_PERCENT (110 by default) of
-    what you paid. Your code keeps working until a buyer pays; then it is revoked."""
+    """Sell a ticket you hold again, within the cap.
+
+    At most OPENTICKET_RESALE_CAP_PERCENT (110 by default) of what you paid. Your code keeps
+    working until a buyer pays; then it is revoked."""
     if cancel == (price is not None):
         raise InvalidInput("Give --price P, or --cancel", "price")
     token = cli.token()

@@ -11,6 +11,7 @@ from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, Cli, command
 
 app = typer.Typer(
     help="The tickets you hold: their codes for the door, gifts, and history.",
+    short_help="The tickets you hold and their codes.",
     invoke_without_command=True,
 )
 
@@ -44,7 +45,9 @@ def show(
     ticket_id: TicketId,
     qr: Annotated[bool, typer.Option("--qr/--no-qr", help="Draw the code as a QR code.")] = True,
 ) -> None:
-    """One ticket you hold, with its code (and the code as a QR code)."""
+    """One ticket you hold, with its code.
+
+    The code is drawn as a QR code too (--no-qr: only the text)."""
     entry = cli.api.wallet_entry(cli.token(), ticket_id)
     render.print_json(entry) if cli.as_json else render.wallet_entry(entry, qr=qr)
 
@@ -56,7 +59,9 @@ def transfer(
     ticket_id: TicketId,
     to: Annotated[str, typer.Option("--to", help="The recipient's email (an account).")],
 ) -> None:
-    """Give a ticket you hold to someone: they get a new code, yours stops working."""
+    """Give a ticket you hold to someone.
+
+    They get a new code; yours stops working."""
     ticket = cli.api.transfer(cli.token(), ticket_id, to)
     if cli.as_json:
         render.print_json(ticket)
@@ -67,6 +72,8 @@ def transfer(
 @app.command()
 @command
 def history(cli: Cli) -> None:
-    """Every ticket you bought, sold or gave or were given: from whom, to whom, at what price."""
+    """What you bought, sold, gave and were given.
+
+    From whom, to whom, at what price and when."""
     found = cli.api.transfers(cli.token())
     render.print_json(found) if cli.as_json else render.transfers(found)
