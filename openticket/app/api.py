@@ -175,6 +175,10 @@ class Api(Protocol):
     def add_checkin_staff(self, token: str | None, email: str) -> StaffMember:
         """Let another user check in the tickets you issued."""
 
+    def rotate_code_key(self, *, revoke_all: bool = False) -> KeyRotation:
+        """A new key signs ticket codes from now on; codes signed before keep verifying,
+        unless `revoke_all` (every holder's code changes). An operator's command."""
+
     def code_keys(self) -> CodeKeys:
         """The public keys codes are signed with (for verifying offline)."""
 

@@ -153,6 +153,10 @@ class WalletCalls:
 
         return self._commands.run("add-staff", add)
 
+    def rotate_code_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
+        key = self._uow.transact(lambda tx: self._code_keys.rotate(tx, revoke_all=revoke_all))
+        return schemas.KeyRotation(kid=key.kid, revoked_all=revoke_all)
+
     def code_keys(self) -> schemas.CodeKeys:
         with self._uow.read() as tx:
             ring = self._code_keys.verifying_keys(tx)

@@ -131,6 +131,24 @@ def scan(cli: Cli, code: Annotated[str, typer.Argument(help="The ticket code.")]
     render.answer(done, cli.as_json, f"Checked in {done.ticket_id} at {done.checked_in_at}.")
 
 
+@checkin_app.command("rotate-key")
+@command
+def rotate_key(
+    cli: Cli,
+    revoke_all: Annotated[
+        bool,
+        typer.Option("--revoke-all", help="Also invalidate every code shown so far."),
+    ] = False,
+) -> None:
+    """Make a new key to sign ticket codes with.
+
+    An operator's command, on the local database. Codes signed by the previous keys keep
+    verifying, unless --revoke-all (then every holder's code changes: show it again)."""
+    rotation = cli.api.rotate_code_key(revoke_all=revoke_all)
+    said = "every earlier code is invalid" if revoke_all else "earlier codes still verify"
+    render.answer(rotation, cli.as_json, f"New code signing key {rotation.kid}; {said}")
+
+
 @staff_app.command("add")
 @command
 def add_staff(

@@ -67,6 +67,13 @@ class RemoteWalletCalls:
         found = self._request("POST", "/api/checkins/staff", token, json={"email": email})
         return schemas.StaffMember.model_validate(found)
 
+    def rotate_code_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
+        from openticket.core.errors import InvalidInput
+
+        raise InvalidInput(
+            "`checkin rotate-key` runs against the local database only (no --server yet)"
+        )
+
     def code_keys(self) -> schemas.CodeKeys:
         return schemas.CodeKeys.model_validate(self._request("GET", "/api/codes/keys"))
 

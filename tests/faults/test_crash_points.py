@@ -162,7 +162,7 @@ def violations(scene: Scene) -> list[str]:
         "tickets with two live orders",
         scene.query(
             "SELECT ticket_id FROM orders WHERE status IN ('created', 'awaiting:payment', "
-            "'complete') GROUP BY ticket_id HAVING count(*) > 1"
+            "'complete') GROUP BY ticket_id, ticket_round HAVING count(*) > 1"
         ),
     )
     check(
@@ -200,20 +200,25 @@ def _replica_problems(scene: Scene) -> list[str]:
         _ticket_of(data)
         for (data,) in scene.query("SELECT data FROM outbox WHERE subject = 'ticket:updated'")
     )
-    orders = {row[0]: row[1:] for row in scene.query("SELECT id, ticket_id, status FROM orders")}
+    orders = {
+        row[0]: row[1:]
+        for row in scene.query("SELECT id, ticket_id, status, ticket_round FROM orders")
+    }
     replica = dict(scene.query("SELECT id, version FROM orders_tickets"))
-    for ticket_id, version, status, order_id in scene.query(
-        "SELECT id, version, status, order_id FROM tickets"
+    for ticket_id, version, status, order_id, round_ in scene.query(
+        "SELECT id, version, status, order_id, round FROM tickets"
     ):
         if replica.get(ticket_id) != version or updates[ticket_id] != version:
             problems.append(
                 f"ticket {ticket_id} v{version}: replica {replica.get(ticket_id)}, "
                 f"{updates[ticket_id]} updates announced"
             )
-        live = [
+        live = [  # of the ticket's current listing (a resale is a new round)
             (oid, st)
-            for oid, (tid, st) in orders.items()
-            if tid == ticket_id and st in ("created", "awaiting:payment", "complete")
+            for oid, (tid, st, r) in orders.items()
+            if tid == ticket_id
+            and r == round_
+            and st in ("created", "awaiting:payment", "complete")
         ]
         expected = "available" if not live else "sold" if live[0][1] == "complete" else "reserved"
         if status != expected or (live and order_id != live[0][0]):

@@ -154,3 +154,23 @@ def test_the_revocation_list_names_revoked_and_used_codes(market: LocalApi) -> N
     assert market.code_changes(after=found.last).changes == []
     [key] = market.code_keys().keys
     assert len(key.kid) == 16
+
+
+def test_a_new_code_key_keeps_earlier_codes_valid_unless_all_are_revoked(
+    market: LocalApi,
+) -> None:
+    issuer, buyer = _people(market, "issuer", "buyer")
+    ticket = market.create_ticket(issuer, "Gig", "20.00")
+    _bought(market, buyer, ticket.id)
+    before = market.wallet_entry(buyer, ticket.id).code
+    first_kid = market.code_keys().keys[0].kid
+    rotation = market.rotate_code_key()
+    after = market.wallet_entry(buyer, ticket.id).code
+    assert after != before and rotation.kid != first_kid
+    assert [k.kid for k in market.code_keys().keys] == [rotation.kid, first_kid]
+    assert market.verify_code(before).status == "valid"
+    assert market.verify_code(after).status == "valid"
+    market.rotate_code_key(revoke_all=True)
+    assert market.verify_code(before).status == "invalid"
+    assert market.verify_code(after).status == "invalid"
+    assert market.verify_code(market.wallet_entry(buyer, ticket.id).code).status == "valid"
