@@ -23,14 +23,23 @@ class OfflineList:
     synced_at: str | None = None
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> OfflineList:
-        return cls(
-            keys=dict(data.get("keys", {})),
-            revoked={k: int(v) for k, v in data.get("revoked", {}).items()},
-            used={k: list(v) for k, v in data.get("used", {}).items()},
-            last=int(data.get("last", 0)),
-            synced_at=data.get("synced_at"),
-        )
+    def from_data(cls, data: Any) -> OfflineList:
+        """The list as kept; ValueError when what is kept is not such a list (edited, cut)."""
+        try:
+            listed = cls(
+                keys={str(k): str(v) for k, v in data.get("keys", {}).items()},
+                revoked={str(k): int(v) for k, v in data.get("revoked", {}).items()},
+                used={str(k): [int(v[0]), str(v[1])] for k, v in data.get("used", {}).items()},
+                last=int(data.get("last", 0)),
+                synced_at=data.get("synced_at"),
+            )
+            if listed.synced_at is not None:
+                _moment(listed.synced_at)
+            for key in listed.keys.values():
+                _decoded(key)
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError) as error:
+            raise ValueError(f"not a list of codes: {type(error).__name__}") from None
+        return listed
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -42,7 +51,8 @@ class OfflineList:
         }
 
     def take_keys(self, found: schemas.CodeKeys) -> None:
-        self.keys |= {key.kid: key.public_key for key in found.keys}
+        """The marketplace's keys now: one it dropped (rotate-key --revoke-all) goes."""
+        self.keys = {key.kid: key.public_key for key in found.keys}
 
     def take_changes(self, found: schemas.CodeChanges) -> None:
         for change in found.changes:
@@ -74,8 +84,14 @@ class OfflineList:
     def age_seconds(self, now: datetime) -> float | None:
         if self.synced_at is None:
             return None
-        synced = datetime.fromisoformat(self.synced_at.replace("Z", "+00:00"))
-        return max(0.0, (now - synced).total_seconds())
+        return max(0.0, (now - _moment(self.synced_at)).total_seconds())
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return moment
 
 
 def _decoded(key: str) -> bytes:

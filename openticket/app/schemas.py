@@ -103,9 +103,11 @@ class Transfer(Public):
     """A change of holder as one side of it sees it."""
 
     ticket_id: str
+    title: str
     kind: str  # sale | gift
     role: str  # "from" (you passed it on) or "to" (you received it)
     other_id: str
+    other: str  # the other side's display name
     price: str
     currency: str
     order_id: str | None

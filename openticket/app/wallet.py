@@ -96,7 +96,8 @@ class WalletCalls:
         self._catch_up()
 
         def give(tx: Transaction) -> schemas.Ticket:
-            recipient = auth.user_by_email(tx, to_email, "to")
+            holding.held(tx, user.id, ticket_id)  # first: whether an email has an account
+            recipient = auth.user_by_email(tx, to_email, "to")  # is not for anyone to probe
             ticket = holding.give(tx, user.id, ticket_id, recipient.id)
             return ticket_view(ticket, auth.shown_names(tx, [ticket.owner_id])[ticket.owner_id])
 
@@ -107,10 +108,13 @@ class WalletCalls:
         self._current()
         with self._uow.read() as tx:
             found = holding.chain(tx, user.id)
-        return [_transfer_view(transfer, user.id) for transfer in found]
+            titles = holding.titles(tx, [transfer.ticket_id for transfer in found])
+            names = auth.shown_names(tx, [t.from_id for t in found] + [t.to_id for t in found])
+        return [_transfer_view(t, user.id, titles, names) for t in found]
 
     def verify_code(self, code: str) -> schemas.Verification:
-        _check_code_text(code)
+        if not code or not code.strip():
+            raise InvalidInput("A ticket code is required", "code")
         self._current()
         with self._uow.read() as tx:
             found = holding.verify(tx, self._code_keys, code)
@@ -125,8 +129,8 @@ class WalletCalls:
     def check_in(
         self, token: str | None, code: str, *, idempotency_key: str | None = None
     ) -> schemas.CheckIn:
-        _check_code_text(code)
         user = self._authenticate(token)
+        _check_code_text(code)
         once = self._once(idempotency_key, user.id, "check_in", code.strip())
         self._catch_up()
 
@@ -214,13 +218,18 @@ def _code_change(envelope: events.Envelope) -> list[schemas.CodeChange]:
     return [change]
 
 
-def _transfer_view(transfer: Transfer, user_id: str) -> schemas.Transfer:
+def _transfer_view(
+    transfer: Transfer, user_id: str, titles: dict[str, str], names: dict[str, str]
+) -> schemas.Transfer:
     outgoing = transfer.from_id == user_id
+    other = transfer.to_id if outgoing else transfer.from_id
     return schemas.Transfer(
         ticket_id=transfer.ticket_id,
+        title=titles.get(transfer.ticket_id, ""),
         kind=transfer.kind,
         role="from" if outgoing else "to",
-        other_id=transfer.to_id if outgoing else transfer.from_id,
+        other_id=other,
+        other=names.get(other, ""),
         price=transfer.price.format(),
         currency=transfer.price.currency,
         order_id=transfer.order_id,

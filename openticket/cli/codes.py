@@ -70,7 +70,10 @@ def _synced(cli: Cli) -> Any:
 
     store = _lists(cli)
     data = store.read()
-    listed = OfflineList.from_data(data.get(cli.target, {}))
+    try:
+        listed = OfflineList.from_data(data.get(cli.target, {}))
+    except ValueError:  # damaged: fetched again from the start
+        listed = OfflineList()
     listed.take_keys(cli.api.code_keys())
     while True:
         page = cli.api.code_changes(listed.last, 5000)
@@ -88,7 +91,13 @@ def _verify_offline(cli: Cli, code: str) -> None:
     data = _lists(cli).read().get(cli.target)
     if not data:
         raise InvalidInput("No list to verify offline with: run `openticket verify --sync` first")
-    listed = OfflineList.from_data(data)
+    try:
+        listed = OfflineList.from_data(data)
+    except ValueError:
+        path = cli.settings.home / LISTS_FILE
+        raise InvalidInput(
+            f"The synced list in {path} is damaged: run `openticket verify --sync` again"
+        ) from None
     found = listed.verify(code)
     age = listed.age_seconds(datetime.now(UTC))
     if cli.as_json:

@@ -210,9 +210,9 @@ def transfers(items: Sequence[BaseModel]) -> None:
     rows = []
     for item in items:
         t: Any = item
-        way = f"{t.kind} to {t.other_id}" if t.role == "from" else f"{t.kind} from {t.other_id}"
-        rows.append([t.ticket_id, way, f"{t.price} {t.currency}", shown_time(t.at)])
-    _table("Transfers", ["Ticket", "What", "Price", "When"], rows)
+        way = f"{t.kind} to {t.other}" if t.role == "from" else f"{t.kind} from {t.other}"
+        rows.append([t.ticket_id, t.title, way, f"{t.price} {t.currency}", shown_time(t.at)])
+    _table("Transfers", ["ID", "Title", "What", "Price", "When"], rows)
 
 
 def verification(item: BaseModel, age_seconds: float | None) -> None:

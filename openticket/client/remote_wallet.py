@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from openticket.app import schemas
+from openticket.core.errors import NotFound
+from openticket.core.ids import is_id
 
 
-def _segment(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
+def _ticket(ticket_id: str) -> str:
+    """The id as a path segment; one that is no ticket id is refused here (`.`, `transfers`
+    or an empty one would name another route)."""
+    if not is_id(ticket_id):
+        raise NotFound("Ticket not found", "ticket_id")
+    return ticket_id
 
 
 class RemoteWalletCalls:
@@ -34,19 +38,19 @@ class RemoteWalletCalls:
         return [schemas.WalletEntry.model_validate(item) for item in found]
 
     def wallet_entry(self, token: str | None, ticket_id: str) -> schemas.WalletEntry:
-        found = self._request("GET", f"/api/wallet/{_segment(ticket_id)}", token)
+        found = self._request("GET", f"/api/wallet/{_ticket(ticket_id)}", token)
         return schemas.WalletEntry.model_validate(found)
 
     def resell(self, token: str | None, ticket_id: str, price: str) -> schemas.Ticket:
-        path = f"/api/tickets/{_segment(ticket_id)}/resell"
+        path = f"/api/tickets/{_ticket(ticket_id)}/resell"
         return schemas.Ticket(**self._request("POST", path, token, json={"price": price}))
 
     def cancel_resale(self, token: str | None, ticket_id: str) -> schemas.Ticket:
-        path = f"/api/tickets/{_segment(ticket_id)}/resell"
+        path = f"/api/tickets/{_ticket(ticket_id)}/resell"
         return schemas.Ticket(**self._request("DELETE", path, token))
 
     def transfer(self, token: str | None, ticket_id: str, to_email: str) -> schemas.Ticket:
-        path = f"/api/tickets/{_segment(ticket_id)}/transfer"
+        path = f"/api/tickets/{_ticket(ticket_id)}/transfer"
         return schemas.Ticket(**self._request("POST", path, token, json={"to": to_email}))
 
     def transfers(self, token: str | None) -> list[schemas.Transfer]:

@@ -145,3 +145,46 @@ def test_a_gift_and_offline_verification_against_a_synced_list(
     assert door.ok("checkin", other_code)["ticket_id"] == ticket["id"]
     door.ok("verify", "--sync")
     assert _verdict(door, "--offline", other_code)[1]["status"] == "used"
+
+
+def test_the_offline_list_follows_a_key_revocation_and_survives_damage(tmp_path: Path) -> None:
+    with marketplace("embedded", tmp_path) as people:
+        issuer, holder = _person(people, "issuer"), _person(people, "holder")
+        door = people("door")
+        ticket = issuer.ok("tickets", "create", "--title", "Play", "--price", "30")
+        _buy(holder, ticket["id"])
+        old_code = _code(holder, ticket["id"])
+        door.ok("verify", "--sync")
+        assert _verdict(door, "--offline", old_code)[0] == 0
+        rotated = issuer.ok("checkin", "rotate-key", "--revoke-all")
+        assert rotated["revoked_all"] is True
+        assert door.ok("verify", "--sync")["keys"] == 1  # the dropped key is gone here too
+        assert _verdict(door, "--offline", old_code)[1]["status"] == "invalid"
+        new_code = _code(holder, ticket["id"])
+        assert _verdict(door, "--offline", new_code)[0] == 0
+
+        (door.home / "code-lists.json").write_text(
+            '{"x": 1, "' + _target(door) + '": {"last": "x"}}'
+        )
+        damaged = door.run("verify", "--offline", new_code, "--json")
+        assert damaged.code == 1
+        assert "damaged" in damaged.error_json()["errors"][0]["message"]
+        assert "Traceback" not in damaged.stderr
+        door.ok("verify", "--sync")  # fetched again from the start
+        assert _verdict(door, "--offline", new_code)[0] == 0
+
+
+def _target(person: User) -> str:
+    from openticket.credentials import target_key
+
+    return target_key(f"sqlite:///{person.db_path}")
+
+
+def test_a_wallet_id_that_names_another_route_is_not_found(tmp_path: Path) -> None:
+    with marketplace("server", tmp_path) as people:
+        holder = _person(people, "holder")
+        for odd in ("transfers", ".", ".."):
+            shown = holder.run("wallet", "show", odd, "--json")
+            assert shown.code == 4, shown.stderr
+            resold = holder.run("tickets", "resell", odd, "--price", "1", "--json")
+            assert resold.code == 4, resold.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from openticket.app.local import LocalApi
-from openticket.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from openticket.core.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
 from tests.conftest import ManualClock, postgres_database
 
 PASSWORD = "correct horse"
@@ -174,3 +174,33 @@ def test_a_new_code_key_keeps_earlier_codes_valid_unless_all_are_revoked(
     assert market.verify_code(before).status == "invalid"
     assert market.verify_code(after).status == "invalid"
     assert market.verify_code(market.wallet_entry(buyer, ticket.id).code).status == "valid"
+
+
+def test_a_resale_keeps_the_issuer_s_title_and_its_price_stays_capped(market: LocalApi) -> None:
+    issuer, first = _people(market, "issuer", "first")
+    ticket = market.create_ticket(issuer, "Gig", "20.00")
+    _bought(market, first, ticket.id)
+    market.resell(first, ticket.id, "20.00")
+    for change in ({"price": "5000"}, {"title": "Backstage VIP"}, {"currency": "JPY"}):
+        with pytest.raises(Forbidden, match="resell"):
+            market.update_ticket(first, ticket.id, **change)
+    assert market.resell(first, ticket.id, "21.50").price == "21.50"  # a new price, listed
+    with pytest.raises(InvalidInput, match="cap"):
+        market.resell(first, ticket.id, "30.00")
+    listed = market.get_ticket(ticket.id)
+    assert (listed.title, listed.price, listed.currency) == ("Gig", "21.50", "USD")
+
+
+def test_refusals_come_in_a_safe_order(market: LocalApi) -> None:
+    issuer, buyer = _people(market, "issuer", "buyer")
+    ticket = market.create_ticket(issuer, "Gig", "20.00")
+    _bought(market, buyer, ticket.id)
+    assert market.verify_code("A" * 5000).status == "invalid"
+    with pytest.raises(NotSignedIn):
+        market.check_in(None, "not a code")  # who asks, before what they ask
+    with pytest.raises(NotFound, match="do not hold"):  # not "no such account": no probing
+        market.transfer(issuer, ticket.id, "nobody@example.com")
+    with pytest.raises(InvalidInput, match="Email must be valid"):
+        market.transfer(buyer, ticket.id, "not an email")
+    [mine] = market.transfers(buyer)
+    assert (mine.title, mine.other, mine.kind) == ("Gig", "issuer", "sale")

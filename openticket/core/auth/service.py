@@ -8,6 +8,7 @@ from openticket.core.auth.model import (
     EMAIL_MAX,
     User,
     clean_display_name,
+    email_problem,
     normalize_email,
     password_length_problem,
     validate_signup,
@@ -113,8 +114,8 @@ def rename(tx: Transaction, user: User, display_name: str) -> User:
 def user_by_email(tx: Transaction, email: str, field: str = "email") -> User:
     """The account with this email (someone a ticket is given to, a check-in helper)."""
     normalized = normalize_email(email)
-    if not normalized or len(normalized) > EMAIL_MAX or not storable(normalized):
-        raise InvalidInput("Not an email address", field)
+    if email_problem(normalized) is not None or not storable(normalized):
+        raise InvalidInput("Email must be valid", field)
     found = repository.find_by_email(tx, normalized)
     if found is None:
         raise NotFound("No user has this email", field)

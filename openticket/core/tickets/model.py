@@ -35,6 +35,11 @@ class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one p
     def check_editable_by(self, user_id: str) -> None:
         if self.owner_id != user_id:
             raise Forbidden("Not Authorized: only the ticket's owner can edit it")
+        if self.round > 0:  # its title and currency are the issuer's; its price is capped
+            raise Forbidden(
+                "A resale keeps the issuer's title and currency: change its price with "
+                "`openticket tickets resell`"
+            )
         if self.status == RESERVED:
             raise Conflict("Cannot edit a reserved ticket")
         if self.status == SOLD:

@@ -60,7 +60,10 @@ def issue(key: CodeKey, ticket_id: str, serial: int) -> str:
         + bytes.fromhex(ticket_id)
         + serial.to_bytes(4, "big")
     )
-    raw = signed + key.private.sign(signed)
+    return _text(signed + key.private.sign(signed))
+
+
+def _text(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -71,11 +74,11 @@ def read(code: str, public_keys: Mapping[str, bytes]) -> CodeClaim | None:
     if len(text) != CODE_LENGTH or not text.isascii():
         return None
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         return None
-    if len(raw) != _CODE_BYTES or raw[0] != VERSION:
-        return None
+    if len(raw) != _CODE_BYTES or raw[0] != VERSION or _text(raw) != text:
+        return None  # one spelling per code: scanners may compare them as strings
     signed, signature = raw[:_SIGNED_BYTES], raw[_SIGNED_BYTES:]
     kid = signed[1 : 1 + _KID_BYTES].hex()
     public = public_keys.get(kid)

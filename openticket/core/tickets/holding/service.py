@@ -94,9 +94,11 @@ def _announce_transfer(tx: Transaction, holding: Holding, revoked: int | None, k
 def resell(tx: Transaction, user_id: str, ticket_id: str, price: str, cap_percent: int) -> Ticket:
     holding, ticket = held(tx, user_id, ticket_id, lock=True)
     holding.check_unused()
-    _check_not_listed(ticket, user_id)
+    if ticket.status == RESERVED:
+        raise Conflict("Ticket is reserved: a buyer is paying for it", "ticket_id")
     money = Money.parse(price, holding.basis.currency)
     holding.check_resale_price(money, cap_percent)
+    # Listed already: a new price for the same listing (its round stays).
     listed = ticket.relisted(user_id, money, holding.serial)
     tickets.save(tx, listed, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(listed))
@@ -188,3 +190,8 @@ def add_staff(tx: Transaction, issuer_id: str, staff_id: str) -> None:
 
 def chain(tx: Transaction, user_id: str) -> list[Transfer]:
     return repository.transfers_of(tx, user_id)
+
+
+def titles(tx: Transaction, ticket_ids: list[str]) -> dict[str, str]:
+    found = (tickets.get(tx, ticket_id) for ticket_id in dict.fromkeys(ticket_ids))
+    return {ticket.id: ticket.title for ticket in found if ticket is not None}
