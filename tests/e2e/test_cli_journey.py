@@ -28,6 +28,7 @@ def test_two_users_buy_a_ticket_from_the_cli(people_anywhere: Callable[..., User
         "status": "available",
         "order_id": None,
         "seller": "seller",  # no display name chosen: the email's local part
+        "resale": False,
     }
     assert [t["id"] for t in third.ok("tickets", "list")] == [ticket["id"]]
 

@@ -38,6 +38,7 @@ ONE_SALE = {
     "payment:started": 1,
     "payment:created": 1,
     "order:completed": 1,
+    "ticket:transferred": 1,  # the buyer holds it
 }
 
 
