@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import User, marketplace, signed_up
+from tests.conftest import User, eventually, marketplace, signed_up
 
 PASSWORD = "correct horse"
 
@@ -31,6 +31,12 @@ def _person(people: Callable[..., User], name: str) -> User:
 def _buy(buyer: User, ticket_id: str) -> None:
     order = buyer.ok("orders", "create", ticket_id)
     buyer.ok("pay", order["id"], "--card", "tok_visa")
+    # Scaled out, the tickets worker makes the buyer the holder: `pay` waits for that chain,
+    # but only so long; a loaded machine may take longer.
+    eventually(
+        lambda: any(e["ticket"]["id"] == ticket_id for e in buyer.ok("wallet")),
+        what="the bought ticket in the buyer's wallet",
+    )
 
 
 def _code(holder: User, ticket_id: str) -> str:
