@@ -35,18 +35,12 @@ class WalletCalls:
     _terms: Terms
     _code_keys: KeyRing
 
-    # LocalApi's own (the class this one is mixed into)
-    def _authenticate(self, token: str | None) -> User:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # LocalApi's own (the class this one is mixed into)
 
-    def _current(self) -> None:
-        raise NotImplementedError
-
-    def _catch_up(self) -> None:
-        raise NotImplementedError
-
-    def _once(self, key: str | None, user_id: str, *request: object) -> Once:
-        raise NotImplementedError
+        def _authenticate(self, token: str | None) -> User: ...
+        def _current(self) -> None: ...
+        def _catch_up(self) -> None: ...
+        def _once(self, key: str | None, user_id: str, *request: object) -> Once: ...
 
     def wallet(self, token: str | None) -> list[schemas.WalletEntry]:
         user = self._authenticate(token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openticket.app import schemas
 from openticket.core.errors import NotFound
@@ -18,20 +18,14 @@ def _ticket(ticket_id: str) -> str:
 
 
 class RemoteWalletCalls:
-    # RemoteApi's own (the class this one is mixed into)
-    def _request(
-        self,
-        method: str,
-        path: str,
-        token: str | None = None,
-        idempotency_key: str | None = None,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # RemoteApi's own (the class this one is mixed into)
 
-    def _create(self, path: str, token: str | None, body: dict[str, Any], key: str | None) -> Any:
-        raise NotImplementedError
+        def _request(
+            self, method: str, path: str, token: str | None = None, **kwargs: Any
+        ) -> Any: ...
+        def _create(
+            self, path: str, token: str | None, body: dict[str, Any], key: str | None
+        ) -> Any: ...
 
     def wallet(self, token: str | None) -> list[schemas.WalletEntry]:
         found = self._request("GET", "/api/wallet", token)
