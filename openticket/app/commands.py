@@ -44,6 +44,7 @@ class Commands:
         consumers keep their replicas current on their own."""
         delivered: set[str] = set()
         in_process = self._bus.delivers_in_process
+        faults.point(f"{name}:starting")  # caught up, nothing written yet
         with self._uow.exclusive():
             if current_replicas and in_process:
                 self._bus.publish_pending()

@@ -25,6 +25,8 @@ PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
 TICKET_TRANSFERRED: Final = "ticket:transferred"  # a new holder: the previous code is revoked
 TICKET_CHECKED_IN: Final = "ticket:checked_in"  # its code is used
+# The tickets domain cannot honour an order: the listing the buyer saw is gone.
+TICKET_ORDER_REFUSED: Final = "ticket:order_refused"
 
 EventData = Mapping[str, Any]
 
@@ -61,6 +63,7 @@ class OrderCreated(TypedDict):
     status: str
     expires_at: str  # ISO 8601, UTC
     ticket: OrderTicket
+    round: int  # the listing it buys (TicketChanged.round); absent in events before 0008
 
 
 class OrderChange(TypedDict):
@@ -71,7 +74,7 @@ class OrderChange(TypedDict):
 
 
 class OrderCancelled(OrderChange):
-    reason: str  # "cancelled" or "expired"
+    reason: str  # "cancelled", "expired" or "refused" (TICKET_ORDER_REFUSED)
 
 
 class OrderCompleted(OrderChange):
@@ -120,6 +123,12 @@ class TicketCheckedIn(TypedDict):
     checked_in_at: str  # ISO 8601, UTC
 
 
+class TicketOrderRefused(TypedDict):
+    id: str  # the ticket
+    order_id: str
+    reason: str  # why, for people: the listing was withdrawn, sold, relisted or repriced
+
+
 PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_CREATED: TicketChanged,
     TICKET_UPDATED: TicketChanged,
@@ -133,6 +142,7 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     PAYMENT_REFUNDED: PaymentRefunded,
     TICKET_TRANSFERRED: TicketTransferred,
     TICKET_CHECKED_IN: TicketCheckedIn,
+    TICKET_ORDER_REFUSED: TicketOrderRefused,
 }
 
 

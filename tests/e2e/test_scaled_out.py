@@ -265,3 +265,68 @@ def test_restarting_nats_loses_nothing_and_applies_nothing_twice(tmp_path: Path)
             }
         finally:
             cluster.stop_all()
+
+
+def _replica_on_sale(cluster: Cluster, ticket_id: str, round_: int) -> bool:
+    """Whether the orders domain has seen the ticket listed in this round."""
+    rows = cluster.query(f"SELECT round, on_sale FROM orders_tickets WHERE id = '{ticket_id}'")
+    return rows == [(round_, True)]
+
+
+def test_an_order_paid_for_a_listing_that_moved_on_is_refunded(cluster: Cluster) -> None:
+    """With the tickets process down, a buyer reserves and pays for a resale; meanwhile its
+    holder takes it off sale, gives it away, and the friend lists it again. When the tickets
+    process comes back it refuses the paid order (its listing is gone): the order ends
+    refunded, its charge is given back, and the friend's listing sells to someone else."""
+    issuer, holder, buyer, friend, other = (
+        cluster.person(name) for name in ("issuer", "holder", "buyer", "friend", "other")
+    )
+    for name, person in (
+        ("issuer", issuer),
+        ("holder", holder),
+        ("buyer", buyer),
+        ("friend", friend),
+        ("other", other),
+    ):
+        signed_up(person, f"{name}@example.com")
+    ticket = issuer.ok("tickets", "create", "--title", "Gig", "--price", "20.00")
+    first = eventually(lambda: _order_when_listed(holder, ticket["id"]))
+    _pay_when_known(holder, first["id"])
+    eventually(lambda: holder.ok("wallet"), what="the ticket in the holder's wallet")
+    relisted = holder.ok("tickets", "resell", ticket["id"], "--price", "22.00")
+    round_ = int(cluster.query(f"SELECT round FROM tickets WHERE id = '{ticket['id']}'")[0][0])
+    eventually(lambda: _replica_on_sale(cluster, ticket["id"], round_))
+    assert relisted["status"] == "available"
+
+    cluster.kill("tickets")
+    stale = buyer.ok("orders", "create", ticket["id"])
+    assert _pay_when_known(buyer, stale["id"])["status"] == "succeeded"
+    eventually(lambda: buyer.ok("orders", "show", stale["id"])["status"] == "complete")
+    holder.ok("tickets", "resell", "--cancel", ticket["id"])
+    holder.ok("wallet", "transfer", ticket["id"], "--to", "friend@example.com")
+    friend.ok("tickets", "resell", ticket["id"], "--price", "20.00")
+    eventually(lambda: _replica_on_sale(cluster, ticket["id"], round_ + 1))
+    fresh = other.ok("orders", "create", ticket["id"])  # the friend's listing: a new round
+
+    cluster.start("tickets")
+    eventually(lambda: buyer.ok("orders", "show", stale["id"])["status"] == "refunded")
+    eventually(
+        lambda: (
+            cluster.query(f"SELECT status FROM payments WHERE order_id = '{stale['id']}'")
+            == [("refunded",)]
+        ),
+        what="the refused order's charge refunded",
+    )
+    assert buyer.ok("wallet") == []
+    eventually(lambda: _status(other, ticket["id"]) == "reserved")
+    _pay_when_known(other, fresh["id"])
+    eventually(lambda: other.ok("wallet"), what="the ticket in the last buyer's wallet")
+    [entry] = other.ok("wallet")
+    assert (entry["ticket"]["id"], entry["paid"]) == (ticket["id"], "20.00")
+    assert other.ok("verify", entry["code"])["status"] == "valid"
+    assert friend.ok("wallet") == [] and holder.ok("wallet") == []
+    live = cluster.query(
+        "SELECT count(*) FROM orders WHERE status IN ('created', 'awaiting:payment', 'complete')"
+        f" AND ticket_id = '{ticket['id']}'"
+    )
+    assert live == [(2,)]  # the holder's first purchase and the last one

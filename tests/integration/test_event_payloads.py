@@ -15,6 +15,7 @@ from openticket.core.events import PAYLOADS
 from openticket.store.db import create_store_engine
 from tests.conftest import ManualClock
 from tests.integration.test_payments import RacingProvider, _ended_before_the_start_was_applied
+from tests.integration.test_refused_orders import _reserved_while
 
 
 def _mismatches(shape: type[Mapping[str, Any]], data: Mapping[str, Any], at: str) -> list[str]:
@@ -35,8 +36,8 @@ def test_every_subject_is_written_in_its_declared_shape(
     api = make_api(provider=provider, order_ttl=60)
     seller = api.signup("seller@example.com", "long enough").token
     buyer = api.signup("buyer@example.com", "long enough").token
-    first, second, third, fourth = (
-        api.create_ticket(seller, f"Show {n}", "10.00") for n in range(4)
+    first, second, third, fourth, fifth = (
+        api.create_ticket(seller, f"Show {n}", "10.00") for n in range(5)
     )
     api.update_ticket(seller, first.id, title="Show 0, balcony")
     paid = api.create_order(buyer, first.id)
@@ -53,6 +54,14 @@ def test_every_subject_is_written_in_its_declared_shape(
     provider.during_charge = lambda: _ended_before_the_start_was_applied(api, late)
     with pytest.raises(Conflict, match="refunded"):
         api.pay(buyer, late.id, "tok_visa")
+    other_process = make_api(provider=provider, order_ttl=60)
+    _reserved_while(  # and repriced meanwhile: refused
+        api,
+        buyer,
+        fifth.id,
+        "update-ticket",
+        lambda: other_process.update_ticket(seller, fifth.id, price="12.00"),
+    )
 
     written = api.events(after=0, limit=1000)
     problems = [

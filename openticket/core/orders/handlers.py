@@ -75,6 +75,15 @@ def on_expiration_complete(envelope: Envelope, tx: Transaction) -> None:
     # A paid or cancelled order is left alone: a late expiration never cancels a sale.
 
 
+def on_ticket_order_refused(envelope: Envelope, tx: Transaction) -> None:
+    refusal = payload(envelope, events.TicketOrderRefused)
+    order = repository.get(tx, refusal["order_id"], lock=True)
+    if order is None:
+        raise RuntimeError(f"refused order {refusal['order_id']} does not exist")
+    if service.refuse(tx, order) is not None:
+        log.info("order %s refused: %s", order.id, refusal["reason"])
+
+
 def on_payment_started(envelope: Envelope, tx: Transaction) -> None:
     """A card is being charged for the order: it no longer expires until the outcome is
     known (a crash meanwhile is recovered by payments, which drives the attempt again)."""
@@ -122,6 +131,7 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {
 HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_ticket_created,
     events.TICKET_UPDATED: on_ticket_updated,
+    events.TICKET_ORDER_REFUSED: on_ticket_order_refused,
     events.EXPIRATION_COMPLETE: on_expiration_complete,
     events.PAYMENT_STARTED: on_payment_started,
     events.PAYMENT_FAILED: on_payment_failed,

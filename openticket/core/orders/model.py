@@ -14,6 +14,7 @@ AWAITING_PAYMENT = "awaiting:payment"
 COMPLETE = "complete"
 CANCELLED = "cancelled"  # by its buyer
 EXPIRED = "expired"  # its window passed unpaid
+REFUNDED = "refunded"  # paid, then its payment given back: the buyer did not get the ticket
 
 OPEN_STATUSES = (CREATED, AWAITING_PAYMENT)
 # An order in one of these statuses holds its ticket; the database allows one per ticket.
@@ -26,6 +27,7 @@ PAYMENT_HOLD = timedelta(hours=1)
 
 REASON_CANCELLED = "cancelled"
 REASON_EXPIRED = "expired"
+REASON_REFUSED = "refused"  # the listing the buyer reserved was gone (tickets refused it)
 
 
 class TicketReplica(NamedTuple):  # a tuple, not a frozen dataclass: imports make one per row
@@ -94,6 +96,15 @@ class Order:
             raise Conflict("Order has expired")
         status = EXPIRED if expiring else CANCELLED
         return replace(self, status=status, version=self.version + 1)
+
+    def refused(self) -> Order | None:
+        """The order once the tickets domain refused it: an open one is cancelled, a paid one
+        refunded (it was charged before the refusal arrived); None if it had ended."""
+        if self.is_open():
+            return replace(self, status=CANCELLED, version=self.version + 1)
+        if self.status == COMPLETE:
+            return replace(self, status=REFUNDED, version=self.version + 1)
+        return None
 
     def completed(self) -> Order:
         return replace(self, status=COMPLETE, version=self.version + 1)

@@ -9,7 +9,14 @@ from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, NotFound
 from openticket.core.ids import is_id, new_id
 from openticket.core.orders import repository
-from openticket.core.orders.model import COMPLETE, CREATED, REASON_CANCELLED, REASON_EXPIRED, Order
+from openticket.core.orders.model import (
+    COMPLETE,
+    CREATED,
+    REASON_CANCELLED,
+    REASON_EXPIRED,
+    REASON_REFUSED,
+    Order,
+)
 from openticket.core.ports import Transaction
 
 
@@ -26,6 +33,7 @@ def created_data(order: Order) -> events.OrderCreated:
             "price": order.price.format(),
             "currency": order.price.currency,
         },
+        "round": order.ticket_round,
     }
 
 
@@ -55,6 +63,17 @@ def complete(tx: Transaction, order: Order, payment_id: str) -> Order:
 
 def expire(tx: Transaction, order: Order) -> Order:
     return _cancel(tx, order, REASON_EXPIRED)
+
+
+def refuse(tx: Transaction, order: Order) -> Order | None:
+    """The tickets domain could not give the order its ticket (the listing was gone when it
+    arrived there): it ends, and payments refunds it if it was charged. None if it had ended."""
+    ended = order.refused()
+    if ended is None:
+        return None
+    repository.save(tx, ended)
+    tx.emit(events.ORDER_CANCELLED, events.OrderCancelled(**_change(ended), reason=REASON_REFUSED))
+    return ended
 
 
 def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:

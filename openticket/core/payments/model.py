@@ -51,6 +51,12 @@ class OrderReplica:
         if self.status == ORDER_STATUS_CANCELLED:
             if self.cancel_reason == "expired":
                 raise Conflict("Cannot complete payment: order has expired", "order_id")
+            if self.cancel_reason == "refused":
+                raise Conflict(
+                    "Cannot complete payment: the ticket was no longer on sale as reserved "
+                    "(its seller withdrew, sold or repriced it), so the order was cancelled",
+                    "order_id",
+                )
             raise Conflict("Cannot complete payment: order has been cancelled", "order_id")
         if self.status == ORDER_STATUS_COMPLETE:
             raise Conflict("Cannot complete payment: order has been completed", "order_id")

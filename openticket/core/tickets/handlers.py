@@ -1,17 +1,41 @@
 """Tickets' reactions to order events: lock, unlock, sell. Order events are applied in the
-order's version order, and a cancellation only unlocks the ticket if that order holds it."""
+order's version order, and a cancellation only unlocks the ticket if that order holds it.
+
+An order is made against the orders domain's replica of the listing, so by the time it
+arrives here the listing may be gone (taken off sale, sold, listed again, repriced). Such an
+order is refused (TICKET_ORDER_REFUSED): the orders domain cancels it, and payments refunds
+whatever it was charged. This domain, which knows whether a code was used, has the last word.
+"""
 
 from __future__ import annotations
 
 from openticket.core import events
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope, payload
+from openticket.core.money import money_from_contract
 from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import repository
 from openticket.core.tickets.holding import service as holding
 from openticket.core.tickets.model import RESERVED, Ticket
 from openticket.core.tickets.service import event_data
 from openticket.core.versions import is_next_version
+
+REFUSED = "refused"  # an order's status here once this domain refused it
+
+
+def _refusal(ticket: Ticket | None, data: events.OrderCreated) -> events.TicketOrderRefused | None:
+    """What to answer an order the ticket cannot take; None when it can be locked for it.
+    RetryLater while the ticket is unknown or reserved by another order (that one ends)."""
+    ticket_id = data["ticket"]["id"]
+    if ticket is None:
+        raise RetryLater(f"ticket {ticket_id} not known yet")
+    if ticket.status == RESERVED and ticket.order_id != data["id"]:
+        raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
+    price = money_from_contract(data["ticket"]["price"], data["ticket"]["currency"])
+    reason = ticket.refusal(data.get("round"), price)
+    if reason is None:
+        return None
+    return {"id": ticket_id, "order_id": data["id"], "reason": reason}
 
 
 def on_order_created(envelope: Envelope, tx: Transaction) -> None:
@@ -21,10 +45,12 @@ def on_order_created(envelope: Envelope, tx: Transaction) -> None:
     if not repository.add_order(tx, order_id, ticket_id, int(data["version"]), data["status"]):
         return  # applied already
     ticket = repository.get(tx, ticket_id, lock=True)
-    if ticket is None:
-        raise RetryLater(f"ticket {ticket_id} not known yet")
-    if ticket.order_id is not None and ticket.order_id != order_id:
-        raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
+    refusal = _refusal(ticket, data)
+    if refusal is not None:
+        repository.save_order(tx, order_id, int(data["version"]), REFUSED)
+        tx.emit(events.TICKET_ORDER_REFUSED, refusal)
+        return
+    assert ticket is not None
     locked = ticket.locked_by(order_id)
     repository.save(tx, locked, tx.now)
     tx.emit(events.TICKET_UPDATED, event_data(locked))
@@ -46,34 +72,44 @@ def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     current = repository.get_many(tx, [data["ticket"]["id"] for _, data in run])
     locked: list[Ticket] = []
     causes: list[str] = []
+    refusals: list[events.TicketOrderRefused] = []
+    refusal_causes: list[str] = []
     for envelope, data in run:
         order_id, ticket_id = data["id"], data["ticket"]["id"]
         ticket = current.get(ticket_id)
-        if ticket is None:
-            raise RetryLater(f"ticket {ticket_id} not known yet")
-        if ticket.order_id is not None and ticket.order_id != order_id:
-            raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
+        refusal = _refusal(ticket, data)
+        if refusal is not None:
+            repository.save_order(tx, order_id, int(data["version"]), REFUSED)
+            refusals.append(refusal)
+            refusal_causes.append(envelope.id)
+            continue
+        assert ticket is not None
         current[ticket_id] = ticket.locked_by(order_id)
         locked.append(current[ticket_id])
         causes.append(envelope.id)
     repository.save_many(tx, locked, tx.now)
     tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked], causes)
+    if refusals:
+        tx.emit_many(events.TICKET_ORDER_REFUSED, refusals, refusal_causes)
 
 
 def _apply_order_change(
     tx: Transaction, data: events.OrderCancelled | events.OrderCompleted, status: str
-) -> bool:
-    """Record a versioned order change; False when it is a duplicate of one already applied."""
+) -> str | None:
+    """Record a versioned order change: the order's status before it, or None when the
+    change is a duplicate of one already applied."""
     order_id, version = data["id"], int(data["version"])
-    if not is_next_version(f"order {order_id}", version, repository.order_version(tx, order_id)):
-        return False
+    known = repository.order_state(tx, order_id)
+    if not is_next_version(f"order {order_id}", version, None if known is None else known[0]):
+        return None
+    assert known is not None  # is_next_version asks to retry an order not known yet
     repository.save_order(tx, order_id, version, status)
-    return True
+    return known[1]
 
 
 def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
     data = payload(envelope, events.OrderCancelled)
-    if not _apply_order_change(tx, data, "cancelled"):
+    if _apply_order_change(tx, data, "cancelled") is None:
         return
     ticket = repository.get(tx, data["ticket"]["id"], lock=True)
     if ticket is None or ticket.order_id != data["id"] or ticket.status != RESERVED:
@@ -85,7 +121,12 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
 
 def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
     data = payload(envelope, events.OrderCompleted)
-    if not _apply_order_change(tx, data, "complete"):
+    before = _apply_order_change(tx, data, "complete")
+    if before is None:
+        return
+    if before == REFUSED:
+        # Paid before the orders domain heard of the refusal: it refunds the order when it
+        # does, and the ticket stays with whoever holds it.
         return
     ticket = repository.get(tx, data["ticket"]["id"], lock=True)
     if ticket is None or ticket.order_id != data["id"]:

@@ -52,6 +52,20 @@ class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one p
             version=self.version + 1,
         )
 
+    def refusal(self, order_round: int | None, order_price: Money) -> str | None:
+        """Why a new order cannot have this ticket, which it was not locked for: the buyer
+        reserved the listing as the orders domain last saw it, and that listing was taken off
+        sale, sold, listed again by a new holder or repriced meanwhile. None if it can (a
+        ticket reserved by another order is a wait, not a refusal). `order_round` is None for
+        orders written before rounds existed."""
+        if self.status == SOLD:
+            return "the ticket was taken off sale or sold"
+        if order_round is not None and order_round != self.round:
+            return "the ticket was listed again by its new holder"
+        if self.status == AVAILABLE and self.price != order_price:
+            return f"its seller changed the price to {self.price}"
+        return None
+
     def locked_by(self, order_id: str) -> Ticket:
         return self._replace(status=RESERVED, order_id=order_id, version=self.version + 1)
 

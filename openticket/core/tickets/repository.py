@@ -46,8 +46,8 @@ _UNNAMED_BY_IDS = select(tickets).where(
     tickets.c.external_id.is_(None),
     tickets.c.id.in_(bindparam("ticket_ids", expanding=True)),
 )
-_ORDER_VERSION = (
-    select(ticket_orders.c.version)
+_ORDER_STATE = (
+    select(ticket_orders.c.version, ticket_orders.c.status)
     .where(ticket_orders.c.id == bindparam("order_id"))
     .with_for_update()
 )
@@ -203,10 +203,11 @@ def lock_imports(tx: Transaction, owner_id: str) -> None:
     lock_key(connection(tx), key_of("import", owner_id))
 
 
-def order_version(tx: Transaction, order_id: str) -> int | None:
-    """The order's known version, its row locked until the change is applied."""
+def order_state(tx: Transaction, order_id: str) -> tuple[int, str] | None:
+    """The order's known version and status, its row locked until the change is applied."""
     conn = connection(tx)
-    return conn.execute(_ORDER_VERSION, {"order_id": order_id}).scalar()
+    row = conn.execute(_ORDER_STATE, {"order_id": order_id}).first()
+    return None if row is None else (row.version, row.status)
 
 
 def add_order(tx: Transaction, order_id: str, ticket_id: str, version: int, status: str) -> bool:

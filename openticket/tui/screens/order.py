@@ -83,7 +83,9 @@ class OrderScreen(SessionScreen[None]):
             return "Paid: the ticket is yours."
         if status == "expired":
             return "This order expired: the ticket is back on sale."
-        return "This order was cancelled: the ticket is back on sale."
+        if status == "refunded":
+            return "This order was refunded: the ticket was no longer on sale as reserved."
+        return "This order was cancelled."
 
     @work(thread=True, exclusive=True, group="order", exit_on_error=False)
     def _refresh_order(self) -> None:
