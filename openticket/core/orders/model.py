@@ -12,7 +12,7 @@ from openticket.core.money import Money
 CREATED = "created"
 AWAITING_PAYMENT = "awaiting:payment"
 COMPLETE = "complete"
-CANCELLED = "cancelled"  # by its buyer
+CANCELLED = "cancelled"  # by its buyer, or refused: its listing was gone (REASON_REFUSED)
 EXPIRED = "expired"  # its window passed unpaid
 REFUNDED = "refunded"  # paid, then its payment given back: the buyer did not get the ticket
 
@@ -52,6 +52,7 @@ class Order:
     version: int
     payment_attempt: int = 0  # the latest payment attempt whose start or end is known
     ticket_round: int = 0  # which listing of the ticket it bought (TicketReplica.round)
+    seller_id: str | None = None  # whose listing it was (None for orders before 0009)
 
     def check_owner(self, user_id: str) -> None:
         if self.user_id != user_id:

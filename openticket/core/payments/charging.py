@@ -23,9 +23,6 @@ from openticket.core.ports import UnitOfWork
 
 log = logging.getLogger("openticket.payments")
 
-REFUND_REASON = "order cancelled or expired before the payment completed"
-
-
 REDRIVE_BATCH = 20  # attempts driven again per call, one lease at a time
 
 
@@ -149,13 +146,6 @@ def settle_refunds(uow: UnitOfWork, provider: PaymentProvider) -> int:
         except OutcomeUnknown as unknown:
             log.warning("refund of payment %s postponed: %s", payment.id, unknown)
             continue
-        uow.transact(
-            partial(
-                service.record_refund,
-                payment_id=payment.id,
-                refund_ref=refund_ref,
-                reason=REFUND_REASON,
-            )
-        )
+        uow.transact(partial(service.record_refund, payment_id=payment.id, refund_ref=refund_ref))
         settled += 1
     return settled

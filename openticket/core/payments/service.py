@@ -157,8 +157,8 @@ def raise_for_outcome(payment: Payment) -> Payment:
     if payment.status in (REFUND_PENDING, REFUNDED):
         done = "was refunded" if payment.status == REFUNDED else "is being refunded"
         raise Conflict(
-            "Cannot complete payment: the order expired or was cancelled while paying; "
-            f"the charge of {payment.amount} {done}",
+            "Cannot complete payment: the order expired or was cancelled while paying (or its "
+            f"ticket was no longer on sale as reserved); the charge of {payment.amount} {done}",
             "order_id",
         )
     return payment
@@ -178,12 +178,19 @@ def any_refund_due(tx: Transaction) -> bool:
     return repository.any_with_status(tx, REFUND_PENDING)
 
 
-def record_refund(tx: Transaction, payment_id: str, refund_ref: str, reason: str) -> None:
+REFUND_REASON = "order cancelled or expired before the payment completed"
+REFUSED_REFUND_REASON = "the ticket was no longer on sale as reserved (its seller withdrew it)"
+
+
+def record_refund(tx: Transaction, payment_id: str, refund_ref: str) -> None:
     payment = repository.get(tx, payment_id, lock=True)
     if payment is None or payment.status != REFUND_PENDING:
         return
     refunded = payment.with_status(REFUNDED)
     repository.save(tx, refunded, tx.now)
+    order = repository.get_order(tx, payment.order_id)
+    refused = order is not None and order.cancel_reason == "refused"
+    reason = REFUSED_REFUND_REASON if refused else REFUND_REASON
     tx.emit(
         events.PAYMENT_REFUNDED,
         events.PaymentRefunded(**payment_data(refunded), refund_ref=refund_ref, reason=reason),

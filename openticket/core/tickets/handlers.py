@@ -9,9 +9,12 @@ whatever it was charged. This domain, which knows whether a code was used, has t
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+
 from openticket.core import events
 from openticket.core.errors import RetryLater
-from openticket.core.events import Envelope, payload
+from openticket.core.events import Envelope, EventData, payload
 from openticket.core.money import money_from_contract
 from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import repository
@@ -29,10 +32,10 @@ def _refusal(ticket: Ticket | None, data: events.OrderCreated) -> events.TicketO
     ticket_id = data["ticket"]["id"]
     if ticket is None:
         raise RetryLater(f"ticket {ticket_id} not known yet")
-    if ticket.status == RESERVED and ticket.order_id != data["id"]:
-        raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
     price = money_from_contract(data["ticket"]["price"], data["ticket"]["currency"])
     reason = ticket.refusal(data.get("round"), price)
+    if reason is None and ticket.status == RESERVED and ticket.order_id != data["id"]:
+        raise RetryLater(f"ticket {ticket_id} still held by order {ticket.order_id}")
     if reason is None:
         return None
     return {"id": ticket_id, "order_id": data["id"], "reason": reason}
@@ -71,26 +74,23 @@ def on_orders_created(envelopes: list[Envelope], tx: Transaction) -> None:
     run = list(first.values())
     current = repository.get_many(tx, [data["ticket"]["id"] for _, data in run])
     locked: list[Ticket] = []
-    causes: list[str] = []
-    refusals: list[events.TicketOrderRefused] = []
-    refusal_causes: list[str] = []
+    answers: list[tuple[str, EventData, str]] = []  # (subject, data, cause), in event order
     for envelope, data in run:
         order_id, ticket_id = data["id"], data["ticket"]["id"]
         ticket = current.get(ticket_id)
         refusal = _refusal(ticket, data)
         if refusal is not None:
             repository.save_order(tx, order_id, int(data["version"]), REFUSED)
-            refusals.append(refusal)
-            refusal_causes.append(envelope.id)
+            answers.append((events.TICKET_ORDER_REFUSED, refusal, envelope.id))
             continue
         assert ticket is not None
         current[ticket_id] = ticket.locked_by(order_id)
         locked.append(current[ticket_id])
-        causes.append(envelope.id)
+        answers.append((events.TICKET_UPDATED, event_data(current[ticket_id]), envelope.id))
     repository.save_many(tx, locked, tx.now)
-    tx.emit_many(events.TICKET_UPDATED, [event_data(ticket) for ticket in locked], causes)
-    if refusals:
-        tx.emit_many(events.TICKET_ORDER_REFUSED, refusals, refusal_causes)
+    for subject, group in groupby(answers, key=itemgetter(0)):
+        same = list(group)
+        tx.emit_many(subject, [data for _, data, _ in same], [cause for _, _, cause in same])
 
 
 def _apply_order_change(

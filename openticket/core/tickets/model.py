@@ -57,11 +57,12 @@ class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one p
         reserved the listing as the orders domain last saw it, and that listing was taken off
         sale, sold, listed again by a new holder or repriced meanwhile. None if it can (a
         ticket reserved by another order is a wait, not a refusal). `order_round` is None for
-        orders written before rounds existed."""
-        if self.status == SOLD:
-            return "the ticket was taken off sale or sold"
+        orders written before rounds existed. A round only grows, so a listing of another
+        round is gone for good, whoever holds the ticket now."""
         if order_round is not None and order_round != self.round:
             return "the ticket was listed again by its new holder"
+        if self.status == SOLD:
+            return "the ticket was taken off sale or sold"
         if self.status == AVAILABLE and self.price != order_price:
             return f"its seller changed the price to {self.price}"
         return None
