@@ -65,7 +65,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         on_leader=lambda: runtime.schedule_pending_expirations(),
     )
     bus = event_bus(settings, uow, options.domains, timer)
-    subscribe_domains(bus, timer, options.domains)
+    subscribe_domains(bus, timer, options.domains, settings)
     provider = options.provider or payment_provider(settings, engine, options.clock)
     payment_lease = timedelta(seconds=settings.payment_grace or provider.patience_seconds)
     api = assemble(
@@ -230,7 +230,8 @@ def event_bus(
         return InProcessBus(uow)
     from openticket.bus.jetstream import JetStreamBus
 
-    return JetStreamBus(uow, settings.bus_url, settings.nats_stream, consumers_by_subject(timer))
+    consumers = consumers_by_subject(timer, settings)
+    return JetStreamBus(uow, settings.bus_url, settings.nats_stream, consumers)
 
 
 def hosting(settings: Settings, domains: str) -> LocalApi:
@@ -269,28 +270,30 @@ def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> Paymen
     )
 
 
-def consumers_by_subject(timer: ExpiryTimer) -> dict[str, set[str]]:
+def consumers_by_subject(timer: ExpiryTimer, terms: Terms) -> dict[str, set[str]]:
     """Which domains handle each subject, whichever of them this process hosts (a command
     waits for all of them on a broker)."""
     consumers: dict[str, set[str]] = {}
-    for domain, table in _handler_tables(timer).items():
+    for domain, table in _handler_tables(timer, terms).items():
         for subject in table:
             consumers.setdefault(subject, set()).add(domain)
     return consumers
 
 
-def _handler_tables(timer: ExpiryTimer) -> dict[str, dict[str, Handler]]:
+def _handler_tables(timer: ExpiryTimer, terms: Terms) -> dict[str, dict[str, Handler]]:
     return {
         "auth": auth_handlers.HANDLERS,
         "tickets": tickets_handlers.HANDLERS,
         "orders": orders_handlers.HANDLERS,
-        "payments": payments_handlers.HANDLERS,
+        "payments": payments_handlers.build_handlers(lambda: terms.payout_terms),
         "expiration": expiration_handlers.build_handlers(timer),
     }
 
 
-def subscribe_domains(bus: EventBus, timer: ExpiryTimer, domains: tuple[str, ...]) -> None:
-    tables = _handler_tables(timer)
+def subscribe_domains(
+    bus: EventBus, timer: ExpiryTimer, domains: tuple[str, ...], terms: Terms
+) -> None:
+    tables = _handler_tables(timer, terms)
     batches = {
         "tickets": tickets_handlers.BATCH_HANDLERS,
         "orders": orders_handlers.BATCH_HANDLERS,

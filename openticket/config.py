@@ -6,10 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from openticket.core.errors import InvalidInput
 from openticket.core.money import normalize_currency
+from openticket.core.payments.payouts.model import PayoutTerms
 
 ENV_HOME = "OPENTICKET_HOME"
 ENV_DB = "OPENTICKET_DB"
@@ -26,6 +29,8 @@ ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
 ENV_SIGNUPS_PER_MINUTE = "OPENTICKET_SIGNUPS_PER_MINUTE"
 ENV_PAYMENT_GRACE = "OPENTICKET_PAYMENT_GRACE"
 ENV_RESALE_CAP = "OPENTICKET_RESALE_CAP_PERCENT"
+ENV_PLATFORM_FEE = "OPENTICKET_PLATFORM_FEE_PERCENT"
+ENV_PAYOUT_HOLD = "OPENTICKET_PAYOUT_HOLD"
 
 ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
 DEFAULT_ORDER_TTL = 900
@@ -34,6 +39,10 @@ DEFAULT_STRIPE_TIMEOUT = 30.0
 DEFAULT_NATS_STREAM = "OPENTICKET"
 DEFAULT_SIGNUPS_PER_MINUTE = 10
 DEFAULT_RESALE_CAP_PERCENT = 110
+DEFAULT_PLATFORM_FEE_PERCENT = Decimal(5)
+DEFAULT_PAYOUT_HOLD = 7 * 24 * 3600
+MAX_PAYOUT_HOLD = 365 * 24 * 3600
+_PERCENT = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,2})?$")
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -47,6 +56,8 @@ class Settings:
     order_ttl_setting: str | None = None
     currency_setting: str | None = None
     resale_cap_setting: str | None = None
+    platform_fee_setting: str | None = None
+    payout_hold_setting: str | None = None
     stripe: StripeSettings | None = None
     bus_url: str | None = None  # nats://host:port; None is the in-process bus
     nats_stream: str = DEFAULT_NATS_STREAM
@@ -75,6 +86,8 @@ class Settings:
             order_ttl_setting=env.get(ENV_ORDER_TTL),
             currency_setting=env.get(ENV_CURRENCY),
             resale_cap_setting=env.get(ENV_RESALE_CAP),
+            platform_fee_setting=env.get(ENV_PLATFORM_FEE),
+            payout_hold_setting=env.get(ENV_PAYOUT_HOLD),
             stripe=StripeSettings.from_env(env),
             bus_url=_bus_url(env.get(ENV_BUS)),
             nats_stream=_nats_stream(env.get(ENV_NATS_STREAM)),
@@ -114,6 +127,34 @@ class Settings:
                 ENV_RESALE_CAP,
             )
         return int(value)
+
+    @property
+    def payout_terms(self) -> PayoutTerms:
+        """The platform's fee on a sale, and how long its payout is held."""
+        return PayoutTerms(_fee_percent(self.platform_fee_setting), _payout_hold(self))
+
+
+def _fee_percent(text: str | None) -> Decimal:
+    if text is None or not text.strip():
+        return DEFAULT_PLATFORM_FEE_PERCENT
+    value = text.strip()
+    if not _PERCENT.fullmatch(value) or Decimal(value) > 100:
+        raise InvalidInput(
+            f"{ENV_PLATFORM_FEE}={text!r} must be a percentage from 0 to 100 "
+            "(at most two decimal places)",
+            ENV_PLATFORM_FEE,
+        )
+    return Decimal(value)
+
+
+def _payout_hold(settings: Settings) -> timedelta:
+    text = settings.payout_hold_setting
+    what = f"{ENV_PAYOUT_HOLD}={text!r} must be a whole"
+    try:
+        seconds = _seconds(text, DEFAULT_PAYOUT_HOLD, int, 0, MAX_PAYOUT_HOLD, what)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, ENV_PAYOUT_HOLD) from None
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

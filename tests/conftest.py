@@ -72,10 +72,19 @@ def db_url(tmp_path: Path) -> str:
 def make_api(tmp_path: Path, db_url: str, clock: ManualClock) -> Iterator[Callable[..., LocalApi]]:
     made: list[LocalApi] = []
 
-    def make(order_ttl: int = 900, **overrides: Any) -> LocalApi:
-        settings = Settings(home=tmp_path / "home", db_url=db_url, order_ttl_setting=str(order_ttl))
+    def make(
+        order_ttl: int = 900, *, settings: dict[str, Any] | None = None, **overrides: Any
+    ) -> LocalApi:
+        """An Api on the test's store; `settings`: more Settings fields (as the environment
+        gives them: text)."""
+        made_settings = Settings(
+            home=tmp_path / "home",
+            db_url=db_url,
+            order_ttl_setting=str(order_ttl),
+            **(settings or {}),
+        )
         options = Overrides(**({"clock": clock, "hasher": Argon2Hasher.cheap()} | overrides))
-        api = bootstrap(settings, options)
+        api = bootstrap(made_settings, options)
         made.append(api)
         return api
 

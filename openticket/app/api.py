@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         KeyRotation,
         Order,
         Payment,
+        Payout,
+        PayoutAccount,
         ReconcileReport,
         StaffMember,
         Ticket,
@@ -184,5 +186,16 @@ class Api(Protocol):
 
     def code_changes(self, after: int = 0, limit: int = 1000) -> CodeChanges:
         """The revocation list: codes revoked or used, after position `after`."""
+
+    # -- paying sellers (app/payouts.py) ---------------------------------------------------
+    def payouts(self, token: str | None) -> list[Payout]:
+        """What your sales owe you: held until the ticket is checked in or the hold passes,
+        then released to your payout account; reversed if the order is refunded."""
+
+    def payout_account(self, token: str | None) -> PayoutAccount:
+        """Where your payouts go, and whether it can take them yet."""
+
+    def onboard(self, token: str | None) -> PayoutAccount:
+        """Make your payout account (or bring its state up to date)."""
 
     def close(self) -> None: ...

@@ -11,6 +11,7 @@ from openticket.app import demo, schemas
 from openticket.app.api import OrderRequest
 from openticket.app.once import Once
 from openticket.app.paying import Paying
+from openticket.app.payouts import PayoutCalls
 from openticket.app.ports import IdempotencyRecords, Terms
 from openticket.app.reserving import reserve_batch
 from openticket.app.runtime import Runtime
@@ -39,7 +40,7 @@ from openticket.core.tickets.query import TicketQuery
 EVENTS_LIMIT_MAX = 5000
 
 
-class LocalApi(WalletCalls):
+class LocalApi(WalletCalls, PayoutCalls):
     def __init__(
         self,
         runtime: Runtime,

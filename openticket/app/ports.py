@@ -8,10 +8,12 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from openticket.core.events import Envelope
+from openticket.core.payments.payouts.model import PayoutTerms
 from openticket.core.ports import BatchHandler, Handler, Transaction
 
 
@@ -108,9 +110,18 @@ class Terms(Protocol):
         """The highest resale price, as a percentage of what its holder paid."""
         ...
 
+    @property
+    def payout_terms(self) -> PayoutTerms:
+        """The platform's fee on a sale, and how long its payout is held."""
+        ...
+
+
+DEFAULT_PAYOUT_TERMS = PayoutTerms(Decimal(5), timedelta(days=7))
+
 
 @dataclass(frozen=True)
 class FixedTerms:
     order_ttl: int = 900
     currency: str = "USD"
     resale_cap_percent: int = 110
+    payout_terms: PayoutTerms = DEFAULT_PAYOUT_TERMS

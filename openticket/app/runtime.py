@@ -12,18 +12,27 @@ from datetime import datetime, timedelta
 from openticket.app.commands import Commands
 from openticket.app.ports import EventBus, EventLog
 from openticket.core import faults
-from openticket.core.events import ORDER_CANCELLED
+from openticket.core.events import (
+    ORDER_CANCELLED,
+    PAYOUT_UPDATED,
+    TICKET_CHECKED_IN,
+    TICKET_ORDER_REFUSED,
+)
 from openticket.core.expiration import service as expiration
 from openticket.core.expiration.model import ExpiryTimer
 from openticket.core.orders import service as orders
 from openticket.core.payments import charging
 from openticket.core.payments import service as payments
+from openticket.core.payments.payouts import service as payouts
+from openticket.core.payments.payouts.settling import settle_payouts
 from openticket.core.payments.provider import PaymentProvider
 from openticket.core.ports import UnitOfWork
 
 log = logging.getLogger("openticket")
 
 EXPIRY_BATCH = 500  # expirations fired per transaction
+# A payout may be due once one is made (no hold), a ticket checked in, or an order refunded.
+_PAYOUT_SUBJECTS = frozenset({PAYOUT_UPDATED, TICKET_CHECKED_IN, TICKET_ORDER_REFUSED})
 
 
 @dataclass(kw_only=True)
@@ -54,6 +63,7 @@ class Runtime:
                 leftovers or self.commands.delivers_in_process
             )
             refunds = payments.any_refund_due(tx)
+            payouts_due = payouts.any_due(tx)
         if abandoned:  # first: its order may still complete (if not, it is refunded)
             charging.redrive_stale(self.uow, self.provider, self.payment_lease)
             self.commands.deliver()
@@ -65,10 +75,25 @@ class Runtime:
             self.commands.deliver()
         elif refunds:
             self.settle_refunds()
+        if payouts_due:
+            self.settle_payouts()
 
     def after_delivery(self, delivered: set[str]) -> None:
         if ORDER_CANCELLED in delivered:  # a charged order may have ended
             self.settle_refunds()
+        if delivered & _PAYOUT_SUBJECTS:
+            self.settle_payouts()
+
+    def settle_payouts(self) -> None:
+        """Pay sellers what is due (a payout whose hold passed or whose ticket was checked
+        in) and take back what a refund reversed."""
+        if settle_payouts(self.uow, self.provider):
+            self.commands.deliver_leftovers()
+
+    def settle_money(self) -> None:
+        """What a payments worker does after each batch of events it applied."""
+        self.settle_refunds()
+        self.settle_payouts()
 
     def settle_refunds(self) -> None:
         with self.uow.read() as tx:
@@ -117,7 +142,7 @@ class Runtime:
         tending = threading.Thread(target=tend, name="openticket-catch-up", daemon=True)
         tending.start()
         try:
-            self.bus.consume(stop, {"payments": self.settle_refunds})
+            self.bus.consume(stop, {"payments": self.settle_money})
         finally:
             tending.join()
             self.tending = False

@@ -55,6 +55,31 @@ class WalletEntry(Public):
     resale_cap: str  # the most it may be resold for now (OPENTICKET_RESALE_CAP_PERCENT)
 
 
+class Payout(Public):
+    """What a sale owes its seller: the price (gross) less the platform's fee (net)."""
+
+    id: str
+    order_id: str
+    ticket_id: str
+    gross: str
+    fee: str
+    net: str
+    currency: str
+    status: str  # held | released | reversed
+    release_at: str  # when it is released (sooner if the ticket is checked in)
+
+
+class PayoutAccount(Public):
+    """Where the seller's payouts go."""
+
+    onboarded: bool  # an account exists (its payouts may still wait for onboarding)
+    provider: str
+    account_id: str | None
+    charges_enabled: bool
+    payouts_enabled: bool
+    onboarding_url: str | None  # where to finish onboarding, while payouts are not enabled
+
+
 class Verification(Public):
     status: str  # valid | revoked | used | invalid
     ticket_id: str | None

@@ -17,6 +17,7 @@ from openticket.cli import (
     events,
     orders,
     payments,
+    payouts,
     serve,
     tickets,
     tui,
@@ -41,6 +42,7 @@ app.add_typer(orders.app, name="orders")
 app.command("pay")(payments.pay)
 app.add_typer(payments.app, name="payments")
 app.add_typer(wallet.app, name="wallet")
+app.add_typer(payouts.app, name="payouts")
 app.command("verify")(codes.verify)
 app.add_typer(codes.checkin_app, name="checkin")
 app.add_typer(events.app, name="events")

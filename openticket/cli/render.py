@@ -229,6 +229,35 @@ def verification(item: BaseModel, age_seconds: float | None) -> None:
     _details(details)
 
 
+def payouts(items: Sequence[BaseModel]) -> None:
+    if not items:
+        _console().print("No payouts yet: a sale makes one.")
+        return
+    rows = []
+    for item in items:
+        p: Any = item
+        when = shown_time(p.release_at) if p.status == "held" else ""
+        rows.append([p.order_id, f"{p.gross} {p.currency}", p.fee, p.net, p.status, when])
+    _table("Payouts", ["Order", "Gross", "Fee", "Net", "Status", "Released from"], rows)
+
+
+def payout_account(item: BaseModel) -> None:
+    a: Any = item
+    if not a.onboarded:
+        message("No payout account yet: `openticket payouts onboard` makes one.")
+        return
+    yes_no = {True: "yes", False: "no"}
+    details = [
+        ("Provider", a.provider),
+        ("Account", a.account_id),
+        ("Charges enabled", yes_no[a.charges_enabled]),
+        ("Payouts enabled", yes_no[a.payouts_enabled]),
+    ]
+    if a.onboarding_url:
+        details.append(("Finish onboarding", a.onboarding_url))
+    _details(details)
+
+
 def _details(pairs: Sequence[tuple[str, str]]) -> None:
     if not sys.stdout.isatty():
         _plain_table(None, [(key, shown(value)) for key, value in pairs])

@@ -27,6 +27,7 @@ TICKET_TRANSFERRED: Final = "ticket:transferred"  # a new holder: the previous c
 TICKET_CHECKED_IN: Final = "ticket:checked_in"  # its code is used
 # The tickets domain cannot honour an order: the listing the buyer saw is gone.
 TICKET_ORDER_REFUSED: Final = "ticket:order_refused"
+PAYOUT_UPDATED: Final = "payout:updated"  # a seller's payout was made, released or reversed
 
 EventData = Mapping[str, Any]
 
@@ -60,6 +61,7 @@ class OrderCreated(TypedDict):
     id: str
     version: int
     user_id: str  # the buyer
+    seller_id: str | None  # whom it pays (absent in events before 0009)
     status: str
     expires_at: str  # ISO 8601, UTC
     ticket: OrderTicket
@@ -129,6 +131,14 @@ class TicketOrderRefused(TypedDict):
     reason: str  # why, for people: the listing was withdrawn, sold, relisted or repriced
 
 
+class PayoutChanged(TypedDict):
+    """No amounts or user ids: the seller reads their payouts from `payouts list`."""
+
+    id: str
+    order_id: str
+    status: str  # "held", "released" or "reversed"
+
+
 PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_CREATED: TicketChanged,
     TICKET_UPDATED: TicketChanged,
@@ -143,6 +153,7 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_TRANSFERRED: TicketTransferred,
     TICKET_CHECKED_IN: TicketCheckedIn,
     TICKET_ORDER_REFUSED: TicketOrderRefused,
+    PAYOUT_UPDATED: PayoutChanged,
 }
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from openticket.core.clock import Clock
 from openticket.core.errors import InvalidInput
 from openticket.core.money import Money
-from openticket.core.payments.provider import ChargeRecord, ChargeResult
+from openticket.core.payments.payouts.tables import local_transfers
+from openticket.core.payments.provider import AccountState, ChargeRecord, ChargeResult
 from openticket.core.payments.tables import local_charges
 from openticket.store.db import WRITE_OPTION
 from openticket.store.locks import key_of, lock_key
@@ -138,3 +139,52 @@ class LocalProvider:
                 succeeded=row.status == "succeeded",
                 refunded=row.refund_id is not None,
             )
+
+    def open_account(self, user_id: str, account_ref: str | None) -> AccountState:
+        """No one to ask: a seller's local account is ready at once."""
+        return AccountState(account_ref or f"acct_local_{user_id[:16]}", True, True)
+
+    def transfer(
+        self, account_ref: str, amount: Money, idempotency_key: str, transfer_group: str
+    ) -> str:
+        with self._writing() as conn:
+            lock_key(conn, key_of("local-transfer", idempotency_key))
+            existing = conn.execute(
+                select(local_transfers.c.id).where(
+                    local_transfers.c.idempotency_key == idempotency_key
+                )
+            ).scalar()
+            if existing is not None:
+                return str(existing)
+            transfer_id = "tr_local_" + uuid.uuid4().hex[:24]
+            conn.execute(
+                insert(local_transfers).values(
+                    id=transfer_id,
+                    idempotency_key=idempotency_key,
+                    account_ref=account_ref,
+                    amount_minor=amount.minor,
+                    currency=amount.currency,
+                    transfer_group=transfer_group,
+                    created_at=self._clock(),
+                )
+            )
+            return transfer_id
+
+    def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
+        with self._writing() as conn:
+            row = conn.execute(
+                select(local_transfers)
+                .where(local_transfers.c.id == transfer_ref)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise RuntimeError(f"no transfer {transfer_ref} to reverse")
+            if row.reversal_id is not None:
+                return str(row.reversal_id)
+            reversal_id = "trr_local_" + uuid.uuid4().hex[:24]
+            conn.execute(
+                update(local_transfers)
+                .where(local_transfers.c.id == transfer_ref)
+                .values(reversal_id=reversal_id)
+            )
+            return reversal_id

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from openticket.core.errors import InvalidInput
 from openticket.core.money import Money
 from openticket.core.payments.provider import ChargeRecord, ChargeResult, OutcomeUnknown
+from openticket.providers.stripe_connect import StripeConnect
 
 if TYPE_CHECKING:
     import stripe
@@ -50,7 +51,7 @@ def payment_method_params(source: str) -> dict[str, Any]:
     return {"payment_method": source}
 
 
-class StripeProvider:
+class StripeProvider(StripeConnect):
     name = "stripe"
 
     def __init__(

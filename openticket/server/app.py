@@ -14,7 +14,15 @@ from openticket.server import errors
 from openticket.server.body_limit import BodyLimit
 from openticket.server.deps import Reservations
 from openticket.server.ratelimit import SigninLimiter, WindowFactory, memory_window
-from openticket.server.routes import events, orders, ticket_files, tickets, users, wallet
+from openticket.server.routes import (
+    events,
+    orders,
+    payouts,
+    ticket_files,
+    tickets,
+    users,
+    wallet,
+)
 
 SIGNIN_PER_ADDRESS = (30, 60.0)  # attempts per seconds
 SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = (10, 60.0)
@@ -61,6 +69,7 @@ def create_app(
         orders.router,
         events.router,
         wallet.router,
+        payouts.router,
     ):
         app.include_router(router)
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from openticket.app.ports import DEFAULT_PAYOUT_TERMS
 from openticket.core import events
 from openticket.core.clock import isoformat_utc
 from openticket.core.events import Envelope
@@ -30,7 +31,7 @@ from openticket.core.payments import handlers as payments_handlers
 from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.tickets import handlers as tickets_handlers
 from openticket.core.tickets import repository as tickets_repository
-from openticket.core.tickets.model import AVAILABLE, Ticket
+from openticket.core.tickets.model import AVAILABLE, SOLD, Ticket
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import UnitOfWork
@@ -150,14 +151,18 @@ def _envelope(index: int, subject: str, data: dict[str, Any]) -> Envelope:
     return Envelope(f"{index + 1:032x}", subject, NOW, data, index + 1)
 
 
-def _order_created(order_id: str, ticket_id: str) -> dict[str, Any]:
+def _order_created(
+    order_id: str, ticket_id: str, round_: int = 0, price: str = "12.50"
+) -> dict[str, Any]:
     return {
         "id": order_id,
         "version": 0,
         "user_id": "b" * 32,
+        "seller_id": "a" * 32,
         "status": "created",
         "expires_at": isoformat_utc(NOW + timedelta(minutes=15)),
-        "ticket": {"id": ticket_id, "title": "Seat", "price": "12.50", "currency": "USD"},
+        "ticket": {"id": ticket_id, "title": "Seat", "price": price, "currency": "USD"},
+        "round": round_,
     }
 
 
@@ -175,6 +180,39 @@ def _seed_listings(tx: Transaction) -> None:
     for ticket_id in TICKETS[:-1]:
         ticket = Ticket(ticket_id, "Seat", Money(1250, "USD"), "a" * 32, 0, AVAILABLE, None)
         tickets_repository.add(tx, ticket, NOW)
+
+
+# Orders some of which the tickets domain refuses: of another round, or at an old price.
+stale_orders_created = st.lists(
+    st.tuples(
+        st.sampled_from(ORDERS),
+        st.sampled_from(TICKETS),
+        st.integers(0, 1),
+        st.sampled_from(["12.50", "10.00"]),
+    ),
+    min_size=2,
+    max_size=8,
+).map(
+    lambda picks: [
+        _envelope(i, events.ORDER_CREATED, _order_created(order_id, ticket_id, round_, price))
+        for i, (order_id, ticket_id, round_, price) in enumerate(picks)
+    ]
+)
+
+
+def _seed_moved_listings(tx: Transaction) -> None:
+    """A listing on sale as first listed, one taken off sale, one listed again (round 1)."""
+    on_sale, withdrawn, relisted = TICKETS[:3]
+    price = Money(1250, "USD")
+    tickets_repository.add(tx, Ticket(on_sale, "Seat", price, "a" * 32, 0, AVAILABLE, None), NOW)
+    tickets_repository.add(tx, Ticket(withdrawn, "Seat", price, "a" * 32, 0, SOLD, None), NOW)
+    tickets_repository.add(
+        tx, Ticket(relisted, "Seat", price, "c" * 32, 0, AVAILABLE, None, round=1), NOW
+    )
+
+
+def _payments(subject: str) -> Callable[[RecordingTimer], Handler]:
+    return lambda _timer: payments_handlers.build_handlers(lambda: DEFAULT_PAYOUT_TERMS)[subject]
 
 
 def _nothing(_tx: Transaction) -> None:
@@ -234,8 +272,14 @@ CASES = {
     "payments replicate a run of orders": (
         orders_created,
         _nothing,
-        _table(payments_handlers, events.ORDER_CREATED),
+        _payments(events.ORDER_CREATED),
         _batches(payments_handlers, events.ORDER_CREATED),
+    ),
+    "tickets refuse a run of orders whose listings are gone": (
+        stale_orders_created,
+        _seed_moved_listings,
+        _table(tickets_handlers, events.ORDER_CREATED),
+        _batches(tickets_handlers, events.ORDER_CREATED),
     ),
     "expiration schedules a run of orders": (
         orders_created,

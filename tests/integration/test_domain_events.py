@@ -55,7 +55,7 @@ class Market:
         self.uow = UnitOfWork(self.engine, clock)
         self.bus = InProcessBus(self.uow)
         self.timer = FakeTimer()
-        subscribe_domains(self.bus, self.timer, ALL_DOMAINS)
+        subscribe_domains(self.bus, self.timer, ALL_DOMAINS, FixedTerms())
         self.api = assemble(
             uow=self.uow,
             bus=self.bus,

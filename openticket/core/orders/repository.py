@@ -94,6 +94,7 @@ def add(tx: Transaction, order: Order, now: datetime) -> None:
                 "expires_at": order.expires_at,
                 "version": order.version,
                 "ticket_round": order.ticket_round,
+                "seller_id": order.seller_id,
                 "created_at": now,
             },
         )

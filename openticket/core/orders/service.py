@@ -25,6 +25,7 @@ def created_data(order: Order) -> events.OrderCreated:
         "id": order.id,
         "version": order.version,
         "user_id": order.user_id,
+        "seller_id": order.seller_id,
         "status": order.status,
         "expires_at": isoformat_utc(order.expires_at),
         "ticket": {
@@ -104,6 +105,7 @@ def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> 
         expires_at=tx.now + timedelta(seconds=ttl_seconds),
         version=0,
         ticket_round=ticket.round,
+        seller_id=ticket.owner_id,
     )
     repository.add(tx, order, tx.now)  # the unique index is the real guard
     tx.emit(events.ORDER_CREATED, created_data(order))

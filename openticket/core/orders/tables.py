@@ -15,6 +15,7 @@ orders = keyed_table(
     Column("version", Integer, nullable=False),
     Column("payment_attempt", Integer, nullable=False, server_default="0"),
     Column("ticket_round", Integer, nullable=False, server_default="0"),
+    Column("seller_id", String(32), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_orders_user_id_created_at", "user_id", "created_at"),
 )

@@ -1,7 +1,10 @@
 """Payments' reactions: keep the order replica in version order; a cancellation of an order
-that was charged meanwhile marks the charge for refund."""
+that was charged meanwhile marks the charge for refund; a completed order owes its seller a
+payout, held until the ticket is checked in or the hold passes, reversed by a refund."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from openticket.core import events
 from openticket.core.clock import parse_isoformat
@@ -13,6 +16,8 @@ from openticket.core.payments.model import (
     ORDER_STATUS_COMPLETE,
     OrderReplica,
 )
+from openticket.core.payments.payouts import service as payouts
+from openticket.core.payments.payouts.model import PayoutTerms
 from openticket.core.ports import BatchHandler, Handler, Transaction
 from openticket.core.versions import is_next_version
 
@@ -25,6 +30,8 @@ def _replica(data: events.OrderCreated) -> OrderReplica:
         status=data["status"],
         expires_at=parse_isoformat(data["expires_at"]),
         version=int(data["version"]),
+        seller_id=data.get("seller_id"),
+        ticket_id=data["ticket"]["id"],
     )
 
 
@@ -50,19 +57,33 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
         tx, data["id"], ORDER_STATUS_CANCELLED, int(data["version"]), data.get("reason")
     )
     service.mark_for_refund(tx, data["id"])
+    payouts.on_order_refunded(tx, data["id"])
 
 
-def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
+def _on_order_completed(envelope: Envelope, tx: Transaction, terms: PayoutTerms) -> None:
     data = payload(envelope, events.OrderCompleted)
     if not _next_version(tx, data["id"], int(data["version"])):
         return
     repository.save_order_status(tx, data["id"], ORDER_STATUS_COMPLETE, int(data["version"]), None)
+    order = repository.get_order(tx, data["id"])
+    assert order is not None  # _next_version saw it
+    payouts.on_order_completed(tx, order, terms)
 
 
-HANDLERS: dict[str, Handler] = {
-    events.ORDER_CREATED: on_order_created,
-    events.ORDER_CANCELLED: on_order_cancelled,
-    events.ORDER_COMPLETED: on_order_completed,
-}
+def on_ticket_checked_in(envelope: Envelope, tx: Transaction) -> None:
+    data = payload(envelope, events.TicketCheckedIn)
+    payouts.on_checked_in(tx, data["id"], parse_isoformat(data["checked_in_at"]))
+
+
+def build_handlers(terms: Callable[[], PayoutTerms]) -> dict[str, Handler]:
+    """The reactions, with the payout terms read when an order completes (a mistake in a
+    setting stops that reaction, with its message in the log, not every command)."""
+    return {
+        events.ORDER_CREATED: on_order_created,
+        events.ORDER_CANCELLED: on_order_cancelled,
+        events.ORDER_COMPLETED: lambda envelope, tx: _on_order_completed(envelope, tx, terms()),
+        events.TICKET_CHECKED_IN: on_ticket_checked_in,
+    }
+
 
 BATCH_HANDLERS: dict[str, BatchHandler] = {events.ORDER_CREATED: on_orders_created}

@@ -44,6 +44,8 @@ class OrderReplica:
     expires_at: datetime
     version: int
     cancel_reason: str | None = None
+    seller_id: str | None = None  # whom a completed order pays (None before payouts existed)
+    ticket_id: str | None = None
 
     def check_payable_by(self, user_id: str, now: datetime) -> None:
         if self.user_id != user_id:

@@ -27,6 +27,16 @@ class ChargeRecord:
     refunded: bool
 
 
+@dataclass(frozen=True)
+class AccountState:
+    """A seller's account at the provider, as it now is."""
+
+    account_ref: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    onboarding_url: str | None = None  # where the seller finishes onboarding, if not done
+
+
 class OutcomeUnknown(Exception):
     """The provider could not be asked, or did not answer: the charge may or may not have been
     made. The attempt stays pending and is driven again with the same idempotency key. The
@@ -50,3 +60,16 @@ class PaymentProvider(Protocol):
 
     def charges(self) -> Iterable[ChargeRecord]:
         """Every charge this system made through the provider (reconciliation reads them)."""
+
+    def open_account(self, user_id: str, account_ref: str | None) -> AccountState:
+        """The seller's payout account: made on the first call (`account_ref` None), else
+        the state of the one made before. Raises OutcomeUnknown when it cannot be reached."""
+
+    def transfer(
+        self, account_ref: str, amount: Money, idempotency_key: str, transfer_group: str
+    ) -> str:
+        """Move `amount` to the seller's account (once per key, whatever the number of
+        calls); the transfer's reference. Raises OutcomeUnknown when it cannot tell."""
+
+    def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
+        """Take a transfer back in full (once per key); the reversal's reference."""

@@ -199,6 +199,8 @@ _ORDER_COLUMNS = (
     "expires_at",
     "version",
     "cancel_reason",
+    "seller_id",
+    "ticket_id",
 )
 
 
@@ -212,6 +214,8 @@ def _order_row(order: OrderReplica) -> tuple[Any, ...]:
         order.expires_at,
         order.version,
         None,
+        order.seller_id,
+        order.ticket_id,
     )
 
 

@@ -40,6 +40,9 @@ payment_orders = keyed_table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
     Column("cancel_reason", String(20), nullable=True),
+    # Whom a completed order pays, for what (None for orders made before payouts existed).
+    Column("seller_id", String(32), nullable=True),
+    Column("ticket_id", String(32), nullable=True),
 )
 
 # The ledger of the built-in `local` provider: what a card network would remember.

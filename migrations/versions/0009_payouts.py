@@ -1,0 +1,119 @@
+"""Payouts: what each completed order owes its seller (held, released, reversed), sellers'
+payout accounts, the `local` provider's transfers; orders (and payments' copy of them) know
+their seller and ticket. Orders completed before this revision have no payout (their money
+was never meant to move).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import openticket.store.db
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+HELD = "status IN ('held')"
+IN_FLIGHT = "status IN ('releasing', 'reversing')"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('orders') as batch_op:
+        batch_op.add_column(sa.Column('seller_id', sa.String(length=32), nullable=True))
+    with op.batch_alter_table('payments_orders') as batch_op:
+        batch_op.add_column(sa.Column('seller_id', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('ticket_id', sa.String(length=32), nullable=True))
+    op.create_table(
+        'payouts',
+        sa.Column('id', sa.String(length=32), nullable=False),
+        sa.Column('order_id', sa.String(length=32), nullable=False),
+        sa.Column('ticket_id', sa.String(length=32), nullable=False),
+        sa.Column('seller_id', sa.String(length=32), nullable=False),
+        sa.Column('gross_minor', sa.BigInteger(), nullable=False),
+        sa.Column('currency', sa.String(length=3), nullable=False),
+        sa.Column('fee_minor', sa.BigInteger(), nullable=False),
+        sa.Column('status', sa.String(length=20), nullable=False),
+        sa.Column('release_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.Column('transfer_ref', sa.String(length=255), nullable=True),
+        sa.Column('created_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_payouts')),
+        sa.UniqueConstraint('order_id', name=op.f('uq_payouts_order_id')),
+    )
+    op.create_index(op.f('ix_payouts_ticket_id'), 'payouts', ['ticket_id'], unique=False)
+    op.create_index(op.f('ix_payouts_seller_id'), 'payouts', ['seller_id'], unique=False)
+    op.create_index(
+        'ix_payouts_held_release_at',
+        'payouts',
+        ['release_at'],
+        unique=False,
+        sqlite_where=sa.text(HELD),
+        postgresql_where=sa.text(HELD),
+    )
+    op.create_index(
+        'ix_payouts_in_flight',
+        'payouts',
+        ['status'],
+        unique=False,
+        sqlite_where=sa.text(IN_FLIGHT),
+        postgresql_where=sa.text(IN_FLIGHT),
+    )
+    op.create_table(
+        'payout_accounts',
+        sa.Column('user_id', sa.String(length=32), nullable=False),
+        sa.Column('provider', sa.String(length=32), nullable=False),
+        sa.Column('account_ref', sa.String(length=255), nullable=False),
+        sa.Column('charges_enabled', sa.Boolean(), nullable=False),
+        sa.Column('payouts_enabled', sa.Boolean(), nullable=False),
+        sa.Column('onboarding_url', sa.Text(), nullable=True),
+        sa.Column('created_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_payout_accounts')),
+    )
+    op.create_table(
+        'payments_local_transfers',
+        sa.Column('id', sa.String(length=40), nullable=False),
+        sa.Column('idempotency_key', sa.String(length=80), nullable=False),
+        sa.Column('account_ref', sa.String(length=255), nullable=False),
+        sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+        sa.Column('currency', sa.String(length=3), nullable=False),
+        sa.Column('transfer_group', sa.String(length=32), nullable=False),
+        sa.Column('reversal_id', sa.String(length=40), nullable=True),
+        sa.Column('created_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_payments_local_transfers')),
+        sa.UniqueConstraint(
+            'idempotency_key', name=op.f('uq_payments_local_transfers_idempotency_key')
+        ),
+    )
+    op.create_index(
+        'ix_payments_local_transfers_account_ref',
+        'payments_local_transfers',
+        ['account_ref'],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        'ix_payments_local_transfers_account_ref', table_name='payments_local_transfers'
+    )
+    op.drop_table('payments_local_transfers')
+    op.drop_table('payout_accounts')
+    for name in (
+        'ix_payouts_in_flight',
+        'ix_payouts_held_release_at',
+        op.f('ix_payouts_seller_id'),
+        op.f('ix_payouts_ticket_id'),
+    ):
+        op.drop_index(name, table_name='payouts')
+    op.drop_table('payouts')
+    with op.batch_alter_table('payments_orders') as batch_op:
+        batch_op.drop_column('ticket_id')
+        batch_op.drop_column('seller_id')
+    with op.batch_alter_table('orders') as batch_op:
+        batch_op.drop_column('seller_id')

@@ -1,0 +1,90 @@
+"""The Api's calls about paying sellers (LocalApi takes them in): the seller's payouts, their
+payout account and its onboarding. A thin map from each call to a payouts use case."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from openticket.app import schemas
+from openticket.core.clock import isoformat_utc
+from openticket.core.errors import Unavailable
+from openticket.core.payments.payouts import service as payouts
+from openticket.core.payments.payouts.model import SHOWN_STATUS, Payout, SellerAccount
+from openticket.core.payments.provider import OutcomeUnknown
+
+if TYPE_CHECKING:
+    from openticket.app.runtime import Runtime
+    from openticket.core.auth.model import User
+    from openticket.core.ports import UnitOfWork
+
+
+def payout_view(payout: Payout) -> schemas.Payout:
+    return schemas.Payout(
+        id=payout.id,
+        order_id=payout.order_id,
+        ticket_id=payout.ticket_id,
+        gross=payout.gross.format(),
+        fee=payout.fee.format(),
+        net=payout.net.format(),
+        currency=payout.gross.currency,
+        status=SHOWN_STATUS[payout.status],
+        release_at=isoformat_utc(payout.release_at),
+    )
+
+
+def account_view(account: SellerAccount | None, provider: str) -> schemas.PayoutAccount:
+    if account is None:
+        return schemas.PayoutAccount(
+            onboarded=False,
+            provider=provider,
+            account_id=None,
+            charges_enabled=False,
+            payouts_enabled=False,
+            onboarding_url=None,
+        )
+    return schemas.PayoutAccount(
+        onboarded=True,
+        provider=account.provider,
+        account_id=account.account_ref,
+        charges_enabled=account.charges_enabled,
+        payouts_enabled=account.payouts_enabled,
+        onboarding_url=None if account.payouts_enabled else account.onboarding_url,
+    )
+
+
+class PayoutCalls:
+    _uow: UnitOfWork
+    runtime: Runtime
+
+    if TYPE_CHECKING:  # LocalApi's own (the class this one is mixed into)
+
+        def _authenticate(self, token: str | None) -> User: ...
+        def _current(self) -> None: ...
+
+    def payouts(self, token: str | None) -> list[schemas.Payout]:
+        user = self._authenticate(token)
+        self._current()
+        with self._uow.read() as tx:
+            return [payout_view(p) for p in payouts.payouts_of(tx, user.id)]
+
+    def payout_account(self, token: str | None) -> schemas.PayoutAccount:
+        user = self._authenticate(token)
+        with self._uow.read() as tx:
+            account = payouts.account_of(tx, user.id)
+        return account_view(account, self.runtime.provider.name)
+
+    def onboard(self, token: str | None) -> schemas.PayoutAccount:
+        """Make the seller's payout account at the payment provider (or, made before, bring
+        its state up to date): with `local`, ready at once; with Stripe, an Express account
+        and a link to finish onboarding. Payouts that waited for it are released."""
+        user = self._authenticate(token)
+        provider = self.runtime.provider
+        with self._uow.read() as tx:
+            known = payouts.account_of(tx, user.id)
+        try:
+            state = provider.open_account(user.id, None if known is None else known.account_ref)
+        except OutcomeUnknown as error:
+            raise Unavailable(f"Could not open the payout account: {error}") from None
+        self._uow.transact(lambda tx: payouts.record_account(tx, user.id, provider.name, state))
+        self.runtime.settle_payouts()
+        return self.payout_account(token)

@@ -1,0 +1,27 @@
+"""The Api's calls about paying sellers, over HTTP (RemoteApi takes them in)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openticket.app import schemas
+
+
+class RemotePayoutCalls:
+    if TYPE_CHECKING:  # RemoteApi's own (the class this one is mixed into)
+
+        def _request(
+            self, method: str, path: str, token: str | None = None, **kwargs: Any
+        ) -> Any: ...
+
+    def payouts(self, token: str | None) -> list[schemas.Payout]:
+        found = self._request("GET", "/api/payouts", token)
+        return [schemas.Payout.model_validate(item) for item in found]
+
+    def payout_account(self, token: str | None) -> schemas.PayoutAccount:
+        found = self._request("GET", "/api/payouts/account", token)
+        return schemas.PayoutAccount.model_validate(found)
+
+    def onboard(self, token: str | None) -> schemas.PayoutAccount:
+        found = self._request("POST", "/api/payouts/onboard", token)
+        return schemas.PayoutAccount.model_validate(found)

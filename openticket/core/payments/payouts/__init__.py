@@ -1,0 +1,1 @@
+"""Paying sellers: a payout per sold order, held until the ticket proves good."""

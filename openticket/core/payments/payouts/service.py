@@ -1,0 +1,111 @@
+"""Payout use cases: a completed order's payout, its release when the ticket proves good, its
+reversal on refund, the seller's account and list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from openticket.core import events
+from openticket.core.payments.model import OrderReplica
+from openticket.core.payments.payouts import repository
+from openticket.core.payments.payouts.model import (
+    SHOWN_STATUS,
+    Payout,
+    PayoutTerms,
+    SellerAccount,
+    new_payout,
+)
+from openticket.core.payments.provider import AccountState
+from openticket.core.ports import Transaction
+
+
+def _announce(tx: Transaction, payout: Payout) -> None:
+    data: events.PayoutChanged = {
+        "id": payout.id,
+        "order_id": payout.order_id,
+        "status": SHOWN_STATUS[payout.status],
+    }
+    tx.emit(events.PAYOUT_UPDATED, data)
+
+
+def on_order_completed(tx: Transaction, order: OrderReplica, terms: PayoutTerms) -> None:
+    """The order's seller is owed its price less the fee, held until the ticket proves good."""
+    if order.seller_id is None or order.ticket_id is None:
+        return  # completed before payouts existed
+    payout = new_payout(order.id, order.ticket_id, order.seller_id, order.price, terms, tx.now)
+    if repository.add(tx, payout):
+        _announce(tx, payout)
+
+
+def on_order_refunded(tx: Transaction, order_id: str) -> None:
+    payout = repository.of_order(tx, order_id)
+    changed = None if payout is None else payout.refunded()
+    if changed is not None:
+        repository.save(tx, changed, tx.now)
+        _announce(tx, changed)
+
+
+def on_checked_in(tx: Transaction, ticket_id: str, at: datetime) -> None:
+    """The ticket was used at the door: its sales' payouts are due now."""
+    for payout in repository.held_of_ticket(tx, ticket_id):
+        proven = payout.proven_at(at)
+        if proven != payout:
+            repository.save(tx, proven, tx.now)
+
+
+def payouts_of(tx: Transaction, seller_id: str) -> list[Payout]:
+    return repository.of_seller(tx, seller_id)
+
+
+def account_of(tx: Transaction, user_id: str) -> SellerAccount | None:
+    return repository.account(tx, user_id)
+
+
+def record_account(tx: Transaction, user_id: str, provider: str, state: AccountState) -> None:
+    account = SellerAccount(
+        user_id=user_id,
+        provider=provider,
+        account_ref=state.account_ref,
+        charges_enabled=state.charges_enabled,
+        payouts_enabled=state.payouts_enabled,
+        onboarding_url=state.onboarding_url,
+    )
+    repository.save_account(tx, account, tx.now)
+
+
+def any_due(tx: Transaction) -> bool:
+    return bool(repository.due(tx, tx.now, 1) or repository.reversing(tx, 1))
+
+
+def start_release(tx: Transaction, payout_id: str) -> tuple[Payout, SellerAccount] | None:
+    """Mark a due payout as being released; it and the account to pay, or None if it is
+    not due any more (another process released it, or it was refunded)."""
+    payout = repository.get(tx, payout_id, lock=True)
+    if payout is None or not payout.is_due(tx.now):
+        return None
+    account = repository.account(tx, payout.seller_id)
+    if account is None or not account.payouts_enabled:
+        return None
+    releasing = payout.releasing()
+    repository.save(tx, releasing, tx.now)
+    return releasing, account
+
+
+def finish_release(tx: Transaction, payout_id: str, transfer_ref: str) -> None:
+    payout = repository.get(tx, payout_id, lock=True)
+    released = None if payout is None else payout.released(transfer_ref)
+    if released is not None:
+        repository.save(tx, released, tx.now)
+        _announce(tx, released)
+
+
+def reversing(tx: Transaction, payout_id: str) -> Payout | None:
+    payout = repository.get(tx, payout_id, lock=True)
+    return payout if payout is not None and payout.reversed() is not None else None
+
+
+def finish_reversal(tx: Transaction, payout_id: str) -> None:
+    payout = repository.get(tx, payout_id, lock=True)
+    done = None if payout is None else payout.reversed()
+    if done is not None:
+        repository.save(tx, done, tx.now)

@@ -1,0 +1,68 @@
+"""Moving payouts' money at the provider: releases that are due, and reversals of refunded
+ones. Outside any transaction (the provider is a network call): a payout is marked
+`releasing` first, and its transfer made under the payout's own idempotency key, so a process
+that dies half-way is followed up by the next pass without paying twice."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from openticket.core import faults
+from openticket.core.payments.payouts import repository, service
+from openticket.core.payments.provider import OutcomeUnknown, PaymentProvider
+from openticket.core.ports import UnitOfWork
+
+log = logging.getLogger("openticket.payouts")
+
+BATCH = 100
+
+
+def transfer_key(payout_id: str) -> str:
+    return f"payout-{payout_id}"
+
+
+def settle_payouts(uow: UnitOfWork, provider: PaymentProvider) -> int:
+    """Release every due payout and reverse every refunded one; how many changed."""
+    with uow.read() as tx:
+        due = repository.due(tx, tx.now, BATCH)
+        refunded = repository.reversing(tx, BATCH)
+    released = sum(_release(uow, provider, payout_id) for payout_id in due)
+    return released + sum(_reverse(uow, provider, payout_id) for payout_id in refunded)
+
+
+def _release(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
+    started = uow.transact(partial(service.start_release, payout_id=payout_id))
+    if started is None:
+        return 0
+    payout, account = started
+    try:
+        ref = provider.transfer(
+            account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
+        )
+    except OutcomeUnknown as error:
+        log.warning("payout %s not transferred yet: %s", payout.id, error)
+        return 0
+    faults.point("payout:transferred")  # a crash here leaves it `releasing`: made again
+    uow.transact(partial(service.finish_release, payout_id=payout_id, transfer_ref=ref))
+    return 1
+
+
+def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
+    with uow.read() as tx:
+        payout = service.reversing(tx, payout_id)
+        account = None if payout is None else repository.account(tx, payout.seller_id)
+    if payout is None or account is None:
+        return 0
+    try:
+        # The transfer under the payout's key: the one made, or (if the release never got
+        # that far) one made now only to be taken back, so that none is left behind.
+        ref = payout.transfer_ref or provider.transfer(
+            account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
+        )
+        provider.reverse_transfer(ref, f"reversal-{payout.id}")
+    except OutcomeUnknown as error:
+        log.warning("payout %s not reversed yet: %s", payout.id, error)
+        return 0
+    uow.transact(partial(service.finish_reversal, payout_id=payout_id))
+    return 1

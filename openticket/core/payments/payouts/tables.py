@@ -1,0 +1,51 @@
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text
+
+from openticket.core.payments.payouts.model import HELD, RELEASING, REVERSING
+from openticket.store.columns import ID_LENGTH, amount, keyed_table, partial_index
+from openticket.store.db import UTCDateTime, metadata
+
+# What each completed order owes its seller (gross = the price; net = gross - fee).
+payouts = keyed_table(
+    "payouts",
+    Column("order_id", String(ID_LENGTH), nullable=False, unique=True),
+    Column("ticket_id", String(ID_LENGTH), nullable=False, index=True),
+    Column("seller_id", String(ID_LENGTH), nullable=False, index=True),
+    *amount("gross"),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("release_at", UTCDateTime(), nullable=False),
+    Column("transfer_ref", String(255), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+# The release and reversal work looks these up every second in a worker.
+partial_index("ix_payouts_held_release_at", payouts.c.release_at, (HELD,))
+partial_index("ix_payouts_in_flight", payouts.c.status, (RELEASING, REVERSING))
+
+# Where each seller's payouts go, at the payment provider.
+seller_accounts = Table(
+    "payout_accounts",
+    metadata,
+    Column("user_id", String(ID_LENGTH), primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("account_ref", String(255), nullable=False),
+    Column("charges_enabled", Boolean, nullable=False),
+    Column("payouts_enabled", Boolean, nullable=False),
+    Column("onboarding_url", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# The ledger of the built-in `local` provider's transfers to sellers.
+local_transfers = Table(
+    "payments_local_transfers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("idempotency_key", String(80), nullable=False, unique=True),
+    Column("account_ref", String(255), nullable=False),
+    *amount("amount"),
+    Column("transfer_group", String(ID_LENGTH), nullable=False),
+    Column("reversal_id", String(40), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+Index("ix_payments_local_transfers_account_ref", local_transfers.c.account_ref)

@@ -1,0 +1,85 @@
+"""Stripe Connect for the Stripe provider: sellers' Express accounts, their onboarding links,
+and the transfers (and reversals) that pay them — separate charges and transfers, linked by
+the order as `transfer_group`. Every write carries an idempotency key, so a retry never makes
+a second account or moves money twice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openticket.core.money import Money
+from openticket.core.payments.provider import AccountState, OutcomeUnknown
+
+if TYPE_CHECKING:
+    import stripe
+
+USER_METADATA_KEY = "openticket_user"
+# Where Stripe sends the seller after onboarding, or when a link has expired (then
+# `payouts onboard` makes a new one).
+DEFAULT_RETURN_URL = "https://dashboard.stripe.com/"
+
+
+class StripeConnect:
+    _stripe: Any
+    _client: stripe.StripeClient
+    return_url: str = DEFAULT_RETURN_URL
+
+    if TYPE_CHECKING:  # the provider's own
+
+        def _unknown(self, error: stripe.StripeError) -> OutcomeUnknown: ...
+
+    def open_account(self, user_id: str, account_ref: str | None) -> AccountState:
+        try:
+            if account_ref is None:
+                account = self._client.v1.accounts.create(
+                    params={
+                        "type": "express",
+                        "capabilities": {"transfers": {"requested": True}},
+                        "metadata": {USER_METADATA_KEY: user_id},
+                    },
+                    options={"idempotency_key": f"account-{user_id}"},
+                )
+            else:
+                account = self._client.v1.accounts.retrieve(account_ref)
+            url = None
+            if not account.details_submitted:
+                link = self._client.v1.account_links.create(
+                    params={
+                        "account": account.id,
+                        "type": "account_onboarding",
+                        "refresh_url": self.return_url,
+                        "return_url": self.return_url,
+                    }
+                )
+                url = link.url
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return AccountState(
+            account.id, bool(account.charges_enabled), bool(account.payouts_enabled), url
+        )
+
+    def transfer(
+        self, account_ref: str, amount: Money, idempotency_key: str, transfer_group: str
+    ) -> str:
+        try:
+            made = self._client.v1.transfers.create(
+                params={
+                    "amount": amount.minor,
+                    "currency": amount.currency.lower(),
+                    "destination": account_ref,
+                    "transfer_group": transfer_group,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return made.id
+
+    def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
+        try:
+            reversal = self._client.v1.transfers.reversals.create(
+                transfer_ref, options={"idempotency_key": idempotency_key}
+            )
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return reversal.id

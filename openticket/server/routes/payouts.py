@@ -1,0 +1,26 @@
+"""Paying sellers: /api/payouts (the seller's payouts), /api/payouts/account (where they go)
+and /api/payouts/onboard (make that account)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from openticket.app import schemas
+from openticket.server.deps import ApiDep, TokenDep
+
+router = APIRouter(tags=["payouts"])
+
+
+@router.get("/api/payouts", operation_id="payouts")
+def payouts(api: ApiDep, token: TokenDep) -> list[schemas.Payout]:
+    return api.payouts(token)
+
+
+@router.get("/api/payouts/account", operation_id="payout_account")
+def payout_account(api: ApiDep, token: TokenDep) -> schemas.PayoutAccount:
+    return api.payout_account(token)
+
+
+@router.post("/api/payouts/onboard", operation_id="onboard")
+def onboard(api: ApiDep, token: TokenDep) -> schemas.PayoutAccount:
+    return api.onboard(token)

@@ -1,0 +1,167 @@
+"""Sellers get paid, through the Api in process with the built-in `local` provider: a sale
+owes its seller the price less the platform's fee, held until the ticket is checked in or the
+hold passes, then transferred once to the seller's payout account (made by onboarding)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from openticket.app.local import LocalApi
+from openticket.core import faults
+from openticket.core.clock import isoformat_utc
+from openticket.core.errors import NotSignedIn
+from openticket.store.db import create_store_engine
+from tests.conftest import ManualClock, postgres_database
+
+PASSWORD = "correct horse"
+HOUR = 3600
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'market.db'}"
+        return
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def market(make_api: Callable[..., LocalApi]) -> LocalApi:
+    return make_api(
+        settings={"platform_fee_setting": "5", "payout_hold_setting": str(HOUR)},
+    )
+
+
+def _people(api: LocalApi, *names: str) -> list[str]:
+    return [api.signup(f"{name}@example.com", PASSWORD).token for name in names]
+
+
+def _sold(api: LocalApi, seller: str, buyer: str, price: str = "12.50") -> str:
+    ticket = api.create_ticket(seller, "Gig", price)
+    api.pay(buyer, api.create_order(buyer, ticket.id).id, "tok_visa")
+    return ticket.id
+
+
+def _rows(db_url: str, query: str) -> list[tuple[Any, ...]]:
+    engine = create_store_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def _transfers(db_url: str) -> list[tuple[Any, ...]]:
+    """The `local` provider's transfers to sellers."""
+    return _rows(
+        db_url,
+        "SELECT idempotency_key, account_ref, amount_minor, currency, reversal_id"
+        " FROM payments_local_transfers ORDER BY created_at",
+    )
+
+
+def _statuses(db_url: str) -> list[str]:
+    """The payouts' stored statuses (the contract shows `releasing` as held)."""
+    return [row[0] for row in _rows(db_url, "SELECT status FROM payouts ORDER BY created_at")]
+
+
+def test_a_sale_owes_its_seller_the_price_less_the_fee_held_for_the_hold(
+    market: LocalApi, clock: ManualClock, db_url: str
+) -> None:
+    seller, buyer = _people(market, "seller", "buyer")
+    sold_at = clock()
+    ticket_id = _sold(market, seller, buyer)
+
+    [payout] = market.payouts(seller)
+    assert (payout.ticket_id, payout.gross, payout.fee, payout.net, payout.currency) == (
+        ticket_id,
+        "12.50",
+        "0.63",  # 5 % of 12.50 is 0.625: half up
+        "11.87",
+        "USD",
+    )
+    assert payout.status == "held"
+    assert payout.release_at == isoformat_utc(sold_at + timedelta(hours=1))
+    assert market.payouts(buyer) == []
+    order = market.list_orders(buyer)[0]
+    assert payout.order_id == order.id
+
+    clock.advance(HOUR - 1)
+    assert market.payouts(seller)[0].status == "held"
+    clock.advance(1)
+    # Due, but the seller has no payout account yet: it waits for one.
+    assert market.payouts(seller)[0].status == "held"
+    assert _transfers(db_url) == []
+    account = market.onboard(seller)
+    assert (account.onboarded, account.provider, account.payouts_enabled) == (True, "local", True)
+    assert market.payouts(seller)[0].status == "released"
+    assert _transfers(db_url) == [(f"payout-{payout.id}", account.account_id, 1187, "USD", None)]
+    market.onboard(seller)  # again: the same account, nothing paid twice
+    assert market.payout_account(seller) == account
+    assert len(_transfers(db_url)) == 1
+
+
+def test_a_checked_in_ticket_releases_its_payout_at_once(
+    market: LocalApi, clock: ManualClock, db_url: str
+) -> None:
+    seller, buyer = _people(market, "seller", "buyer")
+    market.onboard(seller)
+    ticket_id = _sold(market, seller, buyer)
+    assert market.payouts(seller)[0].status == "held"
+    market.check_in(seller, market.wallet_entry(buyer, ticket_id).code)
+    [payout] = market.payouts(seller)
+    assert payout.status == "released"
+    assert [row[2] for row in _transfers(db_url)] == [1187]
+
+
+def test_a_resale_pays_its_reseller_and_the_first_sale_its_issuer(
+    market: LocalApi, clock: ManualClock
+) -> None:
+    issuer, holder, buyer = _people(market, "issuer", "holder", "buyer")
+    ticket_id = _sold(market, issuer, holder, "20.00")
+    market.resell(holder, ticket_id, "22.00")
+    market.pay(buyer, market.create_order(buyer, ticket_id).id, "tok_visa")
+    assert [(p.gross, p.fee, p.net) for p in market.payouts(holder)] == [("22.00", "1.10", "20.90")]
+    assert [(p.gross, p.net) for p in market.payouts(issuer)] == [("20.00", "19.00")]
+
+
+def test_no_hold_releases_as_soon_as_the_sale_completes(
+    make_api: Callable[..., LocalApi], db_url: str
+) -> None:
+    market = make_api(settings={"payout_hold_setting": "0", "platform_fee_setting": "2.9"})
+    seller, buyer = _people(market, "seller", "buyer")
+    market.onboard(seller)
+    _sold(market, seller, buyer, "10.00")
+    [payout] = market.payouts(seller)
+    assert (payout.status, payout.fee, payout.net) == ("released", "0.29", "9.71")
+
+
+def test_a_release_cut_short_after_the_transfer_is_finished_without_paying_twice(
+    market: LocalApi, clock: ManualClock, db_url: str
+) -> None:
+    seller, buyer = _people(market, "seller", "buyer")
+    market.onboard(seller)
+    _sold(market, seller, buyer)
+    clock.advance(HOUR)
+    with faults.armed("payout:transferred=raise"), pytest.raises(faults.InjectedFault):
+        market.runtime.settle_payouts()
+    assert _statuses(db_url) == ["releasing"]  # transferred, not recorded
+    assert len(_transfers(db_url)) == 1
+    [payout] = market.payouts(seller)  # a read catches up first: the release is finished
+    assert payout.status == "released"
+    assert _statuses(db_url) == ["released"]
+    assert len(_transfers(db_url)) == 1
+
+
+def test_payouts_are_the_seller_s_own(market: LocalApi) -> None:
+    with pytest.raises(NotSignedIn):
+        market.payouts(None)
+    with pytest.raises(NotSignedIn):
+        market.onboard("not a token")
