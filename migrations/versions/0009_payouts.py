@@ -1,6 +1,7 @@
 """Payouts: what each completed order owes its seller (held, released, reversed), sellers'
 payout accounts, the `local` provider's transfers; orders (and payments' copy of them) know
-their seller and ticket. Orders completed before this revision have no payout (their money
+their seller and ticket; a holding remembers its seller's terms, and a sale is found by its
+order, for a seller's refund. Orders completed before this revision have no payout (their money
 was never meant to move).
 
 Revision ID: 0009
@@ -28,6 +29,12 @@ def upgrade() -> None:
     with op.batch_alter_table('payments_orders') as batch_op:
         batch_op.add_column(sa.Column('seller_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('ticket_id', sa.String(length=32), nullable=True))
+    with op.batch_alter_table('ticket_holdings') as batch_op:
+        batch_op.add_column(sa.Column('prior_paid_minor', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('prior_basis_minor', sa.BigInteger(), nullable=True))
+    op.create_index(
+        op.f('ix_ticket_transfers_order_id'), 'ticket_transfers', ['order_id'], unique=False
+    )
     op.create_table(
         'payouts',
         sa.Column('id', sa.String(length=32), nullable=False),
@@ -112,6 +119,10 @@ def downgrade() -> None:
     ):
         op.drop_index(name, table_name='payouts')
     op.drop_table('payouts')
+    op.drop_index(op.f('ix_ticket_transfers_order_id'), table_name='ticket_transfers')
+    with op.batch_alter_table('ticket_holdings') as batch_op:
+        batch_op.drop_column('prior_basis_minor')
+        batch_op.drop_column('prior_paid_minor')
     with op.batch_alter_table('payments_orders') as batch_op:
         batch_op.drop_column('ticket_id')
         batch_op.drop_column('seller_id')

@@ -198,4 +198,7 @@ class Api(Protocol):
     def onboard(self, token: str | None) -> PayoutAccount:
         """Make your payout account (or bring its state up to date)."""
 
+    def refund_order(self, token: str | None, order_id: str) -> Order:
+        """Refund a sale of yours before its ticket is used: the ticket comes back to you."""
+
     def close(self) -> None: ...

@@ -1,18 +1,23 @@
 """The Api's calls about paying sellers (LocalApi takes them in): the seller's payouts, their
-payout account and its onboarding. A thin map from each call to a payouts use case."""
+payout account and its onboarding, and a seller's refund of a sale. A thin map from each call
+to a use case."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from openticket.app import schemas
+from openticket.app.views import order_view
 from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Unavailable
+from openticket.core.orders import service as orders
 from openticket.core.payments.payouts import service as payouts
 from openticket.core.payments.payouts.model import SHOWN_STATUS, Payout, SellerAccount
 from openticket.core.payments.provider import OutcomeUnknown
+from openticket.core.tickets.holding import service as holding
 
 if TYPE_CHECKING:
+    from openticket.app.commands import Commands
     from openticket.app.runtime import Runtime
     from openticket.core.auth.model import User
     from openticket.core.ports import UnitOfWork
@@ -54,12 +59,23 @@ def account_view(account: SellerAccount | None, provider: str) -> schemas.Payout
 
 class PayoutCalls:
     _uow: UnitOfWork
+    _commands: Commands
     runtime: Runtime
 
     if TYPE_CHECKING:  # LocalApi's own (the class this one is mixed into)
 
         def _authenticate(self, token: str | None) -> User: ...
         def _current(self) -> None: ...
+        def _catch_up(self) -> None: ...
+
+    def refund_order(self, token: str | None, order_id: str) -> schemas.Order:
+        """The seller undoes a sale before its ticket is used: the buyer is refunded (their
+        code revoked), the ticket is the seller's again, the payout is reversed."""
+        user = self._authenticate(token)
+        self._catch_up()
+        self._commands.run("refund", lambda tx: holding.refund_sale(tx, user.id, order_id))
+        with self._uow.read() as tx:
+            return order_view(orders.sold_order(tx, user.id, order_id))
 
     def payouts(self, token: str | None) -> list[schemas.Payout]:
         user = self._authenticate(token)

@@ -51,3 +51,14 @@ def cancel(cli: Cli, order_id: OrderId) -> None:
     """Cancel your unpaid order and release the ticket."""
     order = cli.api.cancel_order(cli.token(), order_id)
     render.print_json(order) if cli.as_json else render.order(order)
+
+
+@app.command()
+@command
+def refund(cli: Cli, order_id: OrderId) -> None:
+    """Refund a sale of yours, before its ticket is used.
+
+    The buyer gets their money back and their code stops working; the ticket is yours again
+    (held, not listed), and its payout is reversed."""
+    order = cli.api.refund_order(cli.token(), order_id)
+    render.print_json(order) if cli.as_json else render.order(order)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from openticket.app import schemas
+from openticket.core.errors import NotFound
+from openticket.core.ids import is_id
 
 
 class RemotePayoutCalls:
@@ -21,6 +23,12 @@ class RemotePayoutCalls:
     def payout_account(self, token: str | None) -> schemas.PayoutAccount:
         found = self._request("GET", "/api/payouts/account", token)
         return schemas.PayoutAccount.model_validate(found)
+
+    def refund_order(self, token: str | None, order_id: str) -> schemas.Order:
+        if not is_id(order_id):  # `.` or an empty id would name another route
+            raise NotFound("Order not found")
+        found = self._request("POST", f"/api/orders/{order_id}/refund", token)
+        return schemas.Order.model_validate(found)
 
     def onboard(self, token: str | None) -> schemas.PayoutAccount:
         found = self._request("POST", "/api/payouts/onboard", token)

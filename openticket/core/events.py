@@ -27,6 +27,7 @@ TICKET_TRANSFERRED: Final = "ticket:transferred"  # a new holder: the previous c
 TICKET_CHECKED_IN: Final = "ticket:checked_in"  # its code is used
 # The tickets domain cannot honour an order: the listing the buyer saw is gone.
 TICKET_ORDER_REFUSED: Final = "ticket:order_refused"
+TICKET_SALE_REFUNDED: Final = "ticket:sale_refunded"  # its seller undid a sale: back to them
 PAYOUT_UPDATED: Final = "payout:updated"  # a seller's payout was made, released or reversed
 
 EventData = Mapping[str, Any]
@@ -76,7 +77,9 @@ class OrderChange(TypedDict):
 
 
 class OrderCancelled(OrderChange):
-    reason: str  # "cancelled", "expired" or "refused" (TICKET_ORDER_REFUSED)
+    # "cancelled", "expired", "refused" (TICKET_ORDER_REFUSED) or "refunded" (its seller
+    # refunded the sale: TICKET_SALE_REFUNDED)
+    reason: str
 
 
 class OrderCompleted(OrderChange):
@@ -116,7 +119,7 @@ class TicketTransferred(TypedDict):
     id: str  # the ticket
     serial: int  # the new holder's code serial
     revoked_serial: int | None  # the previous holder's (None on the first sale)
-    kind: str  # "sale" or "gift"
+    kind: str  # "sale", "gift" or "refund" (a sale undone: back to its seller)
 
 
 class TicketCheckedIn(TypedDict):
@@ -129,6 +132,11 @@ class TicketOrderRefused(TypedDict):
     id: str  # the ticket
     order_id: str
     reason: str  # why, for people: the listing was withdrawn, sold, relisted or repriced
+
+
+class TicketSaleRefunded(TypedDict):
+    id: str  # the ticket
+    order_id: str  # the sale undone
 
 
 class PayoutChanged(TypedDict):
@@ -154,6 +162,7 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_CHECKED_IN: TicketCheckedIn,
     TICKET_ORDER_REFUSED: TicketOrderRefused,
     PAYOUT_UPDATED: PayoutChanged,
+    TICKET_SALE_REFUNDED: TicketSaleRefunded,
 }
 
 

@@ -36,8 +36,8 @@ def test_every_subject_is_written_in_its_declared_shape(
     api = make_api(provider=provider, order_ttl=60)
     seller = api.signup("seller@example.com", "long enough").token
     buyer = api.signup("buyer@example.com", "long enough").token
-    first, second, third, fourth, fifth = (
-        api.create_ticket(seller, f"Show {n}", "10.00") for n in range(5)
+    first, second, third, fourth, fifth, sixth = (
+        api.create_ticket(seller, f"Show {n}", "10.00") for n in range(6)
     )
     api.update_ticket(seller, first.id, title="Show 0, balcony")
     paid = api.create_order(buyer, first.id)
@@ -54,6 +54,9 @@ def test_every_subject_is_written_in_its_declared_shape(
     provider.during_charge = lambda: _ended_before_the_start_was_applied(api, late)
     with pytest.raises(Conflict, match="refunded"):
         api.pay(buyer, late.id, "tok_visa")
+    refunded = api.create_order(buyer, sixth.id)
+    api.pay(buyer, refunded.id, "tok_visa")
+    api.refund_order(seller, refunded.id)
     other_process = make_api(provider=provider, order_ttl=60)
     _reserved_while(  # and repriced meanwhile: refused
         api,

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from openticket.app.local import LocalApi
 from openticket.core import faults
 from openticket.core.clock import isoformat_utc
-from openticket.core.errors import NotSignedIn
+from openticket.core.errors import Conflict, Forbidden, NotFound, NotSignedIn
 from openticket.store.db import create_store_engine
 from tests.conftest import ManualClock, postgres_database
 
@@ -165,3 +165,102 @@ def test_payouts_are_the_seller_s_own(market: LocalApi) -> None:
         market.payouts(None)
     with pytest.raises(NotSignedIn):
         market.onboard("not a token")
+
+
+def _payments_of(db_url: str, order_id: str) -> list[str]:
+    return [
+        row[0]
+        for row in _rows(db_url, f"SELECT status FROM payments WHERE order_id = '{order_id}'")
+    ]
+
+
+def test_a_seller_refunds_a_sale_before_release_and_gets_the_ticket_back(
+    market: LocalApi, db_url: str
+) -> None:
+    seller, buyer = _people(market, "seller", "buyer")
+    ticket_id = _sold(market, seller, buyer)
+    order_id = market.list_orders(buyer)[0].id
+    buyer_code = market.wallet_entry(buyer, ticket_id).code
+
+    refunded = market.refund_order(seller, order_id)
+
+    assert (refunded.id, refunded.status) == (order_id, "refunded")
+    assert [o.status for o in market.list_orders(buyer)] == ["refunded"]
+    assert _payments_of(db_url, order_id) == ["refunded"]  # the charge given back
+    assert [p.status for p in market.payouts(seller)] == ["reversed"]
+    assert _transfers(db_url) == []  # nothing had moved, nothing moves
+    assert market.wallet(buyer) == []
+    assert market.verify_code(buyer_code).status == "revoked"
+    back = market.wallet_entry(seller, ticket_id)
+    assert market.verify_code(back.code).status == "valid"
+    assert (back.ticket.status, back.ticket.owner_id) == ("sold", market.whoami(seller).id)
+    assert back.resale_cap == "13.75"  # 110 % of the price it sold at
+    history = [(t.role, t.kind, t.price) for t in market.transfers(buyer)]
+    assert history == [("to", "sale", "12.50"), ("from", "refund", "12.50")]
+    relisted = market.resell(seller, ticket_id, "13.00")  # theirs to sell again
+    assert relisted.status == "available"
+
+
+def test_a_refund_after_release_takes_the_transfer_back(
+    market: LocalApi, clock: ManualClock, db_url: str
+) -> None:
+    seller, buyer = _people(market, "seller", "buyer")
+    market.onboard(seller)
+    _sold(market, seller, buyer)
+    clock.advance(HOUR)
+    [payout] = market.payouts(seller)
+    assert payout.status == "released"
+    market.refund_order(seller, payout.order_id)
+    assert [p.status for p in market.payouts(seller)] == ["reversed"]
+    [(key, _account, amount, _currency, reversal)] = _transfers(db_url)
+    assert (key, amount) == (f"payout-{payout.id}", 1187)
+    assert reversal is not None
+    assert _statuses(db_url) == ["reversed"]
+
+
+def test_a_reseller_s_refund_gives_the_ticket_back_on_their_own_terms(
+    market: LocalApi,
+) -> None:
+    issuer, holder, buyer = _people(market, "issuer", "holder", "buyer")
+    ticket_id = _sold(market, issuer, holder, "20.00")
+    market.resell(holder, ticket_id, "22.00")
+    market.pay(buyer, market.create_order(buyer, ticket_id).id, "tok_visa")
+    resale = next(o for o in market.list_orders(buyer))
+    market.refund_order(holder, resale.id)
+    entry = market.wallet_entry(holder, ticket_id)
+    # The cap is still 110 % of what the holder paid, not of the refunded resale's price.
+    assert (entry.paid, entry.resale_cap) == ("20.00", "22.00")
+    assert [(p.gross, p.status) for p in market.payouts(holder)] == [("22.00", "reversed")]
+    assert [p.status for p in market.payouts(issuer)] == ["held"]  # the first sale stands
+
+
+def test_what_cannot_be_refunded_is_refused_and_changes_nothing(
+    market: LocalApi, db_url: str
+) -> None:
+    seller, buyer, stranger, friend = _people(market, "seller", "buyer", "stranger", "friend")
+    ticket_id = _sold(market, seller, buyer)
+    order_id = market.list_orders(buyer)[0].id
+    with pytest.raises(Forbidden):
+        market.refund_order(stranger, order_id)
+    with pytest.raises(Forbidden):
+        market.refund_order(buyer, order_id)  # the buyer is no seller
+    for odd in ("", ".", "0" * 32, order_id.upper(), "x" * 500):
+        with pytest.raises(NotFound):
+            market.refund_order(seller, odd)
+    market.resell(buyer, ticket_id, "12.00")
+    with pytest.raises(Conflict, match="listed"):
+        market.refund_order(seller, order_id)
+    market.cancel_resale(buyer, ticket_id)
+    code = market.wallet_entry(buyer, ticket_id).code
+    market.check_in(seller, code)
+    with pytest.raises(Conflict, match="checked in"):
+        market.refund_order(seller, order_id)
+    assert [o.status for o in market.list_orders(buyer)] == ["complete"]
+    assert _payments_of(db_url, order_id) == ["succeeded"]
+
+    other = _sold(market, seller, buyer, "30.00")
+    gift_order = next(o.id for o in market.list_orders(buyer) if o.ticket_id == other)
+    market.transfer(buyer, other, "friend@example.com")
+    with pytest.raises(Conflict, match="no longer holds"):
+        market.refund_order(seller, gift_order)
+    assert market.wallet_entry(friend, other).ticket.id == other

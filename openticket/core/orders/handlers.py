@@ -84,6 +84,14 @@ def on_ticket_order_refused(envelope: Envelope, tx: Transaction) -> None:
         log.info("order %s refused: %s", order.id, refusal["reason"])
 
 
+def on_ticket_sale_refunded(envelope: Envelope, tx: Transaction) -> None:
+    refunded = payload(envelope, events.TicketSaleRefunded)
+    order = repository.get(tx, refunded["order_id"], lock=True)
+    if order is None:
+        raise RuntimeError(f"refunded order {refunded['order_id']} does not exist")
+    service.refund(tx, order)
+
+
 def on_payment_started(envelope: Envelope, tx: Transaction) -> None:
     """A card is being charged for the order: it no longer expires until the outcome is
     known (a crash meanwhile is recovered by payments, which drives the attempt again)."""
@@ -132,6 +140,7 @@ HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_ticket_created,
     events.TICKET_UPDATED: on_ticket_updated,
     events.TICKET_ORDER_REFUSED: on_ticket_order_refused,
+    events.TICKET_SALE_REFUNDED: on_ticket_sale_refunded,
     events.EXPIRATION_COMPLETE: on_expiration_complete,
     events.PAYMENT_STARTED: on_payment_started,
     events.PAYMENT_FAILED: on_payment_failed,

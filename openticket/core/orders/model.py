@@ -28,6 +28,7 @@ PAYMENT_HOLD = timedelta(hours=1)
 REASON_CANCELLED = "cancelled"
 REASON_EXPIRED = "expired"
 REASON_REFUSED = "refused"  # the listing the buyer reserved was gone (tickets refused it)
+REASON_REFUNDED = "refunded"  # its seller refunded the sale
 
 
 class TicketReplica(NamedTuple):  # a tuple, not a frozen dataclass: imports make one per row
@@ -106,6 +107,12 @@ class Order:
         if self.status == COMPLETE:
             return replace(self, status=REFUNDED, version=self.version + 1)
         return None
+
+    def refunded(self) -> Order | None:
+        """Its seller refunded the sale; None if it was not a sale (any more)."""
+        if self.status != COMPLETE:
+            return None
+        return replace(self, status=REFUNDED, version=self.version + 1)
 
     def completed(self) -> Order:
         return replace(self, status=COMPLETE, version=self.version + 1)

@@ -14,6 +14,7 @@ from openticket.core.orders.model import (
     CREATED,
     REASON_CANCELLED,
     REASON_EXPIRED,
+    REASON_REFUNDED,
     REASON_REFUSED,
     Order,
 )
@@ -69,11 +70,20 @@ def expire(tx: Transaction, order: Order) -> Order:
 def refuse(tx: Transaction, order: Order) -> Order | None:
     """The tickets domain could not give the order its ticket (the listing was gone when it
     arrived there): it ends, and payments refunds it if it was charged. None if it had ended."""
-    ended = order.refused()
+    return _end(tx, order.refused(), REASON_REFUSED)
+
+
+def refund(tx: Transaction, order: Order) -> Order | None:
+    """Its seller refunded the sale (the ticket is theirs again): payments refunds the charge
+    and reverses the payout. None if it was not a completed sale."""
+    return _end(tx, order.refunded(), REASON_REFUNDED)
+
+
+def _end(tx: Transaction, ended: Order | None, reason: str) -> Order | None:
     if ended is None:
         return None
     repository.save(tx, ended)
-    tx.emit(events.ORDER_CANCELLED, events.OrderCancelled(**_change(ended), reason=REASON_REFUSED))
+    tx.emit(events.ORDER_CANCELLED, events.OrderCancelled(**_change(ended), reason=reason))
     return ended
 
 
@@ -123,6 +133,14 @@ def get_order(tx: Transaction, user_id: str, order_id: str, *, lock: bool = Fals
 def show_order(tx: Transaction, user_id: str, order_id: str) -> Order:
     """An order as its buyer sees it now (lazy expiry: nothing is written)."""
     return get_order(tx, user_id, order_id).as_seen(tx.now)
+
+
+def sold_order(tx: Transaction, seller_id: str, order_id: str) -> Order:
+    """An order of one of the seller's listings, as its seller sees it."""
+    order = repository.get(tx, order_id) if is_id(order_id) else None
+    if order is None or order.seller_id != seller_id:
+        raise NotFound("Order not found")
+    return order
 
 
 def list_orders(tx: Transaction, user_id: str) -> list[Order]:

@@ -179,7 +179,10 @@ def any_refund_due(tx: Transaction) -> bool:
 
 
 REFUND_REASON = "order cancelled or expired before the payment completed"
-REFUSED_REFUND_REASON = "the ticket was no longer on sale as reserved (its seller withdrew it)"
+REFUND_REASONS = {
+    "refused": "the ticket was no longer on sale as reserved (its seller withdrew it)",
+    "refunded": "its seller refunded the sale",
+}
 
 
 def record_refund(tx: Transaction, payment_id: str, refund_ref: str) -> None:
@@ -189,8 +192,8 @@ def record_refund(tx: Transaction, payment_id: str, refund_ref: str) -> None:
     refunded = payment.with_status(REFUNDED)
     repository.save(tx, refunded, tx.now)
     order = repository.get_order(tx, payment.order_id)
-    refused = order is not None and order.cancel_reason == "refused"
-    reason = REFUSED_REFUND_REASON if refused else REFUND_REASON
+    cancelled = None if order is None else order.cancel_reason
+    reason = REFUND_REASONS.get(cancelled or "", REFUND_REASON)
     tx.emit(
         events.PAYMENT_REFUNDED,
         events.PaymentRefunded(**payment_data(refunded), refund_ref=refund_ref, reason=reason),

@@ -87,6 +87,12 @@ class Ticket(NamedTuple):  # a tuple, not a frozen dataclass: imports make one p
             version=self.version + 1,
         )
 
+    def returned_to(self, seller_id: str) -> Ticket:
+        """Its sale refunded: its seller's again, held, not listed."""
+        return self._replace(
+            status=SOLD, owner_id=seller_id, order_id=None, version=self.version + 1
+        )
+
     def withdrawn(self) -> Ticket:
         """A resale taken off sale: held, not listed."""
         return self._replace(status=SOLD, version=self.version + 1)

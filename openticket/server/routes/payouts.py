@@ -1,5 +1,5 @@
-"""Paying sellers: /api/payouts (the seller's payouts), /api/payouts/account (where they go)
-and /api/payouts/onboard (make that account)."""
+"""Paying sellers: /api/payouts (the seller's payouts), /api/payouts/account (where they go),
+/api/payouts/onboard (make that account) and /api/orders/{id}/refund (a seller's refund)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ def payouts(api: ApiDep, token: TokenDep) -> list[schemas.Payout]:
 @router.get("/api/payouts/account", operation_id="payout_account")
 def payout_account(api: ApiDep, token: TokenDep) -> schemas.PayoutAccount:
     return api.payout_account(token)
+
+
+@router.post("/api/orders/{order_id}/refund", operation_id="refund_order")
+def refund_order(order_id: str, api: ApiDep, token: TokenDep) -> schemas.Order:
+    """The seller refunds a sale before its ticket is used; the ticket comes back to them."""
+    return api.refund_order(token, order_id)
 
 
 @router.post("/api/payouts/onboard", operation_id="onboard")

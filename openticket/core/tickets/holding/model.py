@@ -12,6 +12,7 @@ from openticket.core.money import Money
 
 SALE = "sale"
 GIFT = "gift"
+REFUND = "refund"  # a sale undone by its seller: the ticket goes back to them
 
 
 class Holding(NamedTuple):
@@ -24,6 +25,11 @@ class Holding(NamedTuple):
     order_id: str | None
     acquired_at: datetime
     checked_in_at: datetime | None
+    # The previous holder's paid and basis (minor units), while the latest sale can still be
+    # refunded: a refund gives the ticket back to its seller on their own terms (the cap
+    # must not grow by selling and refunding). None for a first sale: the issuer paid nothing.
+    prior_paid_minor: int | None = None
+    prior_basis_minor: int | None = None
 
     def check_held_by(self, user_id: str) -> None:
         if self.holder_id != user_id:
@@ -61,6 +67,37 @@ class Holding(NamedTuple):
             order_id=order_id,
             acquired_at=now,
             checked_in_at=None,
+            prior_paid_minor=self.paid.minor,
+            prior_basis_minor=self.basis.minor,
+        )
+
+    def check_refundable_by(self, order_id: str, seller_id: str, sale: Transfer) -> None:
+        """Whether the sale of `order_id` (its record: `sale`) can be undone by `seller_id`."""
+        if sale.from_id != seller_id:
+            raise Forbidden("Not Authorized: only the order's seller can refund it")
+        if self.order_id != order_id:
+            raise Conflict(
+                "The buyer no longer holds this ticket (it changed hands since): "
+                "the sale cannot be refunded"
+            )
+        self.check_unused()
+
+    def returned_to(self, seller_id: str, price: Money, now: datetime) -> Holding:
+        """Back to the seller of the refunded sale (at `price`), on the terms they held it on
+        (the issuer, who paid nothing, at the sale's price as the cap's base)."""
+        currency = self.paid.currency
+        paid = Money(self.prior_paid_minor or 0, currency)
+        basis_minor = price.minor if self.prior_basis_minor is None else self.prior_basis_minor
+        return self._replace(
+            holder_id=seller_id,
+            serial=self.serial + 1,
+            paid=paid,
+            basis=Money(basis_minor, currency),
+            order_id=None,
+            acquired_at=now,
+            checked_in_at=None,
+            prior_paid_minor=None,
+            prior_basis_minor=None,
         )
 
     def checked_in(self, now: datetime) -> Holding:

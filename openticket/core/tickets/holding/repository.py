@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from openticket.core.money import Money
 from openticket.core.ports import Transaction
 from openticket.core.signing_keys import SigningKey, key_id
-from openticket.core.tickets.holding.model import Holding, Transfer
+from openticket.core.tickets.holding.model import SALE, Holding, Transfer
 from openticket.core.tickets.holding.tables import checkin_staff, code_keys, holdings, transfers
 from openticket.store.insert_new import insert_new
 from openticket.store.rows import Reader
@@ -30,6 +30,8 @@ _SAVE = (
         order_id=bindparam("order_id"),
         acquired_at=bindparam("acquired_at"),
         checked_in_at=bindparam("checked_in_at"),
+        prior_paid_minor=bindparam("prior_paid_minor"),
+        prior_basis_minor=bindparam("prior_basis_minor"),
     )
 )
 
@@ -44,6 +46,8 @@ def _values(holding: Holding) -> dict[str, Any]:
         "order_id": holding.order_id,
         "acquired_at": holding.acquired_at,
         "checked_in_at": holding.checked_in_at,
+        "prior_paid_minor": holding.prior_paid_minor,
+        "prior_basis_minor": holding.prior_basis_minor,
     }
 
 
@@ -85,7 +89,10 @@ def record_transfer(
     kind: str,
     price: Money,
     now: datetime,
+    order_id: str | None = None,
 ) -> None:
+    """`holding` came to its holder from `from_id`; `order_id`: the order this undoes, for a
+    refund (else the holding's own)."""
     connection(tx).execute(
         insert(transfers),
         {
@@ -96,10 +103,16 @@ def record_transfer(
             "serial": holding.serial,
             "price_minor": price.minor,
             "currency": price.currency,
-            "order_id": holding.order_id,
+            "order_id": order_id or holding.order_id,
             "at": now,
         },
     )
+
+
+def sale_of_order(tx: Transaction, order_id: str) -> Transfer | None:
+    """The record of the sale an order made (None before it completed)."""
+    query = select(transfers).where(transfers.c.order_id == order_id, transfers.c.kind == SALE)
+    return _transfer.first(connection(tx).execute(query.order_by(transfers.c.id).limit(1)))
 
 
 def transfers_of(tx: Transaction, user_id: str) -> list[Transfer]:

@@ -16,6 +16,7 @@ from openticket.core.tickets import repository as tickets
 from openticket.core.tickets.holding import codes, repository
 from openticket.core.tickets.holding.model import (
     GIFT,
+    REFUND,
     SALE,
     Holding,
     Transfer,
@@ -131,6 +132,36 @@ def give(tx: Transaction, user_id: str, ticket_id: str, recipient_id: str) -> Ti
     repository.record_transfer(tx, new, user_id, GIFT, free, tx.now)
     _announce_transfer(tx, new, holding.serial, GIFT)
     return ticket
+
+
+def refund_sale(tx: Transaction, seller_id: str, order_id: str) -> Ticket:
+    """The seller of a completed order undoes it, before the ticket is used: the buyer's code
+    is revoked and the ticket is the seller's again (held, not listed); the orders domain
+    then refunds the order (TICKET_SALE_REFUNDED), and payments the charge and the payout."""
+    sale = repository.sale_of_order(tx, order_id) if is_id(order_id) else None
+    if sale is None:
+        raise NotFound("No sale of yours with this order id", "order_id")
+    ticket = tickets.get(tx, sale.ticket_id, lock=True)
+    holding = repository.get(tx, sale.ticket_id, lock=True)
+    assert ticket is not None and holding is not None  # a sale made both
+    holding.check_refundable_by(order_id, seller_id, sale)
+    if ticket.status != SOLD:
+        raise Conflict(
+            "The buyer has listed this ticket for resale: it cannot be refunded while listed",
+            "order_id",
+        )
+    returned = holding.returned_to(seller_id, sale.price, tx.now)
+    repository.save(tx, returned)
+    repository.record_transfer(
+        tx, returned, holding.holder_id, REFUND, sale.price, tx.now, order_id
+    )
+    _announce_transfer(tx, returned, holding.serial, REFUND)
+    back = ticket.returned_to(seller_id)
+    tickets.save(tx, back, tx.now)
+    tx.emit(events.TICKET_UPDATED, event_data(back))
+    refunded: events.TicketSaleRefunded = {"id": ticket.id, "order_id": order_id}
+    tx.emit(events.TICKET_SALE_REFUNDED, refunded)
+    return back
 
 
 def _check_not_listed(ticket: Ticket, holder_id: str) -> None:

@@ -15,6 +15,8 @@ holdings = keyed_table(
     Column("order_id", String(ID_LENGTH), nullable=True),  # the sale that brought it
     Column("acquired_at", UTCDateTime(), nullable=False),
     Column("checked_in_at", UTCDateTime(), nullable=True),
+    Column("prior_paid_minor", BigInteger, nullable=True),  # the seller's, for a refund
+    Column("prior_basis_minor", BigInteger, nullable=True),
 )
 
 # Who may check in the tickets an issuer listed, besides the issuer.
@@ -34,10 +36,10 @@ transfers = Table(
     Column("ticket_id", String(ID_LENGTH), nullable=False, index=True),
     Column("from_id", String(ID_LENGTH), nullable=False, index=True),
     Column("to_id", String(ID_LENGTH), nullable=False, index=True),
-    Column("kind", String(8), nullable=False),  # "sale" or "gift"
+    Column("kind", String(8), nullable=False),  # "sale", "gift" or "refund"
     Column("serial", Integer, nullable=False),  # the new holder's
     *amount("price"),
-    Column("order_id", String(ID_LENGTH), nullable=True),
+    Column("order_id", String(ID_LENGTH), nullable=True, index=True),
     Column("at", UTCDateTime(), nullable=False),
 )
 
