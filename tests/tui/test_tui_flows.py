@@ -276,14 +276,14 @@ async def test_create_and_edit_a_listing_with_messages_next_to_the_fields(
         await pilot.press("ctrl+s")
         await until(pilot, lambda: showing(app, ListingsScreen))
         await until(
-            pilot, lambda: rows(app, "#listings") == [["Jazz night", "25.00 USD", "available"]]
+            pilot, lambda: rows(app, "#listings") == [["Jazz night", "25.00 USD", "available", ""]]
         )
         await pilot.press("e")
         await until(pilot, lambda: showing(app, ListingForm))
         app.screen.query_one("#price", Input).value = "27.50"
         await pilot.press("ctrl+s")
         await until(
-            pilot, lambda: rows(app, "#listings") == [["Jazz night", "27.50 USD", "available"]]
+            pilot, lambda: rows(app, "#listings") == [["Jazz night", "27.50 USD", "available", ""]]
         )
     [mine] = market.api.list_tickets(token, mine=True)
     assert (mine.title, mine.price, mine.version) == ("Jazz night", "27.50", 1)
@@ -305,7 +305,7 @@ async def test_editing_is_refused_while_reserved(market: Market) -> None:
         await pilot.press("ctrl+s")
         await until(pilot, lambda: text(app, "#form-error") == "Cannot edit a reserved ticket")
         await pilot.press("escape")
-        await until(pilot, lambda: rows(app, "#listings")[0][2:] == ["reserved"])
+        await until(pilot, lambda: rows(app, "#listings")[0][2:] == ["reserved", ""])
         await pilot.press("e")
         await until(pilot, lambda: "Cannot edit a reserved ticket" in text(app, "#listings-status"))
     assert market.api.get_ticket(ticket.id).price == "25.00"
