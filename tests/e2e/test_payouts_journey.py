@@ -6,13 +6,11 @@ ticket back with its seller)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from tests.conftest import User, eventually, marketplace, signed_up
+from tests.conftest import User, eventually, signed_up
+from tests.modes import in_three_modes  # noqa: F401  (people: each test in three modes)
 
 PASSWORD = "correct horse"
 PAYOUT_KEYS = {
@@ -26,12 +24,6 @@ PAYOUT_KEYS = {
     "status",
     "release_at",
 }
-
-
-@pytest.fixture(params=["embedded", "server", "nats"])
-def people(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., User]]:
-    with marketplace(request.param, tmp_path) as person:
-        yield person
 
 
 def _person(people: Callable[..., User], name: str) -> User:

@@ -5,21 +5,14 @@ check in once, give a ticket away, and verify offline against a synced list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import User, eventually, marketplace, signed_up
+from tests.modes import in_three_modes  # noqa: F401  (people: each test in three modes)
 
 PASSWORD = "correct horse"
-
-
-@pytest.fixture(params=["embedded", "server", "nats"])
-def people(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., User]]:
-    with marketplace(request.param, tmp_path) as person:
-        yield person
 
 
 def _person(people: Callable[..., User], name: str) -> User:

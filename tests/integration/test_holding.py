@@ -3,25 +3,16 @@ signed code; resale (capped), gifts, verification and check-in keep exactly one 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, Forbidden, InvalidInput, NotFound, NotSignedIn
-from tests.conftest import ManualClock, postgres_database
+from tests.conftest import ManualClock
+from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
 
 PASSWORD = "correct horse"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'market.db'}"
-        return
-    with postgres_database() as url:
-        yield url
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ hold passes, then transferred once to the seller's payout account (made by onboa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,19 +16,11 @@ from openticket.core import faults
 from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, NotFound, NotSignedIn
 from openticket.store.db import create_store_engine
-from tests.conftest import ManualClock, postgres_database
+from tests.conftest import ManualClock
+from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
 
 PASSWORD = "correct horse"
 HOUR = 3600
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'market.db'}"
-        return
-    with postgres_database() as url:
-        yield url
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ after its listing was sold, passed on and listed again is in tests/e2e/test_scal
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -22,18 +21,10 @@ from openticket.app.local import LocalApi
 from openticket.app.schemas import Order
 from openticket.core import faults
 from openticket.core.errors import Conflict
-from tests.conftest import PATIENCE_SECONDS, postgres_database
+from tests.conftest import PATIENCE_SECONDS
+from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
 
 PASSWORD = "correct horse"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'market.db'}"
-        return
-    with postgres_database() as url:
-        yield url
 
 
 @pytest.fixture

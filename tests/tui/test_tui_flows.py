@@ -34,11 +34,6 @@ pytestmark = pytest.mark.anyio
 PASSWORD = "long enough"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Market:
     def __init__(self, api: LocalApi, home: Path, db_url: str, clock: ManualClock) -> None:
         self.api = api
@@ -64,11 +59,6 @@ def make_market(
 ) -> Market:
     clock = ManualClock()
     return Market(make_api(clock=clock, order_ttl=ttl), tmp_path / "home", db_url, clock)
-
-
-@pytest.fixture
-def market(make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str) -> Market:
-    return make_market(make_api, tmp_path, db_url)
 
 
 async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 60) -> None:

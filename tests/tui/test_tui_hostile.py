@@ -21,11 +21,6 @@ pytestmark = pytest.mark.anyio
 CLICKABLE = "[@click=app.quit]free tickets[/]"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_hostile_titles_on_every_screen(
     make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str
 ) -> None:

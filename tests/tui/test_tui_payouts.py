@@ -3,27 +3,13 @@ and status (held, released, reversed), and the totals under the table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-from openticket.app.local import LocalApi
 from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
-from tests.tui.test_tui_flows import PASSWORD, Market, make_market, rows, showing, text, until
+from tests.tui.test_tui_flows import PASSWORD, Market, rows, showing, text, until
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def market(make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str) -> Market:
-    return make_market(make_api, tmp_path, db_url)
 
 
 async def test_my_listings_show_each_sale_s_payout(market: Market) -> None:

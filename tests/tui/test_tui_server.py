@@ -20,11 +20,6 @@ from tests.tui.test_tui_flows import PASSWORD, showing, text, titles, until
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _app(url: str, home: Path) -> tuple[OpenticketApp, RemoteApi, CredentialStore]:
     api = RemoteApi(url)
     credentials = CredentialStore(home)

@@ -3,28 +3,14 @@ resale within the cap it shows, giving one away; the marketplace marks resales."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from textual.widgets import Input
 
-from openticket.app.local import LocalApi
 from openticket.tui.screens.market import MarketScreen
 from openticket.tui.screens.wallet import HeldTicketScreen, WalletScreen
-from tests.tui.test_tui_flows import Market, make_market, rows, showing, text, until
+from tests.tui.test_tui_flows import Market, rows, showing, text, until
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def market(make_api: Callable[..., LocalApi], tmp_path: Path, db_url: str) -> Market:
-    return make_market(make_api, tmp_path, db_url)
 
 
 def _held(market: Market, token: str, title: str, price: str) -> str:
