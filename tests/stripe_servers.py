@@ -6,6 +6,9 @@
   Stripe's idempotency-key replays, injected faults (an error status, a dropped connection,
   a response that never comes in time), a hook that runs while a charge is in flight, and a
   record of every request (idempotency keys, amounts, headers) for the tests to inspect.
+  It also FAKES Stripe Connect, which localstripe has none of: Express accounts (their
+  onboarding finished by the test, `finish_onboarding`), account links, transfers and their
+  reversals, in memory, in the shapes Stripe answers with.
 """
 
 from __future__ import annotations
@@ -119,6 +122,8 @@ class StripeFront:
         self.during_charge: Callable[[], None] | None = None
         self.late_seconds = 3.0
         self._replays: dict[str, tuple[int, bytes]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.transfers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
         front = self
@@ -152,6 +157,16 @@ class StripeFront:
     # -- what the tests read ------------------------------------------------------------
     def charges_sent(self) -> list[SeenRequest]:
         return [r for r in self.requests if (r.method, r.path) == ("POST", "/v1/payment_intents")]
+
+    def sent(self, method: str, path_start: str) -> list[SeenRequest]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_start)]
+
+    def finish_onboarding(self, account_id: str) -> None:
+        """The seller fills in Stripe's onboarding form: charges and payouts are enabled."""
+        with self._lock:
+            self.accounts[account_id].update(
+                charges_enabled=True, payouts_enabled=True, details_submitted=True
+            )
 
     # -- the server -----------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
@@ -197,7 +212,14 @@ class StripeFront:
     def _answer(
         self, handler: BaseHTTPRequestHandler, path: str, form: dict[str, str], body: bytes
     ) -> tuple[int, bytes]:
+        connect = self._connect(handler.command, path, form)
+        if connect is not None:
+            status, found = connect
+            return status, json.dumps(found).encode()
         if handler.command == "POST" and path == "/v1/payment_intents":
+            # localstripe knows no transfer groups: the record above keeps what was sent
+            form = {k: v for k, v in form.items() if k != "transfer_group"}
+            body = urlencode(form).encode()
             if self.during_charge is not None:
                 self.during_charge()
             source = form.get("payment_method") or form.get("payment_method_data[card][token]")
@@ -210,6 +232,76 @@ class StripeFront:
                 form["payment_method"] = "pm_card_visa"
                 body = urlencode(form).encode()
         return self._forward(handler, body)
+
+    def _connect(
+        self, method: str, path: str, form: dict[str, str]
+    ) -> tuple[int, dict[str, Any]] | None:
+        """The FAKE Stripe Connect: None for any other path (localstripe answers those)."""
+        parts = path.strip("/").split("/")  # v1, resource, id, sub-resource
+        with self._lock:
+            if parts[1:] == ["accounts"] and method == "POST":
+                account = {
+                    "id": f"acct_fake{len(self.accounts) + 1:08d}",
+                    "object": "account",
+                    "type": form.get("type", "express"),
+                    "charges_enabled": False,
+                    "payouts_enabled": False,
+                    "details_submitted": False,
+                    "metadata": _metadata(form),
+                }
+                self.accounts[account["id"]] = account
+                return 200, account
+            if parts[1] == "accounts" and len(parts) == 3 and method == "GET":
+                found = self.accounts.get(parts[2])
+                return (200, found) if found else _missing("account", parts[2])
+            if parts[1:] == ["account_links"] and method == "POST":
+                if form.get("account") not in self.accounts:
+                    return _missing("account", form.get("account", ""))
+                url = f"https://connect.stripe.com/setup/e/{form['account']}/fake"
+                return 200, {"object": "account_link", "url": url, "expires_at": 0}
+            if parts[1:] == ["transfers"] and method == "POST":
+                destination = self.accounts.get(form.get("destination", ""))
+                if destination is None or not destination["payouts_enabled"]:
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "message": "The destination cannot receive transfers",
+                        }
+                    }
+                transfer = {
+                    "id": f"tr_fake{len(self.transfers) + 1:08d}",
+                    "object": "transfer",
+                    "amount": int(form["amount"]),
+                    "currency": form["currency"],
+                    "destination": destination["id"],
+                    "transfer_group": form.get("transfer_group"),
+                    "reversed": False,
+                    "reversals": {"object": "list", "data": []},
+                }
+                self.transfers[transfer["id"]] = transfer
+                return 200, transfer
+            if parts[1] == "transfers" and parts[3:] == ["reversals"] and method == "POST":
+                transfer = self.transfers.get(parts[2])
+                if transfer is None:
+                    return _missing("transfer", parts[2])
+                if transfer["reversed"]:
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "transfer_already_reversed",
+                            "message": "This transfer is already reversed",
+                        }
+                    }
+                reversal = {
+                    "id": f"trr_fake{len(self.transfers)}{len(transfer['reversals']['data'])}",
+                    "object": "transfer_reversal",
+                    "amount": transfer["amount"],
+                    "transfer": transfer["id"],
+                }
+                transfer["reversed"] = True
+                transfer["reversals"]["data"].append(reversal)
+                return 200, reversal
+        return None
 
     def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection(
@@ -238,6 +330,15 @@ class StripeFront:
             handler.send_header("Idempotent-Replayed", "true")
         handler.end_headers()
         handler.wfile.write(body)
+
+
+def _metadata(form: dict[str, str]) -> dict[str, str]:
+    return {key[9:-1]: value for key, value in form.items() if key.startswith("metadata[")}
+
+
+def _missing(kind: str, object_id: str) -> tuple[int, dict[str, Any]]:
+    message = f"No such {kind}: '{object_id}'"
+    return 404, {"error": {"type": "invalid_request_error", "message": message}}
 
 
 def _decline_message(source: str) -> str | None:

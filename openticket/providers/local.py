@@ -84,7 +84,9 @@ class LocalProvider:
             with conn.begin():
                 yield conn
 
-    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+    def charge(
+        self, amount: Money, source: str, idempotency_key: str, transfer_group: str | None = None
+    ) -> ChargeResult:
         decline = outcome_for(source)
         with self._writing() as conn:
             lock_key(conn, key_of("local-charge", idempotency_key))

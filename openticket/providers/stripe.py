@@ -79,7 +79,9 @@ class StripeProvider(StripeConnect):
             http_client=stripe.RequestsClient(timeout=timeout),
         )
 
-    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+    def charge(
+        self, amount: Money, source: str, idempotency_key: str, transfer_group: str | None = None
+    ) -> ChargeResult:
         params: dict[str, Any] = {
             "amount": amount.minor,
             "currency": amount.currency.lower(),
@@ -88,6 +90,8 @@ class StripeProvider(StripeConnect):
             "metadata": {METADATA_KEY: idempotency_key},
             **payment_method_params(source),
         }
+        if transfer_group is not None:  # the transfer paying the seller will name it too
+            params["transfer_group"] = transfer_group
         stripe = self._stripe
         try:
             intent = self._client.v1.payment_intents.create(

@@ -51,11 +51,13 @@ def test_pay_through_stripe(
     mode: str,
     tmp_path: Path,
     stripe_backend: LocalStripe,
+    stripe_front: StripeFront,
     price: str,
     currency: str,
     amount: int,
 ) -> None:
-    with _marketplace(mode, tmp_path, _stripe_env(stripe_backend.url)) as people:
+    # Through the front: localstripe refuses the PaymentIntent's transfer_group (Stripe takes it).
+    with _marketplace(mode, tmp_path, _stripe_env(stripe_front.url)) as people:
         buyer, order = _reserve(people, price, currency)
         payment = buyer.ok("pay", order["id"], "--card", "pm_card_visa")
         assert payment["provider"] == "stripe" and payment["status"] == "succeeded"
@@ -104,8 +106,10 @@ def test_unreachable_stripe_is_exit_6_and_the_order_stays_payable(
         assert again.code == 6 and "try again" in again.stderr
 
 
-def test_reconcile_fixes_an_orphan_charge(tmp_path: Path, stripe_backend: LocalStripe) -> None:
-    with _marketplace("embedded", tmp_path, _stripe_env(stripe_backend.url)) as people:
+def test_reconcile_fixes_an_orphan_charge(
+    tmp_path: Path, stripe_backend: LocalStripe, stripe_front: StripeFront
+) -> None:
+    with _marketplace("embedded", tmp_path, _stripe_env(stripe_front.url)) as people:
         buyer, order = _reserve(people, "25.00", "USD")
         buyer.ok("pay", order["id"], "--card", "pm_card_visa")
         orphan = orphan_charge(stripe_backend.url, f"openticket-{'0' * 32}-1", 900)

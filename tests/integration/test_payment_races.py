@@ -34,12 +34,14 @@ class HeldProvider(LocalProvider):
         self.go_on = threading.Event()
         self.charges = 0
 
-    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+    def charge(
+        self, amount: Money, source: str, idempotency_key: str, transfer_group: str | None = None
+    ) -> ChargeResult:
         self.charges += 1
         if self.charges == 1:
             self.charging.set()
             assert self.go_on.wait(PATIENCE_SECONDS)
-        return super().charge(amount, source, idempotency_key)
+        return super().charge(amount, source, idempotency_key, transfer_group)
 
 
 @pytest.fixture

@@ -102,9 +102,11 @@ class RacingProvider(LocalProvider):
         super().__init__(engine, clock)
         self.during_charge: Callable[[], None] = lambda: None
 
-    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+    def charge(
+        self, amount: Money, source: str, idempotency_key: str, transfer_group: str | None = None
+    ) -> ChargeResult:
         self.during_charge()
-        return super().charge(amount, source, idempotency_key)
+        return super().charge(amount, source, idempotency_key, transfer_group)
 
 
 @pytest.fixture
@@ -221,8 +223,10 @@ def _paid_then_crashed(api: LocalApi, provider: RacingProvider) -> dict[str, Any
     market = _reserved(api)
     real_charge = LocalProvider.charge
 
-    def charge_then_crash(self: Any, amount: Money, source: str, key: str) -> ChargeResult:
-        real_charge(self, amount, source, key)
+    def charge_then_crash(
+        self: Any, amount: Money, source: str, key: str, group: str | None = None
+    ) -> ChargeResult:
+        real_charge(self, amount, source, key, group)
         raise Crash
 
     provider.charge = charge_then_crash.__get__(provider)  # type: ignore[method-assign]

@@ -58,12 +58,13 @@ def _reserved(api: LocalApi, price: str = "25.00", currency: str = "USD") -> dic
 def test_charge_in_the_minor_unit_through_the_sdk(
     stripe_api: MakeStripeApi,
     stripe_backend: LocalStripe,
+    stripe_front: StripeFront,
     db_url: str,
     price: str,
     currency: str,
     amount: int,
 ) -> None:
-    api, _ = stripe_api(stripe_backend.url)
+    api, _ = stripe_api(stripe_front.url)  # localstripe refuses a transfer_group: the front not
     market = _reserved(api, price, currency)
     payment = api.pay(market["buyer"], market["order"].id, "pm_card_visa")
 
@@ -173,9 +174,9 @@ def test_stripe_error_text_is_passed_on_and_the_order_stays_payable(
 
 
 def test_unknown_payment_method_is_refused_and_leaves_the_order_payable(
-    stripe_api: MakeStripeApi, stripe_backend: LocalStripe
+    stripe_api: MakeStripeApi, stripe_backend: LocalStripe, stripe_front: StripeFront
 ) -> None:
-    api, _ = stripe_api(stripe_backend.url)
+    api, _ = stripe_api(stripe_front.url)
     market = _reserved(api)
     with pytest.raises(InvalidInput, match="Stripe refused the payment"):
         api.pay(market["buyer"], market["order"].id, "pm_no_such_card")
@@ -320,8 +321,10 @@ def _paid_then_crashed(api: LocalApi, provider: StripeProvider, market: dict[str
     """A `pay` whose process died after Stripe charged, before recording it."""
     real_charge = provider.charge
 
-    def charge_then_crash(amount: Money, source: str, key: str) -> ChargeResult:
-        real_charge(amount, source, key)
+    def charge_then_crash(
+        amount: Money, source: str, key: str, group: str | None = None
+    ) -> ChargeResult:
+        real_charge(amount, source, key, group)
         raise Crash
 
     provider.charge = charge_then_crash  # type: ignore[method-assign]
@@ -349,9 +352,9 @@ def test_a_charge_whose_process_died_is_recorded_after_the_grace(
 
 
 def test_reconcile_refunds_a_charge_no_payment_records(
-    stripe_api: MakeStripeApi, stripe_backend: LocalStripe
+    stripe_api: MakeStripeApi, stripe_backend: LocalStripe, stripe_front: StripeFront
 ) -> None:
-    api, _ = stripe_api(stripe_backend.url)
+    api, _ = stripe_api(stripe_front.url)
     market = _reserved(api)
     api.pay(market["buyer"], market["order"].id, "pm_card_visa")
     orphan_key = "openticket-" + "ab" * 16 + "-1"  # e.g. a store restored from an old backup
@@ -372,9 +375,9 @@ def test_reconcile_refunds_a_charge_no_payment_records(
 
 
 def test_reconcile_flags_a_completed_order_refunded_behind_our_back(
-    stripe_api: MakeStripeApi, stripe_backend: LocalStripe
+    stripe_api: MakeStripeApi, stripe_backend: LocalStripe, stripe_front: StripeFront
 ) -> None:
-    api, _ = stripe_api(stripe_backend.url)
+    api, _ = stripe_api(stripe_front.url)
     market = _reserved(api)
     payment = api.pay(market["buyer"], market["order"].id, "pm_card_visa")
     client = stripe.StripeClient(TEST_KEY, base_addresses={"api": stripe_backend.url})

@@ -44,7 +44,9 @@ def pay(
     announce()
     faults.point("pay:attempt-recorded")
     try:
-        result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
+        result = provider.charge(
+            payment.amount, payment.source, payment.idempotency_key, payment.order_id
+        )
     except DomainError as refused:  # e.g. an unknown token: nothing was charged
         uow.transact(
             partial(service.fail_abandoned, payment_id=payment.id, message=refused.message)
@@ -116,7 +118,9 @@ def redrive_stale(
         if payment is None:
             break
         try:
-            result = provider.charge(payment.amount, payment.source, payment.idempotency_key)
+            result = provider.charge(
+                payment.amount, payment.source, payment.idempotency_key, payment.order_id
+            )
         except DomainError as refused:
             why = refused.message
             uow.transact(partial(service.fail_abandoned, payment_id=payment.id, message=why))

@@ -49,10 +49,13 @@ class PaymentProvider(Protocol):
     # (then another process drives it again with the same key).
     patience_seconds: float
 
-    def charge(self, amount: Money, source: str, idempotency_key: str) -> ChargeResult:
+    def charge(
+        self, amount: Money, source: str, idempotency_key: str, transfer_group: str | None = None
+    ) -> ChargeResult:
         """Charge `amount`. The same key always gives the same result and never a second
         charge. Raises InvalidInput for a source the provider refuses (nothing was charged)
-        and OutcomeUnknown when it cannot tell."""
+        and OutcomeUnknown when it cannot tell. `transfer_group` (the order) links the
+        charge to the transfer that pays its seller."""
 
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
         """Refund a charge in full (idempotent per key); return the refund's reference.

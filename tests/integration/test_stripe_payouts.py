@@ -1,0 +1,121 @@
+"""Payouts through Stripe Connect and the official SDK: the project's FAKE Connect in
+StripeFront (tests/stripe_servers.py; localstripe, behind it, has no Connect) takes the
+accounts, account links, transfers and reversals, and records every request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from openticket.app.local import LocalApi
+from openticket.providers.stripe import StripeProvider
+from tests.conftest import ManualClock
+from tests.stripe_servers import TEST_KEY, Fault, StripeFront
+
+HOUR = 3600
+
+
+@pytest.fixture
+def market(make_api: Callable[..., LocalApi], stripe_front: StripeFront) -> LocalApi:
+    provider = StripeProvider(TEST_KEY, api_base=stripe_front.url, timeout=5, network_retries=0)
+    return make_api(
+        provider=provider,
+        settings={"platform_fee_setting": "5", "payout_hold_setting": str(HOUR)},
+    )
+
+
+def _sale(market: LocalApi) -> tuple[str, str, str]:
+    """(the seller's token, the buyer's, the paid order's id)."""
+    seller = market.signup("seller@example.com", "long enough").token
+    buyer = market.signup("buyer@example.com", "long enough").token
+    ticket = market.create_ticket(seller, "Gig", "12.50")
+    order = market.create_order(buyer, ticket.id)
+    market.pay(buyer, order.id, "pm_card_visa")
+    return seller, buyer, order.id
+
+
+def test_onboarding_makes_an_express_account_and_a_transfer_pays_each_payout_once(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    seller, _buyer, order_id = _sale(market)
+    [charge] = stripe_front.charges_sent()
+    assert charge.form["transfer_group"] == order_id  # the charge names its order
+
+    account = market.onboard(seller)
+    assert (account.provider, account.charges_enabled, account.payouts_enabled) == (
+        "stripe",
+        False,
+        False,
+    )
+    assert account.account_id is not None and account.account_id.startswith("acct_")
+    assert account.onboarding_url == f"https://connect.stripe.com/setup/e/{account.account_id}/fake"
+    [made] = stripe_front.sent("POST", "/v1/accounts")
+    assert (made.form["type"], made.form["capabilities[transfers][requested]"]) == (
+        "express",
+        "true",
+    )
+    assert made.idempotency_key is not None and made.idempotency_key.startswith("account-")
+
+    clock.advance(HOUR)
+    assert market.payouts(seller)[0].status == "held"  # onboarding not finished: it waits
+    assert stripe_front.sent("POST", "/v1/transfers") == []
+
+    stripe_front.finish_onboarding(account.account_id)
+    ready = market.onboard(seller)  # brings the account's state up to date
+    assert (ready.account_id, ready.payouts_enabled, ready.onboarding_url) == (
+        account.account_id,
+        True,
+        None,
+    )
+    assert len(stripe_front.sent("POST", "/v1/accounts")) == 1  # the same account
+    [payout] = market.payouts(seller)
+    assert payout.status == "released"
+    [transfer] = stripe_front.sent("POST", "/v1/transfers")
+    assert transfer.idempotency_key == f"payout-{payout.id}"
+    assert transfer.form == {
+        "amount": "1187",
+        "currency": "usd",
+        "destination": account.account_id,
+        "transfer_group": order_id,
+    }
+
+
+def test_a_transfer_stripe_fails_is_made_again_with_its_key_and_paid_once(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    seller, _buyer, _order = _sale(market)
+    account = market.onboard(seller)
+    assert account.account_id is not None
+    stripe_front.finish_onboarding(account.account_id)
+    market.onboard(seller)
+    stripe_front.faults.append(Fault("/v1/transfers", "drop_after"))  # made, answer lost
+    clock.advance(HOUR)
+    market.runtime.settle_payouts()
+    assert len(stripe_front.transfers) == 1
+    [payout] = market.payouts(seller)  # the next look makes it again: Stripe replays it
+    assert payout.status == "released"
+    keys = {r.idempotency_key for r in stripe_front.sent("POST", "/v1/transfers")}
+    assert keys == {f"payout-{payout.id}"}
+    assert len(stripe_front.transfers) == 1
+
+
+def test_a_refund_after_release_reverses_the_transfer(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    seller, buyer, order_id = _sale(market)
+    account = market.onboard(seller)
+    assert account.account_id is not None
+    stripe_front.finish_onboarding(account.account_id)
+    market.onboard(seller)
+    clock.advance(HOUR)
+    assert market.payouts(seller)[0].status == "released"
+    market.refund_order(seller, order_id)
+    [payout] = market.payouts(seller)
+    assert payout.status == "reversed"
+    [reversal] = stripe_front.sent("POST", "/v1/transfers/")
+    assert reversal.path.endswith("/reversals")
+    assert reversal.idempotency_key == f"reversal-{payout.id}"
+    [transfer] = stripe_front.transfers.values()
+    assert transfer["reversed"] is True
+    assert [o.status for o in market.list_orders(buyer)] == ["refunded"]
