@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -40,6 +40,9 @@ from openticket.store.event_log import OutboxLog
 from openticket.store.idempotency import IdempotencyRecords
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from openticket.server.routes.stripe import StripeWebhooks
 
 
 @dataclass
@@ -150,6 +153,16 @@ def reservation_writers(api: LocalApi) -> int:
     """How many batches of reservations a server writes at once."""
     postgres = _store_engine(api).dialect.name == "postgresql"
     return POSTGRES_RESERVATION_WRITERS if postgres else 1
+
+
+def stripe_webhooks(api: LocalApi, secrets: tuple[str, ...]) -> StripeWebhooks | None:
+    """What a server answers Stripe's webhooks with; None where no secret is set."""
+    if not secrets:
+        return None
+    from openticket.app.stripe_events import StripeEvents
+    from openticket.server.routes.stripe import StripeWebhooks
+
+    return StripeWebhooks(secrets, StripeEvents(api.runtime))
 
 
 def upgrade_store(settings: Settings) -> tuple[str, str | None]:

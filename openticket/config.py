@@ -23,6 +23,7 @@ ENV_PASSWORD = "OPENTICKET_PASSWORD"
 ENV_STRIPE_API_KEY = "OPENTICKET_STRIPE_API_KEY"
 ENV_STRIPE_API_BASE = "OPENTICKET_STRIPE_API_BASE"
 ENV_STRIPE_TIMEOUT = "OPENTICKET_STRIPE_TIMEOUT"
+ENV_STRIPE_WEBHOOK_SECRET = "OPENTICKET_STRIPE_WEBHOOK_SECRET"
 ENV_BUS = "OPENTICKET_BUS"
 ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
 ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
@@ -67,6 +68,8 @@ class Settings:
     # Seconds a payment attempt may be charging before it counts as abandoned and is driven
     # again elsewhere (None: as long as the payment provider may take).
     payment_grace: float | None = None
+    # Stripe's webhook signing secrets (several while one is rotated); none: no webhooks.
+    stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(
@@ -96,6 +99,7 @@ class Settings:
                 env.get(ENV_SIGNUPS_PER_MINUTE), DEFAULT_SIGNUPS_PER_MINUTE, ENV_SIGNUPS_PER_MINUTE
             ),
             payment_grace=_payment_grace(env.get(ENV_PAYMENT_GRACE)),
+            stripe_webhook_secrets=_webhook_secrets(env.get(ENV_STRIPE_WEBHOOK_SECRET)),
         )
 
     @property
@@ -190,6 +194,16 @@ def _order_ttl(text: str | None) -> int:
         return int(_seconds(text, DEFAULT_ORDER_TTL, int, 1, 7 * 24 * 3600, what))
     except InvalidInput as error:
         raise InvalidInput(error.message, ENV_ORDER_TTL) from None
+
+
+def _webhook_secrets(text: str | None) -> tuple[str, ...]:
+    secrets = tuple(part.strip() for part in (text or "").split(",") if part.strip())
+    if any(not secret.startswith("whsec_") for secret in secrets):
+        raise InvalidInput(
+            f"{ENV_STRIPE_WEBHOOK_SECRET} must be Stripe webhook signing secrets (whsec_…), "
+            "comma-separated"
+        )
+    return secrets
 
 
 def _payment_grace(text: str | None) -> float | None:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -385,3 +386,36 @@ def orphan_charge(base: str, key: str, amount: int) -> str:
         }
     )
     return intent.id
+
+
+def stripe_signature(payload: bytes, secret: str, at: int | None = None) -> str:
+    """A `Stripe-Signature` header as Stripe makes it (its documented scheme: an HMAC-SHA256
+    of "<timestamp>.<body>" with the endpoint's secret), for the test's webhook sender."""
+    import hashlib
+    import hmac
+
+    timestamp = int(time.time()) if at is None else at
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def send_webhook(
+    server: str, event: dict[str, Any], secret: str, *, at: int | None = None
+) -> tuple[int, Any]:
+    """POST `event` to a server's Stripe webhook as Stripe would; (status, JSON body)."""
+    payload = json.dumps(event).encode()
+    request = urllib.request.Request(
+        f"{server}/api/stripe/webhook",
+        data=payload,
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": stripe_signature(payload, secret, at),
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column('status', sa.String(length=20), nullable=False),
         sa.Column('release_at', openticket.store.db.UTCDateTime(), nullable=False),
         sa.Column('transfer_ref', sa.String(length=255), nullable=True),
+        sa.Column('disputed', sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column('created_at', openticket.store.db.UTCDateTime(), nullable=False),
         sa.Column('updated_at', openticket.store.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_payouts')),
@@ -78,6 +79,7 @@ def upgrade() -> None:
         sa.Column('charges_enabled', sa.Boolean(), nullable=False),
         sa.Column('payouts_enabled', sa.Boolean(), nullable=False),
         sa.Column('onboarding_url', sa.Text(), nullable=True),
+        sa.Column('on_hold', sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column('created_at', openticket.store.db.UTCDateTime(), nullable=False),
         sa.Column('updated_at', openticket.store.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('user_id', name=op.f('pk_payout_accounts')),
@@ -103,9 +105,17 @@ def upgrade() -> None:
         ['account_ref'],
         unique=False,
     )
+    op.create_table(
+        'payments_provider_notifications',
+        sa.Column('id', sa.String(length=255), nullable=False),
+        sa.Column('kind', sa.String(length=100), nullable=False),
+        sa.Column('received_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_payments_provider_notifications')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('payments_provider_notifications')
     op.drop_index(
         'ix_payments_local_transfers_account_ref', table_name='payments_local_transfers'
     )

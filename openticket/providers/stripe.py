@@ -19,13 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from openticket.core.errors import InvalidInput
 from openticket.core.money import Money
-from openticket.core.payments.provider import ChargeRecord, ChargeResult, OutcomeUnknown
+from openticket.core.payments.provider import (
+    CHARGE_KEY_METADATA,
+    ChargeRecord,
+    ChargeResult,
+    OutcomeUnknown,
+)
 from openticket.providers.stripe_connect import StripeConnect
 
 if TYPE_CHECKING:
     import stripe
 
-METADATA_KEY = "openticket_key"
+METADATA_KEY = CHARGE_KEY_METADATA
 DEFAULT_TIMEOUT = 30.0
 # The SDK retries network errors with the same idempotency key, which Stripe de-duplicates.
 NETWORK_RETRIES = 2

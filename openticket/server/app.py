@@ -18,11 +18,13 @@ from openticket.server.routes import (
     events,
     orders,
     payouts,
+    stripe,
     ticket_files,
     tickets,
     users,
     wallet,
 )
+from openticket.server.routes.stripe import StripeWebhooks
 
 SIGNIN_PER_ADDRESS = (30, 60.0)  # attempts per seconds
 SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = (10, 60.0)
@@ -35,6 +37,7 @@ def create_app(
     signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE,  # per client address
     windows: WindowFactory = memory_window,
     reservation_writers: int = 1,  # batches written at once (PostgreSQL: several)
+    stripe_webhooks: StripeWebhooks | None = None,  # None: POST /api/stripe/webhook is a 404
 ) -> FastAPI:
     reservations = Reservations(
         api.create_orders, name="openticket-reservations", workers=reservation_writers
@@ -55,6 +58,7 @@ def create_app(
     app.state.api = api
     app.state.event_feed = events.EventFeed(api)
     app.state.reservations = reservations
+    app.state.stripe_webhooks = stripe_webhooks
     app.state.signin_limiter = signin_limiter or SigninLimiter(
         windows("signin-per-address", *SIGNIN_PER_ADDRESS),
         windows("signin-failures", *SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS),
@@ -70,6 +74,7 @@ def create_app(
         events.router,
         wallet.router,
         payouts.router,
+        stripe.router,
     ):
         app.include_router(router)
 

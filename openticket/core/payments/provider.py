@@ -8,6 +8,10 @@ from typing import Protocol
 
 from openticket.core.money import Money
 
+# Where a provider keeps a charge's idempotency key in its own record of the charge (Stripe's
+# metadata), so that reconciliation and the provider's notifications find the attempt.
+CHARGE_KEY_METADATA = "openticket_key"
+
 
 @dataclass(frozen=True)
 class ChargeResult:

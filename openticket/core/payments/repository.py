@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import InProgress
 from openticket.core.payments.model import LIVE_STATUSES, PENDING, OrderReplica, Payment
-from openticket.core.payments.tables import payment_orders, payments
+from openticket.core.payments.tables import payment_orders, payments, provider_notifications
 from openticket.core.ports import Transaction
 from openticket.store.bulk import insert_many
 from openticket.store.insert_new import insert_new
@@ -228,3 +228,20 @@ def save_order_status(
         .where(payment_orders.c.id == order_id)
         .values(status=status, version=version, cancel_reason=reason)
     )
+
+
+def by_idempotency_key(tx: Transaction, key: str) -> Payment | None:
+    query = select(payments).where(payments.c.idempotency_key == key)
+    return _payment.first(connection(tx).execute(query))
+
+
+def by_provider_ref(tx: Transaction, provider_ref: str) -> Payment | None:
+    """The successful (or refunded) attempt the provider knows by this reference."""
+    query = select(payments).where(payments.c.provider_ref == provider_ref)
+    return _payment.first(connection(tx).execute(query.order_by(payments.c.created_at.desc())))
+
+
+def add_notification(tx: Transaction, notification_id: str, kind: str, now: datetime) -> bool:
+    """Record a provider's notification; False when it is known already."""
+    values = {"id": notification_id, "kind": kind, "received_at": now}
+    return insert_new(connection(tx), provider_notifications, values)

@@ -58,3 +58,13 @@ local_charges = Table(
     Column("refund_id", String(40), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# Each notification of the payment provider (a Stripe webhook event), applied once: its id is
+# the key, so a notification sent again changes nothing.
+provider_notifications = Table(
+    "payments_provider_notifications",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+)

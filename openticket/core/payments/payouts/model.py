@@ -57,6 +57,7 @@ class Payout:
     release_at: datetime
     created_at: datetime
     transfer_ref: str | None = None  # the provider's transfer, once released
+    disputed: bool = False  # the buyer disputed the charge: not released meanwhile
 
     @property
     def net(self) -> Money:
@@ -65,7 +66,9 @@ class Payout:
     def is_due(self, now: datetime) -> bool:
         """Whether its money should move now (or is moving: a transfer a dead process began
         is made again under the same idempotency key, which cannot pay twice)."""
-        return (self.status == HELD and self.release_at <= now) or self.status == RELEASING
+        if self.status == RELEASING:
+            return True
+        return self.status == HELD and self.release_at <= now and not self.disputed
 
     def proven_at(self, at: datetime) -> Payout:
         """The ticket was checked in at `at`: release then, if that is sooner."""
@@ -123,3 +126,4 @@ class SellerAccount:
     charges_enabled: bool
     payouts_enabled: bool
     onboarding_url: str | None = None  # where the seller finishes onboarding, while not done
+    on_hold: bool = False  # a dispute against one of their sales holds all their payouts

@@ -39,7 +39,10 @@ _DUE = (
     .join(seller_accounts, seller_accounts.c.user_id == payouts.c.seller_id)
     .where(
         or_(
-            (payouts.c.status == HELD) & (payouts.c.release_at <= bindparam("now")),
+            (payouts.c.status == HELD)
+            & (payouts.c.release_at <= bindparam("now"))
+            & ~payouts.c.disputed
+            & ~seller_accounts.c.on_hold,
             payouts.c.status == RELEASING,
         ),
         seller_accounts.c.payouts_enabled,
@@ -54,6 +57,7 @@ _SAVE = (
         status=bindparam("status"),
         release_at=bindparam("release_at"),
         transfer_ref=bindparam("transfer_ref"),
+        disputed=bindparam("disputed"),
         updated_at=bindparam("updated_at"),
     )
 )
@@ -73,6 +77,7 @@ def add(tx: Transaction, payout: Payout) -> bool:
         "status": payout.status,
         "release_at": payout.release_at,
         "transfer_ref": payout.transfer_ref,
+        "disputed": payout.disputed,
         "created_at": payout.created_at,
         "updated_at": payout.created_at,
     }
@@ -87,6 +92,7 @@ def save(tx: Transaction, payout: Payout, now: datetime) -> None:
             "status": payout.status,
             "release_at": payout.release_at,
             "transfer_ref": payout.transfer_ref,
+            "disputed": payout.disputed,
             "updated_at": now,
         },
     )
@@ -141,3 +147,22 @@ def save_account(tx: Transaction, account: SellerAccount, now: datetime) -> None
     )
     if done.rowcount == 0:
         insert_new(conn, seller_accounts, values | {"user_id": account.user_id, "created_at": now})
+
+
+def of_transfer(tx: Transaction, transfer_ref: str) -> Payout | None:
+    """The payout a provider's transfer paid, locked."""
+    query = select(payouts).where(payouts.c.transfer_ref == transfer_ref).with_for_update()
+    return _payout.first(connection(tx).execute(query))
+
+
+def account_by_ref(tx: Transaction, account_ref: str) -> SellerAccount | None:
+    query = select(seller_accounts).where(seller_accounts.c.account_ref == account_ref)
+    return _account.first(connection(tx).execute(query))
+
+
+def hold_account(tx: Transaction, user_id: str, now: datetime) -> None:
+    connection(tx).execute(
+        update(seller_accounts)
+        .where(seller_accounts.c.user_id == user_id)
+        .values(on_hold=True, updated_at=now)
+    )

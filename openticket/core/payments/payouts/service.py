@@ -3,12 +3,15 @@ reversal on refund, the seller's account and list."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from openticket.core import events
 from openticket.core.payments.model import OrderReplica
 from openticket.core.payments.payouts import repository
 from openticket.core.payments.payouts.model import (
+    RELEASING,
+    REVERSED,
     SHOWN_STATUS,
     Payout,
     PayoutTerms,
@@ -86,6 +89,8 @@ def start_release(tx: Transaction, payout_id: str) -> tuple[Payout, SellerAccoun
     account = repository.account(tx, payout.seller_id)
     if account is None or not account.payouts_enabled:
         return None
+    if account.on_hold and payout.status != RELEASING:
+        return None
     releasing = payout.releasing()
     repository.save(tx, releasing, tx.now)
     return releasing, account
@@ -109,3 +114,41 @@ def finish_reversal(tx: Transaction, payout_id: str) -> None:
     done = None if payout is None else payout.reversed()
     if done is not None:
         repository.save(tx, done, tx.now)
+
+
+def account_changed(tx: Transaction, state: AccountState) -> bool:
+    """The provider says a seller's account changed (onboarding finished, payouts enabled or
+    disabled); False for an account that is not one of ours."""
+    account = repository.account_by_ref(tx, state.account_ref)
+    if account is None:
+        return False
+    changed = replace(
+        account,
+        charges_enabled=state.charges_enabled,
+        payouts_enabled=state.payouts_enabled,
+        onboarding_url=None if state.payouts_enabled else account.onboarding_url,
+    )
+    repository.save_account(tx, changed, tx.now)
+    return True
+
+
+def transfer_reversed(tx: Transaction, transfer_ref: str) -> None:
+    """The provider took a transfer back (from its dashboard, or our reversal): the payout is
+    reversed, whoever started it."""
+    payout = repository.of_transfer(tx, transfer_ref)
+    if payout is None or payout.status == REVERSED:
+        return
+    reversed_ = replace(payout, status=REVERSED)
+    repository.save(tx, reversed_, tx.now)
+    _announce(tx, reversed_)
+
+
+def disputed(tx: Transaction, order_id: str) -> None:
+    """The buyer disputed the charge of `order_id`: its payout, and every payout of its seller
+    not yet released, stay held until the dispute is settled (by hand: Stripe's dashboard)."""
+    payout = repository.of_order(tx, order_id)
+    if payout is None:
+        return
+    if not payout.disputed:
+        repository.save(tx, replace(payout, disputed=True), tx.now)
+    repository.hold_account(tx, payout.seller_id, tx.now)

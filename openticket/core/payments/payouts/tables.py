@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, false
 
 from openticket.core.payments.payouts.model import HELD, RELEASING, REVERSING
 from openticket.store.columns import ID_LENGTH, amount, keyed_table, partial_index
@@ -15,6 +15,8 @@ payouts = keyed_table(
     Column("status", String(20), nullable=False),
     Column("release_at", UTCDateTime(), nullable=False),
     Column("transfer_ref", String(255), nullable=True),
+    # The buyer disputed the charge: the payout is not released until the dispute is settled.
+    Column("disputed", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -32,6 +34,8 @@ seller_accounts = Table(
     Column("charges_enabled", Boolean, nullable=False),
     Column("payouts_enabled", Boolean, nullable=False),
     Column("onboarding_url", Text, nullable=True),
+    # A dispute against one of the seller's sales holds all their payouts.
+    Column("on_hold", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )

@@ -1,0 +1,89 @@
+"""Stripe's webhook events, applied to the marketplace: each event id once, in one command
+with what it changes (so its own events are delivered like any other command's), then the
+refunds and payouts it made due are settled. The signature is checked before this
+(server/routes/stripe.py); here the event is read as Stripe documents it, and anything else
+is refused as malformed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from openticket.app.runtime import Runtime
+from openticket.core.errors import InvalidInput
+from openticket.core.payments import notifications
+from openticket.core.payments.provider import CHARGE_KEY_METADATA, AccountState, ChargeResult
+from openticket.core.ports import Transaction
+
+HANDLED = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "account.updated",
+    "transfer.reversed",
+)
+
+
+def _text(found: Mapping[str, Any], key: str) -> str:
+    value = found.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"Stripe event without {key}")
+    return value
+
+
+def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
+    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        metadata = thing.get("metadata")
+        key = metadata.get(CHARGE_KEY_METADATA) if isinstance(metadata, Mapping) else None
+        if not isinstance(key, str):
+            return  # not a charge of ours
+        if kind == "payment_intent.succeeded":
+            result = ChargeResult(True, _text(thing, "id"))
+        else:
+            error = thing.get("last_payment_error")
+            message = error.get("message") if isinstance(error, Mapping) else None
+            text = message if isinstance(message, str) else "Your card was declined."
+            result = ChargeResult(False, _text(thing, "id"), " ".join(text.split())[:500])
+        notifications.charge_finished(tx, key, result)
+    elif kind == "charge.refunded":
+        notifications.charge_refunded(tx, _text(thing, "payment_intent"), _text(thing, "id"))
+    elif kind == "charge.dispute.created":
+        notifications.charge_disputed(tx, _text(thing, "payment_intent"))
+    elif kind == "account.updated":
+        state = AccountState(
+            _text(thing, "id"),
+            thing.get("charges_enabled") is True,
+            thing.get("payouts_enabled") is True,
+        )
+        notifications.account_changed(tx, state)
+    elif kind == "transfer.reversed":
+        notifications.transfer_reversed(tx, _text(thing, "id"))
+
+
+class StripeEvents:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def apply(self, event: object) -> bool:
+        """Apply one verified event; False when it was applied before."""
+        if not isinstance(event, Mapping):
+            raise InvalidInput("Stripe event is not a JSON object")
+        event_id, kind = _text(event, "id"), _text(event, "type")
+        data = event.get("data")
+        thing = data.get("object") if isinstance(data, Mapping) else None
+        if not isinstance(thing, Mapping):
+            raise InvalidInput("Stripe event without data.object")
+
+        def apply_once(tx: Transaction) -> bool:
+            if not notifications.first_time(tx, event_id, kind[:100]):
+                return False
+            if kind in HANDLED:
+                _apply(tx, kind, thing)
+            return True
+
+        applied = self._runtime.commands.run("stripe-event", apply_once)
+        if applied:
+            self._runtime.settle_refunds()
+            self._runtime.settle_payouts()
+        return applied
