@@ -134,13 +134,19 @@ def test_no_hold_releases_as_soon_as_the_sale_completes(
     assert (payout.status, payout.fee, payout.net) == ("released", "0.29", "9.71")
 
 
-def test_a_release_cut_short_after_the_transfer_is_finished_without_paying_twice(
-    market: LocalApi, clock: ManualClock, db_url: str
-) -> None:
+def _released_sale(market: LocalApi, clock: ManualClock) -> str:
+    """An onboarded seller's sale whose hold has passed: the seller's token."""
     seller, buyer = _people(market, "seller", "buyer")
     market.onboard(seller)
     _sold(market, seller, buyer)
     clock.advance(HOUR)
+    return seller
+
+
+def test_a_release_cut_short_after_the_transfer_is_finished_without_paying_twice(
+    market: LocalApi, clock: ManualClock, db_url: str
+) -> None:
+    seller = _released_sale(market, clock)
     with faults.armed("payout:transferred=raise"), pytest.raises(faults.InjectedFault):
         market.runtime.settle_payouts()
     assert _statuses(db_url) == ["releasing"]  # transferred, not recorded
@@ -195,10 +201,7 @@ def test_a_seller_refunds_a_sale_before_release_and_gets_the_ticket_back(
 def test_a_refund_after_release_takes_the_transfer_back(
     market: LocalApi, clock: ManualClock, db_url: str
 ) -> None:
-    seller, buyer = _people(market, "seller", "buyer")
-    market.onboard(seller)
-    _sold(market, seller, buyer)
-    clock.advance(HOUR)
+    seller = _released_sale(market, clock)
     [payout] = market.payouts(seller)
     assert payout.status == "released"
     market.refund_order(seller, payout.order_id)

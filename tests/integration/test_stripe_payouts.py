@@ -35,6 +35,14 @@ def _sale(market: LocalApi) -> tuple[str, str, str]:
     return seller, buyer, order.id
 
 
+def _onboarded(market: LocalApi, stripe_front: StripeFront, seller: str) -> None:
+    """The seller's account made, its onboarding finished at Stripe and known here."""
+    account = market.onboard(seller)
+    assert account.account_id is not None
+    stripe_front.finish_onboarding(account.account_id)
+    market.onboard(seller)
+
+
 def test_onboarding_makes_an_express_account_and_a_transfer_pays_each_payout_once(
     market: LocalApi, stripe_front: StripeFront, clock: ManualClock
 ) -> None:
@@ -85,10 +93,7 @@ def test_a_transfer_stripe_fails_is_made_again_with_its_key_and_paid_once(
     market: LocalApi, stripe_front: StripeFront, clock: ManualClock
 ) -> None:
     seller, _buyer, _order = _sale(market)
-    account = market.onboard(seller)
-    assert account.account_id is not None
-    stripe_front.finish_onboarding(account.account_id)
-    market.onboard(seller)
+    _onboarded(market, stripe_front, seller)
     stripe_front.faults.append(Fault("/v1/transfers", "drop_after"))  # made, answer lost
     clock.advance(HOUR)
     market.runtime.settle_payouts()
@@ -104,10 +109,7 @@ def test_a_refund_after_release_reverses_the_transfer(
     market: LocalApi, stripe_front: StripeFront, clock: ManualClock
 ) -> None:
     seller, buyer, order_id = _sale(market)
-    account = market.onboard(seller)
-    assert account.account_id is not None
-    stripe_front.finish_onboarding(account.account_id)
-    market.onboard(seller)
+    _onboarded(market, stripe_front, seller)
     clock.advance(HOUR)
     assert market.payouts(seller)[0].status == "released"
     market.refund_order(seller, order_id)
