@@ -76,7 +76,11 @@ class JetStreamConsumer(JetStreamPublisher):
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=ACK_WAIT_SECONDS,
+            filter_subject=self._filter(domain),
         )
+        # Made, or brought to this version's filter: a consumer an earlier version made for
+        # fewer subjects (payments took only order events) keeps its place in the stream.
+        await self._js.add_consumer(self._stream, config)
         return await self._js.pull_subscribe(
             self._filter(domain), durable=durable, stream=self._stream, config=config
         )
@@ -85,8 +89,8 @@ class JetStreamConsumer(JetStreamPublisher):
         """The stream's subjects a domain's consumer is given: those of the one family its
         handlers are all in (`OPENTICKET.order.>`), else every subject. A consumer that is
         given every event only to ack most of them unread was busy with nothing: each
-        reservation's events went to all four workers. (A consumer made earlier keeps the
-        filter it was made with; it still acks what it has no handler for.)"""
+        reservation's events went to all four workers. A consumer made earlier with another
+        filter is given this one when it subscribes; it acks what it has no handler for."""
         families = {subject.split(":", 1)[0] for subject in self._handlers[domain]}
         if len(families) == 1:
             return f"{self._stream}.{families.pop()}.>"

@@ -330,3 +330,49 @@ def test_an_order_paid_for_a_listing_that_moved_on_is_refunded(cluster: Cluster)
         f" AND ticket_id = '{ticket['id']}'"
     )
     assert live == [(2,)]  # the holder's first purchase and the last one
+
+
+async def _consumer_filter(stream: str, durable: str, make_with: str | None = None) -> str:
+    """The durable consumer's filter (made first with `make_with`, as an earlier version of
+    openticket made it, when given)."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+
+    connection = await nats.connect(NATS_URL)
+    try:
+        js = connection.jetstream()
+        if make_with is not None:
+            await js.add_stream(StreamConfig(name=stream, subjects=[f"{stream}.>"]))
+            config = ConsumerConfig(
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                filter_subject=make_with,
+            )
+            await js.add_consumer(stream, config)
+        info = await js.consumer_info(stream, durable)
+        return str(info.config.filter_subject)
+    finally:
+        await connection.close()
+
+
+def test_a_consumer_an_earlier_version_made_for_fewer_subjects_gets_this_version_s(
+    tmp_path: Path,
+) -> None:
+    """The payments consumer of earlier versions took only order events; payments now reacts
+    to check-ins too (a checked-in ticket releases its payout), so its filter must widen."""
+    import asyncio
+
+    with nats_stream() as stream, postgres_database() as db_url:
+        durable = f"{stream}-payments"
+        old = asyncio.run(_consumer_filter(stream, durable, make_with=f"{stream}.order.>"))
+        assert old == f"{stream}.order.>"
+        cluster = Cluster(db_url, stream, tmp_path)
+        try:
+            cluster.start("payments")
+            eventually(
+                lambda: asyncio.run(_consumer_filter(stream, durable)) == f"{stream}.>",
+                what="the payments consumer's filter widened",
+            )
+        finally:
+            cluster.stop_all()
