@@ -55,6 +55,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_payouts_ticket_id'), 'payouts', ['ticket_id'], unique=False)
     op.create_index(op.f('ix_payouts_seller_id'), 'payouts', ['seller_id'], unique=False)
+    op.create_index(op.f('ix_payouts_transfer_ref'), 'payouts', ['transfer_ref'], unique=False)
     op.create_index(
         'ix_payouts_held_release_at',
         'payouts',
@@ -84,6 +85,9 @@ def upgrade() -> None:
         sa.Column('updated_at', openticket.store.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('user_id', name=op.f('pk_payout_accounts')),
     )
+    op.create_index(
+        op.f('ix_payout_accounts_account_ref'), 'payout_accounts', ['account_ref'], unique=False
+    )
     op.create_table(
         'payments_local_transfers',
         sa.Column('id', sa.String(length=40), nullable=False),
@@ -105,6 +109,21 @@ def upgrade() -> None:
         ['account_ref'],
         unique=False,
     )
+    # Orders made before: their seller, and payments' copy of them their seller and ticket (an
+    # open one is paid for after the upgrade, and owes its seller a payout; a completed one
+    # may be refunded by its seller).
+    for statement in (
+        """UPDATE orders SET seller_id = (SELECT t.owner_id FROM orders_tickets t
+                                          WHERE t.id = orders.ticket_id)
+           WHERE status IN ('created', 'awaiting:payment')""",
+        """UPDATE orders SET seller_id = (SELECT s.from_id FROM ticket_transfers s
+                                          WHERE s.order_id = orders.id AND s.kind = 'sale')
+           WHERE status = 'complete'""",
+        """UPDATE payments_orders
+           SET seller_id = (SELECT o.seller_id FROM orders o WHERE o.id = payments_orders.id),
+               ticket_id = (SELECT o.ticket_id FROM orders o WHERE o.id = payments_orders.id)""",
+    ):
+        op.execute(statement)
     op.create_table(
         'payments_provider_notifications',
         sa.Column('id', sa.String(length=255), nullable=False),
@@ -120,10 +139,12 @@ def downgrade() -> None:
         'ix_payments_local_transfers_account_ref', table_name='payments_local_transfers'
     )
     op.drop_table('payments_local_transfers')
+    op.drop_index(op.f('ix_payout_accounts_account_ref'), table_name='payout_accounts')
     op.drop_table('payout_accounts')
     for name in (
         'ix_payouts_in_flight',
         'ix_payouts_held_release_at',
+        op.f('ix_payouts_transfer_ref'),
         op.f('ix_payouts_seller_id'),
         op.f('ix_payouts_ticket_id'),
     ):

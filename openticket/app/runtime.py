@@ -31,7 +31,8 @@ from openticket.core.ports import UnitOfWork
 log = logging.getLogger("openticket")
 
 EXPIRY_BATCH = 500  # expirations fired per transaction
-# A payout may be due once one is made (no hold), a ticket checked in, or an order refunded.
+# A payout may be due once one is made (no hold) or its ticket checked in, and its transfer
+# taken back once its order is refunded (a refused order that had been paid).
 _PAYOUT_SUBJECTS = frozenset({PAYOUT_UPDATED, TICKET_CHECKED_IN, TICKET_ORDER_REFUSED})
 
 
@@ -86,8 +87,15 @@ class Runtime:
 
     def settle_payouts(self) -> None:
         """Pay sellers what is due (a payout whose hold passed or whose ticket was checked
-        in) and take back what a refund reversed."""
-        if settle_payouts(self.uow, self.provider):
+        in) and take back what a refund reversed. Runs after commands that committed: a
+        failure here is logged and left to the next pass (a payout being released or
+        reversed says so), never the command's error."""
+        try:
+            changed = settle_payouts(self.uow, self.provider)
+        except Exception:
+            log.exception("settling payouts failed; the next pass tries again")
+            return
+        if changed:
             self.commands.deliver_leftovers()
 
     def settle_money(self) -> None:

@@ -49,7 +49,9 @@ def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
     elif kind == "charge.refunded":
         notifications.charge_refunded(tx, _text(thing, "payment_intent"), _text(thing, "id"))
     elif kind == "charge.dispute.created":
-        notifications.charge_disputed(tx, _text(thing, "payment_intent"))
+        intent = thing.get("payment_intent")
+        if isinstance(intent, str) and intent:  # none: a charge made outside PaymentIntents
+            notifications.charge_disputed(tx, intent)
     elif kind == "account.updated":
         state = AccountState(
             _text(thing, "id"),

@@ -245,3 +245,91 @@ def test_events_written_before_the_upgrade_to_0007_stay_readable_and_first(
         assert last == 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_orders_made_before_payouts_know_their_seller_after_the_upgrade(
+    tmp_path: Path, backend: str
+) -> None:
+    """0009: an open order of an earlier version, paid after the upgrade, owes its seller a
+    payout (payments' copy of it learns seller and ticket); a completed one knows its seller
+    (from the sale's record), so that the seller may refund it."""
+    from alembic import command
+
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'm.db'}"
+            if backend == "sqlite"
+            else stack.enter_context(postgres_database())
+        )
+        engine = create_store_engine(url)
+        stack.callback(engine.dispose)
+        config = Config()
+        config.set_main_option("script_location", script_location())
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0008")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        open_id, sold_id, ticket_a, ticket_b = new_id(), new_id(), new_id(), new_id()
+        seller, buyer = "s" * 32, "b" * 32
+        with engine.begin() as conn:
+            for ticket_id in (ticket_a, ticket_b):
+                conn.execute(
+                    text(
+                        "INSERT INTO orders_tickets (id, title, price_minor, currency, owner_id,"
+                        " version, round, on_sale) VALUES (:id, 'T', 100, 'USD', :seller, 1, 0,"
+                        " :on_sale)"
+                    ),
+                    {"id": ticket_id, "seller": seller, "on_sale": ticket_id == ticket_a},
+                )
+            for order_id, ticket_id, status in (
+                (open_id, ticket_a, "created"),
+                (sold_id, ticket_b, "complete"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO orders (id, user_id, ticket_id, ticket_title, price_minor,"
+                        " currency, status, expires_at, version, payment_attempt, ticket_round,"
+                        " created_at) VALUES (:id, :buyer, :ticket, 'T', 100, 'USD', :status,"
+                        " :now, 0, 0, 0, :now)"
+                    ),
+                    {
+                        "id": order_id,
+                        "buyer": buyer,
+                        "ticket": ticket_id,
+                        "status": status,
+                        "now": now,
+                    },
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO payments_orders (id, user_id, price_minor, currency, status,"
+                        " expires_at, version) VALUES (:id, :buyer, 100, 'USD', :status, :now, 0)"
+                    ),
+                    {"id": order_id, "buyer": buyer, "status": status, "now": now},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO ticket_transfers (ticket_id, from_id, to_id, kind, serial,"
+                    " price_minor, currency, order_id, at) VALUES (:ticket, :seller, :buyer,"
+                    " 'sale', 1, 100, 'USD', :order, :now)"
+                ),
+                {
+                    "ticket": ticket_b,
+                    "seller": seller,
+                    "buyer": buyer,
+                    "order": sold_id,
+                    "now": now,
+                },
+            )
+        assert upgrade(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            orders = dict(conn.execute(text("SELECT id, seller_id FROM orders")).all())
+            copies = {
+                row[0]: (row[1], row[2])
+                for row in conn.execute(
+                    text("SELECT id, seller_id, ticket_id FROM payments_orders")
+                )
+            }
+        assert orders == {open_id: seller, sold_id: seller}
+        assert copies == {open_id: (seller, ticket_a), sold_id: (seller, ticket_b)}

@@ -20,13 +20,14 @@ RELEASED = "released"  # transferred to the seller
 REVERSING = "reversing"  # refunded once a transfer may exist: it is being taken back
 REVERSED = "reversed"  # nothing is owed: refunded before release, or its transfer taken back
 
-# What the contract shows: a payout is held until its money has moved, and reversed as soon
-# as its order is refunded (the transfer's reversal follows).
+# What the contract shows: a payout is held until its money has moved, and released until the
+# provider has taken a transfer back (a reversal it cannot make yet, say for want of balance
+# on the seller's account, is tried again, and the payout says where the money still is).
 SHOWN_STATUS = {
     HELD: HELD,
     RELEASING: HELD,
     RELEASED: RELEASED,
-    REVERSING: REVERSED,
+    REVERSING: RELEASED,
     REVERSED: REVERSED,
 }
 

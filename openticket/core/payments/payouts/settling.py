@@ -36,6 +36,9 @@ def _release(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
     if started is None:
         return 0
     payout, account = started
+    if payout.net.minor == 0:  # all of it was the fee: nothing to move
+        uow.transact(partial(service.finish_release, payout_id=payout_id, transfer_ref=""))
+        return 1
     try:
         ref = provider.transfer(
             account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
@@ -54,6 +57,9 @@ def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
         account = None if payout is None else repository.account(tx, payout.seller_id)
     if payout is None or account is None:
         return 0
+    if payout.net.minor == 0:
+        uow.transact(partial(service.finish_reversal, payout_id=payout_id))
+        return 1
     try:
         # The transfer under the payout's key: the one made, or (if the release never got
         # that far) one made now only to be taken back, so that none is left behind.

@@ -14,7 +14,7 @@ payouts = keyed_table(
     Column("fee_minor", BigInteger, nullable=False),
     Column("status", String(20), nullable=False),
     Column("release_at", UTCDateTime(), nullable=False),
-    Column("transfer_ref", String(255), nullable=True),
+    Column("transfer_ref", String(255), nullable=True, index=True),
     # The buyer disputed the charge: the payout is not released until the dispute is settled.
     Column("disputed", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -30,7 +30,7 @@ seller_accounts = Table(
     metadata,
     Column("user_id", String(ID_LENGTH), primary_key=True),
     Column("provider", String(32), nullable=False),
-    Column("account_ref", String(255), nullable=False),
+    Column("account_ref", String(255), nullable=False, index=True),
     Column("charges_enabled", Boolean, nullable=False),
     Column("payouts_enabled", Boolean, nullable=False),
     Column("onboarding_url", Text, nullable=True),

@@ -80,6 +80,9 @@ class Holding(NamedTuple):
                 "The buyer no longer holds this ticket (it changed hands since): "
                 "the sale cannot be refunded"
             )
+        if self.serial > 1 and self.prior_basis_minor is None:
+            # A resale recorded before refunds existed: the seller's own terms are unknown.
+            raise Conflict("This resale was made before refunds existed: it cannot be refunded")
         self.check_unused()
 
     def returned_to(self, seller_id: str, price: Money, now: datetime) -> Holding:
