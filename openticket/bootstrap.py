@@ -58,6 +58,10 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
     from openticket.scheduler import ApschedulerTimer
 
     options = overrides or Overrides()
+    if "payments" in options.domains:
+        # Read when an order completes, by an event's reaction: a mistake must stop the
+        # process that would make that reaction now, not leave sellers unpaid later.
+        _ = settings.payout_terms
     engine = create_store_engine(settings.db_url)
     ensure_schema(engine)
     uow = UnitOfWork(engine, options.clock)

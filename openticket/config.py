@@ -153,12 +153,16 @@ def _fee_percent(text: str | None) -> Decimal:
 
 def _payout_hold(settings: Settings) -> timedelta:
     text = settings.payout_hold_setting
-    what = f"{ENV_PAYOUT_HOLD}={text!r} must be a whole"
-    try:
-        seconds = _seconds(text, DEFAULT_PAYOUT_HOLD, int, 0, MAX_PAYOUT_HOLD, what)
-    except InvalidInput as error:
-        raise InvalidInput(error.message, ENV_PAYOUT_HOLD) from None
-    return timedelta(seconds=seconds)
+    if text is None or not text.strip():
+        return timedelta(seconds=DEFAULT_PAYOUT_HOLD)
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_PAYOUT_HOLD:
+        raise InvalidInput(
+            f"{ENV_PAYOUT_HOLD}={text!r} must be a whole number of seconds from 0 to "
+            f"{MAX_PAYOUT_HOLD} (365 days)",
+            ENV_PAYOUT_HOLD,
+        )
+    return timedelta(seconds=int(value))
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,7 @@ def _order_ttl(text: str | None) -> int:
 
 def _webhook_secrets(text: str | None) -> tuple[str, ...]:
     secrets = tuple(part.strip() for part in (text or "").split(",") if part.strip())
-    if any(not secret.startswith("whsec_") for secret in secrets):
+    if any(not secret.startswith("whsec_") or len(secret) < 24 for secret in secrets):
         raise InvalidInput(
             f"{ENV_STRIPE_WEBHOOK_SECRET} must be Stripe webhook signing secrets (whsec_…), "
             "comma-separated"

@@ -54,6 +54,7 @@ def account_view(account: SellerAccount | None, provider: str) -> schemas.Payout
         charges_enabled=account.charges_enabled,
         payouts_enabled=account.payouts_enabled,
         onboarding_url=None if account.payouts_enabled else account.onboarding_url,
+        on_hold=account.on_hold,
     )
 
 

@@ -78,6 +78,7 @@ class PayoutAccount(Public):
     charges_enabled: bool
     payouts_enabled: bool
     onboarding_url: str | None  # where to finish onboarding, while payouts are not enabled
+    on_hold: bool = False  # a buyer disputes a charge of one of your sales: nothing is released
 
 
 class Verification(Public):

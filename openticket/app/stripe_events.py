@@ -15,20 +15,25 @@ from openticket.core.payments import notifications
 from openticket.core.payments.provider import CHARGE_KEY_METADATA, AccountState, ChargeResult
 from openticket.core.ports import Transaction
 
+ID_MAX = 255
 HANDLED = (
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.closed",
     "account.updated",
     "transfer.reversed",
 )
 
 
 def _text(found: Mapping[str, Any], key: str) -> str:
+    """An id or name of the event: Stripe's are short printable ASCII."""
     value = found.get(key)
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"Stripe event without {key}")
+    if len(value) > ID_MAX or not (value.isascii() and value.isprintable()):
+        raise InvalidInput(f"Stripe event with an impossible {key}")
     return value
 
 
@@ -49,9 +54,12 @@ def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
     elif kind == "charge.refunded":
         notifications.charge_refunded(tx, _text(thing, "payment_intent"), _text(thing, "id"))
     elif kind == "charge.dispute.created":
-        intent = thing.get("payment_intent")
-        if isinstance(intent, str) and intent:  # none: a charge made outside PaymentIntents
-            notifications.charge_disputed(tx, intent)
+        if thing.get("payment_intent"):  # none: a charge made outside PaymentIntents
+            notifications.charge_disputed(tx, _text(thing, "payment_intent"))
+    elif kind == "charge.dispute.closed":
+        if thing.get("payment_intent"):
+            won = thing.get("status") == "won"
+            notifications.dispute_closed(tx, _text(thing, "payment_intent"), won)
     elif kind == "account.updated":
         state = AccountState(
             _text(thing, "id"),
@@ -71,14 +79,14 @@ class StripeEvents:
         """Apply one verified event; False when it was applied before."""
         if not isinstance(event, Mapping):
             raise InvalidInput("Stripe event is not a JSON object")
-        event_id, kind = _text(event, "id"), _text(event, "type")
+        event_id, kind = _text(event, "id"), _text(event, "type")[:100]
         data = event.get("data")
         thing = data.get("object") if isinstance(data, Mapping) else None
         if not isinstance(thing, Mapping):
             raise InvalidInput("Stripe event without data.object")
 
         def apply_once(tx: Transaction) -> bool:
-            if not notifications.first_time(tx, event_id, kind[:100]):
+            if not notifications.first_time(tx, event_id, kind):
                 return False
             if kind in HANDLED:
                 _apply(tx, kind, thing)

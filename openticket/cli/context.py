@@ -130,12 +130,17 @@ def root_options(ctx: typer.Context, as_json: bool, server: str | None, db: str 
 
 
 def _given(ctx: typer.Context, own: dict[str, Any]) -> dict[str, Any]:
-    before = ctx.find_root().obj or {}
-    return {
-        "as_json": bool(own.get("as_json") or before.get("as_json")),
-        "server": own.get("server") or before.get("server"),
-        "db": own.get("db") or before.get("db"),
-    }
+    """The common options: the command's own, else its group's (`payouts --json status`),
+    else the root's."""
+    found = dict(own)
+    parent = ctx.parent
+    while parent is not None:
+        before = parent.obj if isinstance(parent.obj, dict) else {}
+        for name in ("as_json", "server", "db"):
+            found[name] = found.get(name) or before.get(name)
+        parent = parent.parent
+    found["as_json"] = bool(found.get("as_json"))
+    return found
 
 
 @overload

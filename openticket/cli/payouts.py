@@ -25,6 +25,7 @@ def payouts(
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
 ) -> None:
     """Your payouts as a seller (`openticket payouts` alone lists them)."""
+    ctx.obj = {"as_json": as_json, "server": server, "db": db}  # for the subcommand too
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_payouts, ctx=ctx, as_json=as_json, server=server, db=db)
 

@@ -253,6 +253,8 @@ def payout_account(item: BaseModel) -> None:
         ("Charges enabled", yes_no[a.charges_enabled]),
         ("Payouts enabled", yes_no[a.payouts_enabled]),
     ]
+    if a.on_hold:
+        details.append(("On hold", "yes: a buyer disputes a charge of one of your sales"))
     if a.onboarding_url:
         details.append(("Finish onboarding", a.onboarding_url))
     _details(details)

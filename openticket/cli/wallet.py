@@ -26,6 +26,7 @@ def wallet(
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
 ) -> None:
     """The tickets you hold (`openticket wallet` alone lists them)."""
+    ctx.obj = {"as_json": as_json, "server": server, "db": db}  # for the subcommand too
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_wallet, ctx=ctx, as_json=as_json, server=server, db=db)
 

@@ -26,7 +26,7 @@ class RemotePayoutCalls:
 
     def refund_order(self, token: str | None, order_id: str) -> schemas.Order:
         if not is_id(order_id):  # `.` or an empty id would name another route
-            raise NotFound("Order not found")
+            raise NotFound("No sale of yours with this order id", "order_id")
         found = self._request("POST", f"/api/orders/{order_id}/refund", token)
         return schemas.Order.model_validate(found)
 

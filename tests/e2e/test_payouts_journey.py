@@ -7,9 +7,12 @@ ticket back with its seller)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import User, eventually, signed_up
+import pytest
+
+from tests.conftest import User, eventually, free_port, marketplace, signed_up
 from tests.modes import in_three_modes  # noqa: F401  (people: each test in three modes)
 
 PASSWORD = "correct horse"
@@ -84,7 +87,7 @@ def test_sell_hold_onboard_check_in_release_and_refund(people: Callable[..., Use
 
     other_id, other_order = _sold(seller, buyer, "Play", "30")
     old_code = buyer.ok("wallet", "show", other_id)["code"]
-    assert buyer.run("orders", "refund", other_order, "--json").code == 3  # not the seller
+    assert buyer.run("orders", "refund", other_order, "--json").code == 4  # not the seller
     refunded = seller.ok("orders", "refund", other_order)
     assert (refunded["id"], refunded["status"]) == (other_order, "refunded")
     eventually(
@@ -102,3 +105,25 @@ def test_sell_hold_onboard_check_in_release_and_refund(people: Callable[..., Use
     assert used.code == 5
     assert "checked in" in used.error_json()["errors"][0]["message"]
     assert _payout(seller, order_id)["status"] == "released"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("OPENTICKET_PLATFORM_FEE_PERCENT", "5%"), ("OPENTICKET_PAYOUT_HOLD", "-5")],
+)
+def test_a_payout_setting_that_cannot_be_meant_stops_the_process_that_pays(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """Payouts are made by the reaction to a completed order: a bad fee or hold stops the
+    process that would make it (embedded, the command; a server or worker, at its start),
+    rather than leave a seller unpaid after the buyer has paid."""
+    with marketplace("embedded", tmp_path) as people:
+        seller = _person(people, "seller")
+        seller.extra_env[name] = value
+        result = seller.run("tickets", "create", "--title", "Gig", "--price", "10", "--json")
+        assert result.code == 1
+        [error] = result.error_json()["errors"]
+        assert error["field"] == name and value in error["message"]
+        serving = seller.run("serve", "--port", str(free_port()))
+        assert serving.code == 1 and name in serving.stderr
+        assert "Traceback" not in serving.stderr

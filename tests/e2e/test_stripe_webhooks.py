@@ -16,8 +16,8 @@ import pytest
 from tests.conftest import User, eventually, marketplace, signed_up
 from tests.stripe_servers import TEST_KEY, Fault, LocalStripe, StripeFront, send_webhook
 
-SECRET = "whsec_test_current"
-OLD_SECRET = "whsec_test_previous"
+SECRET = "whsec_test_current_0123456789abcdef"
+OLD_SECRET = "whsec_test_previous_0123456789abcdef"
 
 
 @pytest.fixture
@@ -99,6 +99,14 @@ def test_onboarding_arrives_by_webhook_and_a_dispute_holds_the_payouts(
     assert payout["status"] == "held"
     assert stripe_front.sent("POST", "/v1/transfers") == []
 
+    won = dispute | {"status": "won"}
+    closed = _event("evt_dp_won", "charge.dispute.closed", won)
+    assert send_webhook(server, closed, SECRET)[0] == 200
+    [payout] = seller.ok("payouts")  # the seller won: the proven ticket's payout goes out
+    assert payout["status"] == "released"
+    [transfer] = stripe_front.sent("POST", "/v1/transfers")
+    assert transfer.form["destination"] == account["account_id"]
+
 
 def test_a_signed_event_that_is_no_event_is_refused_by_name(
     people: Callable[..., User],
@@ -113,5 +121,14 @@ def test_a_signed_event_that_is_no_event_is_refused_by_name(
         status, answer = send_webhook(server, malformed, SECRET)  # type: ignore[arg-type]
         assert status == 400, malformed
         assert answer["errors"][0]["message"].startswith("Stripe event")
+    for impossible_id in ("e" * 256, "evt_\ud800", "evt_\u0000"):
+        status, answer = send_webhook(server, _event(impossible_id, "customer.created", {}), SECRET)
+        assert (status, answer["errors"][0]["message"]) == (
+            400,
+            "Stripe event with an impossible id",
+        )
+    nested = _event("evt_deep", "customer.created", {"id": "cus_1"})
+    status, _ = send_webhook(server, nested, SECRET, at=int(time.time()) + 3600)  # the future
+    assert status == 400
     unknown = _event("evt_z", "customer.created", {"id": "cus_1"})
     assert send_webhook(server, unknown, SECRET) == (200, {"received": True, "duplicate": False})

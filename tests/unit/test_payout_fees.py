@@ -1,5 +1,6 @@
 """The platform's fee on a sale: a percentage of the price, rounded half up to the currency's
-minor unit (none for JPY), never more than the price; the seller gets the rest."""
+minor unit (none for JPY), never more than the price; the seller gets the rest. And the
+settings of payouts and Stripe's webhooks, refused by name when they cannot be meant."""
 
 from __future__ import annotations
 
@@ -58,7 +59,9 @@ def test_a_platform_fee_setting_that_is_no_percentage_is_refused_by_name(text: s
         _ = settings.payout_terms
 
 
-@pytest.mark.parametrize("text", ["-1", "1.5", "a week", str(366 * 24 * 3600)])
+@pytest.mark.parametrize(
+    "text", ["-1", "1.5", "a week", str(366 * 24 * 3600), "+5", "1_000", "\u0663\u0660", "\uff11"]
+)
 def test_a_payout_hold_that_is_no_number_of_seconds_is_refused_by_name(text: str) -> None:
     settings = Settings.from_env(
         {"OPENTICKET_HOME": "/nonexistent", "OPENTICKET_PAYOUT_HOLD": text}
@@ -70,3 +73,19 @@ def test_a_payout_hold_that_is_no_number_of_seconds_is_refused_by_name(text: str
 def test_the_default_terms_are_five_percent_held_seven_days() -> None:
     terms = Settings.from_env({"OPENTICKET_HOME": "/nonexistent"}).payout_terms
     assert (terms.fee_percent, terms.hold.total_seconds()) == (Decimal(5), 7 * 24 * 3600)
+
+
+@pytest.mark.parametrize("text", ["whsec_", "whsec_short", "sk_test_0123456789abcdefghij", "x"])
+def test_a_webhook_secret_that_is_no_stripe_signing_secret_is_refused_unechoed(text: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        Settings.from_env(
+            {"OPENTICKET_HOME": "/nonexistent", "OPENTICKET_STRIPE_WEBHOOK_SECRET": text}
+        )
+    assert "OPENTICKET_STRIPE_WEBHOOK_SECRET" in refused.value.message
+    assert len(text) <= len("whsec_") or text not in refused.value.message  # never echoed
+
+
+def test_webhook_secrets_are_read_comma_separated() -> None:
+    secrets = ("whsec_" + "a" * 32, "whsec_" + "b" * 32)
+    env = {"OPENTICKET_HOME": "/x", "OPENTICKET_STRIPE_WEBHOOK_SECRET": " , ".join(secrets)}
+    assert Settings.from_env(env).stripe_webhook_secrets == secrets

@@ -37,6 +37,12 @@ def charge_disputed(tx: Transaction, provider_ref: str) -> None:
         payouts.disputed(tx, payment.order_id)
 
 
+def dispute_closed(tx: Transaction, provider_ref: str, won: bool) -> None:
+    payment = repository.by_provider_ref(tx, provider_ref)
+    if payment is not None:
+        payouts.dispute_closed(tx, payment.order_id, won)
+
+
 def account_changed(tx: Transaction, state: AccountState) -> None:
     payouts.account_changed(tx, state)
 

@@ -160,9 +160,14 @@ def account_by_ref(tx: Transaction, account_ref: str) -> SellerAccount | None:
     return _account.first(connection(tx).execute(query))
 
 
-def hold_account(tx: Transaction, user_id: str, now: datetime) -> None:
+def hold_account(tx: Transaction, user_id: str, on_hold: bool, now: datetime) -> None:
     connection(tx).execute(
         update(seller_accounts)
         .where(seller_accounts.c.user_id == user_id)
-        .values(on_hold=True, updated_at=now)
+        .values(on_hold=on_hold, updated_at=now)
     )
+
+
+def any_disputed(tx: Transaction, seller_id: str) -> bool:
+    query = select(payouts.c.id).where(payouts.c.seller_id == seller_id, payouts.c.disputed)
+    return connection(tx).execute(query.limit(1)).first() is not None

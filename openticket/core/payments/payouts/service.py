@@ -145,10 +145,26 @@ def transfer_reversed(tx: Transaction, transfer_ref: str) -> None:
 
 def disputed(tx: Transaction, order_id: str) -> None:
     """The buyer disputed the charge of `order_id`: its payout, and every payout of its seller
-    not yet released, stay held until the dispute is settled (by hand: Stripe's dashboard)."""
+    not yet released, stay held until the dispute is closed."""
     payout = repository.of_order(tx, order_id)
     if payout is None:
         return
     if not payout.disputed:
         repository.save(tx, replace(payout, disputed=True), tx.now)
-    repository.hold_account(tx, payout.seller_id, tx.now)
+    repository.hold_account(tx, payout.seller_id, True, tx.now)
+
+
+def dispute_closed(tx: Transaction, order_id: str, won: bool) -> None:
+    """Won: the payout and the seller's others go on as before. Lost: the buyer got the money
+    back, so nothing is owed (a released payout's transfer is taken back)."""
+    payout = repository.of_order(tx, order_id)
+    if payout is None or not payout.disputed:
+        return
+    settled = replace(payout, disputed=False)
+    if not won:
+        settled = settled.refunded() or settled
+    repository.save(tx, settled, tx.now)
+    if settled.status != payout.status:
+        _announce(tx, settled)
+    if not repository.any_disputed(tx, payout.seller_id):
+        repository.hold_account(tx, payout.seller_id, False, tx.now)

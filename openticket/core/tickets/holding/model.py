@@ -73,8 +73,10 @@ class Holding(NamedTuple):
 
     def check_refundable_by(self, order_id: str, seller_id: str, sale: Transfer) -> None:
         """Whether the sale of `order_id` (its record: `sale`) can be undone by `seller_id`."""
-        if sale.from_id != seller_id:
-            raise Forbidden("Not Authorized: only the order's seller can refund it")
+        if sale.from_id != seller_id:  # as for an id that is no order: existence is no one's
+            raise NotFound("No sale of yours with this order id", "order_id")
+        if self.holder_id == seller_id:
+            raise Conflict("The ticket is yours again: this sale was refunded already")
         if self.order_id != order_id:
             raise Conflict(
                 "The buyer no longer holds this ticket (it changed hands since): "
