@@ -206,6 +206,12 @@ def test_a_refund_after_release_takes_the_transfer_back(
     assert payout.status == "released"
     market.refund_order(seller, payout.order_id)
     assert [p.status for p in market.payouts(seller)] == ["reversed"]
+    announced = [
+        e.data["status"]
+        for e in market.events(after=0, limit=1000)
+        if e.subject == "payout:updated" and e.data["order_id"] == payout.order_id
+    ]
+    assert announced == ["held", "released", "reversed"]  # each change the seller can see
     [(key, _account, amount, _currency, reversal)] = _transfers(db_url)
     assert (key, amount) == (f"payout-{payout.id}", 1187)
     assert reversal is not None

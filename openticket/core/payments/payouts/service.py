@@ -40,12 +40,18 @@ def on_order_completed(tx: Transaction, order: OrderReplica, terms: PayoutTerms)
         _announce(tx, payout)
 
 
+def _save_and_announce(tx: Transaction, before: Payout, after: Payout) -> None:
+    """Write a changed payout; its event when what the seller sees of it changed."""
+    repository.save(tx, after, tx.now)
+    if SHOWN_STATUS[after.status] != SHOWN_STATUS[before.status]:
+        _announce(tx, after)
+
+
 def on_order_refunded(tx: Transaction, order_id: str) -> None:
     payout = repository.of_order(tx, order_id)
     changed = None if payout is None else payout.refunded()
-    if changed is not None:
-        repository.save(tx, changed, tx.now)
-        _announce(tx, changed)
+    if payout is not None and changed is not None:
+        _save_and_announce(tx, payout, changed)
 
 
 def on_checked_in(tx: Transaction, ticket_id: str, at: datetime) -> None:
@@ -99,9 +105,8 @@ def start_release(tx: Transaction, payout_id: str) -> tuple[Payout, SellerAccoun
 def finish_release(tx: Transaction, payout_id: str, transfer_ref: str) -> None:
     payout = repository.get(tx, payout_id, lock=True)
     released = None if payout is None else payout.released(transfer_ref)
-    if released is not None:
-        repository.save(tx, released, tx.now)
-        _announce(tx, released)
+    if payout is not None and released is not None:
+        _save_and_announce(tx, payout, released)
 
 
 def reversing(tx: Transaction, payout_id: str) -> Payout | None:
@@ -112,8 +117,8 @@ def reversing(tx: Transaction, payout_id: str) -> Payout | None:
 def finish_reversal(tx: Transaction, payout_id: str) -> None:
     payout = repository.get(tx, payout_id, lock=True)
     done = None if payout is None else payout.reversed()
-    if done is not None:
-        repository.save(tx, done, tx.now)
+    if payout is not None and done is not None:
+        _save_and_announce(tx, payout, done)
 
 
 def account_changed(tx: Transaction, state: AccountState) -> bool:
@@ -138,9 +143,7 @@ def transfer_reversed(tx: Transaction, transfer_ref: str) -> None:
     payout = repository.of_transfer(tx, transfer_ref)
     if payout is None or payout.status == REVERSED:
         return
-    reversed_ = replace(payout, status=REVERSED)
-    repository.save(tx, reversed_, tx.now)
-    _announce(tx, reversed_)
+    _save_and_announce(tx, payout, replace(payout, status=REVERSED))
 
 
 def disputed(tx: Transaction, order_id: str) -> None:
@@ -163,8 +166,6 @@ def dispute_closed(tx: Transaction, order_id: str, won: bool) -> None:
     settled = replace(payout, disputed=False)
     if not won:
         settled = settled.refunded() or settled
-    repository.save(tx, settled, tx.now)
-    if settled.status != payout.status:
-        _announce(tx, settled)
+    _save_and_announce(tx, payout, settled)
     if not repository.any_disputed(tx, payout.seller_id):
         repository.hold_account(tx, payout.seller_id, False, tx.now)
