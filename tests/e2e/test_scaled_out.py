@@ -39,6 +39,7 @@ ONE_SALE = {
     "payment:created": 1,
     "order:completed": 1,
     "ticket:transferred": 1,  # the buyer holds it
+    "payout:updated": 1,  # the seller is owed its price, held
 }
 
 
