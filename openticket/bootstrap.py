@@ -279,11 +279,13 @@ def payment_provider(settings: Settings, engine: Engine, clock: Clock) -> Paymen
     if settings.stripe is None:
         return LocalProvider(engine, clock)
     from openticket.providers.stripe import StripeProvider
+    from openticket.providers.stripe_connect import DEFAULT_RETURN_URL
 
     return StripeProvider(
         settings.stripe.api_key,
         api_base=settings.stripe.api_base,
         timeout=settings.stripe.timeout,
+        return_url=settings.stripe.return_url or DEFAULT_RETURN_URL,
     )
 
 

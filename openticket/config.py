@@ -24,6 +24,7 @@ ENV_STRIPE_API_KEY = "OPENTICKET_STRIPE_API_KEY"
 ENV_STRIPE_API_BASE = "OPENTICKET_STRIPE_API_BASE"
 ENV_STRIPE_TIMEOUT = "OPENTICKET_STRIPE_TIMEOUT"
 ENV_STRIPE_WEBHOOK_SECRET = "OPENTICKET_STRIPE_WEBHOOK_SECRET"
+ENV_STRIPE_RETURN_URL = "OPENTICKET_STRIPE_RETURN_URL"
 ENV_BUS = "OPENTICKET_BUS"
 ENV_NATS_STREAM = "OPENTICKET_NATS_STREAM"
 ENV_SECRET_KEY = "OPENTICKET_SECRET_KEY"
@@ -172,6 +173,9 @@ class StripeSettings:
     api_key: str = field(repr=False)
     api_base: str | None = None
     timeout: float = DEFAULT_STRIPE_TIMEOUT
+    # Where Stripe sends a buyer after a card's authentication and a seller after onboarding
+    # (None: Stripe's dashboard; a server sets its own page).
+    return_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StripeSettings | None:
@@ -181,9 +185,17 @@ class StripeSettings:
         if not api_key.startswith(("sk_", "rk_")):
             raise InvalidInput(f"{ENV_STRIPE_API_KEY} must be a Stripe secret key (sk_… or rk_…)")
         api_base = (env.get(ENV_STRIPE_API_BASE) or "").strip() or None
-        if api_base is not None and not api_base.startswith(("http://", "https://")):
+        if api_base is not None and not _is_web_url(api_base):
             raise InvalidInput(f"{ENV_STRIPE_API_BASE} must be an http:// or https:// URL")
-        return cls(api_key, api_base, _stripe_timeout(env.get(ENV_STRIPE_TIMEOUT)))
+        return_url = (env.get(ENV_STRIPE_RETURN_URL) or "").strip() or None
+        if return_url is not None and not _is_web_url(return_url):
+            raise InvalidInput(f"{ENV_STRIPE_RETURN_URL} must be an http:// or https:// URL")
+        return cls(api_key, api_base, _stripe_timeout(env.get(ENV_STRIPE_TIMEOUT)), return_url)
+
+
+def _is_web_url(text: str) -> bool:
+    printable = text.isascii() and text.isprintable() and " " not in text
+    return text.startswith(("http://", "https://")) and printable
 
 
 def _default_home() -> str:

@@ -2,7 +2,9 @@
 
 - `LocalStripe`: PyPI's localstripe, a stateful Stripe API emulator, in a subprocess.
 - `StripeFront`: a FAKE of this project's own, in front of localstripe, for what localstripe
-  does not do: declines of Stripe's test cards, card tokens in `payment_method_data`,
+  does not do: declines of Stripe's test cards, card tokens in `payment_method_data`, the
+  page of a card that asks for 3-D Secure (`redirect_to_url` for a `return_url`; the test
+  plays the buyer on it with `authenticate`),
   Stripe's idempotency-key replays, injected faults (an error status, a dropped connection,
   a response that never comes in time), a hook that runs while a charge is in flight, and a
   record of every request (idempotency keys, amounts, headers) for the tests to inspect.
@@ -32,6 +34,8 @@ from openticket.core.errors import InvalidInput
 from openticket.providers.local import outcome_for
 
 TEST_KEY = "sk_test_openticket_0123456789abcdef"
+# Stripe's test cards that ask for 3-D Secure on every payment.
+AUTHENTICATION_REQUIRED = frozenset({"tok_threeDSecure2Required", "pm_card_threeDSecure2Required"})
 _LAUNCH = (
     "import sys\n"
     "from aiohttp import web\n"
@@ -80,6 +84,16 @@ class LocalStripe:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
+    def post(self, path: str, form: dict[str, str]) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=urlencode(form).encode(),
+            headers={"Authorization": f"Bearer {TEST_KEY}"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
     def payment_intents(self) -> list[dict[str, Any]]:
         return list(self.get("/v1/payment_intents?limit=100")["data"])
 
@@ -117,6 +131,7 @@ class StripeFront:
     """The FAKE front described in the module docstring."""
 
     def __init__(self, upstream: LocalStripe) -> None:
+        self.backend = upstream
         self.upstream = urlsplit(upstream.url)
         self.requests: list[SeenRequest] = []
         self.faults: list[Fault] = []
@@ -169,6 +184,14 @@ class StripeFront:
                 charges_enabled=True, payouts_enabled=True, details_submitted=True
             )
 
+    def authenticate(self, intent_id: str, *, success: bool = True) -> None:
+        """The buyer finishes (or fails) the card's 3-D Secure page of a PaymentIntent."""
+        intent = self.backend.get(f"/v1/payment_intents/{intent_id}")
+        self.backend.post(
+            f"/v1/payment_intents/{intent_id}/_authenticate",
+            {"client_secret": intent["client_secret"], "success": str(success).lower()},
+        )
+
     # -- the server -----------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -218,8 +241,9 @@ class StripeFront:
             status, found = connect
             return status, json.dumps(found).encode()
         if handler.command == "POST" and path == "/v1/payment_intents":
-            # localstripe knows no transfer groups: the record above keeps what was sent
-            form = {k: v for k, v in form.items() if k != "transfer_group"}
+            # localstripe knows no transfer groups nor return URLs: the record above keeps
+            # what was sent
+            form = {k: v for k, v in form.items() if k not in ("transfer_group", "return_url")}
             body = urlencode(form).encode()
             if self.during_charge is not None:
                 self.during_charge()
@@ -227,12 +251,52 @@ class StripeFront:
             decline = _decline_message(source or "")
             if decline is not None:
                 return 402, json.dumps(_card_error(decline, form)).encode()
-            if "payment_method_data[card][token]" in form:
+            if source in AUTHENTICATION_REQUIRED:
+                form = {k: v for k, v in form.items() if not k.startswith("payment_method_data")}
+                form["payment_method"] = self._authentication_card()
+                body = urlencode(form).encode()
+            elif "payment_method_data[card][token]" in form:
                 # localstripe takes no tokens: a successful test token charges as a test card
                 form = {k: v for k, v in form.items() if not k.startswith("payment_method_data")}
                 form["payment_method"] = "pm_card_visa"
                 body = urlencode(form).encode()
-        return self._forward(handler, body)
+        status, answer = self._forward(handler, body)
+        if path.startswith("/v1/payment_intents/") or path == "/v1/payment_intents":
+            answer = self._with_authentication_page(answer)
+        return status, answer
+
+    def _authentication_card(self) -> str:
+        """A card of localstripe's that asks for 3-D Secure (made anew: a test may reset)."""
+        method = self.backend.post(
+            "/v1/payment_methods",
+            {
+                "type": "card",
+                "card[number]": "4000000000003220",
+                "card[exp_month]": "12",
+                "card[exp_year]": "2030",
+                "card[cvc]": "123",
+            },
+        )
+        return str(method["id"])
+
+    def _with_authentication_page(self, answer: bytes) -> bytes:
+        """Stripe's answer for a PaymentIntent confirmed with a `return_url`: the page the
+        buyer authenticates on (localstripe answers as for Stripe.js)."""
+        try:
+            found = json.loads(answer)
+        except ValueError:
+            return answer
+        action = found.get("next_action") if isinstance(found, dict) else None
+        if not action or action.get("type") != "use_stripe_sdk":
+            return answer
+        found["next_action"] = {
+            "type": "redirect_to_url",
+            "redirect_to_url": {
+                "url": f"{self.url}/3ds/{found['id']}",
+                "return_url": "https://dashboard.stripe.com/",
+            },
+        }
+        return json.dumps(found).encode()
 
     def _connect(
         self, method: str, path: str, form: dict[str, str]

@@ -137,7 +137,12 @@ class Api(Protocol):
 
     def pay(
         self, token: str | None, order_id: str, card: str, *, idempotency_key: str | None = None
-    ) -> Payment: ...
+    ) -> Payment:
+        """Charge the card for the order. A card that asks for authentication (3-D Secure)
+        gives a payment `requires_action` with the page to open (`action_url`)."""
+
+    def check_payment(self, token: str | None, order_id: str) -> Payment:
+        """The order's latest payment, finished if its card's authentication has been."""
 
     def events(self, after: int = 0, limit: int = 100, *, token: str | None = None) -> list[Event]:
         """The log after position `after`. A server shows anonymous clients the public

@@ -305,6 +305,10 @@ class LocalApi(WalletCalls, PayoutCalls):
         once.answered(self._uow, payment)
         return payment
 
+    def check_payment(self, token: str | None, order_id: str) -> schemas.Payment:
+        user = self._authenticate(token)
+        return self._paying.check(user.id, order_id)
+
     def reconcile_payments(self, *, fix: bool = False) -> schemas.ReconcileReport:
         return self._paying.reconcile(fix=fix)
 

@@ -23,6 +23,10 @@ class Paying:
         # This order's own abandoned attempt first: the catch-up would drive it too, but this
         # request would not know it was the answer to its "try again".
         attempt = charging.resume(self.uow, self.provider, self.lease, user_id, order_id, card)
+        if attempt is None:  # or its attempt that waits for the card's authentication
+            attempt = charging.waiting_for_authentication(
+                self.uow, self.provider, user_id, order_id, card
+            )
         self.runtime.catch_up()
         try:
             if attempt is None:
@@ -37,9 +41,19 @@ class Paying:
                 )
         finally:  # a refused attempt's end is news too: its order stops waiting for it
             self.commands.deliver()
+        return self._answer(attempt.id)
+
+    def check(self, user_id: str, order_id: str) -> schemas.Payment:
+        """The order's latest attempt, finished if its card's authentication has been."""
+        self.runtime.catch_up()
+        attempt = charging.check(self.uow, self.provider, user_id, order_id)
+        self.commands.deliver()
+        return self._answer(attempt.id)
+
+    def _answer(self, payment_id: str) -> schemas.Payment:
         self.runtime.settle_refunds()  # the order may have ended while the card was charged
         with self.uow.read() as tx:
-            return payment_view(payments.raise_for_outcome(payments.get_payment(tx, attempt.id)))
+            return payment_view(payments.raise_for_outcome(payments.get_payment(tx, payment_id)))
 
     def reconcile(self, *, fix: bool) -> schemas.ReconcileReport:
         self.runtime.catch_up()

@@ -168,6 +168,8 @@ class Payment(Public):
     status: str
     provider: str
     provider_ref: str | None
+    # status `requires_action`: the page where the buyer authenticates the card (3-D Secure)
+    action_url: str | None = None
 
 
 class Event(Public):

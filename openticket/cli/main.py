@@ -73,8 +73,8 @@ def root(
     show_completion: completion.Show = None,
 ) -> None:
     """openticket: exit codes 0 ok, 1 invalid input, 2 usage, 3 not signed in / not allowed,
-    4 not found, 5 conflict, 6 service unreachable. --json, --server and --db go before the
-    command or after it."""
+    4 not found, 5 conflict, 6 service unreachable, 7 the card asks for authentication (pay).
+    --json, --server and --db go before the command or after it."""
     root_options(ctx, as_json, server, db)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import webbrowser
 from typing import Annotated
 
 import typer
@@ -10,6 +11,10 @@ from openticket.cli import render
 from openticket.cli.context import Cli, command
 
 app = typer.Typer(help="Check payments against the payment provider.", no_args_is_help=True)
+
+# `pay` when the card asks its holder to authenticate the payment (3-D Secure) first: the
+# order stays payable, and the payment completes once that is done.
+EXIT_ACTION_REQUIRED = 7
 
 
 @command
@@ -22,10 +27,32 @@ def pay(
             "--card", help="Card token, as Stripe's test tokens: tok_visa, tok_chargeDeclined…"
         ),
     ] = "tok_visa",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Whether the payment went through once the card was authenticated."
+        ),
+    ] = False,
+    web: Annotated[
+        bool, typer.Option("--web", help="Open the card's authentication page, if it asks for one.")
+    ] = False,
 ) -> None:
-    """Pay for your order."""
-    payment = cli.api.pay(cli.token(), order_id, card)
+    """Pay for your order. A card that asks for authentication (3-D Secure) prints the page
+    to open and exits with 7; then `pay ORDER_ID --check` (or the card again) completes it."""
+    if check:
+        payment = cli.api.check_payment(cli.token(), order_id)
+    else:
+        payment = cli.api.pay(cli.token(), order_id, card)
     render.print_json(payment) if cli.as_json else render.payment(payment)
+    if payment.status == "requires_action":
+        if not cli.as_json:
+            render.message(
+                "Your card asks you to authenticate this payment: open the page above, then "
+                f"run `openticket pay {order_id} --check` before the order expires."
+            )
+        if web and payment.action_url:
+            webbrowser.open(payment.action_url)
+        raise typer.Exit(EXIT_ACTION_REQUIRED)
 
 
 @app.command()

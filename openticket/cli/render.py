@@ -158,6 +158,7 @@ def payment(item: BaseModel) -> None:
             ("Amount", f"{p.amount} {p.currency}"),
             ("Status", p.status),
             ("Provider", f"{p.provider} {p.provider_ref or ''}".strip()),
+            *([("Authenticate at", p.action_url)] if p.action_url else []),
         ]
     )
 

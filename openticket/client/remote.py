@@ -265,6 +265,10 @@ class RemoteApi(RemoteWalletCalls, RemotePayoutCalls):
         body = {"order_id": order_id, "token": card}
         return schemas.Payment(**self._create("/api/payments", token, body, idempotency_key))
 
+    def check_payment(self, token: str | None, order_id: str) -> schemas.Payment:
+        body = {"order_id": order_id}
+        return schemas.Payment(**self._request("POST", "/api/payments/check", token, json=body))
+
     # -- not served yet -----------------------------------------------------------------
     def events(
         self, after: int = 0, limit: int = 100, *, token: str | None = None

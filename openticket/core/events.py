@@ -21,6 +21,9 @@ ORDER_COMPLETED: Final = "order:completed"
 EXPIRATION_COMPLETE: Final = "expiration:complete"
 PAYMENT_STARTED: Final = "payment:started"  # an attempt is charging: its order waits for it
 PAYMENT_FAILED: Final = "payment:failed"  # that attempt charged nothing
+# That attempt waits for its buyer to authenticate the card (3-D Secure): its order expires
+# meanwhile as an unpaid one does.
+PAYMENT_ACTION_REQUIRED: Final = "payment:action_required"
 PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
 TICKET_TRANSFERRED: Final = "ticket:transferred"  # a new holder: the previous code is revoked
@@ -156,6 +159,7 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     EXPIRATION_COMPLETE: ExpirationComplete,
     PAYMENT_STARTED: PaymentAttempt,
     PAYMENT_FAILED: PaymentAttempt,
+    PAYMENT_ACTION_REQUIRED: PaymentAttempt,
     PAYMENT_CREATED: PaymentMade,
     PAYMENT_REFUNDED: PaymentRefunded,
     TICKET_TRANSFERRED: TicketTransferred,

@@ -113,6 +113,19 @@ class LocalProvider:
                 return ChargeResult(decline is None, charge_id, decline)
         return ChargeResult(existing.status == "succeeded", existing.id, existing.failure_message)
 
+    def charge_outcome(self, provider_ref: str) -> ChargeResult:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(local_charges).where(local_charges.c.id == provider_ref)
+            ).first()
+        if row is None:
+            raise RuntimeError(f"no charge {provider_ref}")
+        return ChargeResult(row.status == "succeeded", row.id, row.failure_message)
+
+    def cancel_charge(self, provider_ref: str, idempotency_key: str) -> ChargeResult:
+        """A local charge never waits for authentication: there is nothing to give up."""
+        return self.charge_outcome(provider_ref)
+
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
         with self._writing() as conn:
             row = conn.execute(

@@ -1,10 +1,13 @@
 """The Stripe payment provider: PaymentIntents through the official SDK.
 
-A charge is one PaymentIntent created with `confirm=True`, card only (a terminal cannot follow
-a redirect), the amount in the currency's minor unit (none for JPY and the other zero-decimal
-currencies) and Stripe's lowercase currency code. The idempotency key of the attempt goes to
-Stripe as its `Idempotency-Key` and into the PaymentIntent's metadata, so a retried request
-never charges twice and reconciliation can find the charge of every attempt.
+A charge is one PaymentIntent created with `confirm=True`, card only, the amount in the
+currency's minor unit (none for JPY and the other zero-decimal currencies) and Stripe's
+lowercase currency code. The idempotency key of the attempt goes to Stripe as its
+`Idempotency-Key` and into the PaymentIntent's metadata, so a retried request never charges
+twice and reconciliation can find the charge of every attempt. A card that asks for 3-D Secure
+leaves the PaymentIntent waiting: its authentication page (Stripe's redirect, as the
+PaymentIntent is confirmed with a `return_url`) is for the buyer to open, and the outcome comes
+by webhook or by asking again (`charge_outcome`).
 
 Messages passed on to users are one line and never carry the secret key.
 """
@@ -25,7 +28,7 @@ from openticket.core.payments.provider import (
     ChargeResult,
     OutcomeUnknown,
 )
-from openticket.providers.stripe_connect import StripeConnect
+from openticket.providers.stripe_connect import DEFAULT_RETURN_URL, StripeConnect
 
 if TYPE_CHECKING:
     import stripe
@@ -37,8 +40,9 @@ NETWORK_RETRIES = 2
 _SOURCE = re.compile(r"^(pm|tok|card|src)_[A-Za-z0-9_]{1,200}$")
 _DECLINED = "Your card was declined."
 _NEEDS_AUTHENTICATION = (
-    "This card asks for authentication (3-D Secure), which a terminal cannot do; use another card."
+    "This card asks for a kind of authentication that openticket cannot offer; use another card."
 )
+_CANCELLED = "The payment was cancelled before it was authenticated."
 _PAGE = 100
 
 
@@ -66,6 +70,7 @@ class StripeProvider(StripeConnect):
         api_base: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         network_retries: int = NETWORK_RETRIES,
+        return_url: str = DEFAULT_RETURN_URL,
     ) -> None:
         import stripe  # imported when Stripe is configured: it is slow to import
 
@@ -74,6 +79,7 @@ class StripeProvider(StripeConnect):
         logging.getLogger("stripe").setLevel(logging.WARNING)
         self._stripe = stripe
         self._secret = api_key
+        self.return_url = return_url  # after onboarding, or a card's authentication
         # A charge takes at most a timeout per try (the SDK retries network errors), then
         # the PaymentIntent's cancellation when it needs authentication.
         self.patience_seconds = timeout * (network_retries + 2) + 5
@@ -93,6 +99,9 @@ class StripeProvider(StripeConnect):
             "confirm": True,
             "payment_method_types": ["card"],
             "metadata": {METADATA_KEY: idempotency_key},
+            # A card that asks for 3-D Secure is then answered with a page to send the buyer
+            # to (`redirect_to_url`), which comes back here after authentication.
+            "return_url": self.return_url,
             **payment_method_params(source),
         }
         if transfer_group is not None:  # the transfer paying the seller will name it too
@@ -122,14 +131,47 @@ class StripeProvider(StripeConnect):
             error = intent.last_payment_error
             message = error.message if error is not None and error.message else _DECLINED
             return ChargeResult(False, intent.id, self._one_line(message))
+        if intent.status == "canceled":
+            return ChargeResult(False, intent.id, _CANCELLED)
+        action = intent.next_action
+        if intent.status == "requires_action" and action and action.type == "redirect_to_url":
+            page = action.redirect_to_url
+            if page is not None and page.url:
+                return ChargeResult(False, intent.id, action_url=page.url)
         if intent.status in ("requires_action", "requires_confirmation"):
-            # An unconfirmed PaymentIntent charges nothing; Stripe expires it if this fails.
+            # A step the buyer cannot take from here: an unconfirmed PaymentIntent charges
+            # nothing, and Stripe expires it if this cancellation fails.
             with contextlib.suppress(self._stripe.StripeError):
                 self._client.v1.payment_intents.cancel(
                     intent.id, options={"idempotency_key": f"{idempotency_key}-cancel"}
                 )
             return ChargeResult(False, intent.id, _NEEDS_AUTHENTICATION)
         raise OutcomeUnknown(f"Stripe has not finished the payment yet ({intent.status}).")
+
+    def charge_outcome(self, provider_ref: str) -> ChargeResult:
+        try:
+            intent = self._client.v1.payment_intents.retrieve(provider_ref)
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return self._outcome(intent, self._key_of(intent))
+
+    def cancel_charge(self, provider_ref: str, idempotency_key: str) -> ChargeResult:
+        stripe = self._stripe
+        try:
+            intent = self._client.v1.payment_intents.cancel(
+                provider_ref, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError:
+            # Not cancellable any more: it went through (or failed) just before.
+            return self.charge_outcome(provider_ref)
+        except stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return self._outcome(intent, idempotency_key)
+
+    @staticmethod
+    def _key_of(intent: stripe.PaymentIntent) -> str:
+        metadata = intent.metadata.to_dict() if intent.metadata else {}
+        return str(metadata.get(METADATA_KEY) or intent.id)
 
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
         stripe = self._stripe

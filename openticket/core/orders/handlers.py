@@ -103,6 +103,8 @@ def on_payment_started(envelope: Envelope, tx: Transaction) -> None:
 
 
 def on_payment_failed(envelope: Envelope, tx: Transaction) -> None:
+    """The attempt charged nothing, or waits for its buyer to authenticate the card: the
+    order is payable again, and expires at the end of its window (as an unpaid one does)."""
     attempt = payload(envelope, events.PaymentAttempt)
     order = _paid_order(tx, attempt["order_id"])
     payable = order.not_paid(int(attempt["attempt"]))
@@ -123,7 +125,11 @@ def _paid_order(tx: Transaction, order_id: str) -> Order:
 def on_payment_created(envelope: Envelope, tx: Transaction) -> None:
     payment = payload(envelope, events.PaymentMade)
     order = _paid_order(tx, payment["order_id"])
-    if order.is_open():
+    if order.is_open() and order.is_overdue(tx.now):
+        # Its window ended before the charge went through (an authentication finished too
+        # late): the expiry wins, and payments refunds the charge when it sees it.
+        service.expire(tx, order)
+    elif order.is_open():
         service.complete(tx, order, payment["id"])
     else:
         # Cancelled (expired) before the charge landed: payments refunds it when it sees the
@@ -144,5 +150,6 @@ HANDLERS: dict[str, Handler] = {
     events.EXPIRATION_COMPLETE: on_expiration_complete,
     events.PAYMENT_STARTED: on_payment_started,
     events.PAYMENT_FAILED: on_payment_failed,
+    events.PAYMENT_ACTION_REQUIRED: on_payment_failed,
     events.PAYMENT_CREATED: on_payment_created,
 }

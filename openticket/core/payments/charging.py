@@ -12,6 +12,8 @@ from openticket.core import faults
 from openticket.core.errors import DomainError, Unavailable
 from openticket.core.payments import service
 from openticket.core.payments.model import (
+    FAILED,
+    REQUIRES_ACTION,
     SUCCEEDED,
     Payment,
 )
@@ -86,6 +88,48 @@ def resume(
     return next((p for p in finished if p.status == SUCCEEDED and p.source == source), None)
 
 
+def waiting_for_authentication(
+    uow: UnitOfWork, provider: PaymentProvider, user_id: str, order_id: str, source: str
+) -> Payment | None:
+    """Before a new attempt: the order's attempt that waits for its card's authentication,
+    asked about again. Authenticated and charged, or still waiting for this very card: that
+    is the answer to this request. Still waiting for another card: the buyer gives it up
+    (cancelled at the provider first, so that it cannot charge as well). None when a new
+    attempt may begin."""
+    with uow.read() as tx:
+        waiting = service.awaiting_authentication(tx, user_id, order_id)
+    if waiting is None:
+        return None
+    assert waiting.provider_ref is not None
+    try:
+        result = provider.charge_outcome(waiting.provider_ref)
+        if result.needs_action and waiting.source != source:
+            result = provider.cancel_charge(waiting.provider_ref, _cancel_key(waiting))
+    except Exception as error:
+        raise _unavailable(error) from None
+    finished = uow.transact(partial(service.finish_payment, payment_id=waiting.id, result=result))
+    return None if finished.status == FAILED else finished
+
+
+def check(uow: UnitOfWork, provider: PaymentProvider, user_id: str, order_id: str) -> Payment:
+    """The buyer's latest attempt for the order, asking the provider first about one that
+    waits for the card's authentication (`pay --check`)."""
+    with uow.read() as tx:
+        latest = service.latest_attempt(tx, user_id, order_id)
+    if latest.status != REQUIRES_ACTION:
+        return latest
+    assert latest.provider_ref is not None
+    try:
+        result = provider.charge_outcome(latest.provider_ref)
+    except Exception as error:
+        raise _unavailable(error) from None
+    return uow.transact(partial(service.finish_payment, payment_id=latest.id, result=result))
+
+
+def _cancel_key(payment: Payment) -> str:
+    return f"{payment.idempotency_key}-cancel"
+
+
 def _release(uow: UnitOfWork, payment: Payment, backoff: timedelta) -> None:
     uow.transact(lambda tx: service.release(tx, payment.id, backoff))
 
@@ -138,11 +182,13 @@ def redrive_stale(
 
 
 def settle_refunds(uow: UnitOfWork, provider: PaymentProvider) -> int:
-    """Refund every charge marked for refund; one the provider cannot take now stays marked
-    and is retried by the next command (or `payments reconcile --fix`)."""
+    """Give up the attempts whose order ended while they waited for authentication, then
+    refund every charge marked for refund (one of those, too, if it went through just
+    before); what the provider cannot take now stays marked and is retried by the next
+    command (or `payments reconcile --fix`)."""
+    settled = _give_up_cancelled(uow, provider)
     with uow.read() as tx:
         due = service.refunds_due(tx)
-    settled = 0
     for payment in due:
         assert payment.provider_ref is not None
         try:
@@ -153,3 +199,17 @@ def settle_refunds(uow: UnitOfWork, provider: PaymentProvider) -> int:
         uow.transact(partial(service.record_refund, payment_id=payment.id, refund_ref=refund_ref))
         settled += 1
     return settled
+
+
+def _give_up_cancelled(uow: UnitOfWork, provider: PaymentProvider) -> int:
+    with uow.read() as tx:
+        due = service.cancellations_due(tx)
+    for payment in due:
+        assert payment.provider_ref is not None
+        try:
+            result = provider.cancel_charge(payment.provider_ref, _cancel_key(payment))
+        except OutcomeUnknown as unknown:
+            log.warning("cancelling payment %s postponed: %s", payment.id, unknown)
+            continue
+        uow.transact(partial(service.finish_payment, payment_id=payment.id, result=result))
+    return len(due)

@@ -9,13 +9,21 @@ from openticket.core.errors import Conflict, Forbidden, InvalidInput
 from openticket.core.money import Money
 
 PENDING = "pending"
+# The card asks for authentication (3-D Secure): the buyer opens `action_url`; the outcome
+# comes by webhook or `pay --check`. The order meanwhile expires as an unpaid one does.
+REQUIRES_ACTION = "requires_action"
+# The order ended while its attempt awaited authentication: the charge is being given up at
+# the provider (one that went through meanwhile is refunded).
+CANCELLING = "cancelling"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 REFUND_PENDING = "refund_pending"
 REFUNDED = "refunded"
 
 # At most one payment per order in these states (a partial unique index).
-LIVE_STATUSES = (PENDING, SUCCEEDED, REFUND_PENDING)
+LIVE_STATUSES = (PENDING, REQUIRES_ACTION, CANCELLING, SUCCEEDED, REFUND_PENDING)
+# An attempt whose charge has no final outcome yet.
+UNFINISHED = (PENDING, REQUIRES_ACTION, CANCELLING)
 
 ORDER_STATUS_CREATED = "created"
 ORDER_STATUS_COMPLETE = "complete"
@@ -79,6 +87,7 @@ class Payment:
     provider_ref: str | None = None
     failure_message: str | None = None
     lease_until: datetime | None = None  # pending: a live process drives it until then
+    action_url: str | None = None  # requires_action: where its buyer authenticates it
 
     def with_status(self, status: str, **changes: str | None) -> Payment:
         return replace(self, status=status, **changes)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ as a `pay` or a worker, so a notification racing them ends in one state."""
 from __future__ import annotations
 
 from openticket.core.payments import repository, service
-from openticket.core.payments.model import PENDING, REFUND_PENDING
+from openticket.core.payments.model import REFUND_PENDING, UNFINISHED
 from openticket.core.payments.payouts import service as payouts
 from openticket.core.payments.provider import AccountState, ChargeResult
 from openticket.core.ports import Transaction
@@ -18,9 +18,10 @@ def first_time(tx: Transaction, notification_id: str, kind: str) -> bool:
 
 
 def charge_finished(tx: Transaction, idempotency_key: str, result: ChargeResult) -> None:
-    """A charge's outcome: the attempt finishes as `pay` would have finished it."""
+    """A charge's outcome (an answer lost, or the card's authentication done): the attempt
+    finishes as `pay` would have finished it."""
     payment = repository.by_idempotency_key(tx, idempotency_key)
-    if payment is not None and payment.status == PENDING:
+    if payment is not None and payment.status in UNFINISHED:
         service.finish_payment(tx, payment.id, result)
 
 

@@ -18,6 +18,13 @@ class ChargeResult:
     succeeded: bool
     provider_ref: str | None
     failure_message: str | None = None
+    # Set when the buyer must authenticate the charge there first (3-D Secure): it neither
+    # succeeded nor failed yet, and its outcome comes later (a webhook, or `pay --check`).
+    action_url: str | None = None
+
+    @property
+    def needs_action(self) -> bool:
+        return self.action_url is not None
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,15 @@ class PaymentProvider(Protocol):
         charge. Raises InvalidInput for a source the provider refuses (nothing was charged)
         and OutcomeUnknown when it cannot tell. `transfer_group` (the order) links the
         charge to the transfer that pays its seller."""
+
+    def charge_outcome(self, provider_ref: str) -> ChargeResult:
+        """Where a charge that needed the buyer's authentication stands now. Raises
+        OutcomeUnknown when the provider cannot be asked."""
+
+    def cancel_charge(self, provider_ref: str, idempotency_key: str) -> ChargeResult:
+        """Give up a charge still waiting for the buyer's authentication, so that it can no
+        longer go through; the charge's outcome after that (a charge that went through just
+        before is reported as succeeded). Raises OutcomeUnknown when it cannot tell."""
 
     def refund(self, provider_ref: str, idempotency_key: str) -> str:
         """Refund a charge in full (idempotent per key); return the refund's reference.

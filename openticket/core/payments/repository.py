@@ -53,6 +53,7 @@ def save(tx: Transaction, payment: Payment, now: datetime) -> None:
             status=payment.status,
             provider_ref=payment.provider_ref,
             failure_message=payment.failure_message,
+            action_url=payment.action_url,
             lease_until=payment.lease_until if payment.status == PENDING else None,
             updated_at=now,
         )
@@ -155,9 +156,19 @@ def with_status(tx: Transaction, statuses: tuple[str, ...], limit: int = 500) ->
     return [_payment(row) for row in conn.execute(query)]
 
 
-def any_with_status(tx: Transaction, status: str) -> bool:
+def any_with_status(tx: Transaction, statuses: tuple[str, ...]) -> bool:
     conn = connection(tx)
-    return conn.execute(_ANY_WITH_STATUS, {"status": status}).first() is not None
+    return conn.execute(_ANY_WITH_STATUS, {"statuses": list(statuses)}).first() is not None
+
+
+def latest_for_order(tx: Transaction, order_id: str) -> Payment | None:
+    query = (
+        select(payments)
+        .where(payments.c.order_id == order_id)
+        .order_by(payments.c.attempt.desc())
+        .limit(1)
+    )
+    return _payment.first(connection(tx).execute(query))
 
 
 def all_payments(tx: Transaction) -> list[Payment]:
@@ -167,7 +178,11 @@ def all_payments(tx: Transaction) -> list[Payment]:
 
 _ORDER_BY_ID = select(payment_orders).where(payment_orders.c.id == bindparam("order_id"))
 _ORDER_BY_ID_LOCKED = _ORDER_BY_ID.with_for_update()
-_ANY_WITH_STATUS = select(payments.c.id).where(payments.c.status == bindparam("status")).limit(1)
+_ANY_WITH_STATUS = (
+    select(payments.c.id)
+    .where(payments.c.status.in_(bindparam("statuses", expanding=True)))
+    .limit(1)
+)
 
 
 def get_order(tx: Transaction, order_id: str, *, lock: bool = False) -> OrderReplica | None:

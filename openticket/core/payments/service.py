@@ -9,6 +9,12 @@
 
 A pending attempt whose lease is over (its process died, or could not tell the outcome) is
 driven again with the same key, which never charges twice (charging.redrive_stale).
+
+A card that asks for authentication (3-D Secure) leaves the attempt `requires_action`: the
+order goes back to expiring as an unpaid one, the buyer authenticates on the provider's page,
+and the outcome (a webhook, `pay --check`) finishes the attempt as above. If the order ends
+first, the attempt is given up at the provider (`cancelling`); a charge that went through all
+the same is refunded.
 """
 
 from __future__ import annotations
@@ -16,16 +22,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from openticket.core import events
-from openticket.core.errors import Conflict, InProgress, NotFound, PaymentDeclined
+from openticket.core.errors import Conflict, Forbidden, InProgress, NotFound, PaymentDeclined
 from openticket.core.ids import is_id, new_id
 from openticket.core.payments import repository
 from openticket.core.payments.model import (
+    CANCELLING,
     FAILED,
     ORDER_STATUS_CANCELLED,
     PENDING,
     REFUND_PENDING,
     REFUNDED,
+    REQUIRES_ACTION,
     SUCCEEDED,
+    UNFINISHED,
+    OrderReplica,
     Payment,
 )
 from openticket.core.payments.provider import ChargeResult
@@ -53,8 +63,10 @@ def begin_payment(
     order.check_payable_by(user_id, tx.now)
     live = repository.live_for_order(tx, order_id)
     if live is not None:
-        if live.status == PENDING:
-            # Never joined: another card's outcome is not this request's answer.
+        if live.status in UNFINISHED:
+            # Never joined: another card's outcome is not this request's answer (one that
+            # awaits authentication was asked about, and given up for another card, just
+            # before: this one went through or came back meanwhile).
             raise InProgress("A payment for this order is in progress", "order_id")
         raise Conflict("Cannot complete payment: order has been completed", "order_id")
     attempt = repository.attempts_for_order(tx, order_id) + 1
@@ -79,6 +91,27 @@ def is_buyer(tx: Transaction, user_id: str, order_id: str) -> bool:
     return order is not None and order.user_id == user_id
 
 
+def awaiting_authentication(tx: Transaction, user_id: str, order_id: str) -> Payment | None:
+    """This buyer's attempt for the order that waits for the card's authentication."""
+    if not is_buyer(tx, user_id, order_id):
+        return None
+    latest = repository.latest_for_order(tx, order_id)
+    return latest if latest is not None and latest.status == REQUIRES_ACTION else None
+
+
+def latest_attempt(tx: Transaction, user_id: str, order_id: str) -> Payment:
+    """The buyer's latest payment attempt for the order (`pay --check`)."""
+    order = repository.get_order(tx, order_id) if is_id(order_id) else None
+    if order is None:
+        raise NotFound("Order not found", "order_id")
+    if order.user_id != user_id:
+        raise Forbidden("Not Authorized: this order belongs to another user")
+    latest = repository.latest_for_order(tx, order_id)
+    if latest is None:
+        raise NotFound("No payment has been made for this order", "order_id")
+    return latest
+
+
 def attempt_data(payment: Payment) -> events.PaymentAttempt:
     return {"id": payment.id, "order_id": payment.order_id, "attempt": payment.attempt}
 
@@ -92,11 +125,13 @@ def finish_payment(tx: Transaction, payment_id: str, result: ChargeResult) -> Pa
     order = repository.get_order(tx, found.order_id, lock=True)
     payment = repository.get(tx, payment_id, lock=True)
     assert payment is not None
-    if payment.status != PENDING:
+    if payment.status not in UNFINISHED:
         return payment  # another process finished this attempt already
+    if result.needs_action:
+        return _await_authentication(tx, payment, order, result)
     if not result.succeeded:
         return _fail(tx, payment, result.failure_message)
-    charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref)
+    charged = payment.with_status(SUCCEEDED, provider_ref=result.provider_ref, action_url=None)
     if order is not None and order.status == ORDER_STATUS_CANCELLED:
         charged = charged.with_status(REFUND_PENDING)
         repository.save(tx, charged, tx.now)
@@ -104,6 +139,25 @@ def finish_payment(tx: Transaction, payment_id: str, result: ChargeResult) -> Pa
     repository.save(tx, charged, tx.now)
     tx.emit(events.PAYMENT_CREATED, payment_data(charged))
     return charged
+
+
+def _await_authentication(
+    tx: Transaction, payment: Payment, order: OrderReplica | None, result: ChargeResult
+) -> Payment:
+    """The card asks its buyer to authenticate the charge: the order stops waiting for it
+    (and expires at the end of its window unless the charge goes through before)."""
+    if payment.status != PENDING:
+        return payment  # known already (or being given up)
+    ended = order is not None and order.status == ORDER_STATUS_CANCELLED
+    waiting = payment.with_status(
+        CANCELLING if ended else REQUIRES_ACTION,
+        provider_ref=result.provider_ref,
+        action_url=result.action_url,
+    )
+    repository.save(tx, waiting, tx.now)
+    if not ended:
+        tx.emit(events.PAYMENT_ACTION_REQUIRED, attempt_data(waiting))
+    return waiting
 
 
 def fail_abandoned(tx: Transaction, payment_id: str, message: str) -> None:
@@ -114,7 +168,7 @@ def fail_abandoned(tx: Transaction, payment_id: str, message: str) -> None:
 
 def _fail(tx: Transaction, payment: Payment, message: str | None) -> Payment:
     """Nothing was charged: the attempt ends, and its order stops waiting for it."""
-    failed = payment.with_status(FAILED, failure_message=message)
+    failed = payment.with_status(FAILED, failure_message=message, action_url=None)
     repository.save(tx, failed, tx.now)
     tx.emit(events.PAYMENT_FAILED, attempt_data(failed))
     return failed
@@ -154,6 +208,12 @@ def raise_for_outcome(payment: Payment) -> Payment:
     """Turn a finished attempt into the answer the buyer gets."""
     if payment.status == FAILED:
         raise PaymentDeclined(payment.failure_message or "The card was declined", "card")
+    if payment.status == CANCELLING:
+        raise Conflict(
+            "Cannot complete payment: the order expired or was cancelled before the card was "
+            "authenticated; the payment is being cancelled (a charge made meanwhile is refunded)",
+            "order_id",
+        )
     if payment.status in (REFUND_PENDING, REFUNDED):
         done = "was refunded" if payment.status == REFUNDED else "is being refunded"
         raise Conflict(
@@ -165,17 +225,28 @@ def raise_for_outcome(payment: Payment) -> Payment:
 
 
 def mark_for_refund(tx: Transaction, order_id: str) -> None:
+    """The order ended: its charge is refunded, and an attempt still waiting for the card's
+    authentication is given up (so that it cannot charge after all)."""
     payment = repository.live_for_order(tx, order_id)
-    if payment is not None and payment.status == SUCCEEDED:
+    if payment is None:
+        return
+    if payment.status == SUCCEEDED:
         repository.save(tx, payment.with_status(REFUND_PENDING), tx.now)
+    elif payment.status == REQUIRES_ACTION:
+        repository.save(tx, payment.with_status(CANCELLING), tx.now)
 
 
 def refunds_due(tx: Transaction) -> list[Payment]:
     return repository.with_status(tx, (REFUND_PENDING,))
 
 
+def cancellations_due(tx: Transaction) -> list[Payment]:
+    return repository.with_status(tx, (CANCELLING,))
+
+
 def any_refund_due(tx: Transaction) -> bool:
-    return repository.any_with_status(tx, REFUND_PENDING)
+    """Whether some charge is to be refunded, or given up before it is authenticated."""
+    return repository.any_with_status(tx, (REFUND_PENDING, CANCELLING))
 
 
 REFUND_REASON = "order cancelled or expired before the payment completed"

@@ -15,6 +15,8 @@ payments = keyed_table(
     Column("idempotency_key", String(80), nullable=False, unique=True),
     Column("provider_ref", String(255), nullable=True),
     Column("failure_message", Text, nullable=True),
+    # Where the buyer authenticates a charge that asks for it (3-D Secure).
+    Column("action_url", Text, nullable=True),
     # A pending attempt is being driven by a live process until then; after it, anyone may
     # drive it again (with its idempotency key, which cannot charge twice).
     Column("lease_until", UTCDateTime(), nullable=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from openticket.app import schemas
@@ -19,6 +19,17 @@ class OrderCreate(BaseModel):
 class PaymentCreate(BaseModel):
     order_id: str
     token: str
+
+
+class PaymentCheck(BaseModel):
+    order_id: str
+
+
+def _answered(payment: schemas.Payment, response: Response) -> schemas.Payment:
+    """202 for a payment that waits for its buyer's authentication (3-D Secure)."""
+    if payment.status == "requires_action":
+        response.status_code = 202
+    return payment
 
 
 @router.get("/api/orders", operation_id="list_orders")
@@ -44,8 +55,30 @@ def cancel_order(order_id: str, api: ApiDep, token: TokenDep) -> schemas.Order:
     return api.cancel_order(token, order_id)
 
 
-@router.post("/api/payments", status_code=201, operation_id="pay", tags=["payments"])
+@router.post(
+    "/api/payments",
+    status_code=201,
+    operation_id="pay",
+    tags=["payments"],
+    responses={202: {"description": "The card asks for authentication: open `action_url`"}},
+)
 def pay(
-    body: PaymentCreate, api: ApiDep, token: TokenDep, key: IdempotencyKeyDep = None
+    body: PaymentCreate,
+    api: ApiDep,
+    token: TokenDep,
+    response: Response,
+    key: IdempotencyKeyDep = None,
 ) -> schemas.Payment:
-    return api.pay(token, body.order_id, body.token, idempotency_key=key)
+    return _answered(api.pay(token, body.order_id, body.token, idempotency_key=key), response)
+
+
+@router.post(
+    "/api/payments/check",
+    operation_id="check_payment",
+    tags=["payments"],
+    responses={202: {"description": "Still waiting for the card's authentication"}},
+)
+def check_payment(
+    body: PaymentCheck, api: ApiDep, token: TokenDep, response: Response
+) -> schemas.Payment:
+    return _answered(api.check_payment(token, body.order_id), response)

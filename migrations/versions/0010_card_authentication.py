@@ -1,0 +1,46 @@
+"""Card authentication (3-D Secure): a payment attempt may wait for its buyer to authenticate
+the card (`requires_action`, with the page to open) or be given up at the provider after its
+order ended (`cancelling`). Both are live: still one live attempt per order.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+OLD_LIVE = "status IN ('pending', 'succeeded', 'refund_pending')"
+NEW_LIVE = (
+    "status IN ('pending', 'requires_action', 'cancelling', 'succeeded', 'refund_pending')"
+)
+
+
+def _live_index(where: str) -> None:
+    with op.batch_alter_table('payments') as batch_op:
+        batch_op.create_index(
+            'uq_payments_live_order',
+            ['order_id'],
+            unique=True,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('payments') as batch_op:
+        batch_op.add_column(sa.Column('action_url', sa.Text(), nullable=True))
+        batch_op.drop_index('uq_payments_live_order')
+    _live_index(NEW_LIVE)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('payments') as batch_op:
+        batch_op.drop_index('uq_payments_live_order')
+        batch_op.drop_column('action_url')
+    _live_index(OLD_LIVE)
