@@ -215,6 +215,7 @@ class StripeProvider(StripeConnect):
                     amount=Money(intent.amount, intent.currency.upper()),
                     succeeded=intent.status == "succeeded",
                     refunded=intent.id in refunded,
+                    waiting=intent.status == "requires_action",
                 )
         except self._stripe.StripeError as error:
             raise self._unknown(error) from None

@@ -53,7 +53,6 @@ class QuickReads:
             "now": _stored(now),
             "held_until": _stored(now - PAYMENT_HOLD),
             "provider": provider,
-            "status": quick_sql.REFUND_PENDING,
         }
         for sql, fixed in quick_sql.DUE.values():
             # sqlite3 takes from a mapping the names a statement has, and leaves the rest.

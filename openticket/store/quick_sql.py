@@ -3,8 +3,6 @@
 # fmt: off
 REVISION = 'SELECT version_num FROM alembic_version'
 
-REFUND_PENDING = 'refund_pending'
-
 DUE = {'overdue_order': ('SELECT orders.id \n'
                    'FROM orders \n'
                    "WHERE orders.status IN ('created', 'awaiting:payment') AND "
@@ -14,14 +12,14 @@ DUE = {'overdue_order': ('SELECT orders.id \n'
                    {'param_1': 1, 'param_2': 0}),
  'refund': ('SELECT payments.id \n'
             'FROM payments \n'
-            'WHERE payments.status = :status\n'
+            "WHERE payments.status IN ('refund_pending', 'cancelling')\n"
             ' LIMIT :param_1 OFFSET :param_2',
             {'param_1': 1, 'param_2': 0}),
  'stale_payment': ('SELECT payments.id, payments.order_id, payments.attempt, payments.status, '
                    'payments.amount_minor, payments.currency, payments.provider, '
                    'payments.source, payments.idempotency_key, payments.provider_ref, '
-                   'payments.failure_message, payments.lease_until, payments.retry_at, '
-                   'payments.created_at, payments.updated_at \n'
+                   'payments.failure_message, payments.action_url, payments.lease_until, '
+                   'payments.retry_at, payments.created_at, payments.updated_at \n'
                    'FROM payments \n'
                    "WHERE payments.status IN ('pending') AND payments.lease_until <= :now AND "
                    'payments.provider = :provider AND (payments.retry_at IS NULL OR '

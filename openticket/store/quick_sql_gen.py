@@ -18,7 +18,6 @@ from sqlalchemy.sql import ClauseElement
 from openticket.core.auth.tables import users
 from openticket.core.orders import repository as orders
 from openticket.core.payments import repository as payments
-from openticket.core.payments.model import REFUND_PENDING
 from openticket.core.tickets import repository as tickets
 from openticket.core.tickets.model import SORTS
 from openticket.core.tickets.query import TicketQuery
@@ -59,19 +58,18 @@ def generate() -> str:
         users.c.id.in_(bindparam("ids", expanding=True))
     )
     # What makes a command catch up first (app/runtime.py: catch_up): each with the values
-    # compiled into it (its LIMIT); the caller gives the rest (now, provider, status).
+    # compiled into it (its LIMIT); the caller gives the rest (now, provider).
     due = {
         name: _fixed(statement)
         for name, statement in (
             ("stale_payment", payments._DUE.limit(1)),
             ("overdue_order", orders._ANY_OVERDUE),
             ("undelivered_event", outbox._HAS_PENDING),
-            ("refund", payments._ANY_WITH_STATUS),
+            ("refund", payments._ANY_TO_SETTLE),
         )
     }
     constants = {
         "REVISION": "SELECT version_num FROM alembic_version",
-        "REFUND_PENDING": REFUND_PENDING,
         "DUE": due,
         "LISTINGS": listings,
         "NAMES": _compiled(names)[0],

@@ -85,6 +85,33 @@ def test_decline_then_retry_from_the_cli(
         assert len({sent.idempotency_key for sent in stripe_front.charges_sent()}) == 2
 
 
+def test_a_card_that_asks_for_authentication_exits_7_then_check_completes(
+    mode: str, tmp_path: Path, stripe_front: StripeFront, stripe_backend: LocalStripe
+) -> None:
+    with _marketplace(mode, tmp_path, _stripe_env(stripe_front.url)) as people:
+        buyer, order = _reserve(people, "25.00", "USD")
+        asked = buyer.run("pay", order["id"], "--card", "tok_threeDSecure2Required", "--json")
+        assert asked.code == 7, asked.stderr
+        waiting = asked.json()
+        assert waiting["status"] == "requires_action"
+        assert waiting["action_url"] == f"{stripe_front.url}/3ds/{waiting['provider_ref']}"
+        # For people: the page to open and what to run next.
+        shown = buyer.run("pay", order["id"], "--check")
+        assert shown.code == 7
+        assert waiting["action_url"] in shown.stdout
+        assert f"openticket pay {order['id']} --check" in " ".join(shown.stdout.split())
+        assert buyer.ok("orders", "show", order["id"])["status"] == "created"
+
+        stripe_front.authenticate(waiting["provider_ref"])
+        paid = buyer.ok("pay", order["id"], "--check")
+
+        assert (paid["id"], paid["status"]) == (waiting["id"], "succeeded")
+        assert buyer.ok("orders", "show", order["id"])["status"] == "complete"
+        assert [i["status"] for i in stripe_backend.payment_intents()] == ["succeeded"]
+        nothing = buyer.run("pay", "no-such-order", "--check", "--json")
+        assert nothing.code == 4 and nothing.error_json()["errors"][0]["field"] == "order_id"
+
+
 def test_unreachable_stripe_is_exit_6_and_the_order_stays_payable(
     mode: str, tmp_path: Path
 ) -> None:

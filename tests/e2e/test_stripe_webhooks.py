@@ -69,6 +69,29 @@ def test_a_lost_answer_completes_by_webhook_once_and_forgeries_change_nothing(
     assert len(stripe_backend.payment_intents()) == 1  # charged once, recorded once
 
 
+def test_a_card_authenticated_on_its_page_completes_by_webhook_once(
+    people: Callable[..., User], stripe_front: StripeFront, stripe_backend: LocalStripe
+) -> None:
+    seller, buyer = people("seller"), people("buyer")
+    signed_up(seller, "seller@example.com")
+    signed_up(buyer, "buyer@example.com")
+    ticket = seller.ok("tickets", "create", "--title", "Gig", "--price", "25.00")
+    order = buyer.ok("orders", "create", ticket["id"])
+    asked = buyer.run("pay", order["id"], "--card", "tok_threeDSecure2Required", "--json")
+    assert asked.code == 7 and asked.json()["status"] == "requires_action"
+
+    stripe_front.authenticate(asked.json()["provider_ref"])  # the buyer, in a browser
+    [intent] = stripe_backend.payment_intents()
+    succeeded = _event("evt_3ds", "payment_intent.succeeded", intent)
+    assert send_webhook(_server(buyer), succeeded, SECRET)[0] == 200
+
+    assert buyer.ok("orders", "show", order["id"])["status"] == "complete"
+    assert send_webhook(_server(buyer), succeeded, SECRET)[1]["duplicate"] is True
+    assert buyer.ok("pay", order["id"], "--check")["status"] == "succeeded"
+    eventually(lambda: buyer.ok("wallet"), what="the ticket in the buyer's wallet")
+    assert stripe_backend.refunds() == []
+
+
 def test_onboarding_arrives_by_webhook_and_a_dispute_holds_the_payouts(
     people: Callable[..., User], stripe_front: StripeFront, stripe_backend: LocalStripe
 ) -> None:

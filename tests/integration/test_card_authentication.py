@@ -203,3 +203,22 @@ def test_a_second_attempt_cannot_begin_beside_one_that_waits(api: LocalApi) -> N
 
     with pytest.raises(InProgress):
         api.runtime.uow.transact(begin)
+
+
+def test_reconcile_records_an_authentication_whose_news_was_lost(
+    api: LocalApi, stripe_front: StripeFront
+) -> None:
+    market = _reserved(api)
+    waiting = api.pay(market["buyer"], market["order"].id, THREE_D_SECURE)
+    assert api.reconcile_payments().findings == []  # waiting for its buyer is no problem
+
+    stripe_front.authenticate(str(waiting.provider_ref))  # and no webhook, no check
+    [finding] = api.reconcile_payments().findings
+    assert (finding.payment_id, finding.problem) == (
+        waiting.id,
+        "card authenticated and charged, but the outcome was never recorded",
+    )
+    assert api.reconcile_payments(fix=True).fixed == 1
+
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+    assert api.reconcile_payments().findings == []

@@ -12,6 +12,8 @@ import pytest
 from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, PaymentDeclined
 from openticket.core.events import PAYLOADS
+from openticket.core.money import Money
+from openticket.core.payments.provider import ChargeResult
 from openticket.store.db import create_store_engine
 from tests.conftest import ManualClock
 from tests.integration.test_payments import RacingProvider, _ended_before_the_start_was_applied
@@ -29,10 +31,35 @@ def _mismatches(shape: type[Mapping[str, Any]], data: Mapping[str, Any], at: str
     return found
 
 
+class AskingProvider(RacingProvider):
+    """A FAKE on top of the local provider, which has no card authentication: this one card
+    asks for 3-D Secure (the Stripe provider's real flow: test_card_authentication.py)."""
+
+    def charge(
+        self, amount: Money, source: str, idempotency_key: str, transfer_group: str | None = None
+    ) -> ChargeResult:
+        if source == "tok_threeDSecure2Required":
+            return ChargeResult(False, f"ch_asks_{idempotency_key}", action_url=_PAGE)
+        return super().charge(amount, source, idempotency_key, transfer_group)
+
+    def charge_outcome(self, provider_ref: str) -> ChargeResult:
+        if provider_ref.startswith("ch_asks_"):
+            return ChargeResult(False, provider_ref, action_url=_PAGE)  # never authenticated
+        return super().charge_outcome(provider_ref)
+
+    def cancel_charge(self, provider_ref: str, idempotency_key: str) -> ChargeResult:
+        if provider_ref.startswith("ch_asks_"):
+            return ChargeResult(False, provider_ref, "cancelled")
+        return super().cancel_charge(provider_ref, idempotency_key)
+
+
+_PAGE = "https://bank.example/3ds"
+
+
 def test_every_subject_is_written_in_its_declared_shape(
     make_api: Callable[..., LocalApi], clock: ManualClock, db_url: str
 ) -> None:
-    provider = RacingProvider(create_store_engine(db_url), clock)
+    provider = AskingProvider(create_store_engine(db_url), clock)
     api = make_api(provider=provider, order_ttl=60)
     seller = api.signup("seller@example.com", "long enough").token
     buyer = api.signup("buyer@example.com", "long enough").token
@@ -43,7 +70,8 @@ def test_every_subject_is_written_in_its_declared_shape(
     paid = api.create_order(buyer, first.id)
     with pytest.raises(PaymentDeclined):
         api.pay(buyer, paid.id, "tok_chargeDeclined")
-    api.pay(buyer, paid.id, "tok_visa")
+    assert api.pay(buyer, paid.id, "tok_threeDSecure2Required").action_url == _PAGE
+    api.pay(buyer, paid.id, "tok_visa")  # another card: the one that asked is given up
     api.transfer(buyer, first.id, "seller@example.com")  # a gift back to its issuer
     api.check_in(seller, api.wallet_entry(seller, first.id).code)
     api.cancel_order(buyer, api.create_order(buyer, second.id).id)

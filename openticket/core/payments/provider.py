@@ -36,6 +36,7 @@ class ChargeRecord:
     amount: Money
     succeeded: bool
     refunded: bool
+    waiting: bool = False  # for the buyer to authenticate the card (3-D Secure)
 
 
 @dataclass(frozen=True)

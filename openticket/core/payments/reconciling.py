@@ -78,6 +78,8 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, *, fix: bool) -> Recon
 
 def _check(payment: Payment, charge: ChargeRecord | None, order_status: str) -> Finding | None:
     if payment.status == model.PENDING:
+        if charge is not None and charge.waiting:
+            return None  # the recovery asks again with its key, and records the page to open
         if charge is not None:
             return _finding(
                 payment,
@@ -96,6 +98,12 @@ def _check(payment: Payment, charge: ChargeRecord | None, order_status: str) -> 
             return _finding(
                 payment, "charge kept for an order that was cancelled", "refund the charge"
             )
+    if payment.status == model.REQUIRES_ACTION and charge is not None and charge.succeeded:
+        return _finding(
+            payment,
+            "card authenticated and charged, but the outcome was never recorded",
+            "record the outcome (completing or refunding the order)",
+        )
     if payment.status == model.REFUND_PENDING:
         return _finding(
             payment, "charge for an order without a ticket is not refunded yet", "refund the charge"
@@ -121,7 +129,7 @@ def _repair(uow: UnitOfWork, payment: Payment, charge: ChargeRecord | None) -> b
     def repair(tx: Transaction) -> bool:
         if payment.status == model.PENDING and not service.take(tx, payment.id, RECONCILE_LEASE):
             return False
-        if payment.status == model.PENDING and charge is not None:
+        if payment.status in (model.PENDING, model.REQUIRES_ACTION) and charge is not None:
             result = ChargeResult(charge.succeeded, charge.provider_ref)
             service.finish_payment(tx, payment.id, result)
         elif payment.status == model.PENDING:

@@ -7,7 +7,14 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.errors import InProgress
-from openticket.core.payments.model import LIVE_STATUSES, PENDING, OrderReplica, Payment
+from openticket.core.payments.model import (
+    CANCELLING,
+    LIVE_STATUSES,
+    PENDING,
+    REFUND_PENDING,
+    OrderReplica,
+    Payment,
+)
 from openticket.core.payments.tables import payment_orders, payments, provider_notifications
 from openticket.core.ports import Transaction
 from openticket.store.bulk import insert_many
@@ -156,9 +163,9 @@ def with_status(tx: Transaction, statuses: tuple[str, ...], limit: int = 500) ->
     return [_payment(row) for row in conn.execute(query)]
 
 
-def any_with_status(tx: Transaction, statuses: tuple[str, ...]) -> bool:
-    conn = connection(tx)
-    return conn.execute(_ANY_WITH_STATUS, {"statuses": list(statuses)}).first() is not None
+def any_to_settle(tx: Transaction) -> bool:
+    """Whether a charge is to be refunded, or an attempt given up at the provider."""
+    return connection(tx).execute(_ANY_TO_SETTLE).first() is not None
 
 
 def latest_for_order(tx: Transaction, order_id: str) -> Payment | None:
@@ -178,10 +185,8 @@ def all_payments(tx: Transaction) -> list[Payment]:
 
 _ORDER_BY_ID = select(payment_orders).where(payment_orders.c.id == bindparam("order_id"))
 _ORDER_BY_ID_LOCKED = _ORDER_BY_ID.with_for_update()
-_ANY_WITH_STATUS = (
-    select(payments.c.id)
-    .where(payments.c.status.in_(bindparam("statuses", expanding=True)))
-    .limit(1)
+_ANY_TO_SETTLE = (
+    select(payments.c.id).where(one_of(payments.c.status, (REFUND_PENDING, CANCELLING))).limit(1)
 )
 
 

@@ -246,7 +246,7 @@ def cancellations_due(tx: Transaction) -> list[Payment]:
 
 def any_refund_due(tx: Transaction) -> bool:
     """Whether some charge is to be refunded, or given up before it is authenticated."""
-    return repository.any_with_status(tx, (REFUND_PENDING, CANCELLING))
+    return repository.any_to_settle(tx)
 
 
 REFUND_REASON = "order cancelled or expired before the payment completed"

@@ -153,6 +153,14 @@ class OrderScreen(SessionScreen[None]):
             self.app.call_from_thread(self._outcome, f"Not paid: {error.message}", "error")
             self.app.call_from_thread(self._refresh_order)
             return
+        if payment.status == "requires_action":
+            asked = (
+                f"Your card asks you to authenticate this payment: open {payment.action_url} "
+                "in a browser, then press p again (same card) to complete it."
+            )
+            self.app.call_from_thread(self._outcome, asked, "info")
+            self.app.call_from_thread(self._refresh_order)
+            return
         self.app.call_from_thread(
             self._outcome, f"Paid {payment.amount} {payment.currency}.", "success"
         )
