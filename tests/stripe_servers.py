@@ -136,8 +136,10 @@ class StripeFront:
         self.requests: list[SeenRequest] = []
         self.faults: list[Fault] = []
         self.during_charge: Callable[[], None] | None = None
+        self.during_transfer: Callable[[], None] | None = None  # before the next transfer
         self.late_seconds = 3.0
         self._replays: dict[str, tuple[int, bytes]] = {}
+        self._in_flight: set[str] = set()  # keys whose first request is being answered
         self.accounts: dict[str, dict[str, Any]] = {}
         self.transfers: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -184,6 +186,11 @@ class StripeFront:
                 charges_enabled=True, payouts_enabled=True, details_submitted=True
             )
 
+    def forget_idempotency_keys(self) -> None:
+        """What Stripe does a day after a request: a key sent again makes a new object."""
+        with self._lock:
+            self._replays.clear()
+
     def authenticate(self, intent_id: str, *, success: bool = True) -> None:
         """The buyer finishes (or fails) the card's 3-D Secure page of a PaymentIntent."""
         intent = self.backend.get(f"/v1/payment_intents/{intent_id}")
@@ -197,13 +204,38 @@ class StripeFront:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         form = dict(parse_qsl(body.decode(), keep_blank_values=True))
-        path = urlsplit(handler.path).path
+        path, query = urlsplit(handler.path).path, urlsplit(handler.path).query
+        if handler.command == "GET":
+            form = dict(parse_qsl(query, keep_blank_values=True))
         key = handler.headers.get("Idempotency-Key")
         auth = handler.headers.get("Authorization") or ""
         with self._lock:
             self.requests.append(SeenRequest(handler.command, path, key, form, TEST_KEY in auth))
             replay = self._replays.get(key) if key and handler.command == "POST" else None
+            busy = replay is None and key in self._in_flight
+            if key and handler.command == "POST" and not busy and replay is None:
+                self._in_flight.add(key)
             fault = self._take_fault(handler.command, path)
+        if busy:  # as Stripe answers a key whose first request is still being processed
+            self._send(handler, 409, json.dumps(_KEY_IN_USE).encode())
+            return
+        try:
+            self._respond(handler, path, form, body, key, replay, fault)
+        finally:
+            with self._lock:
+                if replay is None:
+                    self._in_flight.discard(key or "")
+
+    def _respond(
+        self,
+        handler: BaseHTTPRequestHandler,
+        path: str,
+        form: dict[str, str],
+        body: bytes,
+        key: str | None,
+        replay: tuple[int, bytes] | None,
+        fault: Fault | None,
+    ) -> None:
         if fault is not None and fault.kind == "drop_before":
             handler.close_connection = True
             return
@@ -324,6 +356,13 @@ class StripeFront:
                     return _missing("account", form.get("account", ""))
                 url = f"https://connect.stripe.com/setup/e/{form['account']}/fake"
                 return 200, {"object": "account_link", "url": url, "expires_at": 0}
+            if parts[1:] == ["transfers"] and method == "POST" and self.during_transfer:
+                hook, self.during_transfer = self.during_transfer, None  # once
+                self._lock.release()  # the hook may call the front again
+                try:
+                    hook()
+                finally:
+                    self._lock.acquire()
             if parts[1:] == ["transfers"] and method == "POST":
                 destination = self.accounts.get(form.get("destination", ""))
                 if destination is None or not destination["payouts_enabled"]:
@@ -345,6 +384,11 @@ class StripeFront:
                 }
                 self.transfers[transfer["id"]] = transfer
                 return 200, transfer
+            if parts[1:] == ["transfers"] and method == "GET":
+                group = form.get("transfer_group")
+                made = [t for t in self.transfers.values() if group in (None, t["transfer_group"])]
+                listed = {"object": "list", "url": "/v1/transfers", "has_more": False}
+                return 200, {**listed, "data": list(reversed(made))}  # newest first
             if parts[1] == "transfers" and parts[3:] == ["reversals"] and method == "POST":
                 transfer = self.transfers.get(parts[2])
                 if transfer is None:
@@ -395,6 +439,16 @@ class StripeFront:
             handler.send_header("Idempotent-Replayed", "true")
         handler.end_headers()
         handler.wfile.write(body)
+
+
+_KEY_IN_USE = {
+    "error": {
+        "type": "idempotency_error",
+        "message": "There is currently another in-progress request using this Idempotent Key "
+        "(that probably means you submitted twice, and the other request is still going "
+        "through). Please try again later.",
+    }
+}
 
 
 def _metadata(form: dict[str, str]) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Card authentication (3-D Secure): a payment attempt may wait for its buyer to authenticate
 the card (`requires_action`, with the page to open) or be given up at the provider after its
-order ended (`cancelling`). Both are live: still one live attempt per order.
+order ended (`cancelling`). Both are live: still one live attempt per order. And the `local`
+provider's transfers are found by their order, as Stripe's are by `transfer_group`.
 
 Revision ID: 0010
 Revises: 0009
@@ -37,9 +38,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('action_url', sa.Text(), nullable=True))
         batch_op.drop_index('uq_payments_live_order')
     _live_index(NEW_LIVE)
+    op.create_index(
+        'ix_payments_local_transfers_transfer_group',
+        'payments_local_transfers',
+        ['transfer_group'],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        'ix_payments_local_transfers_transfer_group', table_name='payments_local_transfers'
+    )
     with op.batch_alter_table('payments') as batch_op:
         batch_op.drop_index('uq_payments_live_order')
         batch_op.drop_column('action_url')

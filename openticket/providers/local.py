@@ -17,7 +17,12 @@ from openticket.core.clock import Clock
 from openticket.core.errors import InvalidInput
 from openticket.core.money import Money
 from openticket.core.payments.payouts.tables import local_transfers
-from openticket.core.payments.provider import AccountState, ChargeRecord, ChargeResult
+from openticket.core.payments.provider import (
+    AccountState,
+    ChargeRecord,
+    ChargeResult,
+    TransferRecord,
+)
 from openticket.core.payments.tables import local_charges
 from openticket.store.db import WRITE_OPTION
 from openticket.store.locks import key_of, lock_key
@@ -203,3 +208,18 @@ class LocalProvider:
                 .values(reversal_id=reversal_id)
             )
             return reversal_id
+
+    def transfers(self, transfer_group: str | None = None) -> Iterator[TransferRecord]:
+        query = select(local_transfers).order_by(local_transfers.c.created_at)
+        if transfer_group is not None:
+            query = query.where(local_transfers.c.transfer_group == transfer_group)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            yield TransferRecord(
+                transfer_ref=row.id,
+                transfer_group=row.transfer_group,
+                account_ref=row.account_ref,
+                amount=Money(row.amount_minor, row.currency),
+                reversed=row.reversal_id is not None,
+            )

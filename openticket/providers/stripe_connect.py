@@ -5,15 +5,18 @@ a second account or moves money twice."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from openticket.core.ids import is_id
 from openticket.core.money import Money
-from openticket.core.payments.provider import AccountState, OutcomeUnknown
+from openticket.core.payments.provider import AccountState, OutcomeUnknown, TransferRecord
 
 if TYPE_CHECKING:
     import stripe
 
 USER_METADATA_KEY = "openticket_user"
+_PAGE = 100
 # Where Stripe sends the seller after onboarding, or when a link has expired (then
 # `payouts onboard` makes a new one).
 DEFAULT_RETURN_URL = "https://dashboard.stripe.com/"
@@ -83,3 +86,30 @@ class StripeConnect:
         except self._stripe.StripeError as error:
             raise self._unknown(error) from None
         return reversal.id
+
+    def transfers(self, transfer_group: str | None = None) -> Iterator[TransferRecord]:
+        params: dict[str, Any] = {"limit": _PAGE}
+        if transfer_group is not None:
+            params["transfer_group"] = transfer_group
+        try:
+            found = self._client.v1.transfers.list(params=params)  # type: ignore[arg-type]
+            for made in found.auto_paging_iter():
+                group = made.transfer_group
+                if not group or not is_id(group):
+                    continue  # not one of ours: each of ours names its order
+                yield TransferRecord(
+                    transfer_ref=made.id,
+                    transfer_group=group,
+                    account_ref=_id_of(made.destination),
+                    amount=Money(made.amount, made.currency.upper()),
+                    reversed=bool(made.reversed),
+                )
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+
+
+def _id_of(linked: Any) -> str:
+    """An object Stripe links to: its id, whether the link is expanded or not."""
+    if linked is None or isinstance(linked, str):
+        return linked or ""
+    return str(linked.id)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from openticket.app.local import LocalApi
+from openticket.core import faults
+from openticket.core.payments.payouts.settling import settle_payouts
 from openticket.providers.stripe import StripeProvider
 from tests.conftest import ManualClock
 from tests.stripe_servers import TEST_KEY, Fault, StripeFront
@@ -119,5 +121,47 @@ def test_a_refund_after_release_reverses_the_transfer(
     assert reversal.path.endswith("/reversals")
     assert reversal.idempotency_key == f"reversal-{payout.id}"
     [transfer] = stripe_front.transfers.values()
+    assert transfer["reversed"] is True
+    assert [o.status for o in market.list_orders(buyer)] == ["refunded"]
+
+
+def test_a_release_followed_up_after_stripe_forgot_its_key_pays_once(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    """The process died after Stripe made the transfer; the next look comes after Stripe
+    has forgotten the idempotency key: the transfer is found by its order, not made again."""
+    seller, _buyer, order_id = _sale(market)
+    _onboarded(market, stripe_front, seller)
+    clock.advance(HOUR)
+    with faults.armed("payout:transferred=raise"), pytest.raises(faults.InjectedFault):
+        settle_payouts(market.runtime.uow, market.runtime.provider)
+    [made] = stripe_front.transfers.values()
+    stripe_front.forget_idempotency_keys()
+
+    market.runtime.settle_payouts()
+
+    [payout] = market.payouts(seller)
+    assert payout.status == "released"
+    assert list(stripe_front.transfers) == [made["id"]]  # still the one transfer
+    looked_up = stripe_front.sent("GET", "/v1/transfers")
+    assert looked_up and looked_up[-1].form["transfer_group"] == order_id
+
+
+def test_a_refund_while_the_release_is_under_way_takes_back_that_very_transfer(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    seller, buyer, order_id = _sale(market)
+    _onboarded(market, stripe_front, seller)
+    clock.advance(HOUR)
+    # The seller refunds while this process is making the transfer.
+    stripe_front.during_transfer = lambda: market.refund_order(seller, order_id)
+    market.runtime.settle_payouts()
+    stripe_front.forget_idempotency_keys()  # and a day passes before the reversal
+
+    market.runtime.settle_payouts()
+
+    [payout] = market.payouts(seller)
+    assert payout.status == "reversed"
+    [transfer] = stripe_front.transfers.values()  # none made only to be taken back
     assert transfer["reversed"] is True
     assert [o.status for o in market.list_orders(buyer)] == ["refunded"]

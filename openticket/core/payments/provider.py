@@ -40,6 +40,17 @@ class ChargeRecord:
 
 
 @dataclass(frozen=True)
+class TransferRecord:
+    """What the provider remembers of a transfer to a seller, for reconciliation."""
+
+    transfer_ref: str
+    transfer_group: str  # the order whose payout it pays
+    account_ref: str
+    amount: Money
+    reversed: bool  # taken back in full
+
+
+@dataclass(frozen=True)
 class AccountState:
     """A seller's account at the provider, as it now is."""
 
@@ -97,3 +108,7 @@ class PaymentProvider(Protocol):
 
     def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
         """Take a transfer back in full (once per key); the reversal's reference."""
+
+    def transfers(self, transfer_group: str | None = None) -> Iterable[TransferRecord]:
+        """The transfers this system made (of one order, with `transfer_group`). Raises
+        OutcomeUnknown when the provider cannot be asked."""

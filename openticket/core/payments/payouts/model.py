@@ -81,11 +81,13 @@ class Payout:
         return replace(self, status=RELEASING)
 
     def released(self, transfer_ref: str) -> Payout | None:
-        """Its transfer was made; None if it was refunded meanwhile (the reversal, which
-        finds the same transfer by its idempotency key, takes it back)."""
-        if self.status != RELEASING:
-            return None
-        return replace(self, status=RELEASED, transfer_ref=transfer_ref)
+        """Its transfer was made. Refunded meanwhile, it stays to be taken back, and knows
+        which transfer that is. None if that changes nothing."""
+        if self.status == RELEASING:
+            return replace(self, status=RELEASED, transfer_ref=transfer_ref)
+        if self.status == REVERSING and self.transfer_ref is None and transfer_ref:
+            return replace(self, transfer_ref=transfer_ref)
+        return None
 
     def refunded(self) -> Payout | None:
         """The order was refunded: a held payout is cancelled; one whose transfer exists or

@@ -1,7 +1,10 @@
 """Moving payouts' money at the provider: releases that are due, and reversals of refunded
 ones. Outside any transaction (the provider is a network call): a payout is marked
 `releasing` first, and its transfer made under the payout's own idempotency key, so a process
-that dies half-way is followed up by the next pass without paying twice."""
+that dies half-way is followed up by the next pass without paying twice. A transfer names its
+order (`transfer_group`), and one made before is looked up by it first: a provider forgets
+idempotency keys after a while (Stripe: a day), and a follow-up after that must not pay
+again."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from functools import partial
 
 from openticket.core import faults
 from openticket.core.payments.payouts import repository, service
+from openticket.core.payments.payouts.model import Payout
 from openticket.core.payments.provider import OutcomeUnknown, PaymentProvider
 from openticket.core.ports import UnitOfWork
 
@@ -40,7 +44,7 @@ def _release(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
         uow.transact(partial(service.finish_release, payout_id=payout_id, transfer_ref=""))
         return 1
     try:
-        ref = provider.transfer(
+        ref = _made_before(provider, payout) or provider.transfer(
             account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
         )
     except OutcomeUnknown as error:
@@ -61,10 +65,15 @@ def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
         uow.transact(partial(service.finish_reversal, payout_id=payout_id))
         return 1
     try:
-        # The transfer under the payout's key: the one made, or (if the release never got
-        # that far) one made now only to be taken back, so that none is left behind.
-        ref = payout.transfer_ref or provider.transfer(
-            account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
+        # The transfer made, or (if none is known: the release never got that far, or it is
+        # under way elsewhere) the one under the payout's key, made now if need be only to be
+        # taken back, so that none is left behind.
+        ref = (
+            payout.transfer_ref
+            or _made_before(provider, payout)
+            or provider.transfer(
+                account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
+            )
         )
         provider.reverse_transfer(ref, f"reversal-{payout.id}")
     except OutcomeUnknown as error:
@@ -72,3 +81,9 @@ def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
         return 0
     uow.transact(partial(service.finish_reversal, payout_id=payout_id))
     return 1
+
+
+def _made_before(provider: PaymentProvider, payout: Payout) -> str | None:
+    """The transfer that pays this payout's order, if one was made (and not taken back)."""
+    made = (t for t in provider.transfers(payout.order_id) if not t.reversed)
+    return next((transfer.transfer_ref for transfer in made), None)

@@ -53,3 +53,5 @@ local_transfers = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 Index("ix_payments_local_transfers_account_ref", local_transfers.c.account_ref)
+# A payout's transfer is looked up by its order before one is made (payouts/settling.py).
+Index("ix_payments_local_transfers_transfer_group", local_transfers.c.transfer_group)
