@@ -380,6 +380,7 @@ class StripeFront:
                     "destination": destination["id"],
                     "transfer_group": form.get("transfer_group"),
                     "reversed": False,
+                    "amount_reversed": 0,
                     "reversals": {"object": "list", "data": []},
                 }
                 self.transfers[transfer["id"]] = transfer
@@ -401,13 +402,15 @@ class StripeFront:
                             "message": "This transfer is already reversed",
                         }
                     }
+                left = transfer["amount"] - transfer["amount_reversed"]
                 reversal = {
                     "id": f"trr_fake{len(self.transfers)}{len(transfer['reversals']['data'])}",
                     "object": "transfer_reversal",
-                    "amount": transfer["amount"],
+                    "amount": min(int(form.get("amount", left)), left),  # all that is left
                     "transfer": transfer["id"],
                 }
-                transfer["reversed"] = True
+                transfer["amount_reversed"] += reversal["amount"]
+                transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
                 transfer["reversals"]["data"].append(reversal)
                 return 200, reversal
         return None

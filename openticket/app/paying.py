@@ -60,4 +60,5 @@ class Paying:
         found = reconciling.reconcile(self.uow, self.provider, fix=fix)
         if fix:
             self.commands.deliver()
+            self.runtime.settle_payouts()  # a payout found without its transfer is paid
         return reconcile_report(found)

@@ -186,10 +186,12 @@ class ReconcileFinding(Public):
     provider_ref: str | None
     problem: str
     action: str
+    payout_id: str | None = None  # a seller's payout, rather than a buyer's payment
 
 
 class ReconcileReport(Public):
-    checked: int
+    checked: int  # payments
+    payouts_checked: int = 0
     findings: list[ReconcileFinding]
     fixed: int
 

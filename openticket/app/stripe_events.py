@@ -67,7 +67,9 @@ def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
             thing.get("payouts_enabled") is True,
         )
         notifications.account_changed(tx, state)
-    elif kind == "transfer.reversed":
+    elif kind == "transfer.reversed" and thing.get("reversed") is True:
+        # Taken back in full; a partial reversal leaves the payout released, and reconcile
+        # flags the amount the seller kept.
         notifications.transfer_reversed(tx, _text(thing, "id"))
 
 

@@ -92,6 +92,7 @@ def _placed(problem: RowProblem) -> str:
 def reconcile_report(found: Reconciliation) -> schemas.ReconcileReport:
     return schemas.ReconcileReport(
         checked=found.checked,
+        payouts_checked=found.payouts_checked,
         findings=[schemas.ReconcileFinding(**asdict(finding)) for finding in found.findings],
         fixed=found.fixed,
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from openticket.app.schemas import ReconcileFinding
 from openticket.cli import render
 from openticket.cli.context import Cli, command
 
@@ -66,12 +67,21 @@ def reconcile(
     if cli.as_json:
         render.print_json(report)
         return
-    render.message(f"Checked {report.checked} payments, {len(report.findings)} findings")
+    render.message(
+        f"Checked {report.checked} payments and {report.payouts_checked} payouts, "
+        f"{len(report.findings)} findings"
+    )
     for finding in report.findings:
-        subject = finding.payment_id or f"charge {finding.provider_ref}"
+        subject = _subject(finding)
         render.message(
             f"- {subject} (order {finding.order_id or 'unknown'}): "
             f"{finding.problem} -> {finding.action}"
         )
     if fix:
         render.message(f"Fixed {report.fixed}")
+
+
+def _subject(finding: ReconcileFinding) -> str:
+    if finding.payout_id:
+        return f"payout {finding.payout_id}"
+    return finding.payment_id or str(finding.provider_ref)  # its problem says what it is

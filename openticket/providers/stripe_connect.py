@@ -101,7 +101,8 @@ class StripeConnect:
                     transfer_ref=made.id,
                     transfer_group=group,
                     account_ref=_id_of(made.destination),
-                    amount=Money(made.amount, made.currency.upper()),
+                    # What the seller keeps of it (a partial reversal shows as a difference)
+                    amount=Money(made.amount - (made.amount_reversed or 0), made.currency.upper()),
                     reversed=bool(made.reversed),
                 )
         except self._stripe.StripeError as error:

@@ -75,8 +75,10 @@ def test_reconcile_reports_a_clean_store(people: Callable[..., User]) -> None:
     order = buyer.ok("orders", "create", ticket["id"])
     buyer.ok("pay", order["id"])
     report = seller.ok("payments", "reconcile")
-    assert report == {"checked": 1, "findings": [], "fixed": 0}
-    assert "Checked 1 payments, 0 findings" in seller.run("payments", "reconcile").stdout
+    assert report == {"checked": 1, "payouts_checked": 1, "findings": [], "fixed": 0}
+    assert (
+        "Checked 1 payments and 1 payouts, 0 findings" in seller.run("payments", "reconcile").stdout
+    )
 
 
 def test_db_upgrade_reports_the_revision(people: Callable[..., User]) -> None:

@@ -147,9 +147,7 @@ def test_reconcile_fixes_an_orphan_charge(
         ]
         text = buyer.run("payments", "reconcile", "--fix")
         assert text.code == 0
-        assert f"- charge {orphan} (order {'0' * 32}): charge with no recorded payment" in (
-            text.stdout
-        )
+        assert f"- {orphan} (order {'0' * 32}): charge with no recorded payment" in (text.stdout)
         assert "Fixed 1" in text.stdout
         assert [r["payment_intent"] for r in stripe_backend.refunds()] == [orphan]
         assert buyer.ok("payments", "reconcile")["findings"] == []

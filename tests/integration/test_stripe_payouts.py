@@ -5,10 +5,13 @@ accounts, account links, transfers and reversals, and records every request."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+import stripe
 
 from openticket.app.local import LocalApi
+from openticket.app.stripe_events import StripeEvents
 from openticket.core import faults
 from openticket.core.payments.payouts.settling import settle_payouts
 from openticket.providers.stripe import StripeProvider
@@ -165,3 +168,38 @@ def test_a_refund_while_the_release_is_under_way_takes_back_that_very_transfer(
     [transfer] = stripe_front.transfers.values()  # none made only to be taken back
     assert transfer["reversed"] is True
     assert [o.status for o in market.list_orders(buyer)] == ["refunded"]
+
+
+def test_a_transfer_taken_back_at_stripe_reverses_the_payout_only_in_full(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    """Stripe's `transfer.reversed` (sent for partial reversals too, from its dashboard): a
+    part taken back leaves the payout released and reconcile flags the difference; taken
+    back in full, the payout is reversed."""
+    seller, _buyer, _order = _sale(market)
+    _onboarded(market, stripe_front, seller)
+    clock.advance(HOUR)
+    [payout] = market.payouts(seller)
+    assert payout.status == "released"
+    [transfer_id] = stripe_front.transfers
+    client = stripe.StripeClient(TEST_KEY, base_addresses={"api": stripe_front.url})
+    client.v1.transfers.reversals.create(transfer_id, params={"amount": 500})  # by hand
+    events = StripeEvents(market.runtime)
+
+    assert events.apply(_transfer_event("evt_part", stripe_front, transfer_id)) is True
+    assert market.payouts(seller)[0].status == "released"
+    [finding] = market.reconcile_payments().findings
+    assert (finding.payout_id, finding.problem) == (
+        payout.id,
+        "transferred 6.87 USD but the payout is 11.87 USD",
+    )
+
+    client.v1.transfers.reversals.create(transfer_id)  # the rest
+    assert events.apply(_transfer_event("evt_all", stripe_front, transfer_id)) is True
+    assert market.payouts(seller)[0].status == "reversed"
+    assert market.reconcile_payments().findings == []
+
+
+def _transfer_event(event_id: str, front: StripeFront, transfer_id: str) -> dict[str, Any]:
+    transfer = front.transfers[transfer_id]
+    return {"id": event_id, "type": "transfer.reversed", "data": {"object": dict(transfer)}}

@@ -106,6 +106,7 @@ class Finding:
     provider_ref: str | None
     problem: str
     action: str
+    payout_id: str | None = None  # a seller's payout, rather than a buyer's payment
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,4 @@ class Reconciliation:
     checked: int
     findings: list[Finding]
     fixed: int
+    payouts_checked: int = 0

@@ -1,4 +1,5 @@
-"""Reconciling recorded payments with the provider's charges, and repairing what can be."""
+"""Reconciling recorded payments with the provider's charges (and payouts with its transfers:
+payouts/reconciling.py), and repairing what can be."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from openticket.core.errors import Unavailable
 from openticket.core.payments import model, repository, service
 from openticket.core.payments.charging import settle_refunds
 from openticket.core.payments.model import Finding, Payment, Reconciliation
+from openticket.core.payments.payouts.reconciling import reconcile_transfers
 from openticket.core.payments.provider import (
     ChargeRecord,
     ChargeResult,
@@ -73,7 +75,13 @@ def reconcile(uow: UnitOfWork, provider: PaymentProvider, *, fix: bool) -> Recon
             fixed += 1
     if fix:
         settle_refunds(uow, provider)
-    return Reconciliation(checked=len(recorded), findings=findings, fixed=fixed)
+    paid_out = reconcile_transfers(uow, provider, fix=fix)
+    return Reconciliation(
+        checked=len(recorded),
+        payouts_checked=paid_out.checked,
+        findings=findings + paid_out.findings,
+        fixed=fixed + paid_out.fixed,
+    )
 
 
 def _check(payment: Payment, charge: ChargeRecord | None, order_status: str) -> Finding | None:

@@ -149,6 +149,12 @@ def save_account(tx: Transaction, account: SellerAccount, now: datetime) -> None
         insert_new(conn, seller_accounts, values | {"user_id": account.user_id, "created_at": now})
 
 
+def every(tx: Transaction) -> list[Payout]:
+    """Every payout, oldest first (reconciliation)."""
+    query = select(payouts).order_by(payouts.c.created_at, payouts.c.id)
+    return [_payout(row) for row in connection(tx).execute(query)]
+
+
 def of_transfer(tx: Transaction, transfer_ref: str) -> Payout | None:
     """The payout a provider's transfer paid, locked."""
     query = select(payouts).where(payouts.c.transfer_ref == transfer_ref).with_for_update()

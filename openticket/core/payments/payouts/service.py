@@ -10,6 +10,8 @@ from openticket.core import events
 from openticket.core.payments.model import OrderReplica
 from openticket.core.payments.payouts import repository
 from openticket.core.payments.payouts.model import (
+    HELD,
+    RELEASED,
     RELEASING,
     REVERSED,
     SHOWN_STATUS,
@@ -135,6 +137,23 @@ def account_changed(tx: Transaction, state: AccountState) -> bool:
     )
     repository.save_account(tx, changed, tx.now)
     return True
+
+
+def found_transferred(tx: Transaction, payout_id: str, transfer_ref: str) -> None:
+    """The provider has a transfer for a payout recorded as held (the store lost its
+    release): it is released, with that transfer."""
+    payout = repository.get(tx, payout_id, lock=True)
+    if payout is not None and payout.status == HELD:
+        released = replace(payout, status=RELEASED, transfer_ref=transfer_ref)
+        _save_and_announce(tx, payout, released)
+
+
+def found_untransferred(tx: Transaction, payout_id: str) -> None:
+    """A payout recorded as released has no transfer at the provider: it is released again
+    (the next pass makes the transfer, after looking for one under its order)."""
+    payout = repository.get(tx, payout_id, lock=True)
+    if payout is not None and payout.status == RELEASED:
+        _save_and_announce(tx, payout, replace(payout, status=RELEASING, transfer_ref=None))
 
 
 def transfer_reversed(tx: Transaction, transfer_ref: str) -> None:
