@@ -1,7 +1,8 @@
 """Card authentication (3-D Secure): a payment attempt may wait for its buyer to authenticate
 the card (`requires_action`, with the page to open) or be given up at the provider after its
 order ended (`cancelling`). Both are live: still one live attempt per order. And the `local`
-provider's transfers are found by their order, as Stripe's are by `transfer_group`.
+provider's transfers are found by their order, as Stripe's are by `transfer_group`; a payout
+counts the transfers the provider refused (each try after one has a key of its own).
 
 Revision ID: 0010
 Revises: 0009
@@ -38,6 +39,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('action_url', sa.Text(), nullable=True))
         batch_op.drop_index('uq_payments_live_order')
     _live_index(NEW_LIVE)
+    with op.batch_alter_table('payouts') as batch_op:
+        batch_op.add_column(
+            sa.Column('refused_transfers', sa.Integer(), nullable=False, server_default='0')
+        )
     op.create_index(
         'ix_payments_local_transfers_transfer_group',
         'payments_local_transfers',
@@ -50,6 +55,8 @@ def downgrade() -> None:
     op.drop_index(
         'ix_payments_local_transfers_transfer_group', table_name='payments_local_transfers'
     )
+    with op.batch_alter_table('payouts') as batch_op:
+        batch_op.drop_column('refused_transfers')
     with op.batch_alter_table('payments') as batch_op:
         batch_op.drop_index('uq_payments_live_order')
         batch_op.drop_column('action_url')

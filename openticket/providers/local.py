@@ -165,8 +165,14 @@ class LocalProvider:
         return AccountState(account_ref or f"acct_local_{user_id[:16]}", True, True)
 
     def transfer(
-        self, account_ref: str, amount: Money, idempotency_key: str, transfer_group: str
+        self,
+        account_ref: str,
+        amount: Money,
+        idempotency_key: str,
+        transfer_group: str,
+        source_charge: str | None = None,
     ) -> str:
+        """A local charge's money is at hand at once: `source_charge` changes nothing."""
         with self._writing() as conn:
             lock_key(conn, key_of("local-transfer", idempotency_key))
             existing = conn.execute(

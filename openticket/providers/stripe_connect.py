@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from openticket.core.ids import is_id
 from openticket.core.money import Money
-from openticket.core.payments.provider import AccountState, OutcomeUnknown, TransferRecord
+from openticket.core.payments.provider import (
+    AccountState,
+    OutcomeUnknown,
+    TransferRecord,
+    TransferRefused,
+)
 
 if TYPE_CHECKING:
     import stripe
@@ -30,6 +35,8 @@ class StripeConnect:
     if TYPE_CHECKING:  # the provider's own
 
         def _unknown(self, error: stripe.StripeError) -> OutcomeUnknown: ...
+
+        def _text(self, error: stripe.StripeError) -> str: ...
 
     def open_account(self, user_id: str, account_ref: str | None) -> AccountState:
         try:
@@ -62,21 +69,44 @@ class StripeConnect:
         )
 
     def transfer(
-        self, account_ref: str, amount: Money, idempotency_key: str, transfer_group: str
+        self,
+        account_ref: str,
+        amount: Money,
+        idempotency_key: str,
+        transfer_group: str,
+        source_charge: str | None = None,
     ) -> str:
+        stripe = self._stripe
+        params: dict[str, Any] = {
+            "amount": amount.minor,
+            "currency": amount.currency.lower(),
+            "destination": account_ref,
+            "transfer_group": transfer_group,
+        }
         try:
+            if source_charge is not None:
+                params["source_transaction"] = self._charge_of(source_charge)
             made = self._client.v1.transfers.create(
-                params={
-                    "amount": amount.minor,
-                    "currency": amount.currency.lower(),
-                    "destination": account_ref,
-                    "transfer_group": transfer_group,
-                },
+                params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             )
-        except self._stripe.StripeError as error:
+        except stripe.InvalidRequestError as refused:
+            if isinstance(refused, stripe.IdempotencyError):
+                raise self._unknown(refused) from None
+            raise TransferRefused(f"Stripe refused the transfer: {self._text(refused)}") from None
+        except stripe.StripeError as error:
             raise self._unknown(error) from None
         return made.id
+
+    def _charge_of(self, provider_ref: str) -> str:
+        """The Charge behind a PaymentIntent (a transfer's `source_transaction` names it)."""
+        if not provider_ref.startswith("pi_"):
+            return provider_ref
+        intent = self._client.v1.payment_intents.retrieve(provider_ref)
+        charge = _id_of(intent.latest_charge)
+        if not charge:
+            raise OutcomeUnknown(f"Stripe shows no charge for payment {provider_ref} yet.")
+        return charge
 
     def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
         try:

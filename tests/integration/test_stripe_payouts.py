@@ -5,6 +5,7 @@ accounts, account links, transfers and reversals, and records every request."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +14,11 @@ import stripe
 from openticket.app.local import LocalApi
 from openticket.app.stripe_events import StripeEvents
 from openticket.core import faults
+from openticket.core.clock import isoformat_utc
 from openticket.core.payments.payouts.settling import settle_payouts
 from openticket.providers.stripe import StripeProvider
 from tests.conftest import ManualClock
-from tests.stripe_servers import TEST_KEY, Fault, StripeFront
+from tests.stripe_servers import TEST_KEY, Fault, LocalStripe, StripeFront
 
 HOUR = 3600
 
@@ -49,7 +51,7 @@ def _onboarded(market: LocalApi, stripe_front: StripeFront, seller: str) -> None
 
 
 def test_onboarding_makes_an_express_account_and_a_transfer_pays_each_payout_once(
-    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+    market: LocalApi, stripe_front: StripeFront, stripe_backend: LocalStripe, clock: ManualClock
 ) -> None:
     seller, _buyer, order_id = _sale(market)
     [charge] = stripe_front.charges_sent()
@@ -86,11 +88,15 @@ def test_onboarding_makes_an_express_account_and_a_transfer_pays_each_payout_onc
     assert payout.status == "released"
     [transfer] = stripe_front.sent("POST", "/v1/transfers")
     assert transfer.idempotency_key == f"payout-{payout.id}"
+    [intent] = stripe_backend.payment_intents()
     assert transfer.form == {
         "amount": "1187",
         "currency": "usd",
         "destination": account.account_id,
         "transfer_group": order_id,
+        # Made from the buyer's charge, when its funds are available: not out of the
+        # platform's balance, which may be short.
+        "source_transaction": _id_of(intent["latest_charge"]),
     }
 
 
@@ -203,3 +209,33 @@ def test_a_transfer_taken_back_at_stripe_reverses_the_payout_only_in_full(
 def _transfer_event(event_id: str, front: StripeFront, transfer_id: str) -> dict[str, Any]:
     transfer = front.transfers[transfer_id]
     return {"id": event_id, "type": "transfer.reversed", "data": {"object": dict(transfer)}}
+
+
+def test_a_transfer_stripe_refuses_is_held_again_and_tried_later(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    """A refusal (here the seller's account cannot receive transfers) moved nothing: the
+    payout is held again for an hour rather than asked about on every pass."""
+    seller, _buyer, _order = _sale(market)
+    _onboarded(market, stripe_front, seller)
+    [account_id] = stripe_front.accounts
+    stripe_front.accounts[account_id]["payouts_enabled"] = False  # at Stripe, not yet here
+    clock.advance(HOUR)
+
+    [payout] = market.payouts(seller)
+    assert payout.status == "held"
+    assert payout.release_at == isoformat_utc(clock() + timedelta(hours=1))
+    market.runtime.settle_payouts()
+    assert len(stripe_front.sent("POST", "/v1/transfers")) == 1  # not asked again meanwhile
+
+    stripe_front.accounts[account_id]["payouts_enabled"] = True
+    clock.advance(HOUR)
+    assert market.payouts(seller)[0].status == "released"
+    assert len(stripe_front.transfers) == 1
+    # A key of its own: Stripe answers a key it has seen with that first answer, the refusal.
+    keys = [r.idempotency_key for r in stripe_front.sent("POST", "/v1/transfers")]
+    assert keys == [f"payout-{payout.id}", f"payout-{payout.id}-1"]
+
+
+def _id_of(linked: Any) -> str:
+    return str(linked["id"] if isinstance(linked, dict) else linked)

@@ -66,6 +66,12 @@ class OutcomeUnknown(Exception):
     message is shown to the user, so it never carries a secret."""
 
 
+class TransferRefused(Exception):
+    """The provider refused to make a transfer (the seller's account cannot receive it, the
+    platform's balance is short): nothing moved. The message names the reason and never
+    carries a secret."""
+
+
 class PaymentProvider(Protocol):
     name: str
     # How long a charge may take in a live process before its attempt counts as abandoned
@@ -101,10 +107,18 @@ class PaymentProvider(Protocol):
         the state of the one made before. Raises OutcomeUnknown when it cannot be reached."""
 
     def transfer(
-        self, account_ref: str, amount: Money, idempotency_key: str, transfer_group: str
+        self,
+        account_ref: str,
+        amount: Money,
+        idempotency_key: str,
+        transfer_group: str,
+        source_charge: str | None = None,
     ) -> str:
         """Move `amount` to the seller's account (once per key, whatever the number of
-        calls); the transfer's reference. Raises OutcomeUnknown when it cannot tell."""
+        calls); the transfer's reference. `source_charge` (the charge that paid the order)
+        ties it to that money, so that it is made when those funds are available rather
+        than out of the platform's balance. Raises TransferRefused when the provider says
+        no, OutcomeUnknown when it cannot tell."""
 
     def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
         """Take a transfer back in full (once per key); the reversal's reference."""

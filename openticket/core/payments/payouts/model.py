@@ -20,6 +20,10 @@ RELEASED = "released"  # transferred to the seller
 REVERSING = "reversing"  # refunded once a transfer may exist: it is being taken back
 REVERSED = "reversed"  # nothing is owed: refunded before release, or its transfer taken back
 
+# After the provider refused a transfer (say the seller's account cannot receive it yet), the
+# payout is held again for this long rather than asked about on every pass.
+REFUSED_RETRY = timedelta(hours=1)
+
 # What the contract shows: a payout is held until its money has moved, and released until the
 # provider has taken a transfer back (a reversal it cannot make yet, say for want of balance
 # on the seller's account, is tried again, and the payout says where the money still is).
@@ -59,6 +63,13 @@ class Payout:
     created_at: datetime
     transfer_ref: str | None = None  # the provider's transfer, once released
     disputed: bool = False  # the buyer disputed the charge: not released meanwhile
+    refused_transfers: int = 0  # transfers the provider refused (each try has its own key)
+
+    @property
+    def transfer_key(self) -> str:
+        """The idempotency key of its transfer: one per try, a try being refused or done."""
+        tries = f"-{self.refused_transfers}" if self.refused_transfers else ""
+        return f"payout-{self.id}{tries}"
 
     @property
     def net(self) -> Money:

@@ -58,6 +58,7 @@ _SAVE = (
         release_at=bindparam("release_at"),
         transfer_ref=bindparam("transfer_ref"),
         disputed=bindparam("disputed"),
+        refused_transfers=bindparam("refused_transfers"),
         updated_at=bindparam("updated_at"),
     )
 )
@@ -78,6 +79,7 @@ def add(tx: Transaction, payout: Payout) -> bool:
         "release_at": payout.release_at,
         "transfer_ref": payout.transfer_ref,
         "disputed": payout.disputed,
+        "refused_transfers": payout.refused_transfers,
         "created_at": payout.created_at,
         "updated_at": payout.created_at,
     }
@@ -93,6 +95,7 @@ def save(tx: Transaction, payout: Payout, now: datetime) -> None:
             "release_at": payout.release_at,
             "transfer_ref": payout.transfer_ref,
             "disputed": payout.disputed,
+            "refused_transfers": payout.refused_transfers,
             "updated_at": now,
         },
     )

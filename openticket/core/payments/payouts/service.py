@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
 from openticket.core import events
+from openticket.core.payments import repository as payments
 from openticket.core.payments.model import OrderReplica
 from openticket.core.payments.payouts import repository
 from openticket.core.payments.payouts.model import (
     HELD,
+    REFUSED_RETRY,
     RELEASED,
     RELEASING,
     REVERSED,
@@ -88,9 +91,16 @@ def any_due(tx: Transaction) -> bool:
     return bool(repository.due(tx, tx.now, 1) or repository.reversing(tx, 1))
 
 
-def start_release(tx: Transaction, payout_id: str) -> tuple[Payout, SellerAccount] | None:
-    """Mark a due payout as being released; it and the account to pay, or None if it is
-    not due any more (another process released it, or it was refunded)."""
+class Release(NamedTuple):
+    payout: Payout
+    account: SellerAccount
+    charge_ref: str | None  # the charge that paid its order, at the provider
+
+
+def start_release(tx: Transaction, payout_id: str) -> Release | None:
+    """Mark a due payout as being released; it, the account to pay and the charge the money
+    came from, or None if it is not due any more (another process released it, or it was
+    refunded)."""
     payout = repository.get(tx, payout_id, lock=True)
     if payout is None or not payout.is_due(tx.now):
         return None
@@ -101,7 +111,27 @@ def start_release(tx: Transaction, payout_id: str) -> tuple[Payout, SellerAccoun
         return None
     releasing = payout.releasing()
     repository.save(tx, releasing, tx.now)
-    return releasing, account
+    return Release(releasing, account, charge_of(tx, payout.order_id))
+
+
+def charge_of(tx: Transaction, order_id: str) -> str | None:
+    """The provider's reference of the charge that paid the order."""
+    paid = payments.latest_for_order(tx, order_id)
+    return None if paid is None else paid.provider_ref
+
+
+def postpone_release(tx: Transaction, payout_id: str) -> None:
+    """The provider refused the transfer (nothing moved): held again, and tried again after
+    a while rather than on every pass."""
+    payout = repository.get(tx, payout_id, lock=True)
+    if payout is not None and payout.status == RELEASING:
+        later = replace(
+            payout,
+            status=HELD,
+            release_at=tx.now + REFUSED_RETRY,
+            refused_transfers=payout.refused_transfers + 1,
+        )
+        repository.save(tx, later, tx.now)
 
 
 def finish_release(tx: Transaction, payout_id: str, transfer_ref: str) -> None:

@@ -14,16 +14,12 @@ from functools import partial
 from openticket.core import faults
 from openticket.core.payments.payouts import repository, service
 from openticket.core.payments.payouts.model import Payout
-from openticket.core.payments.provider import OutcomeUnknown, PaymentProvider
+from openticket.core.payments.provider import OutcomeUnknown, PaymentProvider, TransferRefused
 from openticket.core.ports import UnitOfWork
 
 log = logging.getLogger("openticket.payouts")
 
 BATCH = 100
-
-
-def transfer_key(payout_id: str) -> str:
-    return f"payout-{payout_id}"
 
 
 def settle_payouts(uow: UnitOfWork, provider: PaymentProvider) -> int:
@@ -39,14 +35,22 @@ def _release(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
     started = uow.transact(partial(service.start_release, payout_id=payout_id))
     if started is None:
         return 0
-    payout, account = started
+    payout, account, charge_ref = started
     if payout.net.minor == 0:  # all of it was the fee: nothing to move
         uow.transact(partial(service.finish_release, payout_id=payout_id, transfer_ref=""))
         return 1
     try:
         ref = _made_before(provider, payout) or provider.transfer(
-            account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
+            account.account_ref,
+            payout.net,
+            payout.transfer_key,
+            payout.order_id,
+            source_charge=charge_ref,
         )
+    except TransferRefused as refused:
+        log.warning("payout %s refused, held again for a while: %s", payout.id, refused)
+        uow.transact(partial(service.postpone_release, payout_id=payout_id))
+        return 0
     except OutcomeUnknown as error:
         log.warning("payout %s not transferred yet: %s", payout.id, error)
         return 0
@@ -59,6 +63,7 @@ def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
     with uow.read() as tx:
         payout = service.reversing(tx, payout_id)
         account = None if payout is None else repository.account(tx, payout.seller_id)
+        charge_ref = None if payout is None else service.charge_of(tx, payout.order_id)
     if payout is None or account is None:
         return 0
     if payout.net.minor == 0:
@@ -72,10 +77,16 @@ def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
             payout.transfer_ref
             or _made_before(provider, payout)
             or provider.transfer(
-                account.account_ref, payout.net, transfer_key(payout.id), payout.order_id
+                account.account_ref,
+                payout.net,
+                payout.transfer_key,
+                payout.order_id,
+                source_charge=charge_ref,
             )
         )
         provider.reverse_transfer(ref, f"reversal-{payout.id}")
+    except TransferRefused:
+        pass  # no transfer under its key, nor one to be made: nothing to take back
     except OutcomeUnknown as error:
         log.warning("payout %s not reversed yet: %s", payout.id, error)
         return 0

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, false
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, false
 
 from openticket.core.payments.payouts.model import HELD, RELEASING, REVERSING
 from openticket.store.columns import ID_LENGTH, amount, keyed_table, partial_index
@@ -17,6 +17,9 @@ payouts = keyed_table(
     Column("transfer_ref", String(255), nullable=True, index=True),
     # The buyer disputed the charge: the payout is not released until the dispute is settled.
     Column("disputed", Boolean, nullable=False, server_default=false()),
+    # Transfers the provider refused so far: each try after a refusal has a key of its own
+    # (a provider answers a key it has seen with its first answer, the refusal included).
+    Column("refused_transfers", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
