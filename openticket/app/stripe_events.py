@@ -6,6 +6,7 @@ is refused as malformed."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from openticket.core.errors import InvalidInput
 from openticket.core.payments import notifications
 from openticket.core.payments.provider import CHARGE_KEY_METADATA, AccountState, ChargeResult
 from openticket.core.ports import Transaction
+
+log = logging.getLogger("openticket.payments")
 
 ID_MAX = 255
 HANDLED = (
@@ -52,7 +55,9 @@ def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
             result = ChargeResult(False, _text(thing, "id"), " ".join(text.split())[:500])
         notifications.charge_finished(tx, key, result)
     elif kind == "charge.refunded":
-        notifications.charge_refunded(tx, _text(thing, "payment_intent"), _text(thing, "id"))
+        intent = _text(thing, "payment_intent")
+        if notifications.charge_refunded(tx, intent, _text(thing, "id")):
+            log.warning("payment %r was refunded at Stripe by hand: its payout is held", intent)
     elif kind == "charge.dispute.created":
         if thing.get("payment_intent"):  # none: a charge made outside PaymentIntents
             notifications.charge_disputed(tx, _text(thing, "payment_intent"))

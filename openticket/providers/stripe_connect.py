@@ -109,13 +109,29 @@ class StripeConnect:
         return charge
 
     def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
+        stripe = self._stripe
         try:
             reversal = self._client.v1.transfers.reversals.create(
                 transfer_ref, options={"idempotency_key": idempotency_key}
             )
-        except self._stripe.StripeError as error:
+        except stripe.InvalidRequestError as refused:
+            if isinstance(refused, stripe.IdempotencyError):
+                raise self._unknown(refused) from None
+            if refused.code == "transfer_already_reversed":
+                return self._reversal_of(transfer_ref)
+            raise TransferRefused(f"Stripe refused the reversal: {self._text(refused)}") from None
+        except stripe.StripeError as error:
             raise self._unknown(error) from None
         return reversal.id
+
+    def _reversal_of(self, transfer_ref: str) -> str:
+        """The reversal of a transfer taken back before (by us under another key, or by
+        hand)."""
+        try:
+            found = self._client.v1.transfers.reversals.list(transfer_ref)
+        except self._stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return found.data[0].id if found.data else transfer_ref
 
     def transfers(self, transfer_group: str | None = None) -> Iterator[TransferRecord]:
         params: dict[str, Any] = {"limit": _PAGE}

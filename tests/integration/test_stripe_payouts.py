@@ -239,3 +239,50 @@ def test_a_transfer_stripe_refuses_is_held_again_and_tried_later(
 
 def _id_of(linked: Any) -> str:
     return str(linked["id"] if isinstance(linked, dict) else linked)
+
+
+def test_a_reversal_stripe_refuses_is_tried_again_later_with_a_key_of_its_own(
+    market: LocalApi, stripe_front: StripeFront, clock: ManualClock
+) -> None:
+    seller, buyer, order_id = _sale(market)
+    _onboarded(market, stripe_front, seller)
+    clock.advance(HOUR)
+    [payout] = market.payouts(seller)
+    assert payout.status == "released"
+    short = {"error": {"type": "invalid_request_error", "message": "Insufficient funds"}}
+    stripe_front.faults.append(Fault("/v1/transfers/", "status", 400, short))
+
+    market.refund_order(seller, order_id)  # the buyer is refunded at once; the seller owes
+
+    assert [o.status for o in market.list_orders(buyer)] == ["refunded"]
+    assert market.payouts(seller)[0].status == "released"  # the money is still there
+    market.runtime.settle_payouts()
+    assert len(stripe_front.sent("POST", "/v1/transfers/")) == 1  # not on every pass
+    clock.advance(HOUR)
+    assert market.payouts(seller)[0].status == "reversed"
+    keys = [r.idempotency_key for r in stripe_front.sent("POST", "/v1/transfers/")]
+    assert keys == [f"reversal-{payout.id}", f"reversal-{payout.id}-1"]
+    [transfer] = stripe_front.transfers.values()
+    assert transfer["reversed"] is True
+
+
+def test_a_refund_made_by_hand_at_stripe_holds_the_payout_for_review(
+    market: LocalApi, stripe_front: StripeFront, stripe_backend: LocalStripe, clock: ManualClock
+) -> None:
+    seller, _buyer, _order = _sale(market)
+    _onboarded(market, stripe_front, seller)
+    [intent] = stripe_backend.payment_intents()
+    refund = stripe_backend.post("/v1/refunds", {"payment_intent": intent["id"]})  # dashboard
+    event = {
+        "id": "evt_by_hand",
+        "type": "charge.refunded",
+        "data": {"object": {"id": refund["charge"], "payment_intent": intent["id"]}},
+    }
+
+    assert StripeEvents(market.runtime).apply(event) is True
+    clock.advance(HOUR)
+
+    assert market.payouts(seller)[0].status == "held"  # not paid for money given back
+    assert stripe_front.transfers == {}
+    problems = [f.problem for f in market.reconcile_payments().findings]
+    assert problems == ["completed order's charge is missing at the provider"]

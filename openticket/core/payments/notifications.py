@@ -6,7 +6,7 @@ as a `pay` or a worker, so a notification racing them ends in one state."""
 from __future__ import annotations
 
 from openticket.core.payments import repository, service
-from openticket.core.payments.model import REFUND_PENDING, UNFINISHED
+from openticket.core.payments.model import REFUND_PENDING, SUCCEEDED, UNFINISHED
 from openticket.core.payments.payouts import service as payouts
 from openticket.core.payments.provider import AccountState, ChargeResult
 from openticket.core.ports import Transaction
@@ -25,11 +25,16 @@ def charge_finished(tx: Transaction, idempotency_key: str, result: ChargeResult)
         service.finish_payment(tx, payment.id, result)
 
 
-def charge_refunded(tx: Transaction, provider_ref: str, refund_ref: str) -> None:
-    """A refund we asked for is done (one made at the provider by hand is for reconcile)."""
+def charge_refunded(tx: Transaction, provider_ref: str, refund_ref: str) -> bool:
+    """A refund we asked for is done. One made at the provider by hand (its dashboard) of a
+    completed order's charge holds the seller's payout for a person to look at (reconcile
+    flags the charge); True then."""
     payment = repository.by_provider_ref(tx, provider_ref)
     if payment is not None and payment.status == REFUND_PENDING:
         service.record_refund(tx, payment.id, refund_ref)
+    elif payment is not None and payment.status == SUCCEEDED:
+        return payouts.held_for_review(tx, payment.order_id)
+    return False
 
 
 def charge_disputed(tx: Transaction, provider_ref: str) -> None:

@@ -121,7 +121,9 @@ class PaymentProvider(Protocol):
         no, OutcomeUnknown when it cannot tell."""
 
     def reverse_transfer(self, transfer_ref: str, idempotency_key: str) -> str:
-        """Take a transfer back in full (once per key); the reversal's reference."""
+        """Take a transfer back in full (once per key); the reversal's reference (also when
+        it was taken back before). Raises TransferRefused when the provider says no (the
+        seller's balance is short), OutcomeUnknown when it cannot tell."""
 
     def transfers(self, transfer_group: str | None = None) -> Iterable[TransferRecord]:
         """The transfers this system made (of one order, with `transfer_group`). Raises

@@ -21,7 +21,8 @@ REVERSING = "reversing"  # refunded once a transfer may exist: it is being taken
 REVERSED = "reversed"  # nothing is owed: refunded before release, or its transfer taken back
 
 # After the provider refused a transfer (say the seller's account cannot receive it yet), the
-# payout is held again for this long rather than asked about on every pass.
+# payout is held again for this long rather than asked about on every pass; so is a reversal
+# it refused (the seller's balance is short).
 REFUSED_RETRY = timedelta(hours=1)
 
 # What the contract shows: a payout is held until its money has moved, and released until the
@@ -63,13 +64,21 @@ class Payout:
     created_at: datetime
     transfer_ref: str | None = None  # the provider's transfer, once released
     disputed: bool = False  # the buyer disputed the charge: not released meanwhile
-    refused_transfers: int = 0  # transfers the provider refused (each try has its own key)
+    # Transfers (or their reversals) the provider refused: each try has a key of its own.
+    refused_transfers: int = 0
 
     @property
     def transfer_key(self) -> str:
         """The idempotency key of its transfer: one per try, a try being refused or done."""
-        tries = f"-{self.refused_transfers}" if self.refused_transfers else ""
-        return f"payout-{self.id}{tries}"
+        return f"payout-{self.id}{self._try}"
+
+    @property
+    def reversal_key(self) -> str:
+        return f"reversal-{self.id}{self._try}"
+
+    @property
+    def _try(self) -> str:
+        return f"-{self.refused_transfers}" if self.refused_transfers else ""
 
     @property
     def net(self) -> Money:

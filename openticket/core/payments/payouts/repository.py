@@ -49,7 +49,12 @@ _DUE = (
     )
     .order_by(payouts.c.release_at, payouts.c.id)
 )
-_REVERSING = select(payouts.c.id).where(payouts.c.status == REVERSING).order_by(payouts.c.id)
+# A reversal the provider refused is tried again from `release_at` on.
+_REVERSING = (
+    select(payouts.c.id)
+    .where(payouts.c.status == REVERSING, payouts.c.release_at <= bindparam("now"))
+    .order_by(payouts.c.id)
+)
 _SAVE = (
     update(payouts)
     .where(payouts.c.id == bindparam("b_id"))
@@ -126,8 +131,9 @@ def due(tx: Transaction, now: datetime, limit: int) -> list[str]:
     return [row.id for row in rows]
 
 
-def reversing(tx: Transaction, limit: int) -> list[str]:
-    return [row.id for row in connection(tx).execute(_REVERSING.limit(limit))]
+def reversing(tx: Transaction, now: datetime, limit: int) -> list[str]:
+    rows = connection(tx).execute(_REVERSING.limit(limit), {"now": now})
+    return [row.id for row in rows]
 
 
 def account(tx: Transaction, user_id: str) -> SellerAccount | None:

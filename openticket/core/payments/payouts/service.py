@@ -17,6 +17,7 @@ from openticket.core.payments.payouts.model import (
     RELEASED,
     RELEASING,
     REVERSED,
+    REVERSING,
     SHOWN_STATUS,
     Payout,
     PayoutTerms,
@@ -88,7 +89,7 @@ def record_account(tx: Transaction, user_id: str, provider: str, state: AccountS
 
 
 def any_due(tx: Transaction) -> bool:
-    return bool(repository.due(tx, tx.now, 1) or repository.reversing(tx, 1))
+    return bool(repository.due(tx, tx.now, 1) or repository.reversing(tx, tx.now, 1))
 
 
 class Release(NamedTuple):
@@ -144,6 +145,19 @@ def finish_release(tx: Transaction, payout_id: str, transfer_ref: str) -> None:
 def reversing(tx: Transaction, payout_id: str) -> Payout | None:
     payout = repository.get(tx, payout_id, lock=True)
     return payout if payout is not None and payout.reversed() is not None else None
+
+
+def postpone_reversal(tx: Transaction, payout_id: str) -> None:
+    """The provider refused to take the transfer back: tried again after a while, with a key
+    of its own (the payout stays as released meanwhile, which is where the money is)."""
+    payout = repository.get(tx, payout_id, lock=True)
+    if payout is not None and payout.status == REVERSING:
+        later = replace(
+            payout,
+            release_at=tx.now + REFUSED_RETRY,
+            refused_transfers=payout.refused_transfers + 1,
+        )
+        repository.save(tx, later, tx.now)
 
 
 def finish_reversal(tx: Transaction, payout_id: str) -> None:
@@ -204,6 +218,17 @@ def disputed(tx: Transaction, order_id: str) -> None:
     if not payout.disputed:
         repository.save(tx, replace(payout, disputed=True), tx.now)
     repository.hold_account(tx, payout.seller_id, True, tx.now)
+
+
+def held_for_review(tx: Transaction, order_id: str) -> bool:
+    """The order's charge was refunded behind our back: its payout, if not released yet,
+    stays held until a person has looked (as for a dispute that is never closed). True if
+    one is held so."""
+    payout = repository.of_order(tx, order_id)
+    if payout is None or payout.status != HELD or payout.disputed:
+        return False
+    repository.save(tx, replace(payout, disputed=True), tx.now)
+    return True
 
 
 def dispute_closed(tx: Transaction, order_id: str, won: bool) -> None:

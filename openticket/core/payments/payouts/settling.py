@@ -26,7 +26,7 @@ def settle_payouts(uow: UnitOfWork, provider: PaymentProvider) -> int:
     """Release every due payout and reverse every refunded one; how many changed."""
     with uow.read() as tx:
         due = repository.due(tx, tx.now, BATCH)
-        refunded = repository.reversing(tx, BATCH)
+        refunded = repository.reversing(tx, tx.now, BATCH)
     released = sum(_release(uow, provider, payout_id) for payout_id in due)
     return released + sum(_reverse(uow, provider, payout_id) for payout_id in refunded)
 
@@ -84,9 +84,18 @@ def _reverse(uow: UnitOfWork, provider: PaymentProvider, payout_id: str) -> int:
                 source_charge=charge_ref,
             )
         )
-        provider.reverse_transfer(ref, f"reversal-{payout.id}")
     except TransferRefused:
-        pass  # no transfer under its key, nor one to be made: nothing to take back
+        ref = None  # no transfer under its key, nor one to be made: nothing to take back
+    except OutcomeUnknown as error:
+        log.warning("payout %s not reversed yet: %s", payout.id, error)
+        return 0
+    try:
+        if ref is not None:
+            provider.reverse_transfer(ref, payout.reversal_key)
+    except TransferRefused as refused:
+        log.error("payout %s: the reversal was refused, tried again later: %s", payout.id, refused)
+        uow.transact(partial(service.postpone_reversal, payout_id=payout_id))
+        return 0
     except OutcomeUnknown as error:
         log.warning("payout %s not reversed yet: %s", payout.id, error)
         return 0
