@@ -11,9 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from openticket.app.runtime import Runtime
-from openticket.core.errors import InvalidInput
+from openticket.core.errors import InvalidInput, Unavailable
 from openticket.core.payments import notifications
-from openticket.core.payments.provider import CHARGE_KEY_METADATA, AccountState, ChargeResult
+from openticket.core.payments.provider import (
+    CHARGE_KEY_METADATA,
+    AccountState,
+    ChargeResult,
+    OutcomeUnknown,
+)
 from openticket.core.ports import Transaction
 
 log = logging.getLogger("openticket.payments")
@@ -40,7 +45,11 @@ def _text(found: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
+def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any] | AccountState) -> None:
+    if isinstance(thing, AccountState):
+        if kind == "account.updated":
+            notifications.account_changed(tx, thing)
+        return
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         metadata = thing.get("metadata")
         key = metadata.get(CHARGE_KEY_METADATA) if isinstance(metadata, Mapping) else None
@@ -65,13 +74,6 @@ def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any]) -> None:
         if thing.get("payment_intent"):
             won = thing.get("status") == "won"
             notifications.dispute_closed(tx, _text(thing, "payment_intent"), won)
-    elif kind == "account.updated":
-        state = AccountState(
-            _text(thing, "id"),
-            thing.get("charges_enabled") is True,
-            thing.get("payouts_enabled") is True,
-        )
-        notifications.account_changed(tx, state)
     elif kind == "transfer.reversed" and thing.get("reversed") is True:
         # Taken back in full; a partial reversal leaves the payout released, and reconcile
         # flags the amount the seller kept.
@@ -92,11 +94,15 @@ class StripeEvents:
         if not isinstance(thing, Mapping):
             raise InvalidInput("Stripe event without data.object")
 
+        news: Mapping[str, Any] | AccountState = thing
+        if kind == "account.updated":
+            news = self._account_now(_text(thing, "id"))
+
         def apply_once(tx: Transaction) -> bool:
             if not notifications.first_time(tx, event_id, kind):
                 return False
             if kind in HANDLED:
-                _apply(tx, kind, thing)
+                _apply(tx, kind, news)
             return True
 
         applied = self._runtime.commands.run("stripe-event", apply_once)
@@ -104,3 +110,12 @@ class StripeEvents:
             self._runtime.settle_refunds()
             self._runtime.settle_payouts()
         return applied
+
+    def _account_now(self, account_ref: str) -> AccountState:
+        """The account as Stripe has it now, not as the event says: Stripe does not send
+        events in order, and an older one must not undo a newer one (say, disable payouts
+        again). Stripe unreachable: a 503, and Stripe sends the event again later."""
+        try:
+            return self._runtime.provider.open_account("", account_ref)
+        except OutcomeUnknown as unknown:
+            raise Unavailable(str(unknown)) from None

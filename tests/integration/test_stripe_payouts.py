@@ -286,3 +286,20 @@ def test_a_refund_made_by_hand_at_stripe_holds_the_payout_for_review(
     assert stripe_front.transfers == {}
     problems = [f.problem for f in market.reconcile_payments().findings]
     assert problems == ["completed order's charge is missing at the provider"]
+
+
+def test_an_older_account_update_arriving_last_does_not_undo_a_newer_one(
+    market: LocalApi, stripe_front: StripeFront
+) -> None:
+    """Stripe does not send events in order: the account is read from Stripe as it now is."""
+    seller = market.signup("seller@example.com", "long enough").token
+    account_id = str(market.onboard(seller).account_id)
+    older = {**stripe_front.accounts[account_id]}  # payouts not enabled yet
+    stripe_front.finish_onboarding(account_id)
+    newer = {**stripe_front.accounts[account_id]}
+    events = StripeEvents(market.runtime)
+
+    events.apply({"id": "evt_new", "type": "account.updated", "data": {"object": newer}})
+    events.apply({"id": "evt_old", "type": "account.updated", "data": {"object": older}})
+
+    assert market.payout_account(seller).payouts_enabled is True
