@@ -2,7 +2,8 @@
 the card (`requires_action`, with the page to open) or be given up at the provider after its
 order ended (`cancelling`). Both are live: still one live attempt per order. And the `local`
 provider's transfers are found by their order, as Stripe's are by `transfer_group`; a payout
-counts the transfers the provider refused (each try after one has a key of its own).
+counts the transfers the provider refused (each try after one has a key of its own); payments
+remembers tickets checked in, for a sale whose completion it hears of after the check-in.
 
 Revision ID: 0010
 Revises: 0009
@@ -11,6 +12,8 @@ Create Date: 2026-12-02
 
 import sqlalchemy as sa
 from alembic import op
+
+import openticket.store.db
 
 revision = '0010'
 down_revision = '0009'
@@ -43,6 +46,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column('refused_transfers', sa.Integer(), nullable=False, server_default='0')
         )
+    op.create_table(
+        'payout_check_ins',
+        sa.Column('ticket_id', sa.String(length=32), nullable=False),
+        sa.Column('checked_in_at', openticket.store.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('ticket_id', name=op.f('pk_payout_check_ins')),
+    )
     op.create_index(
         'ix_payments_local_transfers_transfer_group',
         'payments_local_transfers',
@@ -52,6 +61,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('payout_check_ins')
     op.drop_index(
         'ix_payments_local_transfers_transfer_group', table_name='payments_local_transfers'
     )

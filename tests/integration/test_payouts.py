@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +16,12 @@ from openticket.app.local import LocalApi
 from openticket.core import faults
 from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, NotFound, NotSignedIn
+from openticket.core.ids import new_id
+from openticket.core.money import Money
+from openticket.core.payments.model import OrderReplica
+from openticket.core.payments.payouts import service as payouts
+from openticket.core.payments.payouts.model import PayoutTerms
+from openticket.core.ports import Transaction
 from openticket.store.db import create_store_engine
 from tests.conftest import ManualClock
 from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
@@ -276,3 +283,36 @@ def test_a_payout_that_is_all_fee_is_released_without_a_transfer(
     [payout] = market.payouts(seller)
     assert (payout.status, payout.fee, payout.net) == ("released", "10.00", "0.00")
     assert _transfers(db_url) == []  # nothing to move: no transfer of zero
+
+
+def test_a_sale_heard_of_after_its_ticket_s_check_in_is_due_at_once(
+    market: LocalApi, clock: ManualClock
+) -> None:
+    """Scaled out, payments may hear of the check-in (from tickets) before the sale's
+    completion (from orders): the payout is due from the check-in all the same."""
+    order = OrderReplica(
+        id=new_id(),
+        user_id=new_id(),
+        price=Money(1250, "USD"),
+        status="complete",
+        expires_at=clock(),
+        version=2,
+        seller_id=new_id(),
+        ticket_id=new_id(),
+    )
+    assert order.ticket_id is not None
+    checked_in_at = clock() - timedelta(minutes=5)
+    terms = PayoutTerms(Decimal(5), timedelta(hours=1))
+
+    def heard_in_that_order(tx: Transaction) -> None:
+        payouts.on_checked_in(tx, order.ticket_id or "", checked_in_at)
+        payouts.on_checked_in(tx, order.ticket_id or "", checked_in_at)  # redelivered
+        payouts.on_order_completed(tx, order, terms)
+
+    market.runtime.uow.transact(heard_in_that_order)
+
+    with market.runtime.uow.read() as tx:
+        [payout] = payouts.payouts_of(tx, order.seller_id or "")
+    # Due since the check-in (released by the next pass once its seller can be paid), not
+    # an hour after the sale
+    assert (payout.status, payout.release_at) == ("held", checked_in_at)

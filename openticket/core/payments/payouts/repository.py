@@ -12,7 +12,7 @@ from openticket.core.payments.payouts.model import (
     Payout,
     SellerAccount,
 )
-from openticket.core.payments.payouts.tables import payouts, seller_accounts
+from openticket.core.payments.payouts.tables import check_ins, payouts, seller_accounts
 from openticket.core.ports import Transaction
 from openticket.store.insert_new import insert_new
 from openticket.store.rows import Reader
@@ -186,3 +186,13 @@ def hold_account(tx: Transaction, user_id: str, on_hold: bool, now: datetime) ->
 def any_disputed(tx: Transaction, seller_id: str) -> bool:
     query = select(payouts.c.id).where(payouts.c.seller_id == seller_id, payouts.c.disputed)
     return connection(tx).execute(query.limit(1)).first() is not None
+
+
+def record_check_in(tx: Transaction, ticket_id: str, at: datetime) -> None:
+    insert_new(connection(tx), check_ins, {"ticket_id": ticket_id, "checked_in_at": at})
+
+
+def checked_in_at(tx: Transaction, ticket_id: str) -> datetime | None:
+    query = select(check_ins.c.checked_in_at).where(check_ins.c.ticket_id == ticket_id)
+    found: datetime | None = connection(tx).execute(query).scalar()
+    return found

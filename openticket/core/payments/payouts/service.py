@@ -42,6 +42,9 @@ def on_order_completed(tx: Transaction, order: OrderReplica, terms: PayoutTerms)
     if order.seller_id is None or order.ticket_id is None:
         return  # completed before payouts existed
     payout = new_payout(order.id, order.ticket_id, order.seller_id, order.price, terms, tx.now)
+    proven = repository.checked_in_at(tx, order.ticket_id)  # heard of before the sale
+    if proven is not None:
+        payout = payout.proven_at(proven)
     if repository.add(tx, payout):
         _announce(tx, payout)
 
@@ -61,7 +64,9 @@ def on_order_refunded(tx: Transaction, order_id: str) -> None:
 
 
 def on_checked_in(tx: Transaction, ticket_id: str, at: datetime) -> None:
-    """The ticket was used at the door: its sales' payouts are due now."""
+    """The ticket was used at the door: its sales' payouts are due now (and those of sales
+    whose completion comes after this)."""
+    repository.record_check_in(tx, ticket_id, at)
     for payout in repository.held_of_ticket(tx, ticket_id):
         proven = payout.proven_at(at)
         if proven != payout:

@@ -43,6 +43,15 @@ seller_accounts = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+# Tickets checked in, as payments heard of it: a sale's completion may come after its ticket's
+# check-in (they come from two domains), and its payout is then due at once all the same.
+check_ins = Table(
+    "payout_check_ins",
+    metadata,
+    Column("ticket_id", String(ID_LENGTH), primary_key=True),
+    Column("checked_in_at", UTCDateTime(), nullable=False),
+)
+
 # The ledger of the built-in `local` provider's transfers to sellers.
 local_transfers = Table(
     "payments_local_transfers",
