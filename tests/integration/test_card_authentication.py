@@ -2,7 +2,7 @@
 behind the project's StripeFront, which FAKES the authentication page): the attempt waits
 for the buyer, the order stays payable and expires as an unpaid one does, the outcome comes
 by `pay --check`, a webhook or paying again, and an authentication that lands after the
-window is refunded."""
+window is refunded. Also a webhook racing `pay` itself."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from openticket.app.local import LocalApi
 from openticket.app.stripe_events import StripeEvents
+from openticket.core import faults
 from openticket.core.errors import Conflict, InProgress, PaymentDeclined
 from openticket.core.payments import service as payments
 from openticket.core.payments.model import Payment
@@ -222,3 +223,26 @@ def test_reconcile_records_an_authentication_whose_news_was_lost(
 
     assert api.get_order(market["buyer"], market["order"].id).status == "complete"
     assert api.reconcile_payments().findings == []
+
+
+def test_a_webhook_landing_while_pay_records_its_charge_ends_in_one_state(
+    api: LocalApi, stripe_backend: LocalStripe
+) -> None:
+    """Stripe's `payment_intent.succeeded` is applied between the charge's answer and `pay`
+    recording it: one completion, one payment, no refund."""
+    market = _reserved(api)
+    events = StripeEvents(api.runtime)
+
+    def webhook_first() -> None:
+        [intent] = stripe_backend.payment_intents()
+        event = {"id": "evt_race", "type": "payment_intent.succeeded", "data": {"object": intent}}
+        assert events.apply(event) is True
+
+    with faults.hooked("pay:charged", webhook_first):
+        paid = api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+
+    assert paid.status == "succeeded"
+    assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+    subjects = [e.subject for e in api.events(0, 500)]
+    assert (subjects.count("payment:created"), subjects.count("order:completed")) == (1, 1)
+    assert stripe_backend.refunds() == []
