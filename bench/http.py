@@ -133,7 +133,7 @@ def scaled_out(servers: int = 2, delay_ms: float = 0) -> Iterator[tuple[list[str
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-            for domain in ("tickets", "orders", "payments", "expiration"):
+            for domain in ("tickets", "orders", "payments", "expiration", "notify"):
                 workers.append(
                     subprocess.Popen(
                         [SCRIPT, "worker", "--domains", domain],

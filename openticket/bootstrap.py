@@ -16,7 +16,7 @@ from openticket.app.local import LocalApi
 from openticket.app.ports import EventBus, Terms
 from openticket.app.runtime import Runtime
 from openticket.bus.memory import InProcessBus
-from openticket.config import ALL_DOMAINS, Settings
+from openticket.config import ALL_DOMAINS, UNAWAITED_DOMAINS, Settings
 from openticket.core.auth import handlers as auth_handlers
 from openticket.core.auth import repository as auth_repository
 from openticket.core.auth.keys import EnvKeyRing
@@ -27,6 +27,7 @@ from openticket.core.expiration import handlers as expiration_handlers
 from openticket.core.expiration.model import ExpiryTimer
 from openticket.core.key_file import FileKeyRing
 from openticket.core.key_table import TableKeyRing
+from openticket.core.notify import handlers as notify_handlers
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.payments import handlers as payments_handlers
 from openticket.core.payments.provider import PaymentProvider
@@ -294,6 +295,8 @@ def consumers_by_subject(timer: ExpiryTimer, terms: Terms) -> dict[str, set[str]
     waits for all of them on a broker)."""
     consumers: dict[str, set[str]] = {}
     for domain, table in _handler_tables(timer, terms).items():
+        if domain in UNAWAITED_DOMAINS:
+            continue
         for subject in table:
             consumers.setdefault(subject, set()).add(domain)
     return consumers
@@ -306,6 +309,7 @@ def _handler_tables(timer: ExpiryTimer, terms: Terms) -> dict[str, dict[str, Han
         "orders": orders_handlers.HANDLERS,
         "payments": payments_handlers.build_handlers(lambda: terms.payout_terms),
         "expiration": expiration_handlers.build_handlers(timer),
+        "notify": notify_handlers.HANDLERS,
     }
 
 
@@ -318,6 +322,7 @@ def subscribe_domains(
         "orders": orders_handlers.BATCH_HANDLERS,
         "payments": payments_handlers.BATCH_HANDLERS,
         "expiration": expiration_handlers.build_batch_handlers(timer),
+        "notify": notify_handlers.BATCH_HANDLERS,
     }
     for domain in domains:
         for subject, handler in tables[domain].items():

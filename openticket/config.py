@@ -34,7 +34,10 @@ ENV_RESALE_CAP = "OPENTICKET_RESALE_CAP_PERCENT"
 ENV_PLATFORM_FEE = "OPENTICKET_PLATFORM_FEE_PERCENT"
 ENV_PAYOUT_HOLD = "OPENTICKET_PAYOUT_HOLD"
 
-ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration")
+ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration", "notify")
+# Domains whose reactions no command waits for (on a broker): nobody reads a notification
+# in the same breath as the change that made it.
+UNAWAITED_DOMAINS = ("notify",)
 DEFAULT_ORDER_TTL = 900
 DEFAULT_CURRENCY = "USD"
 DEFAULT_STRIPE_TIMEOUT = 30.0

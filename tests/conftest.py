@@ -345,7 +345,7 @@ def postgres_url() -> Iterator[str]:
 
 
 NATS_URL = "nats://127.0.0.1:4222"
-SCALED_OUT_DOMAINS = ("tickets", "orders", "payments", "expiration")
+SCALED_OUT_DOMAINS = ("tickets", "orders", "payments", "expiration", "notify")
 
 
 @contextlib.contextmanager

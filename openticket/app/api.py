@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         ExportRow,
         ImportReport,
         KeyRotation,
+        Notification,
         Order,
         Payment,
         Payout,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         User,
         Verification,
         WalletEntry,
+        Watch,
     )
     from openticket.core.errors import DomainError
     from openticket.core.tickets.model import ImportRow
@@ -205,5 +207,25 @@ class Api(Protocol):
 
     def refund_order(self, token: str | None, order_id: str) -> Order:
         """Refund a sale of yours before its ticket is used: the ticket comes back to you."""
+
+    # -- watching and news (app/notify.py) -------------------------------------------------
+    def add_watch(
+        self,
+        token: str | None,
+        search: str,
+        max_price: str | None = None,
+        currency: str | None = None,
+    ) -> Watch:
+        """Be told once of each listing whose title contains `search` (within a price)."""
+
+    def watches(self, token: str | None) -> list[Watch]: ...
+
+    def remove_watch(self, token: str | None, watch_id: str) -> None: ...
+
+    def notifications(
+        self, token: str | None, after: int = 0, limit: int = 100
+    ) -> list[Notification]:
+        """Your news after position `after` (watch hits, orders expired or voided, tickets
+        sold, payouts), oldest first."""
 
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from openticket.app import demo, schemas
 from openticket.app.api import OrderRequest
+from openticket.app.notify import NotifyCalls
 from openticket.app.once import Once
 from openticket.app.paying import Paying
 from openticket.app.payouts import PayoutCalls
@@ -40,7 +41,7 @@ from openticket.core.tickets.query import TicketQuery
 EVENTS_LIMIT_MAX = 5000
 
 
-class LocalApi(WalletCalls, PayoutCalls):
+class LocalApi(WalletCalls, PayoutCalls, NotifyCalls):
     def __init__(
         self,
         runtime: Runtime,

@@ -69,6 +69,25 @@ class Payout(Public):
     release_at: str  # when it is released (sooner if the ticket is checked in)
 
 
+class Watch(Public):
+    """A saved search: a listing whose title contains `search` (any case), at most
+    `max_price` in `currency` when set, is announced to its user once."""
+
+    id: str
+    search: str
+    max_price: str | None
+    currency: str | None
+    created_at: str
+
+
+class Notification(Public):
+    seq: int  # the position in the user's stream (`--after`, SSE's Last-Event-ID)
+    id: str
+    kind: str  # watch:matched | order:expired | order:voided | ticket:sold | payout:updated
+    data: dict[str, Any]
+    created_at: str
+
+
 class PayoutAccount(Public):
     """Where the seller's payouts go."""
 

@@ -15,6 +15,7 @@ from openticket.cli import (
     db,
     demo,
     events,
+    notifications,
     orders,
     payments,
     payouts,
@@ -22,6 +23,7 @@ from openticket.cli import (
     tickets,
     tui,
     wallet,
+    watch,
     worker,
 )
 from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, root_options
@@ -43,6 +45,8 @@ app.command("pay")(payments.pay)
 app.add_typer(payments.app, name="payments")
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(payouts.app, name="payouts")
+app.add_typer(watch.app, name="watch")
+app.command("notifications")(notifications.notifications)
 app.command("verify")(codes.verify)
 app.add_typer(codes.checkin_app, name="checkin")
 app.add_typer(events.app, name="events")

@@ -242,6 +242,18 @@ def payouts(items: Sequence[BaseModel]) -> None:
     _table("Payouts", ["Order", "Gross", "Fee", "Net", "Status", "Released from"], rows)
 
 
+def watches(items: Sequence[BaseModel]) -> None:
+    if not items:
+        _console().print("No watches yet: `openticket watch add --search TEXT` makes one.")
+        return
+    rows = []
+    for item in items:
+        w: Any = item
+        limit = f"{w.max_price} {w.currency}" if w.max_price else (w.currency or "any")
+        rows.append([w.id, w.search, limit, shown_time(w.created_at)])
+    _table("Watches", ["Id", "Search", "At most", "Since"], rows)
+
+
 def payout_account(item: BaseModel) -> None:
     a: Any = item
     if not a.onboarded:

@@ -32,6 +32,7 @@ TICKET_CHECKED_IN: Final = "ticket:checked_in"  # its code is used
 TICKET_ORDER_REFUSED: Final = "ticket:order_refused"
 TICKET_SALE_REFUNDED: Final = "ticket:sale_refunded"  # its seller undid a sale: back to them
 PAYOUT_UPDATED: Final = "payout:updated"  # a seller's payout was made, released or reversed
+WATCH_MATCHED: Final = "watch:matched"  # a listing appeared that a saved search asks for
 
 EventData = Mapping[str, Any]
 
@@ -150,6 +151,14 @@ class PayoutChanged(TypedDict):
     status: str  # "held", "released" or "reversed"
 
 
+class WatchMatched(TypedDict):
+    """No user ids nor search text: whose watch it is, and what it asks for, is theirs."""
+
+    watch_id: str
+    ticket_id: str
+    round: int  # the listing (TicketChanged.round): announced once per watch
+
+
 PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_CREATED: TicketChanged,
     TICKET_UPDATED: TicketChanged,
@@ -167,6 +176,7 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_ORDER_REFUSED: TicketOrderRefused,
     PAYOUT_UPDATED: PayoutChanged,
     TICKET_SALE_REFUNDED: TicketSaleRefunded,
+    WATCH_MATCHED: WatchMatched,
 }
 
 

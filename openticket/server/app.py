@@ -16,6 +16,7 @@ from openticket.server.deps import Reservations
 from openticket.server.ratelimit import SigninLimiter, WindowFactory, memory_window
 from openticket.server.routes import (
     events,
+    notify,
     orders,
     payouts,
     stripe,
@@ -74,6 +75,7 @@ def create_app(
         events.router,
         wallet.router,
         payouts.router,
+        notify.router,
         stripe.router,
     ):
         app.include_router(router)

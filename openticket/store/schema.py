@@ -2,6 +2,7 @@
 
 from openticket.core.auth import tables as auth_tables
 from openticket.core.expiration import tables as expiration_tables
+from openticket.core.notify import tables as notify_tables
 from openticket.core.orders import tables as orders_tables
 from openticket.core.payments import tables as payments_tables
 from openticket.core.tickets import tables as tickets_tables
@@ -15,6 +16,7 @@ __all__ = [
     "holding_tables",
     "idempotency",
     "metadata",
+    "notify_tables",
     "orders_tables",
     "outbox",
     "payments_tables",

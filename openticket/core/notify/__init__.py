@@ -1,0 +1,1 @@
+"""Watches (saved searches) and each user's notifications: the notify domain."""

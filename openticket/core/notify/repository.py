@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select
+
+from openticket.core.money import Money
+from openticket.core.notify.model import Notification, OrderParties, Watch
+from openticket.core.notify.tables import notifications, order_parties, watch_hits, watches
+from openticket.core.ports import Transaction
+from openticket.store.insert_new import insert_new
+from openticket.store.rows import Reader
+from openticket.store.uow import connection
+
+_WATCHES_OF = (
+    select(watches)
+    .where(watches.c.user_id == bindparam("user_id"))
+    .order_by(watches.c.created_at, watches.c.id)
+)
+_STREAM = (
+    select(notifications)
+    .where(
+        notifications.c.user_id == bindparam("user_id"), notifications.c.seq > bindparam("after")
+    )
+    .order_by(notifications.c.seq)
+)
+
+
+_parties = Reader(OrderParties)
+
+
+def _watch(row: Any) -> Watch:
+    limit = None if row.max_price_minor is None else Money(row.max_price_minor, row.currency)
+    return Watch(row.id, row.user_id, row.search, limit, row.currency, row.created_at)
+
+
+def add_watch(tx: Transaction, watch: Watch) -> None:
+    connection(tx).execute(
+        watches.insert().values(
+            id=watch.id,
+            user_id=watch.user_id,
+            search=watch.search,
+            max_price_minor=None if watch.max_price is None else watch.max_price.minor,
+            currency=watch.currency,
+            created_at=watch.created_at,
+        )
+    )
+
+
+def watches_of(tx: Transaction, user_id: str) -> list[Watch]:
+    return [_watch(row) for row in connection(tx).execute(_WATCHES_OF, {"user_id": user_id})]
+
+
+def count_watches(tx: Transaction, user_id: str) -> int:
+    query = select(func.count()).select_from(watches).where(watches.c.user_id == user_id)
+    return int(connection(tx).execute(query).scalar_one())
+
+
+def all_watches(tx: Transaction) -> list[Watch]:
+    return [_watch(row) for row in connection(tx).execute(select(watches))]
+
+
+def remove_watch(tx: Transaction, user_id: str, watch_id: str) -> bool:
+    conn = connection(tx)
+    done = conn.execute(
+        delete(watches).where(watches.c.id == watch_id, watches.c.user_id == user_id)
+    )
+    if done.rowcount:
+        conn.execute(delete(watch_hits).where(watch_hits.c.watch_id == watch_id))
+    return bool(done.rowcount)
+
+
+def first_hit(tx: Transaction, watch_id: str, ticket_id: str, round_: int) -> bool:
+    """Record that the watch announced this listing; False if it had already."""
+    values = {"watch_id": watch_id, "ticket_id": ticket_id, "round": round_}
+    return insert_new(connection(tx), watch_hits, values)
+
+
+def add_notification(
+    tx: Transaction,
+    notification_id: str,
+    user_id: str,
+    kind: str,
+    data: dict[str, Any],
+    source: str,
+) -> bool:
+    """Add to the user's stream; False if this source (an event) gave them one already."""
+    values = {
+        "id": notification_id,
+        "user_id": user_id,
+        "kind": kind,
+        "data": json.dumps(data, separators=(",", ":")),
+        "source": source,
+        "created_at": tx.now,
+    }
+    return insert_new(connection(tx), notifications, values)
+
+
+def stream(tx: Transaction, user_id: str, after: int, limit: int) -> list[Notification]:
+    rows = connection(tx).execute(_STREAM.limit(limit), {"user_id": user_id, "after": after})
+    return [
+        Notification(row.seq, row.id, row.user_id, row.kind, json.loads(row.data), row.created_at)
+        for row in rows
+    ]
+
+
+def record_parties(
+    tx: Transaction, order_id: str, buyer_id: str, seller_id: str | None, ticket_id: str, title: str
+) -> None:
+    values = {
+        "id": order_id,
+        "buyer_id": buyer_id,
+        "seller_id": seller_id,
+        "ticket_id": ticket_id,
+        "title": title,
+    }
+    insert_new(connection(tx), order_parties, values)
+
+
+def parties(tx: Transaction, order_id: str) -> OrderParties | None:
+    """The order's buyer, seller and ticket; None before its creation was heard of."""
+    query = select(order_parties).where(order_parties.c.id == order_id)
+    return _parties.first(connection(tx).execute(query))
+
+
+def latest_seq(tx: Transaction, user_id: str) -> int:
+    query = select(func.max(notifications.c.seq)).where(notifications.c.user_id == user_id)
+    found: int | None = connection(tx).execute(query).scalar()
+    return found or 0
