@@ -9,9 +9,20 @@ import json
 import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import OPENTICKET, PATIENCE_SECONDS, User, eventually, signed_up
+import httpx
+
+from tests.conftest import (
+    OPENTICKET,
+    PATIENCE_SECONDS,
+    User,
+    eventually,
+    running_server,
+    signed_up,
+)
+from tests.e2e.test_server_events import _read_events
 from tests.modes import in_three_modes  # noqa: F401  (people: each test in three modes)
 
 PASSWORD = "correct horse"
@@ -114,3 +125,38 @@ def test_follow_prints_news_as_json_lines(people: Callable[..., User]) -> None:
         watchdog.cancel()
         following.terminate()
         following.wait(timeout=PATIENCE_SECONDS)
+
+
+def test_a_signed_in_client_follows_its_news_as_server_sent_events(tmp_path: Path) -> None:
+    (tmp_path / "server").mkdir()
+    with running_server(tmp_path / "db.sqlite", tmp_path / "server") as url:
+        seller = User(tmp_path / "a", tmp_path / "db.sqlite", {"OPENTICKET_SERVER": url})
+        watcher = User(tmp_path / "b", tmp_path / "db.sqlite", {"OPENTICKET_SERVER": url})
+        signed_up(seller, "seller@example.com", PASSWORD)
+        signed_up(watcher, "watcher@example.com", PASSWORD)
+        watcher.ok("watch", "add", "--search", "gala")
+        with httpx.Client(base_url=url, timeout=PATIENCE_SECONDS) as client:
+            credentials = {"email": "watcher@example.com", "password": PASSWORD}
+            token = client.post("/api/users/signin", json=credentials).json()["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            assert client.get("/api/me/events").status_code == 401
+            with client.stream("GET", "/api/me/events", headers=auth) as stream:
+                first = seller.ok("tickets", "create", "--title", "Gala 1", "--price", "5")
+                second = seller.ok("tickets", "create", "--title", "Gala 2", "--price", "5")
+                seen = _read_events(stream, 2, timeout=PATIENCE_SECONDS)
+            assert [(e["event"], e["data"]["data"]["ticket"]["id"]) for e in seen] == [
+                ("watch:matched", first["id"]),
+                ("watch:matched", second["id"]),
+            ]
+            # Reconnecting after the first misses nothing and repeats nothing.
+            again_headers = auth | {"Last-Event-ID": str(seen[0]["id"])}
+            with client.stream(
+                "GET", "/api/me/events", headers=again_headers, params={"follow": "false"}
+            ) as stream:
+                again = _read_events(stream, 10, timeout=PATIENCE_SECONDS)
+            assert [e["id"] for e in again] == [seen[1]["id"]]
+            bad = client.get("/api/me/events", headers=auth | {"Last-Event-ID": "x"})
+            assert bad.status_code == 400
+            assert (
+                client.get("/api/me/notifications", headers=auth).json()[0]["seq"] == seen[0]["id"]
+            )

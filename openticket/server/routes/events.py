@@ -84,7 +84,7 @@ class EventFeed:
                 del self._streams[address]
 
 
-def _position(text: str | None, fallback: int) -> int:
+def stream_position(text: str | None, fallback: int) -> int:
     """`Last-Event-ID`, an event's position: ASCII digits within the log's range."""
     if text is None:
         return fallback
@@ -118,7 +118,7 @@ async def stream(
     `follow=false` the stream ends once the backlog is sent (or `limit` events are).
     Anonymous clients start at most ANONYMOUS_REPLAY events before the end."""
     feed: EventFeed = request.app.state.event_feed
-    position = _position(last_event_id, after)
+    position = stream_position(last_event_id, after)
     address = request.client.host if request.client else "unknown"
     opened = contextlib.ExitStack()
     opened.enter_context(feed.stream_of(address))
