@@ -1,5 +1,6 @@
 """The notify domain: saved searches (watches) and the listings each has announced, each
-user's notifications, and the parties of each order (whom its news is for).
+user's notifications and how far they have read them, and the parties of each order (whom its
+news is for).
 
 Revision ID: 0011
 Revises: 0010
@@ -60,6 +61,12 @@ def upgrade() -> None:
         'ix_notify_notifications_user_seq', 'notify_notifications', ['user_id', 'seq']
     )
     op.create_table(
+        'notify_readers',
+        sa.Column('user_id', sa.String(length=32), nullable=False),
+        sa.Column('seen_seq', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_notify_readers')),
+    )
+    op.create_table(
         'notify_orders',
         sa.Column('id', sa.String(length=32), nullable=False),
         sa.Column('buyer_id', sa.String(length=32), nullable=False),
@@ -72,6 +79,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('notify_orders')
+    op.drop_table('notify_readers')
     op.drop_index('ix_notify_notifications_user_seq', table_name='notify_notifications')
     op.drop_table('notify_notifications')
     op.drop_table('notify_watch_hits')

@@ -228,4 +228,9 @@ class Api(Protocol):
         """Your news after position `after` (watch hits, orders expired or voided, tickets
         sold, payouts), oldest first."""
 
+    def unread_notifications(self, token: str | None) -> int: ...
+
+    def mark_notifications_read(self, token: str | None, upto: int) -> int:
+        """You have read your news up to `upto`; how many are left unread."""
+
     def close(self) -> None: ...

@@ -83,3 +83,14 @@ class NotifyCalls:
         with self._uow.read() as tx:
             found = notify.notifications_of(tx, user.id, after, limit)
         return [notification_view(n) for n in found]
+
+    def unread_notifications(self, token: str | None) -> int:
+        user = self._authenticate(token)
+        self._current()
+        with self._uow.read() as tx:
+            return notify.unread(tx, user.id)
+
+    def mark_notifications_read(self, token: str | None, upto: int) -> int:
+        """You have read your news up to `upto`; how many are left unread."""
+        user = self._authenticate(token)
+        return self._uow.transact(lambda tx: notify.mark_read(tx, user.id, upto))

@@ -5,37 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.notification_text import describe
 from openticket.terminal import shown
 
 POLL_SECONDS = 1.0
 PAGE = 500
-
-
-def _text(data: dict[str, Any]) -> str:
-    """One line a person (or a desktop notifier fed by a script) reads."""
-    news = data["data"]
-    kind = str(data["kind"])
-    if kind == "watch:matched":
-        ticket = news["ticket"]
-        what = f"{ticket['title']!r} listed at {ticket['price']} {ticket['currency']}"
-        return f"{what} (ticket {ticket['id']}; your watch {news['search']!r})"
-    title = repr(news.get("title", ""))
-    if kind == "order:expired":
-        return f"Your order {news['order_id']} for {title} expired unpaid"
-    if kind == "order:voided":
-        order, reason = news["order_id"], news["reason"]
-        return f"Your order {order} for {title} was {reason}; any charge is given back"
-    if kind == "ticket:sold":
-        return f"Sold: {title} (order {news['order_id']})"
-    if kind == "payout:updated":
-        return f"Payout for {title} (order {news['order_id']}): {news['status']}"
-    return kind
 
 
 def _line(notification: object, as_json: bool) -> str:
@@ -43,7 +23,7 @@ def _line(notification: object, as_json: bool) -> str:
     if as_json:
         return json.dumps(data, ensure_ascii=False)
     when = data["created_at"].replace("T", " ")[:16]
-    return shown(f"{data['seq']:>6} {when} {_text(data)}")
+    return shown(f"{data['seq']:>6} {when} {describe(str(data['kind']), data['data'])}")
 
 
 @command

@@ -44,3 +44,10 @@ class RemoteNotifyCalls:
         params = {"after": after, "limit": limit}
         found = self._request("GET", "/api/me/notifications", token, params=params)
         return [schemas.Notification.model_validate(n) for n in found]
+
+    def unread_notifications(self, token: str | None) -> int:
+        return int(self._request("GET", "/api/me/notifications/unread", token)["unread"])
+
+    def mark_notifications_read(self, token: str | None, upto: int) -> int:
+        found = self._request("POST", "/api/me/notifications/read", token, json={"upto": upto})
+        return int(found["unread"])

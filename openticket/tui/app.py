@@ -12,17 +12,22 @@ from textual.command import Provider
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from openticket.app.api import Api
 from openticket.core.errors import DomainError
+from openticket.notification_text import describe
 from openticket.tui.commands import TicketSearch
 from openticket.tui.screens.help import HelpScreen
 from openticket.tui.screens.listings import ListingsScreen
 from openticket.tui.screens.market import MarketScreen
+from openticket.tui.screens.notifications import NotificationsScreen
 from openticket.tui.screens.orders import OrdersScreen
 from openticket.tui.screens.signin import SignInScreen
 from openticket.tui.screens.wallet import WalletScreen
 from openticket.tui.session import Session
 
 RETRY_SECONDS = 2.0
+NEWS_POLL_SECONDS = 5.0  # how often the app looks for the user's news (toasts, unread count)
+PAGE = 1000
 
 
 class OpenticketApp(App[None]):
@@ -38,6 +43,7 @@ class OpenticketApp(App[None]):
         Binding("o", "orders", "My orders"),
         Binding("l", "listings", "My listings"),
         Binding("w", "wallet", "My tickets", show=False),  # in ? help and the palette
+        Binding("N", "notifications", "Notifications", show=False),
         Binding("i", "sign_in", "Sign in"),
         Binding("x", "sign_out", "Sign out", show=False),  # in ? help; the footer is full
         Binding("ctrl+p", "command_palette", "Commands", show=False),
@@ -46,10 +52,45 @@ class OpenticketApp(App[None]):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+        self.email: str | None = None
+        self.unread = 0
+        self._news_seen: tuple[str, int] | None = None  # (token, newest seq toasted)
 
     def on_mount(self) -> None:
         self.push_screen(MarketScreen(self.session))
         self._who_is_signed_in()
+        self.set_interval(NEWS_POLL_SECONDS, self.look_for_news)
+
+    def look_for_news(self) -> None:
+        """Toast the user's news that came since the last look, and count what is unread
+        (in the title bar). The first look only takes note of where the stream is."""
+        token = self.session.token
+        if token is None or self.email is None:
+            return
+
+        def look() -> None:
+            api = self.session.api
+            seen = self._news_seen
+            try:
+                unread = api.unread_notifications(token)
+                if seen is not None and seen[0] == token:
+                    fresh = api.notifications(token, after=seen[1])
+                    newest = fresh[-1].seq if fresh else seen[1]
+                else:  # the first look: where the stream is now, nothing toasted
+                    fresh, newest = [], _newest_seq(api, token)
+            except DomainError:
+                return  # offline for now: the next look tries again
+            self.call_from_thread(self._news_arrived, token, newest, unread, fresh)
+
+        self.run_worker(look, thread=True, group="news", exclusive=True, exit_on_error=False)
+
+    def _news_arrived(self, token: str, newest: int, unread: int, fresh: list[Any]) -> None:
+        self._news_seen = (token, newest)
+        self.unread = unread
+        for notification in fresh[-3:]:  # a burst shows its last few; the screen has all
+            text = describe(notification.kind, notification.data)
+            self.notify(text, title="openticket", markup=False, timeout=8)
+        self._show_user(self.email)
 
     def _who_is_signed_in(self) -> None:
         def check() -> None:
@@ -76,7 +117,12 @@ class OpenticketApp(App[None]):
             )
 
     def _show_user(self, email: str | None) -> None:
-        self.sub_title = f"signed in as {email}" if email else "not signed in"
+        if email != self.email:
+            self.email, self._news_seen, self.unread = email, None, 0
+        unread = f" · {self.unread} unread (N)" if email and self.unread else ""
+        self.sub_title = f"signed in as {email}{unread}" if email else "not signed in"
+        if email is not None and self._news_seen is None:
+            self.look_for_news()
 
     @on(MarketScreen.SignInNeeded)
     def _sign_in_needed(self) -> None:
@@ -110,15 +156,22 @@ class OpenticketApp(App[None]):
     def action_wallet(self) -> None:
         self._open_own(WalletScreen)
 
+    def action_notifications(self) -> None:
+        self._open_own(NotificationsScreen)
+
     def _open_own(
-        self, screen: type[OrdersScreen] | type[ListingsScreen] | type[WalletScreen]
+        self,
+        screen: type[OrdersScreen]
+        | type[ListingsScreen]
+        | type[WalletScreen]
+        | type[NotificationsScreen],
     ) -> None:
         if isinstance(self.screen, screen):
             return
         if self.session.token is None:
             self.action_sign_in()
             return
-        self.push_screen(screen(self.session))
+        self.push_screen(screen(self.session), lambda _: self.look_for_news())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Ours, not the toolkit's (themes, screenshots)."""
@@ -126,6 +179,9 @@ class OpenticketApp(App[None]):
         yield SystemCommand("My listings", "The tickets you sell (l)", self.action_listings)
         yield SystemCommand(
             "My tickets", "The tickets you hold, their codes, resale (w)", self.action_wallet
+        )
+        yield SystemCommand(
+            "Notifications", "Your news: watch hits, sales, payouts (N)", self.action_notifications
         )
         yield SystemCommand("Search tickets", "Filter the market by title (/)", self._search)
         yield SystemCommand("Sign in", "Sign in or sign up (i)", self.action_sign_in)
@@ -148,3 +204,12 @@ class OpenticketApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+
+def _newest_seq(api: Api, token: str) -> int:
+    newest, page = 0, PAGE
+    while page == PAGE:
+        batch = api.notifications(token, after=newest, limit=PAGE)
+        page = len(batch)
+        newest = batch[-1].seq if batch else newest
+    return newest

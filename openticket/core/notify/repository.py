@@ -3,11 +3,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 
 from openticket.core.money import Money
 from openticket.core.notify.model import Notification, OrderParties, Watch
-from openticket.core.notify.tables import notifications, order_parties, watch_hits, watches
+from openticket.core.notify.tables import (
+    notifications,
+    order_parties,
+    readers,
+    watch_hits,
+    watches,
+)
 from openticket.core.ports import Transaction
 from openticket.store.insert_new import insert_new
 from openticket.store.rows import Reader
@@ -128,3 +134,25 @@ def latest_seq(tx: Transaction, user_id: str) -> int:
     query = select(func.max(notifications.c.seq)).where(notifications.c.user_id == user_id)
     found: int | None = connection(tx).execute(query).scalar()
     return found or 0
+
+
+def seen(tx: Transaction, user_id: str) -> int:
+    query = select(readers.c.seen_seq).where(readers.c.user_id == user_id)
+    found: int | None = connection(tx).execute(query).scalar()
+    return found or 0
+
+
+def save_seen(tx: Transaction, user_id: str, seq: int) -> None:
+    conn = connection(tx)
+    done = conn.execute(update(readers).where(readers.c.user_id == user_id).values(seen_seq=seq))
+    if not done.rowcount:
+        insert_new(conn, readers, {"user_id": user_id, "seen_seq": seq})
+
+
+def count_after(tx: Transaction, user_id: str, after: int) -> int:
+    query = (
+        select(func.count())
+        .select_from(notifications)
+        .where(notifications.c.user_id == user_id, notifications.c.seq > after)
+    )
+    return int(connection(tx).execute(query).scalar_one())

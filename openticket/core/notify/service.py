@@ -49,3 +49,19 @@ def notifications_of(tx: Transaction, user_id: str, after: int, limit: int) -> l
     if not 1 <= limit <= NOTIFICATIONS_LIMIT_MAX:
         raise InvalidInput(f"limit must be from 1 to {NOTIFICATIONS_LIMIT_MAX}", "limit")
     return repository.stream(tx, user_id, after, limit)
+
+
+def unread(tx: Transaction, user_id: str) -> int:
+    return repository.count_after(tx, user_id, repository.seen(tx, user_id))
+
+
+def mark_read(tx: Transaction, user_id: str, upto: int) -> int:
+    """The user has read their news up to `upto` (never back: a stale screen marking less
+    changes nothing); how many are unread after it."""
+    if upto < 0:
+        raise InvalidInput("upto must be a notification number, 0 or more", "upto")
+    latest = repository.latest_seq(tx, user_id)
+    before = repository.seen(tx, user_id)
+    if min(upto, latest) > before:
+        repository.save_seen(tx, user_id, min(upto, latest))
+    return unread(tx, user_id)

@@ -38,6 +38,14 @@ notifications = Table(
 )
 Index("ix_notify_notifications_user_seq", notifications.c.user_id, notifications.c.seq)
 
+# How far each user has read their stream (the TUI's unread count).
+readers = Table(
+    "notify_readers",
+    metadata,
+    Column("user_id", String(ID_LENGTH), primary_key=True),
+    Column("seen_seq", BigInteger, nullable=False),
+)
+
 # Who is on each side of an order (from order:created): whom its later news is for.
 order_parties = keyed_table(
     "notify_orders",

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from openticket.app import schemas
@@ -29,6 +29,14 @@ from openticket.server.routes.events import HEARTBEAT_SECONDS, EventFeed, stream
 router = APIRouter(tags=["notify"])
 MAX_AFTER = 2**62  # past any stream; keeps SQL integers in range
 POLL_SECONDS = 1.0
+
+
+class ReadUpTo(BaseModel):
+    upto: Annotated[int, Field(ge=0, le=MAX_AFTER)]
+
+
+class Unread(BaseModel):
+    unread: int
 
 
 class WatchCreate(BaseModel):
@@ -61,6 +69,17 @@ def notifications(
     limit: Annotated[int, Query(ge=1, le=NOTIFICATIONS_LIMIT_MAX)] = 100,
 ) -> list[schemas.Notification]:
     return api.notifications(token, after, limit)
+
+
+@router.get("/api/me/notifications/unread", operation_id="unread_notifications")
+def unread_notifications(api: ApiDep, token: TokenDep) -> Unread:
+    return Unread(unread=api.unread_notifications(token))
+
+
+@router.post("/api/me/notifications/read", operation_id="mark_notifications_read")
+def mark_notifications_read(body: ReadUpTo, api: ApiDep, token: TokenDep) -> Unread:
+    """You have read your news up to `upto` (a later mark never moves it back)."""
+    return Unread(unread=api.mark_notifications_read(token, body.upto))
 
 
 def _frame(notification: schemas.Notification) -> str:
