@@ -1,6 +1,6 @@
 """The notify domain: saved searches (watches) and the listings each has announced, each
 user's notifications and how far they have read them, and the parties of each order (whom its
-news is for).
+news is for; filled in from the orders made before).
 
 Revision ID: 0011
 Revises: 0010
@@ -74,6 +74,11 @@ def upgrade() -> None:
         sa.Column('ticket_id', sa.String(length=32), nullable=False),
         sa.Column('title', sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_notify_orders')),
+    )
+    # The orders made before: their later news (an expiry, a sale, a payout) is for someone.
+    op.execute(
+        "INSERT INTO notify_orders (id, buyer_id, seller_id, ticket_id, title) "
+        "SELECT id, user_id, seller_id, ticket_id, ticket_title FROM orders"
     )
 
 

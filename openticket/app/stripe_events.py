@@ -66,7 +66,7 @@ def _apply(tx: Transaction, kind: str, thing: Mapping[str, Any] | AccountState) 
     elif kind == "charge.refunded":
         intent = _text(thing, "payment_intent")
         if notifications.charge_refunded(tx, intent, _text(thing, "id")):
-            log.warning("payment %r was refunded at Stripe by hand: its payout is held", intent)
+            log.warning("payment %r was refunded at Stripe by hand: its payout is reversed", intent)
     elif kind == "charge.dispute.created":
         if thing.get("payment_intent"):  # none: a charge made outside PaymentIntents
             notifications.charge_disputed(tx, _text(thing, "payment_intent"))
@@ -94,14 +94,14 @@ class StripeEvents:
         if not isinstance(thing, Mapping):
             raise InvalidInput("Stripe event without data.object")
 
-        news: Mapping[str, Any] | AccountState = thing
+        news: Mapping[str, Any] | AccountState | None = thing
         if kind == "account.updated":
             news = self._account_now(_text(thing, "id"))
 
         def apply_once(tx: Transaction) -> bool:
             if not notifications.first_time(tx, event_id, kind):
                 return False
-            if kind in HANDLED:
+            if kind in HANDLED and news is not None:
                 _apply(tx, kind, news)
             return True
 
@@ -111,11 +111,12 @@ class StripeEvents:
             self._runtime.settle_payouts()
         return applied
 
-    def _account_now(self, account_ref: str) -> AccountState:
+    def _account_now(self, account_ref: str) -> AccountState | None:
         """The account as Stripe has it now, not as the event says: Stripe does not send
         events in order, and an older one must not undo a newer one (say, disable payouts
-        again). Stripe unreachable: a 503, and Stripe sends the event again later."""
+        again). None for an account that is gone. Stripe unreachable: a 503, and Stripe sends
+        the event again later."""
         try:
-            return self._runtime.provider.open_account("", account_ref)
+            return self._runtime.provider.account_state(account_ref)
         except OutcomeUnknown as unknown:
             raise Unavailable(str(unknown)) from None

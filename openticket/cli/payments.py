@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import webbrowser
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from openticket.app.schemas import ReconcileFinding
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.core.errors import InProgress
 
 app = typer.Typer(help="Check payments against the payment provider.", no_args_is_help=True)
 
 # `pay` when the card asks its holder to authenticate the payment (3-D Secure) first: the
 # order stays payable, and the payment completes once that is done.
 EXIT_ACTION_REQUIRED = 7
+WEB_SCHEMES = ("https", "http")
 
 
 @command
@@ -51,9 +54,11 @@ def pay(
                 "Your card asks you to authenticate this payment: open the page above, then "
                 f"run `openticket pay {order_id} --check` before the order expires."
             )
-        if web and payment.action_url:
-            webbrowser.open(payment.action_url)
+        if web and payment.action_url and urlsplit(payment.action_url).scheme in WEB_SCHEMES:
+            webbrowser.open(payment.action_url)  # a web page only, whatever a server sends
         raise typer.Exit(EXIT_ACTION_REQUIRED)
+    if payment.status == "pending":  # `--check` of a charge whose outcome is not known yet
+        raise typer.Exit(InProgress.exit_code)
 
 
 @app.command()

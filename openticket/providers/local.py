@@ -164,6 +164,9 @@ class LocalProvider:
         """No one to ask: a seller's local account is ready at once."""
         return AccountState(account_ref or f"acct_local_{user_id[:16]}", True, True)
 
+    def account_state(self, account_ref: str) -> AccountState | None:
+        return AccountState(account_ref, True, True)
+
     def transfer(
         self,
         account_ref: str,

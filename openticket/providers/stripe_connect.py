@@ -68,6 +68,20 @@ class StripeConnect:
             account.id, bool(account.charges_enabled), bool(account.payouts_enabled), url
         )
 
+    def account_state(self, account_ref: str) -> AccountState | None:
+        stripe = self._stripe
+        try:
+            account = self._client.v1.accounts.retrieve(account_ref)
+        except (stripe.InvalidRequestError, stripe.PermissionError) as gone:
+            if isinstance(gone, stripe.InvalidRequestError) and gone.http_status != 404:
+                raise self._unknown(gone) from None
+            return None  # deleted, or disconnected from this platform
+        except stripe.StripeError as error:
+            raise self._unknown(error) from None
+        return AccountState(
+            account.id, bool(account.charges_enabled), bool(account.payouts_enabled)
+        )
+
     def transfer(
         self,
         account_ref: str,

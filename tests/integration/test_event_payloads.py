@@ -63,6 +63,7 @@ def test_every_subject_is_written_in_its_declared_shape(
     api = make_api(provider=provider, order_ttl=60)
     seller = api.signup("seller@example.com", "long enough").token
     buyer = api.signup("buyer@example.com", "long enough").token
+    api.add_watch(buyer, "Show 1")  # a saved search: its match is an event too
     first, second, third, fourth, fifth, sixth = (
         api.create_ticket(seller, f"Show {n}", "10.00") for n in range(6)
     )

@@ -333,3 +333,52 @@ def test_orders_made_before_payouts_know_their_seller_after_the_upgrade(
             }
         assert orders == {open_id: seller, sold_id: seller}
         assert copies == {open_id: (seller, ticket_a), sold_id: (seller, ticket_b)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_orders_made_before_notifications_are_known_to_the_notify_domain(
+    tmp_path: Path, backend: str
+) -> None:
+    """0011: the later news of an order made before (its expiry, its sale, its payout) has
+    someone to go to: notify learns each order's buyer, seller, ticket and title."""
+    from alembic import command
+
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'm.db'}"
+            if backend == "sqlite"
+            else stack.enter_context(postgres_database())
+        )
+        engine = create_store_engine(url)
+        stack.callback(engine.dispose)
+        config = Config()
+        config.set_main_option("script_location", script_location())
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0010")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        order_id, ticket_id = new_id(), new_id()
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO orders (id, user_id, ticket_id, ticket_title, price_minor,"
+                    " currency, status, expires_at, version, payment_attempt, ticket_round,"
+                    " created_at, seller_id) VALUES (:id, :buyer, :ticket, 'Gala [/]', 100,"
+                    " 'USD', 'created', :now, 0, 0, 0, :now, :seller)"
+                ),
+                {
+                    "id": order_id,
+                    "buyer": "b" * 32,
+                    "ticket": ticket_id,
+                    "now": now,
+                    "seller": "s" * 32,
+                },
+            )
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT * FROM notify_orders")).all()
+        assert [tuple(row) for row in found] == [
+            (order_id, "b" * 32, "s" * 32, ticket_id, "Gala [/]")
+        ]

@@ -266,7 +266,7 @@ def test_a_reversal_stripe_refuses_is_tried_again_later_with_a_key_of_its_own(
     assert transfer["reversed"] is True
 
 
-def test_a_refund_made_by_hand_at_stripe_holds_the_payout_for_review(
+def test_a_refund_made_by_hand_at_stripe_reverses_the_payout(
     market: LocalApi, stripe_front: StripeFront, stripe_backend: LocalStripe, clock: ManualClock
 ) -> None:
     seller, _buyer, _order = _sale(market)
@@ -282,7 +282,7 @@ def test_a_refund_made_by_hand_at_stripe_holds_the_payout_for_review(
     assert StripeEvents(market.runtime).apply(event) is True
     clock.advance(HOUR)
 
-    assert market.payouts(seller)[0].status == "held"  # not paid for money given back
+    assert market.payouts(seller)[0].status == "reversed"  # not paid for money given back
     assert stripe_front.transfers == {}
     problems = [f.problem for f in market.reconcile_payments().findings]
     assert problems == ["completed order's charge is missing at the provider"]

@@ -16,6 +16,7 @@ from openticket.core.notify.tables import (
 )
 from openticket.core.ports import Transaction
 from openticket.store.insert_new import insert_new
+from openticket.store.locks import key_of, lock_key
 from openticket.store.rows import Reader
 from openticket.store.uow import connection
 
@@ -64,7 +65,8 @@ def count_watches(tx: Transaction, user_id: str) -> int:
 
 
 def all_watches(tx: Transaction) -> list[Watch]:
-    return [_watch(row) for row in connection(tx).execute(select(watches))]
+    query = select(watches).order_by(watches.c.user_id, watches.c.id)  # locks taken in order
+    return [_watch(row) for row in connection(tx).execute(query)]
 
 
 def remove_watch(tx: Transaction, user_id: str, watch_id: str) -> bool:
@@ -83,6 +85,13 @@ def first_hit(tx: Transaction, watch_id: str, ticket_id: str, round_: int) -> bo
     return insert_new(connection(tx), watch_hits, values)
 
 
+def lock_user(tx: Transaction, user_id: str) -> None:
+    """One writer at a time per user's stream and watches, until the transaction ends: on
+    PostgreSQL a user's notifications then commit in the order of their numbers (a reader
+    paging by number skips none), and the cap on watches holds under concurrent adds."""
+    lock_key(connection(tx), key_of("notify-user", user_id))
+
+
 def add_notification(
     tx: Transaction,
     notification_id: str,
@@ -92,6 +101,7 @@ def add_notification(
     source: str,
 ) -> bool:
     """Add to the user's stream; False if this source (an event) gave them one already."""
+    lock_user(tx, user_id)
     values = {
         "id": notification_id,
         "user_id": user_id,

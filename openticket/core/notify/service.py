@@ -26,6 +26,7 @@ def add_watch(
 ) -> Watch:
     text = check_search(search)
     limit, code = watch_terms(max_price, currency, default_currency)
+    repository.lock_user(tx, user_id)
     if repository.count_watches(tx, user_id) >= WATCHES_PER_USER:
         raise Conflict(f"You have {WATCHES_PER_USER} watches already: remove one first")
     watch = Watch(new_id(), user_id, text, limit, code, tx.now)

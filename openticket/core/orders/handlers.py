@@ -125,9 +125,11 @@ def _paid_order(tx: Transaction, order_id: str) -> Order:
 def on_payment_created(envelope: Envelope, tx: Transaction) -> None:
     payment = payload(envelope, events.PaymentMade)
     order = _paid_order(tx, payment["order_id"])
-    if order.is_open() and order.is_overdue(tx.now):
+    if order.is_open() and order.is_overdue(envelope.occurred_at):
         # Its window ended before the charge went through (an authentication finished too
-        # late): the expiry wins, and payments refunds the charge when it sees it.
+        # late): the expiry wins, and payments refunds the charge when it sees it. (When the
+        # charge was recorded, not when this handler runs: a worker that lags does not turn
+        # a payment made in time into a refund.)
         service.expire(tx, order)
     elif order.is_open():
         service.complete(tx, order, payment["id"])

@@ -26,14 +26,16 @@ def charge_finished(tx: Transaction, idempotency_key: str, result: ChargeResult)
 
 
 def charge_refunded(tx: Transaction, provider_ref: str, refund_ref: str) -> bool:
-    """A refund we asked for is done. One made at the provider by hand (its dashboard) of a
-    completed order's charge holds the seller's payout for a person to look at (reconcile
-    flags the charge); True then."""
+    """A refund we asked for is done. One made at the provider by hand (its dashboard), in
+    full or in part, of a completed order's charge: the seller is not paid for money given
+    back, so the order's payout is reversed (its transfer taken back if it was made), and
+    reconcile flags the order for a person; True then."""
     payment = repository.by_provider_ref(tx, provider_ref)
     if payment is not None and payment.status == REFUND_PENDING:
         service.record_refund(tx, payment.id, refund_ref)
     elif payment is not None and payment.status == SUCCEEDED:
-        return payouts.held_for_review(tx, payment.order_id)
+        payouts.on_order_refunded(tx, payment.order_id)
+        return True
     return False
 
 

@@ -106,6 +106,11 @@ class PaymentProvider(Protocol):
         """The seller's payout account: made on the first call (`account_ref` None), else
         the state of the one made before. Raises OutcomeUnknown when it cannot be reached."""
 
+    def account_state(self, account_ref: str) -> AccountState | None:
+        """A seller's account as the provider now has it (no onboarding link made); None when
+        it is gone or no longer connected to this platform. Raises OutcomeUnknown when the
+        provider cannot be asked."""
+
     def transfer(
         self,
         account_ref: str,

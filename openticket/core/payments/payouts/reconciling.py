@@ -6,6 +6,7 @@ takes back a transfer kept for a reversed payout; the rest is flagged for a pers
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from functools import partial
 
@@ -13,8 +14,15 @@ from openticket.core.errors import Unavailable
 from openticket.core.payments.model import Finding, Reconciliation
 from openticket.core.payments.payouts import repository, service
 from openticket.core.payments.payouts.model import HELD, RELEASED, REVERSED, Payout
-from openticket.core.payments.provider import OutcomeUnknown, PaymentProvider, TransferRecord
+from openticket.core.payments.provider import (
+    OutcomeUnknown,
+    PaymentProvider,
+    TransferRecord,
+    TransferRefused,
+)
 from openticket.core.ports import UnitOfWork
+
+log = logging.getLogger("openticket.payouts")
 
 FLAGGED = "flagged for manual review"
 _RECORD_RELEASE = "record the release"
@@ -103,7 +111,10 @@ def _repair(uow: UnitOfWork, provider: PaymentProvider, payout: Payout, found: F
         uow.transact(partial(service.transfer_reversed, transfer_ref=ref))
     elif found.action == _REVERSE:
         try:
-            provider.reverse_transfer(ref, f"reversal-{payout.id}")
+            provider.reverse_transfer(ref, payout.reversal_key)
+        except TransferRefused as refused:  # the seller's balance is short: not fixed now
+            log.error("payout %s: reconcile's reversal was refused: %s", payout.id, refused)
+            return 0
         except OutcomeUnknown as unknown:
             raise Unavailable(str(unknown)) from None
     return 1

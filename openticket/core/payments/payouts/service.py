@@ -225,17 +225,6 @@ def disputed(tx: Transaction, order_id: str) -> None:
     repository.hold_account(tx, payout.seller_id, True, tx.now)
 
 
-def held_for_review(tx: Transaction, order_id: str) -> bool:
-    """The order's charge was refunded behind our back: its payout, if not released yet,
-    stays held until a person has looked (as for a dispute that is never closed). True if
-    one is held so."""
-    payout = repository.of_order(tx, order_id)
-    if payout is None or payout.status != HELD or payout.disputed:
-        return False
-    repository.save(tx, replace(payout, disputed=True), tx.now)
-    return True
-
-
 def dispute_closed(tx: Transaction, order_id: str, won: bool) -> None:
     """Won: the payout and the seller's others go on as before. Lost: the buyer got the money
     back, so nothing is owed (a released payout's transfer is taken back)."""
