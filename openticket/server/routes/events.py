@@ -24,6 +24,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from openticket.app import schemas
@@ -94,9 +95,20 @@ def stream_position(text: str | None, fallback: int) -> int:
     return int(value)
 
 
-def _frame(event: schemas.Event) -> str:
-    body = json.dumps(event.model_dump(mode="json"), ensure_ascii=False)
-    return f"id: {event.seq}\nevent: {event.subject}\ndata: {body}\n\n"
+def sse_frame(position: int, name: str, item: BaseModel) -> str:
+    """One server-sent event: its `id` the position a reconnecting client resumes after."""
+    body = json.dumps(item.model_dump(mode="json"), ensure_ascii=False)
+    return f"id: {position}\nevent: {name}\ndata: {body}\n\n"
+
+
+def sse_response(body: AsyncIterator[str], opened: contextlib.ExitStack) -> StreamingResponse:
+    """The stream; what it holds open (`opened`) is let go when it ends or never starts."""
+    weakref.finalize(body, opened.close)
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get(
@@ -144,7 +156,7 @@ async def stream(
                     for event in batch:
                         position = event.seq
                         if event.subject in PUBLIC_SUBJECTS:
-                            yield _frame(event)
+                            yield sse_frame(event.seq, event.subject, event)
                             sent += 1
                             if limit is not None and sent >= limit:
                                 return
@@ -162,13 +174,7 @@ async def stream(
                     idle = 0.0
                     yield ": keep-alive\n\n"
 
-    body = frames()
-    weakref.finalize(body, opened.close)  # also when the response never started it
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(frames(), opened)
 
 
 async def _signed_in(api: Api, token: str) -> bool:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -24,7 +22,13 @@ from openticket.app import schemas
 from openticket.core.errors import NotSignedIn
 from openticket.core.notify.model import NOTIFICATIONS_LIMIT_MAX
 from openticket.server.deps import ApiDep, TokenDep
-from openticket.server.routes.events import HEARTBEAT_SECONDS, EventFeed, stream_position
+from openticket.server.routes.events import (
+    HEARTBEAT_SECONDS,
+    EventFeed,
+    sse_frame,
+    sse_response,
+    stream_position,
+)
 
 router = APIRouter(tags=["notify"])
 MAX_AFTER = 2**62  # past any stream; keeps SQL integers in range
@@ -82,11 +86,6 @@ def mark_notifications_read(body: ReadUpTo, api: ApiDep, token: TokenDep) -> Unr
     return Unread(unread=api.mark_notifications_read(token, body.upto))
 
 
-def _frame(notification: schemas.Notification) -> str:
-    body = json.dumps(notification.model_dump(mode="json"), ensure_ascii=False)
-    return f"id: {notification.seq}\nevent: {notification.kind}\ndata: {body}\n\n"
-
-
 @router.get(
     "/api/me/events",
     operation_id="my_events",
@@ -119,7 +118,7 @@ async def my_events(
             while True:
                 for notification in batch:
                     position = notification.seq
-                    yield _frame(notification)
+                    yield sse_frame(notification.seq, notification.kind, notification)
                 if len(batch) == NOTIFICATIONS_LIMIT_MAX:
                     batch = await _page(api, token, position) or []
                     continue
@@ -137,13 +136,7 @@ async def my_events(
                     idle = 0.0
                     yield ": keep-alive\n\n"
 
-    body = frames()
-    weakref.finalize(body, opened.close)  # also when the response never started it
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(frames(), opened)
 
 
 async def _page(api: ApiDep, token: str, after: int) -> list[schemas.Notification] | None:
