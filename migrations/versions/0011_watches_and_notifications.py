@@ -49,6 +49,7 @@ def upgrade() -> None:
         ),
         sa.Column('id', sa.String(length=32), nullable=False),
         sa.Column('user_id', sa.String(length=32), nullable=False),
+        sa.Column('number', sa.BigInteger(), nullable=False),
         sa.Column('kind', sa.String(length=40), nullable=False),
         sa.Column('data', sa.Text(), nullable=False),
         sa.Column('source', sa.String(length=80), nullable=False),
@@ -56,9 +57,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('seq', name=op.f('pk_notify_notifications')),
         sa.UniqueConstraint('id', name=op.f('uq_notify_notifications_id')),
         sa.UniqueConstraint('source', 'user_id', name='uq_notify_notifications_source_user'),
-    )
-    op.create_index(
-        'ix_notify_notifications_user_seq', 'notify_notifications', ['user_id', 'seq']
+        sa.UniqueConstraint('user_id', 'number', name='uq_notify_notifications_user_number'),
     )
     op.create_table(
         'notify_readers',
@@ -85,7 +84,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('notify_orders')
     op.drop_table('notify_readers')
-    op.drop_index('ix_notify_notifications_user_seq', table_name='notify_notifications')
     op.drop_table('notify_notifications')
     op.drop_table('notify_watch_hits')
     op.drop_index(op.f('ix_notify_watches_user_id'), table_name='notify_watches')

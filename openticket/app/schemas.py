@@ -81,7 +81,7 @@ class Watch(Public):
 
 
 class Notification(Public):
-    seq: int  # the position in the user's stream (`--after`, SSE's Last-Event-ID)
+    seq: int  # its number in your stream, 1, 2, 3… (`--after`, SSE's Last-Event-ID)
     id: str
     kind: str  # watch:matched | order:expired | order:voided | ticket:sold | payout:updated
     data: dict[str, Any]

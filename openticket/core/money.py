@@ -71,8 +71,9 @@ def exponent(currency: str) -> int:
 def normalize_currency(text: str | None, field: str = "currency") -> str:
     code = (text or "").strip().upper()
     if code not in CURRENCIES:
+        shown = text if text is None or len(text) <= 12 else text[:12] + "…"
         raise InvalidInput(
-            f"Unknown or unsupported currency {text!r}: "
+            f"Unknown or unsupported currency {shown!r}: "
             f"use one of {', '.join(SUPPORTED_CURRENCIES)}",
             field,
         )

@@ -157,6 +157,12 @@ def test_a_signed_in_client_follows_its_news_as_server_sent_events(tmp_path: Pat
             assert [e["id"] for e in again] == [seen[1]["id"]]
             bad = client.get("/api/me/events", headers=auth | {"Last-Event-ID": "x"})
             assert bad.status_code == 400
+            empty = auth | {"Last-Event-ID": ""}  # names no event: from the start
+            with client.stream(
+                "GET", "/api/me/events", headers=empty, params={"follow": "false"}
+            ) as stream:
+                assert stream.status_code == 200
+                assert len(_read_events(stream, 10, timeout=PATIENCE_SECONDS)) == 2
             assert (
                 client.get("/api/me/notifications", headers=auth).json()[0]["seq"] == seen[0]["id"]
             )

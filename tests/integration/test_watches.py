@@ -211,3 +211,24 @@ def test_an_event_delivered_again_adds_no_news(market: LocalApi) -> None:
 
 def clock_of(api: LocalApi) -> Any:
     return api.runtime.uow.clock()
+
+
+def test_each_user_s_stream_is_numbered_on_its_own(market: LocalApi) -> None:
+    """A number shared by everyone would let a user count other people's news."""
+    seller, early, late = _people(market, "seller", "early", "late")
+    market.add_watch(early, "show")
+    for n in range(3):
+        market.create_ticket(seller, f"Show {n}", "10.00")
+    market.add_watch(late, "show")
+    market.create_ticket(seller, "Show 3", "10.00")
+    assert [n.seq for n in market.notifications(early)] == [1, 2, 3, 4]
+    assert [n.seq for n in market.notifications(late)] == [1]
+    assert market.mark_notifications_read(late, 1) == 0
+    assert market.unread_notifications(early) == 4
+
+
+def test_a_long_unknown_currency_is_not_echoed_back_whole(market: LocalApi) -> None:
+    [user] = _people(market, "user")
+    with pytest.raises(InvalidInput) as refused:
+        market.add_watch(user, "opera", None, "e" * 10_000)
+    assert len(refused.value.message) < 200

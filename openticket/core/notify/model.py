@@ -95,7 +95,7 @@ class OrderParties(NamedTuple):
 
 @dataclass(frozen=True)
 class Notification:
-    seq: int  # the user's stream position (`--after`, SSE's Last-Event-ID)
+    seq: int  # its number in its user's stream, 1, 2, 3… (`--after`, SSE's Last-Event-ID)
     id: str
     user_id: str
     kind: str

@@ -28,9 +28,10 @@ _WATCHES_OF = (
 _STREAM = (
     select(notifications)
     .where(
-        notifications.c.user_id == bindparam("user_id"), notifications.c.seq > bindparam("after")
+        notifications.c.user_id == bindparam("user_id"),
+        notifications.c.number > bindparam("after"),
     )
-    .order_by(notifications.c.seq)
+    .order_by(notifications.c.number)
 )
 
 
@@ -101,10 +102,11 @@ def add_notification(
     source: str,
 ) -> bool:
     """Add to the user's stream; False if this source (an event) gave them one already."""
-    lock_user(tx, user_id)
+    lock_user(tx, user_id)  # the next number is this one's until the transaction ends
     values = {
         "id": notification_id,
         "user_id": user_id,
+        "number": latest_seq(tx, user_id) + 1,
         "kind": kind,
         "data": json.dumps(data, separators=(",", ":")),
         "source": source,
@@ -116,7 +118,9 @@ def add_notification(
 def stream(tx: Transaction, user_id: str, after: int, limit: int) -> list[Notification]:
     rows = connection(tx).execute(_STREAM.limit(limit), {"user_id": user_id, "after": after})
     return [
-        Notification(row.seq, row.id, row.user_id, row.kind, json.loads(row.data), row.created_at)
+        Notification(
+            row.number, row.id, row.user_id, row.kind, json.loads(row.data), row.created_at
+        )
         for row in rows
     ]
 
@@ -141,7 +145,7 @@ def parties(tx: Transaction, order_id: str) -> OrderParties | None:
 
 
 def latest_seq(tx: Transaction, user_id: str) -> int:
-    query = select(func.max(notifications.c.seq)).where(notifications.c.user_id == user_id)
+    query = select(func.max(notifications.c.number)).where(notifications.c.user_id == user_id)
     found: int | None = connection(tx).execute(query).scalar()
     return found or 0
 
@@ -163,6 +167,6 @@ def count_after(tx: Transaction, user_id: str, after: int) -> int:
     query = (
         select(func.count())
         .select_from(notifications)
-        .where(notifications.c.user_id == user_id, notifications.c.seq > after)
+        .where(notifications.c.user_id == user_id, notifications.c.number > after)
     )
     return int(connection(tx).execute(query).scalar_one())

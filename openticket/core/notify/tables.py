@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, UniqueConstraint
 
 from openticket.store.columns import ID_LENGTH, keyed_table, serial
 from openticket.store.db import UTCDateTime, metadata
@@ -22,21 +22,23 @@ watch_hits = Table(
     Column("round", Integer, primary_key=True),
 )
 
-# Each user's stream: one row per piece of news, in the order it arrived.
+# Each user's stream: one row per piece of news, in the order it arrived, numbered 1, 2, 3…
+# per user (a number shared by everyone would let a user count others' news).
 notifications = Table(
     "notify_notifications",
     metadata,
     serial("seq"),
     Column("id", String(ID_LENGTH), nullable=False, unique=True),
     Column("user_id", String(ID_LENGTH), nullable=False),
+    Column("number", BigInteger, nullable=False),
     Column("kind", String(40), nullable=False),
     Column("data", Text, nullable=False),  # JSON
     # The event it came from: a redelivered event makes no second notification.
     Column("source", String(80), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("source", "user_id", name="uq_notify_notifications_source_user"),
+    UniqueConstraint("user_id", "number", name="uq_notify_notifications_user_number"),
 )
-Index("ix_notify_notifications_user_seq", notifications.c.user_id, notifications.c.seq)
 
 # How far each user has read their stream (the TUI's unread count).
 readers = Table(

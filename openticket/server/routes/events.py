@@ -87,7 +87,7 @@ class EventFeed:
 
 def stream_position(text: str | None, fallback: int) -> int:
     """`Last-Event-ID`, an event's position: ASCII digits within the log's range."""
-    if text is None:
+    if text is None or not text.strip():  # an empty header names no event
         return fallback
     value = text.strip()
     if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_SEQ:

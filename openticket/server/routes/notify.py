@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from openticket.app import schemas
@@ -36,7 +36,7 @@ POLL_SECONDS = 1.0
 
 
 class ReadUpTo(BaseModel):
-    upto: Annotated[int, Field(ge=0, le=MAX_AFTER)]
+    upto: Annotated[StrictInt, Field(ge=0, le=MAX_AFTER)]
 
 
 class Unread(BaseModel):
