@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import webbrowser
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 
-from openticket.app.schemas import ReconcileFinding
 from openticket.cli import render
 from openticket.cli.context import Cli, command
 from openticket.core.errors import InProgress
+
+if TYPE_CHECKING:  # the CLI loads no pydantic until a command needs it
+    from openticket.app.schemas import ReconcileFinding
 
 app = typer.Typer(help="Check payments against the payment provider.", no_args_is_help=True)
 
