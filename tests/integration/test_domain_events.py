@@ -256,7 +256,7 @@ def test_a_consumer_that_applied_an_event_is_not_given_it_again(market: Market) 
     assert len(_outbox(market, "audit:seen")) == 1  # `seen` was not given it twice
     with market.engine.connect() as conn:
         inbox = conn.execute(select(outbox.processed_events.c.consumer)).scalars().all()
-    assert sorted(inbox) == ["flaky", "orders", "seen"]
+    assert sorted(inbox) == ["flaky", "notify", "orders", "seen"]
 
 
 def test_a_clean_pass_writes_no_inbox_rows(market: Market) -> None:
