@@ -46,7 +46,9 @@ app.add_typer(payments.app, name="payments")
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(watch.app, name="watch")
-app.command("notifications")(notifications.notifications)
+app.command("notifications", short_help="Your news: watch hits, sales, payouts.")(
+    notifications.notifications
+)
 app.command("verify")(codes.verify)
 app.add_typer(codes.checkin_app, name="checkin")
 app.add_typer(events.app, name="events")

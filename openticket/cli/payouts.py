@@ -33,8 +33,10 @@ def payouts(
 @app.command("list")
 @command
 def list_payouts(cli: Cli) -> None:
-    """Each sale's payout: gross, the platform's fee, net, and whether it is held, released
-    or reversed (held until the ticket is checked in or OPENTICKET_PAYOUT_HOLD passes)."""
+    """What each sale owes you.
+
+    Gross, the platform's fee, net, and whether it is held, released or reversed (held until
+    the ticket is checked in or OPENTICKET_PAYOUT_HOLD passes)."""
     found = cli.api.payouts(cli.token())
     render.print_json(found) if cli.as_json else render.payouts(found)
 
@@ -45,7 +47,9 @@ def onboard(
     cli: Cli,
     web: Annotated[bool, typer.Option("--web", help="Open the onboarding link.")] = False,
 ) -> None:
-    """Make your payout account (with Stripe: prints the link to finish onboarding)."""
+    """Make your payout account.
+
+    With Stripe, prints the link to finish onboarding."""
     account = cli.api.onboard(cli.token())
     if cli.as_json:
         render.print_json(account)

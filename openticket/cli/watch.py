@@ -11,6 +11,7 @@ from openticket.cli.context import Cli, command
 
 app = typer.Typer(
     help="Saved searches: be told once of each new listing that matches.",
+    short_help="Saved searches for new listings.",
     no_args_is_help=True,
 )
 
@@ -33,8 +34,10 @@ def add(
         ),
     ] = None,
 ) -> None:
-    """Watch for listings: each new one that matches (listed, listed again, its price dropped
-    into range, or back on sale after an order ended) is news to you once (`notifications`)."""
+    """Watch for new listings.
+
+    Each new one that matches (listed, listed again, its price dropped into range, or back
+    on sale after an order ended) is news to you once (`openticket notifications`)."""
     watch = cli.api.add_watch(cli.token(), search, max_price, currency)
     render.print_json(watch) if cli.as_json else render.watches([watch])
 

@@ -62,7 +62,17 @@ def test_help_is_plain_to_read(people: Callable[..., User]) -> None:
     assert not _options(person, "serve") & {"--server", "--json"}
     assert _options(person, "tui") & {"--server", "--json"} == {"--server"}
     assert "--json" in person.run("--help").stdout  # before any command too
-    groups = (["tickets"], ["orders"], ["auth"], ["payments"], ["events"], ["db"], ["wallet"])
+    groups = (
+        ["tickets"],
+        ["orders"],
+        ["auth"],
+        ["payments"],
+        ["events"],
+        ["db"],
+        ["wallet"],
+        ["watch"],
+        ["payouts"],
+    )
     for group in ([], *groups, ["checkin"], ["checkin", "staff"]):
         listed = person.run(*group, "--help", env={"COLUMNS": "80"}).stdout
         commands = listed.split("Commands:")[1].splitlines()

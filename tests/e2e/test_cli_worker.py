@@ -39,7 +39,7 @@ def test_worker_refuses_bad_domains(people: Callable[..., User]) -> None:
         "errors": [
             {
                 "message": "Unknown domain bogus: use any of auth, tickets, orders, payments, "
-                "expiration",
+                "expiration, notify",
                 "field": "domains",
             }
         ]
