@@ -55,6 +55,7 @@ class OpenticketApp(App[None]):
         self.email: str | None = None
         self.unread = 0
         self._news_seen: tuple[str, int] | None = None  # (token, newest seq toasted)
+        self.news_looks = 0  # looks for news finished (tests wait on it)
 
     def on_mount(self) -> None:
         self.push_screen(MarketScreen(self.session))
@@ -87,6 +88,7 @@ class OpenticketApp(App[None]):
     def _news_arrived(self, token: str, newest: int, unread: int, fresh: list[Any]) -> None:
         self._news_seen = (token, newest)
         self.unread = unread
+        self.news_looks += 1
         for notification in fresh[-3:]:  # a burst shows its last few; the screen has all
             text = describe(notification.kind, notification.data)
             self.notify(text, title="openticket", markup=False, timeout=8)

@@ -52,7 +52,7 @@ async def test_news_from_before_the_app_started_is_counted_not_toasted(market: M
     app = market.app()
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: "1 unread (N)" in app.sub_title)
+        looks = app.news_looks
         app.look_for_news()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await until(pilot, lambda: app.news_looks > looks)  # a look ended after this one began
         assert _toasts(app) == []
