@@ -100,14 +100,7 @@ def waiting_for_authentication(
         waiting = service.awaiting_authentication(tx, user_id, order_id)
     if waiting is None:
         return None
-    assert waiting.provider_ref is not None
-    try:
-        result = provider.charge_outcome(waiting.provider_ref)
-        if result.needs_action and waiting.source != source:
-            result = provider.cancel_charge(waiting.provider_ref, _cancel_key(waiting))
-    except Exception as error:
-        raise _unavailable(error) from None
-    finished = uow.transact(partial(service.finish_payment, payment_id=waiting.id, result=result))
+    finished = _ask_again(uow, provider, waiting, give_up=waiting.source != source)
     return None if finished.status == FAILED else finished
 
 
@@ -118,12 +111,22 @@ def check(uow: UnitOfWork, provider: PaymentProvider, user_id: str, order_id: st
         latest = service.latest_attempt(tx, user_id, order_id)
     if latest.status != REQUIRES_ACTION:
         return latest
-    assert latest.provider_ref is not None
+    return _ask_again(uow, provider, latest, give_up=False)
+
+
+def _ask_again(
+    uow: UnitOfWork, provider: PaymentProvider, waiting: Payment, *, give_up: bool
+) -> Payment:
+    """Finish an attempt that waits for authentication as the provider now tells it (with
+    `give_up`, one still waiting is cancelled there first)."""
+    assert waiting.provider_ref is not None
     try:
-        result = provider.charge_outcome(latest.provider_ref)
+        result = provider.charge_outcome(waiting.provider_ref)
+        if result.needs_action and give_up:
+            result = provider.cancel_charge(waiting.provider_ref, _cancel_key(waiting))
     except Exception as error:
         raise _unavailable(error) from None
-    return uow.transact(partial(service.finish_payment, payment_id=latest.id, result=result))
+    return uow.transact(partial(service.finish_payment, payment_id=waiting.id, result=result))
 
 
 def _cancel_key(payment: Payment) -> str:
@@ -204,6 +207,7 @@ def settle_refunds(uow: UnitOfWork, provider: PaymentProvider) -> int:
 def _give_up_cancelled(uow: UnitOfWork, provider: PaymentProvider) -> int:
     with uow.read() as tx:
         due = service.cancellations_due(tx)
+    settled = 0
     for payment in due:
         assert payment.provider_ref is not None
         try:
@@ -212,4 +216,5 @@ def _give_up_cancelled(uow: UnitOfWork, provider: PaymentProvider) -> int:
             log.warning("cancelling payment %s postponed: %s", payment.id, unknown)
             continue
         uow.transact(partial(service.finish_payment, payment_id=payment.id, result=result))
-    return len(due)
+        settled += 1
+    return settled
