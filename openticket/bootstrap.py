@@ -258,7 +258,7 @@ def hosting(settings: Settings, domains: str) -> LocalApi:
     hosted = parse_domains(domains)
     # A process that serves others checks every setting before it starts: its clients could
     # not fix one.
-    _ = settings.order_ttl, settings.currency
+    _ = settings.order_ttl, settings.offer_ttl, settings.currency
     return bootstrap(
         settings, Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted)
     )

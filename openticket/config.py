@@ -18,6 +18,7 @@ ENV_HOME = "OPENTICKET_HOME"
 ENV_DB = "OPENTICKET_DB"
 ENV_SERVER = "OPENTICKET_SERVER"
 ENV_ORDER_TTL = "OPENTICKET_ORDER_TTL"
+ENV_OFFER_TTL = "OPENTICKET_OFFER_TTL"
 ENV_CURRENCY = "OPENTICKET_CURRENCY"
 ENV_PASSWORD = "OPENTICKET_PASSWORD"
 ENV_STRIPE_API_KEY = "OPENTICKET_STRIPE_API_KEY"
@@ -39,6 +40,7 @@ ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration", "notify")
 # in the same breath as the change that made it.
 UNAWAITED_DOMAINS = ("notify",)
 DEFAULT_ORDER_TTL = 900
+DEFAULT_OFFER_TTL = 300
 DEFAULT_CURRENCY = "USD"
 DEFAULT_STRIPE_TIMEOUT = 30.0
 DEFAULT_NATS_STREAM = "OPENTICKET"
@@ -59,6 +61,7 @@ class Settings:
     # As set (the environment's text): checked by the commands that use them, so that a typo
     # in one does not stop `tickets list`.
     order_ttl_setting: str | None = None
+    offer_ttl_setting: str | None = None
     currency_setting: str | None = None
     resale_cap_setting: str | None = None
     platform_fee_setting: str | None = None
@@ -91,6 +94,7 @@ class Settings:
             db_url=db_url,
             server=server or env.get(ENV_SERVER) or None,
             order_ttl_setting=env.get(ENV_ORDER_TTL),
+            offer_ttl_setting=env.get(ENV_OFFER_TTL),
             currency_setting=env.get(ENV_CURRENCY),
             resale_cap_setting=env.get(ENV_RESALE_CAP),
             platform_fee_setting=env.get(ENV_PLATFORM_FEE),
@@ -109,7 +113,12 @@ class Settings:
     @property
     def order_ttl(self) -> int:
         """Seconds an order holds its ticket."""
-        return _order_ttl(self.order_ttl_setting)
+        return _ttl(self.order_ttl_setting, ENV_ORDER_TTL, DEFAULT_ORDER_TTL)
+
+    @property
+    def offer_ttl(self) -> int:
+        """Seconds a waitlist's offer holds its ticket for the one it is offered to."""
+        return _ttl(self.offer_ttl_setting, ENV_OFFER_TTL, DEFAULT_OFFER_TTL)
 
     @property
     def currency(self) -> str:
@@ -207,12 +216,12 @@ def _default_home() -> str:
     return user_data_dir("openticket", appauthor=False)
 
 
-def _order_ttl(text: str | None) -> int:
-    what = f"{ENV_ORDER_TTL}={text!r} must be a whole"
+def _ttl(text: str | None, name: str, default: int) -> int:
+    what = f"{name}={text!r} must be a whole"
     try:
-        return int(_seconds(text, DEFAULT_ORDER_TTL, int, 1, 7 * 24 * 3600, what))
+        return int(_seconds(text, default, int, 1, 7 * 24 * 3600, what))
     except InvalidInput as error:
-        raise InvalidInput(error.message, ENV_ORDER_TTL) from None
+        raise InvalidInput(error.message, name) from None
 
 
 def _webhook_secrets(text: str | None) -> tuple[str, ...]:

@@ -21,4 +21,9 @@ def describe(kind: str, news: dict[str, Any]) -> str:
         return f"Sold: {title} (order {news['order_id']})"
     if kind == "payout:updated":
         return f"Payout for {title} (order {news['order_id']}): {news['status']}"
+    if kind == "waitlist:offered":
+        order, ends = news["order_id"], news["expires_at"]
+        return f"Your turn: {title} is yours as order {order} until {ends}: pay it to keep it"
+    if kind == "waitlist:offer_expired":
+        return f"Your offer of {title} (order {news['order_id']}) ended unpaid"
     return kind

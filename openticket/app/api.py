@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Transfer,
         User,
         Verification,
+        WaitlistEntry,
         WalletEntry,
         Watch,
     )
@@ -221,6 +222,17 @@ class Api(Protocol):
     def watches(self, token: str | None) -> list[Watch]: ...
 
     def remove_watch(self, token: str | None, watch_id: str) -> None: ...
+
+    # -- waitlists (app/waitlist.py) --------------------------------------------------------
+    def join_waitlist(self, token: str | None, ticket_id: str) -> WaitlistEntry:
+        """Stand in line for a reserved ticket: if its order ends unpaid, the first in line
+        is offered it as an order of their own (for OPENTICKET_OFFER_TTL seconds)."""
+
+    def leave_waitlist(self, token: str | None, ticket_id: str) -> WaitlistEntry:
+        """Leave the line (an offer you hold goes to the next)."""
+
+    def waitlist(self, token: str | None) -> list[WaitlistEntry]:
+        """Your lines, newest first, with your place in each."""
 
     def notifications(
         self, token: str | None, after: int = 0, limit: int = 100

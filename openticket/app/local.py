@@ -24,6 +24,7 @@ from openticket.app.views import (
     ticket_view,
     user_view,
 )
+from openticket.app.waitlist import WaitlistCalls
 from openticket.app.wallet import WalletCalls
 from openticket.core.auth import service as auth
 from openticket.core.auth.model import User, clean_display_name
@@ -41,7 +42,7 @@ from openticket.core.tickets.query import TicketQuery
 EVENTS_LIMIT_MAX = 5000
 
 
-class LocalApi(WalletCalls, PayoutCalls, NotifyCalls):
+class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls):
     def __init__(
         self,
         runtime: Runtime,

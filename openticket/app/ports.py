@@ -101,6 +101,11 @@ class Terms(Protocol):
         ...
 
     @property
+    def offer_ttl(self) -> int:
+        """Seconds a waitlist's offer holds its ticket for the one it is offered to."""
+        ...
+
+    @property
     def currency(self) -> str:
         """The currency of a listing that names none."""
         ...
@@ -122,6 +127,7 @@ DEFAULT_PAYOUT_TERMS = PayoutTerms(Decimal(5), timedelta(days=7))
 @dataclass(frozen=True)
 class FixedTerms:
     order_ttl: int = 900
+    offer_ttl: int = 300
     currency: str = "USD"
     resale_cap_percent: int = 110
     payout_terms: PayoutTerms = DEFAULT_PAYOUT_TERMS

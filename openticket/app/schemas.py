@@ -80,6 +80,21 @@ class Watch(Public):
     created_at: str
 
 
+class WaitlistEntry(Public):
+    """Your place in a reserved ticket's line. `status`: waiting (`place` 1 is next), offered
+    (the ticket is yours as order `order_id` until `offer_expires_at`: pay it), bought,
+    passed (the offer ended unpaid), left, or closed (sold to someone else)."""
+
+    id: str
+    ticket_id: str
+    title: str
+    status: str
+    place: int | None
+    order_id: str | None
+    offer_expires_at: str | None
+    joined_at: str
+
+
 class Notification(Public):
     seq: int  # its number in your stream, 1, 2, 3… (`--after`, SSE's Last-Event-ID)
     id: str

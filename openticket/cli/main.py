@@ -22,6 +22,7 @@ from openticket.cli import (
     serve,
     tickets,
     tui,
+    waitlist,
     wallet,
     watch,
     worker,
@@ -46,6 +47,7 @@ app.add_typer(payments.app, name="payments")
 app.add_typer(wallet.app, name="wallet")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(watch.app, name="watch")
+app.add_typer(waitlist.app, name="waitlist")
 app.command("notifications", short_help="Your news: watch hits, sales, payouts.")(
     notifications.notifications
 )

@@ -254,6 +254,26 @@ def watches(items: Sequence[BaseModel]) -> None:
     _table("Watches", ["Id", "Search", "At most", "Since"], rows)
 
 
+def _waitlist_status(entry: Any) -> str:
+    if entry.status == "waiting":
+        return f"waiting, place {entry.place}"
+    if entry.status == "offered":
+        ends = shown_time(entry.offer_expires_at) if entry.offer_expires_at else ""
+        return f"offered: pay order {entry.order_id} by {ends}"
+    return str(entry.status)
+
+
+def waitlist(items: Sequence[BaseModel]) -> None:
+    if not items:
+        _console().print("No waitlists: `openticket waitlist join TICKET_ID` joins a line.")
+        return
+    rows = []
+    for item in items:
+        e: Any = item
+        rows.append([e.ticket_id, e.title, _waitlist_status(e), shown_time(e.joined_at)])
+    _table("Waitlists", ["Ticket", "Title", "Status", "Joined"], rows)
+
+
 def payout_account(item: BaseModel) -> None:
     a: Any = item
     if not a.onboarded:

@@ -15,6 +15,7 @@ from openticket.app import schemas
 from openticket.app.api import OrderRequest
 from openticket.client.remote_notify import RemoteNotifyCalls
 from openticket.client.remote_payouts import RemotePayoutCalls
+from openticket.client.remote_waitlist import RemoteWaitlistCalls
 from openticket.client.remote_wallet import RemoteWalletCalls
 from openticket.core.errors import (
     Conflict,
@@ -43,7 +44,7 @@ _BY_STATUS: dict[int, type[DomainError]] = {
 RETRY_ATTEMPTS = 3
 
 
-class RemoteApi(RemoteWalletCalls, RemotePayoutCalls, RemoteNotifyCalls):
+class RemoteApi(RemoteWalletCalls, RemotePayoutCalls, RemoteNotifyCalls, RemoteWaitlistCalls):
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self._base = base_url.rstrip("/")
         self._client = httpx.Client(base_url=self._base, timeout=timeout)

@@ -33,6 +33,9 @@ TICKET_ORDER_REFUSED: Final = "ticket:order_refused"
 TICKET_SALE_REFUNDED: Final = "ticket:sale_refunded"  # its seller undid a sale: back to them
 PAYOUT_UPDATED: Final = "payout:updated"  # a seller's payout was made, released or reversed
 WATCH_MATCHED: Final = "watch:matched"  # a listing appeared that a saved search asks for
+# A ticket's order ended and the ticket went, as an order of their own, to the first in its line.
+WAITLIST_OFFERED: Final = "waitlist:offered"
+WAITLIST_OFFER_EXPIRED: Final = "waitlist:offer_expired"  # that order's window passed unpaid
 
 EventData = Mapping[str, Any]
 
@@ -80,7 +83,13 @@ class OrderChange(TypedDict):
     ticket: TicketRef
 
 
-class OrderCancelled(OrderChange):
+class _OfferedTo(TypedDict, total=False):
+    # The order its ticket went to straight away: the first in the ticket's waitlist (the
+    # ticket is not back on sale in between). Only then.
+    offered_to: str
+
+
+class OrderCancelled(OrderChange, _OfferedTo):
     # "cancelled", "expired", "refused" (TICKET_ORDER_REFUSED) or "refunded" (its seller
     # refunded the sale: TICKET_SALE_REFUNDED)
     reason: str
@@ -159,6 +168,15 @@ class WatchMatched(TypedDict):
     round: int  # the listing (TicketChanged.round): announced once per watch
 
 
+class WaitlistOffer(TypedDict):
+    """waitlist:offered, waitlist:offer_expired."""
+
+    ticket_id: str
+    order_id: str  # the offer: an order of the waiter's own
+    user_id: str  # the waiter (as an order's events name its buyer)
+    expires_at: str  # ISO 8601 UTC: the offer's end
+
+
 PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     TICKET_CREATED: TicketChanged,
     TICKET_UPDATED: TicketChanged,
@@ -177,6 +195,8 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     PAYOUT_UPDATED: PayoutChanged,
     TICKET_SALE_REFUNDED: TicketSaleRefunded,
     WATCH_MATCHED: WatchMatched,
+    WAITLIST_OFFERED: WaitlistOffer,
+    WAITLIST_OFFER_EXPIRED: WaitlistOffer,
 }
 
 

@@ -23,6 +23,7 @@ from openticket.server.routes import (
     ticket_files,
     tickets,
     users,
+    waitlist,
     wallet,
 )
 from openticket.server.routes.stripe import StripeWebhooks
@@ -76,6 +77,7 @@ def create_app(
         wallet.router,
         payouts.router,
         notify.router,
+        waitlist.router,
         stripe.router,
     ):
         app.include_router(router)

@@ -4,6 +4,7 @@ from openticket.core.auth import tables as auth_tables
 from openticket.core.expiration import tables as expiration_tables
 from openticket.core.notify import tables as notify_tables
 from openticket.core.orders import tables as orders_tables
+from openticket.core.orders.waitlist import tables as waitlist_tables
 from openticket.core.payments import tables as payments_tables
 from openticket.core.tickets import tables as tickets_tables
 from openticket.core.tickets.holding import tables as holding_tables
@@ -23,4 +24,5 @@ __all__ = [
     "scheduler_jobs",
     "throttle",
     "tickets_tables",
+    "waitlist_tables",
 ]

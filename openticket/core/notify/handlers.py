@@ -16,6 +16,8 @@ from openticket.core.notify.model import (
     ORDER_VOIDED,
     PAYOUT_CHANGED,
     TICKET_SOLD,
+    WAITLIST_OFFER_EXPIRED,
+    WAITLIST_OFFERED,
     WATCH_MATCHED,
     Listing,
     OrderParties,
@@ -87,9 +89,16 @@ def _parties(tx: Transaction, order_id: str) -> OrderParties:
 
 
 def _tell(
-    tx: Transaction, envelope: Envelope, user_id: str, kind: str, data: dict[str, str]
+    tx: Transaction,
+    envelope: Envelope,
+    user_id: str,
+    kind: str,
+    data: dict[str, str],
+    source: str | None = None,
 ) -> None:
-    repository.add_notification(tx, new_id(), user_id, kind, data, f"event:{envelope.id}")
+    """Add to the user's news, once per `source` (by default the event)."""
+    origin = source or f"event:{envelope.id}"
+    repository.add_notification(tx, new_id(), user_id, kind, data, origin)
 
 
 def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
@@ -105,7 +114,13 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
         return  # the buyer's own cancellation is no news to them
     order = _parties(tx, data["id"])
     kind = ORDER_EXPIRED if reason == "expired" else ORDER_VOIDED
-    _tell(tx, envelope, order.buyer_id, kind, order.about() | {"reason": str(reason)})
+    news = order.about() | {"reason": str(reason)}
+    _tell(tx, envelope, order.buyer_id, kind, news, source=_ended(data["id"]))
+
+
+def _ended(order_id: str) -> str:
+    """One piece of news when an order ends: an offer's expiry (told first) says it all."""
+    return f"ended:{order_id}"
 
 
 def on_payout_updated(envelope: Envelope, tx: Transaction) -> None:
@@ -116,6 +131,17 @@ def on_payout_updated(envelope: Envelope, tx: Transaction) -> None:
         _tell(tx, envelope, order.seller_id, PAYOUT_CHANGED, news)
 
 
+def on_waitlist_offer(envelope: Envelope, tx: Transaction) -> None:
+    """An offer made to a waiter, or ended unpaid: news for the waiter."""
+    data = payload(envelope, events.WaitlistOffer)
+    order = _parties(tx, data["order_id"])
+    news = order.about() | {"expires_at": data["expires_at"]}
+    if envelope.subject == events.WAITLIST_OFFERED:
+        _tell(tx, envelope, data["user_id"], WAITLIST_OFFERED, news)
+    else:
+        _tell(tx, envelope, data["user_id"], WAITLIST_OFFER_EXPIRED, news, _ended(order.id))
+
+
 HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_listing,
     events.TICKET_UPDATED: on_listing,
@@ -123,6 +149,8 @@ HANDLERS: dict[str, Handler] = {
     events.ORDER_COMPLETED: on_order_completed,
     events.ORDER_CANCELLED: on_order_cancelled,
     events.PAYOUT_UPDATED: on_payout_updated,
+    events.WAITLIST_OFFERED: on_waitlist_offer,
+    events.WAITLIST_OFFER_EXPIRED: on_waitlist_offer,
 }
 
 BATCH_HANDLERS: dict[str, BatchHandler] = {

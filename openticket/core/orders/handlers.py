@@ -67,7 +67,7 @@ def on_tickets_updated(envelopes: list[Envelope], tx: Transaction) -> None:
 
 def on_expiration_complete(envelope: Envelope, tx: Transaction) -> None:
     order_id = payload(envelope, events.ExpirationComplete)["order_id"]
-    order = repository.get(tx, order_id, lock=True)
+    order = service.lock_with_ticket(tx, order_id)
     if order is None:
         raise RuntimeError(f"expired order {order_id} does not exist")
     if order.is_overdue(tx.now):

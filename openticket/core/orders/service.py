@@ -18,6 +18,8 @@ from openticket.core.orders.model import (
     REASON_REFUSED,
     Order,
 )
+from openticket.core.orders.waitlist import repository as waitlist
+from openticket.core.orders.waitlist.model import BOUGHT, OFFERED, PASSED
 from openticket.core.ports import Transaction
 
 
@@ -48,16 +50,87 @@ def _change(order: Order) -> events.OrderChange:
     }
 
 
+def _cancelled(order: Order, reason: str) -> events.OrderCancelled:
+    return {
+        "id": order.id,
+        "version": order.version,
+        "user_id": order.user_id,
+        "ticket": {"id": order.ticket_id},
+        "reason": reason,
+    }
+
+
 def _cancel(tx: Transaction, order: Order, reason: str) -> Order:
     cancelled = order.cancelled(expiring=reason == REASON_EXPIRED)
     repository.save(tx, cancelled)
-    tx.emit(events.ORDER_CANCELLED, events.OrderCancelled(**_change(cancelled), reason=reason))
+    offer_expired = _end_offer(tx, cancelled)
+    offer = _offer_next(tx, cancelled)
+    change = _cancelled(cancelled, reason)
+    if offer is not None:
+        change["offered_to"] = offer.id
+    if offer_expired and reason == REASON_EXPIRED:  # first: its news is the waiter's one
+        tx.emit(events.WAITLIST_OFFER_EXPIRED, _offer_data(cancelled))
+    tx.emit(events.ORDER_CANCELLED, change)
+    if offer is not None:
+        tx.emit(events.ORDER_CREATED, created_data(offer))
+        tx.emit(events.WAITLIST_OFFERED, _offer_data(offer))
     return cancelled
+
+
+def _offer_data(offer: Order) -> events.WaitlistOffer:
+    return {
+        "ticket_id": offer.ticket_id,
+        "order_id": offer.id,
+        "user_id": offer.user_id,
+        "expires_at": isoformat_utc(offer.expires_at),
+    }
+
+
+def _end_offer(tx: Transaction, ended: Order) -> bool:
+    """If the order was a waitlist's offer, its waiter has passed; whether it was one."""
+    entry = waitlist.for_order(tx, ended.id)
+    if entry is None or entry.status != OFFERED:
+        return False
+    waitlist.set_status(tx, entry.id, PASSED)
+    return True
+
+
+def _offer_next(tx: Transaction, ended: Order) -> Order | None:
+    """The order that gives the ended order's ticket to the first in its line, if anyone
+    waits: the ticket goes from one to the other without being back on sale in between."""
+    ticket = repository.get_ticket(tx, ended.ticket_id, lock=True)  # the line's lock
+    if ticket is None or ticket.round != ended.ticket_round:
+        return None
+    if not ticket.on_sale:
+        waitlist.close_line(tx, ticket.id, ticket.round)
+        return None
+    waiter = waitlist.first_waiting(tx, ticket.id, ticket.round)
+    if waiter is None:
+        return None
+    offer = Order(
+        id=new_id(),
+        user_id=waiter.user_id,
+        ticket_id=ticket.id,
+        ticket_title=ticket.title,
+        price=ticket.price,
+        status=CREATED,
+        expires_at=tx.now + timedelta(seconds=waiter.offer_seconds),
+        version=0,
+        ticket_round=ticket.round,
+        seller_id=ticket.owner_id,
+    )
+    repository.add(tx, offer, tx.now)  # the ticket's one live order (the unique index)
+    waitlist.set_status(tx, waiter.id, OFFERED, offer.id)
+    return offer
 
 
 def complete(tx: Transaction, order: Order, payment_id: str) -> Order:
     completed = order.completed()
     repository.save(tx, completed)
+    entry = waitlist.for_order(tx, order.id)
+    if entry is not None:
+        waitlist.set_status(tx, entry.id, BOUGHT)
+    waitlist.close_line(tx, order.ticket_id, order.ticket_round)
     change = events.OrderCompleted(**_change(completed), payment_id=payment_id)
     tx.emit(events.ORDER_COMPLETED, change)
     return completed
@@ -83,7 +156,10 @@ def _end(tx: Transaction, ended: Order | None, reason: str) -> Order | None:
     if ended is None:
         return None
     repository.save(tx, ended)
-    tx.emit(events.ORDER_CANCELLED, events.OrderCancelled(**_change(ended), reason=reason))
+    if reason == REASON_REFUSED:  # the listing it was for is gone, and so is its line
+        _end_offer(tx, ended)
+        waitlist.close_line(tx, ended.ticket_id, ended.ticket_round)
+    tx.emit(events.ORDER_CANCELLED, _cancelled(ended, reason))
     return ended
 
 
@@ -100,7 +176,7 @@ def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> 
     holder = repository.live_for_ticket(tx, ticket_id, ticket.round)
     if holder is not None and holder.is_overdue(tx.now):
         expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
-        holder = None
+        holder = repository.live_for_ticket(tx, ticket_id, ticket.round)  # an offer, if any
     if holder is not None:
         if holder.status == COMPLETE:
             raise Conflict("Ticket has been sold", "ticket_id")
@@ -148,8 +224,21 @@ def list_orders(tx: Transaction, user_id: str) -> list[Order]:
     return [order.as_seen(tx.now) for order in repository.for_user(tx, user_id)]
 
 
+def lock_with_ticket(tx: Transaction, order_id: str) -> Order | None:
+    """The order, locked after its ticket's replica: ending an order may offer its ticket to
+    the waitlist, whose joiners lock the ticket first (the same order: no deadlock)."""
+    order = repository.get(tx, order_id) if is_id(order_id) else None
+    if order is None:
+        return None
+    repository.get_ticket(tx, order.ticket_id, lock=True)
+    return repository.get(tx, order_id, lock=True)
+
+
 def cancel_order(tx: Transaction, user_id: str, order_id: str) -> Order:
-    order = get_order(tx, user_id, order_id, lock=True)
+    order = lock_with_ticket(tx, order_id)
+    if order is None:
+        raise NotFound("Order not found", "order_id")
+    order.check_owner(user_id)
     if order.is_overdue(tx.now):
         raise Conflict("Order has expired", "order_id")
     return _cancel(tx, order, REASON_CANCELLED)

@@ -114,9 +114,15 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
     ticket = repository.get(tx, data["ticket"]["id"], lock=True)
     if ticket is None or ticket.order_id != data["id"] or ticket.status != RESERVED:
         return  # a stale cancellation must not release someone else's reservation
-    unlocked = ticket.unlocked()
-    repository.save(tx, unlocked, tx.now)
-    tx.emit(events.TICKET_UPDATED, event_data(unlocked))
+    offer_id = data.get("offered_to")
+    if offer_id is not None and repository.add_order(tx, offer_id, ticket.id, 0, "created"):
+        # Straight to the first of its waitlist, never on sale in between (a watcher would be
+        # told of a listing nobody can buy). The offer's own order:created is then known.
+        changed = ticket.locked_by(offer_id)
+    else:
+        changed = ticket.unlocked()
+    repository.save(tx, changed, tx.now)
+    tx.emit(events.TICKET_UPDATED, event_data(changed))
 
 
 def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
