@@ -54,7 +54,7 @@ def _console(stderr: bool = False) -> Any:
     )
 
 
-def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """A table for a terminal; under a pipe, plain lines (`_plain_table`)."""
     cells = [[shown(cell) for cell in row] for row in rows]
     if not sys.stdout.isatty():
@@ -89,7 +89,7 @@ def tickets(items: Sequence[BaseModel], *, title: str = "Tickets") -> None:
     if not items:
         _console().print("No tickets.")
         return
-    _table(
+    table(
         title,
         ["ID", "Title", "Price", "Status", "Seller"],
         [
@@ -131,7 +131,7 @@ def orders(items: Sequence[BaseModel]) -> None:
         o: Any = item
         price = f"{o.ticket.price} {o.ticket.currency}"
         rows.append([o.id, o.ticket.title, price, o.status, _pay_by(o)])
-    _table("Orders", ["ID", "Ticket", "Price", "Status", "Pay by"], rows)
+    table("Orders", ["ID", "Ticket", "Price", "Status", "Pay by"], rows)
 
 
 def order(item: BaseModel) -> None:
@@ -182,7 +182,7 @@ def wallet(items: Sequence[BaseModel]) -> None:
         rows.append(
             [e.ticket.id, e.ticket.title, paid, _holding_status(e), shown_time(e.acquired_at)]
         )
-    _table("Your tickets", ["ID", "Title", "Paid", "Status", "Since"], rows)
+    table("Your tickets", ["ID", "Title", "Paid", "Status", "Since"], rows)
 
 
 def wallet_entry(item: BaseModel, *, qr: bool) -> None:
@@ -213,7 +213,7 @@ def transfers(items: Sequence[BaseModel]) -> None:
         t: Any = item
         way = f"{t.kind} to {t.other}" if t.role == "from" else f"{t.kind} from {t.other}"
         rows.append([t.ticket_id, t.title, way, f"{t.price} {t.currency}", shown_time(t.at)])
-    _table("Transfers", ["ID", "Title", "What", "Price", "When"], rows)
+    table("Transfers", ["ID", "Title", "What", "Price", "When"], rows)
 
 
 def verification(item: BaseModel, age_seconds: float | None) -> None:
@@ -239,39 +239,7 @@ def payouts(items: Sequence[BaseModel]) -> None:
         p: Any = item
         when = shown_time(p.release_at) if p.status == "held" else ""
         rows.append([p.order_id, f"{p.gross} {p.currency}", p.fee, p.net, p.status, when])
-    _table("Payouts", ["Order", "Gross", "Fee", "Net", "Status", "Released from"], rows)
-
-
-def watches(items: Sequence[BaseModel]) -> None:
-    if not items:
-        _console().print("No watches yet: `openticket watch add --search TEXT` makes one.")
-        return
-    rows = []
-    for item in items:
-        w: Any = item
-        limit = f"{w.max_price} {w.currency}" if w.max_price else (w.currency or "any")
-        rows.append([w.id, w.search, limit, shown_time(w.created_at)])
-    _table("Watches", ["Id", "Search", "At most", "Since"], rows)
-
-
-def _waitlist_status(entry: Any) -> str:
-    if entry.status == "waiting":
-        return f"waiting, place {entry.place}"
-    if entry.status == "offered":
-        ends = shown_time(entry.offer_expires_at) if entry.offer_expires_at else ""
-        return f"offered: pay order {entry.order_id} by {ends}"
-    return str(entry.status)
-
-
-def waitlist(items: Sequence[BaseModel]) -> None:
-    if not items:
-        _console().print("No waitlists: `openticket waitlist join TICKET_ID` joins a line.")
-        return
-    rows = []
-    for item in items:
-        e: Any = item
-        rows.append([e.ticket_id, e.title, _waitlist_status(e), shown_time(e.joined_at)])
-    _table("Waitlists", ["Ticket", "Title", "Status", "Joined"], rows)
+    table("Payouts", ["Order", "Gross", "Fee", "Net", "Status", "Released from"], rows)
 
 
 def payout_account(item: BaseModel) -> None:
@@ -352,7 +320,7 @@ def import_report(report: Any, *, as_json: bool, dry_run: bool, refused: bool) -
     else:
         message(f"Created {report.created}, updated {report.updated}, skipped {report.skipped}")
     if report.errors:
-        _table(
+        table(
             problems,
             ["Line", "Field", "Problem"],
             [[str(e.line), e.field or "", e.message] for e in report.errors],

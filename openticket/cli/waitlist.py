@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from openticket.cli import render
+from openticket.cli import render, render_waiting
 from openticket.cli.context import Cli, command
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ TicketId = Annotated[str, typer.Argument(metavar="TICKET_ID", help="The reserved
 def join(cli: Cli, ticket_id: TicketId) -> None:
     """Join the ticket's line (exit 5 if it is not reserved by someone else)."""
     entry = cli.api.join_waitlist(cli.token(), ticket_id)
-    render.print_json(entry) if cli.as_json else render.waitlist([entry])
+    render.print_json(entry) if cli.as_json else render_waiting.waitlist([entry])
 
 
 @app.command()
@@ -40,4 +40,4 @@ def leave(cli: Cli, ticket_id: TicketId) -> None:
 def list_entries(cli: Cli) -> None:
     """Your lines, newest first: your place in each, and the offers you hold."""
     found = cli.api.waitlist(cli.token())
-    render.print_json(found) if cli.as_json else render.waitlist(found)
+    render.print_json(found) if cli.as_json else render_waiting.waitlist(found)

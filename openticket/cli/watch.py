@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from openticket.cli import render
+from openticket.cli import render, render_waiting
 from openticket.cli.context import Cli, command
 
 app = typer.Typer(
@@ -39,7 +39,7 @@ def add(
     Each new one that matches (listed, listed again, its price dropped into range, or back
     on sale after an order ended) is news to you once (`openticket notifications`)."""
     watch = cli.api.add_watch(cli.token(), search, max_price, currency)
-    render.print_json(watch) if cli.as_json else render.watches([watch])
+    render.print_json(watch) if cli.as_json else render_waiting.watches([watch])
 
 
 @app.command("list")
@@ -47,7 +47,7 @@ def add(
 def list_watches(cli: Cli) -> None:
     """Your saved searches."""
     found = cli.api.watches(cli.token())
-    render.print_json(found) if cli.as_json else render.watches(found)
+    render.print_json(found) if cli.as_json else render_waiting.watches(found)
 
 
 @app.command()
