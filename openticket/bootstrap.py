@@ -15,6 +15,7 @@ from openticket.app.commands import Commands
 from openticket.app.local import LocalApi
 from openticket.app.ports import EventBus, Terms
 from openticket.app.runtime import Runtime
+from openticket.app.webhook_sender import WebhookSender
 from openticket.bus.memory import InProcessBus
 from openticket.config import ALL_DOMAINS, UNAWAITED_DOMAINS, Settings
 from openticket.core.auth import handlers as auth_handlers
@@ -89,6 +90,12 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         on_close=engine.dispose,
     )
     runtime = api.runtime
+    if "notify" in options.domains:
+        from openticket.providers.webhook_http import HttpWebhookTransport
+
+        runtime.webhooks = WebhookSender(
+            uow, HttpWebhookTransport(), allow_private=settings.webhook_allow_private
+        )
     api.start()
     if options.run_expiration_jobs:
         runtime.run_expiration_jobs()

@@ -34,6 +34,7 @@ ENV_PAYMENT_GRACE = "OPENTICKET_PAYMENT_GRACE"
 ENV_RESALE_CAP = "OPENTICKET_RESALE_CAP_PERCENT"
 ENV_PLATFORM_FEE = "OPENTICKET_PLATFORM_FEE_PERCENT"
 ENV_PAYOUT_HOLD = "OPENTICKET_PAYOUT_HOLD"
+ENV_WEBHOOK_ALLOW_PRIVATE = "OPENTICKET_WEBHOOK_ALLOW_PRIVATE"
 
 ALL_DOMAINS = ("auth", "tickets", "orders", "payments", "expiration", "notify")
 # Domains whose reactions no command waits for (on a broker): nobody reads a notification
@@ -77,6 +78,9 @@ class Settings:
     payment_grace: float | None = None
     # Stripe's webhook signing secrets (several while one is rotated); none: no webhooks.
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Outgoing webhooks may point at loopback, private and link-local addresses (tests, an
+    # operator's own network); refused by default (server-side request forgery).
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(
@@ -108,6 +112,7 @@ class Settings:
             ),
             payment_grace=_payment_grace(env.get(ENV_PAYMENT_GRACE)),
             stripe_webhook_secrets=_webhook_secrets(env.get(ENV_STRIPE_WEBHOOK_SECRET)),
+            webhook_allow_private=_flag(env.get(ENV_WEBHOOK_ALLOW_PRIVATE)),
         )
 
     @property
@@ -222,6 +227,10 @@ def _ttl(text: str | None, name: str, default: int) -> int:
         return int(_seconds(text, default, int, 1, 7 * 24 * 3600, what))
     except InvalidInput as error:
         raise InvalidInput(error.message, name) from None
+
+
+def _flag(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _webhook_secrets(text: str | None) -> tuple[str, ...]:

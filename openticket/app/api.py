@@ -35,6 +35,8 @@ if TYPE_CHECKING:
         WaitlistEntry,
         WalletEntry,
         Watch,
+        Webhook,
+        WebhookDelivery,
     )
     from openticket.core.errors import DomainError
     from openticket.core.tickets.model import ImportRow
@@ -233,6 +235,24 @@ class Api(Protocol):
 
     def waitlist(self, token: str | None) -> list[WaitlistEntry]:
         """Your lines, newest first, with your place in each."""
+
+    # -- outgoing webhooks (app/webhooks.py) --------------------------------------------------
+    def add_webhook(self, token: str | None, url: str, events: list[str] | None = None) -> Webhook:
+        """Send your news (of these kinds, or all) to `url`, signed with the secret returned
+        (shown this once)."""
+
+    def webhooks(self, token: str | None) -> list[Webhook]: ...
+
+    def remove_webhook(self, token: str | None, webhook_id: str) -> None: ...
+
+    def webhook_deliveries(
+        self, token: str | None, webhook_id: str, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """The endpoint's delivery log, newest first."""
+
+    def send_webhooks(self, token: str | None) -> int:
+        """Send the deliveries that are due now (embedded use, where no server sends them);
+        how many attempts were made."""
 
     def notifications(
         self, token: str | None, after: int = 0, limit: int = 100

@@ -26,6 +26,7 @@ from openticket.app.views import (
 )
 from openticket.app.waitlist import WaitlistCalls
 from openticket.app.wallet import WalletCalls
+from openticket.app.webhooks import WebhookCalls
 from openticket.core.auth import service as auth
 from openticket.core.auth.model import User, clean_display_name
 from openticket.core.auth.passwords import PasswordHasher
@@ -42,7 +43,7 @@ from openticket.core.tickets.query import TicketQuery
 EVENTS_LIMIT_MAX = 5000
 
 
-class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls):
+class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls, WebhookCalls):
     def __init__(
         self,
         runtime: Runtime,

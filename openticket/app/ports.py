@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from openticket.core.events import Envelope
+from openticket.core.notify.webhooks.service import Attempt
 from openticket.core.payments.payouts.model import PayoutTerms
 from openticket.core.ports import BatchHandler, Handler, Transaction
 
@@ -106,6 +107,11 @@ class Terms(Protocol):
         ...
 
     @property
+    def webhook_allow_private(self) -> bool:
+        """Whether webhooks may point at loopback, private and link-local addresses."""
+        ...
+
+    @property
     def currency(self) -> str:
         """The currency of a listing that names none."""
         ...
@@ -128,6 +134,16 @@ DEFAULT_PAYOUT_TERMS = PayoutTerms(Decimal(5), timedelta(days=7))
 class FixedTerms:
     order_ttl: int = 900
     offer_ttl: int = 300
+    webhook_allow_private: bool = False
     currency: str = "USD"
     resale_cap_percent: int = 110
     payout_terms: PayoutTerms = DEFAULT_PAYOUT_TERMS
+
+
+class WebhookTransport(Protocol):
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], sni_hostname: str | None
+    ) -> Attempt:
+        """POST `body` to `url` (its host an address already checked; `sni_hostname` the
+        name a TLS certificate must be for): how it went, never an exception."""
+        ...

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from openticket.app.commands import Commands
 from openticket.app.ports import EventBus, EventLog
+from openticket.app.webhook_sender import WebhookSender
 from openticket.core import faults
 from openticket.core.events import (
     ORDER_CANCELLED,
@@ -47,6 +48,8 @@ class Runtime:
     payment_lease: timedelta
     tending: bool = field(default=False, init=False)  # a worker loop catches up, not readers
     tend_seconds: float = field(default=1.0, init=False)  # how often that loop catches up
+    # Sends webhook deliveries in a worker's loop (the process hosting the notify domain).
+    webhooks: WebhookSender | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.commands.after_delivery = self.after_delivery
@@ -149,10 +152,18 @@ class Runtime:
         self.tending = True
         tending = threading.Thread(target=tend, name="openticket-catch-up", daemon=True)
         tending.start()
+        sending = None
+        if self.webhooks is not None:
+            sending = threading.Thread(
+                target=self.webhooks.run, args=(stop,), name="openticket-webhooks", daemon=True
+            )
+            sending.start()
         try:
             self.bus.consume(stop, {"payments": self.settle_money})
         finally:
             tending.join()
+            if sending is not None:
+                sending.join()
             self.tending = False
 
     def close(self) -> None:

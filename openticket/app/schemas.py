@@ -95,6 +95,37 @@ class WaitlistEntry(Public):
     joined_at: str
 
 
+class Webhook(Public):
+    """An endpoint that is sent your news (`events`: its kinds). `secret` signs each
+    delivery; it is shown once, when the endpoint is added (null after). `status`: active,
+    or disabled (`status_reason`: the receiver answered 410 Gone)."""
+
+    id: str
+    url: str
+    events: list[str]
+    status: str
+    status_reason: str | None
+    created_at: str
+    secret: str | None = None
+
+
+class WebhookDelivery(Public):
+    """One piece of news sent to an endpoint: `id` is the receiver's idempotency id (the
+    same on every attempt). `status`: pending (tried again at `next_attempt_at`), delivered,
+    failed (three days of refusals, or 410), cancelled (its endpoint went first)."""
+
+    id: str
+    webhook_id: str
+    kind: str
+    status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: str | None
+    created_at: str
+    delivered_at: str | None
+
+
 class Notification(Public):
     seq: int  # its number in your stream, 1, 2, 3… (`--after`, SSE's Last-Event-ID)
     id: str

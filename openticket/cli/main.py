@@ -25,6 +25,7 @@ from openticket.cli import (
     waitlist,
     wallet,
     watch,
+    webhooks,
     worker,
 )
 from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, root_options
@@ -48,6 +49,7 @@ app.add_typer(wallet.app, name="wallet")
 app.add_typer(payouts.app, name="payouts")
 app.add_typer(watch.app, name="watch")
 app.add_typer(waitlist.app, name="waitlist")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("notifications", short_help="Your news: watch hits, sales, payouts.")(
     notifications.notifications
 )

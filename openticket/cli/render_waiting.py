@@ -1,4 +1,4 @@
-"""Tables of what a user waits for: saved searches (`watch list`) and waitlists."""
+"""Tables of what a user waits for and is sent: saved searches, waitlists, webhooks."""
 
 from __future__ import annotations
 
@@ -42,3 +42,29 @@ def waitlist(items: Sequence[BaseModel]) -> None:
         e: Any = item
         rows.append([e.ticket_id, e.title, _waitlist_status(e), shown_time(e.joined_at)])
     render.table("Waitlists", ["Ticket", "Title", "Status", "Joined"], rows)
+
+
+def webhooks(items: Sequence[BaseModel]) -> None:
+    if not items:
+        render.message("No webhooks yet: `openticket webhooks add URL` makes one.")
+        return
+    rows = []
+    for item in items:
+        w: Any = item
+        status = w.status if w.status_reason is None else f"{w.status}: {w.status_reason}"
+        rows.append([w.id, w.url, ", ".join(w.events), status, shown_time(w.created_at)])
+    render.table("Webhooks", ["Id", "URL", "Events", "Status", "Since"], rows)
+
+
+def deliveries(items: Sequence[BaseModel]) -> None:
+    if not items:
+        render.message("No deliveries yet.")
+        return
+    rows = []
+    for item in items:
+        d: Any = item
+        last = d.last_error or ("" if d.last_status is None else str(d.last_status))
+        when = shown_time(d.next_attempt_at) if d.next_attempt_at else ""
+        rows.append([d.id, d.kind, d.status, str(d.attempts), last, when, shown_time(d.created_at)])
+    columns = ["Id", "Kind", "Status", "Attempts", "Last answer", "Next attempt", "Made"]
+    render.table("Deliveries", columns, rows)

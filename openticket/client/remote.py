@@ -17,6 +17,7 @@ from openticket.client.remote_notify import RemoteNotifyCalls
 from openticket.client.remote_payouts import RemotePayoutCalls
 from openticket.client.remote_waitlist import RemoteWaitlistCalls
 from openticket.client.remote_wallet import RemoteWalletCalls
+from openticket.client.remote_webhooks import RemoteWebhookCalls
 from openticket.core.errors import (
     Conflict,
     DomainError,
@@ -44,7 +45,13 @@ _BY_STATUS: dict[int, type[DomainError]] = {
 RETRY_ATTEMPTS = 3
 
 
-class RemoteApi(RemoteWalletCalls, RemotePayoutCalls, RemoteNotifyCalls, RemoteWaitlistCalls):
+class RemoteApi(
+    RemoteWalletCalls,
+    RemotePayoutCalls,
+    RemoteNotifyCalls,
+    RemoteWaitlistCalls,
+    RemoteWebhookCalls,
+):
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self._base = base_url.rstrip("/")
         self._client = httpx.Client(base_url=self._base, timeout=timeout)

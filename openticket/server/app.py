@@ -25,6 +25,7 @@ from openticket.server.routes import (
     users,
     waitlist,
     wallet,
+    webhooks,
 )
 from openticket.server.routes.stripe import StripeWebhooks
 
@@ -78,6 +79,7 @@ def create_app(
         payouts.router,
         notify.router,
         waitlist.router,
+        webhooks.router,
         stripe.router,
     ):
         app.include_router(router)

@@ -3,6 +3,7 @@
 from openticket.core.auth import tables as auth_tables
 from openticket.core.expiration import tables as expiration_tables
 from openticket.core.notify import tables as notify_tables
+from openticket.core.notify.webhooks import tables as webhook_tables
 from openticket.core.orders import tables as orders_tables
 from openticket.core.orders.waitlist import tables as waitlist_tables
 from openticket.core.payments import tables as payments_tables
@@ -25,4 +26,5 @@ __all__ = [
     "throttle",
     "tickets_tables",
     "waitlist_tables",
+    "webhook_tables",
 ]

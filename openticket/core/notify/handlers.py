@@ -5,6 +5,8 @@ redelivered event adds nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from openticket.core import events
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope, payload
@@ -22,6 +24,7 @@ from openticket.core.notify.model import (
     Listing,
     OrderParties,
 )
+from openticket.core.notify.webhooks import service as webhooks
 from openticket.core.ports import BatchHandler, Handler, Transaction
 
 
@@ -66,7 +69,7 @@ def on_listings(envelopes: list[Envelope], tx: Transaction) -> None:
             }
             # Once per listing for its user, however many of their watches match it.
             source = f"listing:{listing.ticket_id}:{listing.round}"
-            repository.add_notification(tx, new_id(), watch.user_id, WATCH_MATCHED, news, source)
+            _add(tx, watch.user_id, WATCH_MATCHED, news, source)
 
 
 def on_listing(envelope: Envelope, tx: Transaction) -> None:
@@ -98,7 +101,14 @@ def _tell(
 ) -> None:
     """Add to the user's news, once per `source` (by default the event)."""
     origin = source or f"event:{envelope.id}"
-    repository.add_notification(tx, new_id(), user_id, kind, data, origin)
+    _add(tx, user_id, kind, data, origin)
+
+
+def _add(tx: Transaction, user_id: str, kind: str, data: dict[str, Any], source: str) -> None:
+    """Into the user's stream, once per source, and to their webhooks that ask for it."""
+    notification_id = new_id()
+    if repository.add_notification(tx, notification_id, user_id, kind, data, source):
+        webhooks.enqueue(tx, user_id, notification_id, kind, data)
 
 
 def on_order_completed(envelope: Envelope, tx: Transaction) -> None:
