@@ -249,7 +249,7 @@ def marketplace(mode: str, tmp_path: Path, **server_env: str) -> Iterator[Callab
     """People of one marketplace: `embedded` on a shared SQLite file, `server` through a real
     `openticket serve` on it, `postgres` and `postgres-server` the same on a PostgreSQL
     database of their own, `nats` on PostgreSQL + NATS JetStream with a worker process per
-    domain. `server_env` goes to the server process."""
+    domain. `server_env` goes to the server's processes (`serve`, the workers)."""
     db_path = tmp_path / "shared.db"
     with contextlib.ExitStack() as stack:
         extra: dict[str, str] = {}
@@ -259,7 +259,7 @@ def marketplace(mode: str, tmp_path: Path, **server_env: str) -> Iterator[Callab
         if mode == "nats":  # scaled out: a worker process per domain, talking through NATS
             extra["OPENTICKET_BUS"] = NATS_URL
             extra["OPENTICKET_NATS_STREAM"] = stack.enter_context(nats_stream())
-            stack.enter_context(domain_workers(extra, tmp_path))
+            stack.enter_context(domain_workers(extra | server_env, tmp_path))
         if mode.endswith("server"):
             (tmp_path / "server-home").mkdir()
             extra["OPENTICKET_SERVER"] = stack.enter_context(

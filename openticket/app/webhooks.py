@@ -9,7 +9,13 @@ from openticket.app import schemas
 from openticket.app.webhook_targets import resolve
 from openticket.core.clock import isoformat_utc
 from openticket.core.notify.webhooks import service as webhooks
-from openticket.core.notify.webhooks.model import PENDING, Delivery, Webhook, check_url
+from openticket.core.notify.webhooks.model import (
+    PENDING,
+    Delivery,
+    Webhook,
+    check_kinds,
+    check_url,
+)
 
 if TYPE_CHECKING:
     from openticket.app.ports import Terms
@@ -61,7 +67,8 @@ class WebhookCalls:
         self, token: str | None, url: str, events: list[str] | None = None
     ) -> schemas.Webhook:
         user = self._authenticate(token)
-        resolve(check_url(url), self._terms.webhook_allow_private)  # where it points, first
+        check_kinds(events)  # what needs no network, first
+        resolve(check_url(url), self._terms.webhook_allow_private)  # then where it points
         webhook = self._uow.transact(lambda tx: webhooks.add_webhook(tx, user.id, url, events))
         return webhook_view(webhook, with_secret=True)
 
