@@ -21,6 +21,8 @@ def describe(kind: str, news: dict[str, Any]) -> str:
         return f"Sold: {title} (order {news['order_id']})"
     if kind == "payout:updated":
         return f"Payout for {title} (order {news['order_id']}): {news['status']}"
+    if kind == "ticket:received":
+        return f"You were given {title} (ticket {news['ticket_id']}): it is in your wallet"
     if kind == "waitlist:offered":
         order, ends = news["order_id"], news["expires_at"]
         return f"Your turn: {title} is yours as order {order} until {ends}: pay it to keep it"

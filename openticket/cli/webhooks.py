@@ -30,7 +30,7 @@ def add(
             "--events",
             help="Only these kinds (repeat, or comma-separated): watch:matched, "
             "waitlist:offered, waitlist:offer_expired, order:expired, order:voided, "
-            "ticket:sold, payout:updated. Default: all.",
+            "ticket:sold, ticket:received, payout:updated. Default: all.",
         ),
     ] = None,
 ) -> None:

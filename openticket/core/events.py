@@ -28,6 +28,7 @@ PAYMENT_CREATED: Final = "payment:created"
 PAYMENT_REFUNDED: Final = "payment:refunded"
 TICKET_TRANSFERRED: Final = "ticket:transferred"  # a new holder: the previous code is revoked
 TICKET_CHECKED_IN: Final = "ticket:checked_in"  # its code is used
+TICKET_GIVEN: Final = "ticket:given"  # its holder gave it to another user (who is told)
 # The tickets domain cannot honour an order: the listing the buyer saw is gone.
 TICKET_ORDER_REFUSED: Final = "ticket:order_refused"
 TICKET_SALE_REFUNDED: Final = "ticket:sale_refunded"  # its seller undid a sale: back to them
@@ -135,6 +136,15 @@ class TicketTransferred(TypedDict):
     kind: str  # "sale", "gift" or "refund" (a sale undone: back to its seller)
 
 
+class TicketGiven(TypedDict):
+    """Who gave whom a ticket (not public: the HTTP event stream shows listings only)."""
+
+    id: str  # the ticket
+    title: str
+    from_user_id: str
+    to_user_id: str
+
+
 class TicketCheckedIn(TypedDict):
     id: str
     serial: int
@@ -191,6 +201,7 @@ PAYLOADS: Final[dict[str, type[Mapping[str, Any]]]] = {
     PAYMENT_REFUNDED: PaymentRefunded,
     TICKET_TRANSFERRED: TicketTransferred,
     TICKET_CHECKED_IN: TicketCheckedIn,
+    TICKET_GIVEN: TicketGiven,
     TICKET_ORDER_REFUSED: TicketOrderRefused,
     PAYOUT_UPDATED: PayoutChanged,
     TICKET_SALE_REFUNDED: TicketSaleRefunded,

@@ -232,3 +232,25 @@ def test_a_long_unknown_currency_is_not_echoed_back_whole(market: LocalApi) -> N
     with pytest.raises(InvalidInput) as refused:
         market.add_watch(user, "opera", None, "e" * 10_000)
     assert len(refused.value.message) < 200
+
+
+def test_a_ticket_given_is_news_to_its_recipient(market: LocalApi) -> None:
+    seller, buyer, friend = _people(market, "seller", "buyer", "friend")
+    ticket = market.create_ticket(seller, "Opera [/]", "45.00")
+    market.pay(buyer, market.create_order(buyer, ticket.id).id, "tok_visa")
+
+    market.transfer(buyer, ticket.id, "friend@example.com")
+
+    assert _news(market, friend) == [
+        ("ticket:received", {"ticket_id": ticket.id, "title": "Opera [/]"})
+    ]
+    assert [kind for kind, _ in _news(market, buyer)] == []
+    given = [e.data for e in market.events(0, 500) if e.subject == "ticket:given"]
+    assert given == [
+        {
+            "id": ticket.id,
+            "title": "Opera [/]",
+            "from_user_id": market.whoami(buyer).id,
+            "to_user_id": market.whoami(friend).id,
+        }
+    ]

@@ -17,6 +17,7 @@ from openticket.core.notify.model import (
     ORDER_EXPIRED,
     ORDER_VOIDED,
     PAYOUT_CHANGED,
+    TICKET_RECEIVED,
     TICKET_SOLD,
     WAITLIST_OFFER_EXPIRED,
     WAITLIST_OFFERED,
@@ -152,6 +153,12 @@ def on_waitlist_offer(envelope: Envelope, tx: Transaction) -> None:
         _tell(tx, envelope, data["user_id"], WAITLIST_OFFER_EXPIRED, news, _ended(order.id))
 
 
+def on_ticket_given(envelope: Envelope, tx: Transaction) -> None:
+    data = payload(envelope, events.TicketGiven)
+    news = {"ticket_id": data["id"], "title": data["title"]}
+    _tell(tx, envelope, data["to_user_id"], TICKET_RECEIVED, news)
+
+
 HANDLERS: dict[str, Handler] = {
     events.TICKET_CREATED: on_listing,
     events.TICKET_UPDATED: on_listing,
@@ -160,6 +167,7 @@ HANDLERS: dict[str, Handler] = {
     events.ORDER_CANCELLED: on_order_cancelled,
     events.PAYOUT_UPDATED: on_payout_updated,
     events.WAITLIST_OFFERED: on_waitlist_offer,
+    events.TICKET_GIVEN: on_ticket_given,
     events.WAITLIST_OFFER_EXPIRED: on_waitlist_offer,
 }
 

@@ -24,6 +24,7 @@ ORDER_EXPIRED = "order:expired"  # your order's window passed unpaid: the ticket
 ORDER_VOIDED = "order:voided"
 TICKET_SOLD = "ticket:sold"  # a buyer paid for your listing
 PAYOUT_CHANGED = "payout:updated"  # your payout was released or reversed
+TICKET_RECEIVED = "ticket:received"  # another user gave you a ticket (`wallet transfer`)
 WAITLIST_OFFERED = "waitlist:offered"  # a ticket you waited for is yours to pay, for a while
 WAITLIST_OFFER_EXPIRED = "waitlist:offer_expired"  # that offer ended unpaid: the next has it
 

@@ -17,6 +17,7 @@ from openticket.core.notify.model import (
     ORDER_EXPIRED,
     ORDER_VOIDED,
     PAYOUT_CHANGED,
+    TICKET_RECEIVED,
     TICKET_SOLD,
     WAITLIST_OFFER_EXPIRED,
     WAITLIST_OFFERED,
@@ -38,6 +39,7 @@ KINDS = (
     ORDER_EXPIRED,
     ORDER_VOIDED,
     TICKET_SOLD,
+    TICKET_RECEIVED,
     PAYOUT_CHANGED,
 )
 ALL_KINDS = "*"

@@ -131,6 +131,13 @@ def give(tx: Transaction, user_id: str, ticket_id: str, recipient_id: str) -> Ti
     repository.save(tx, new)
     repository.record_transfer(tx, new, user_id, GIFT, free, tx.now)
     _announce_transfer(tx, new, holding.serial, GIFT)
+    given: events.TicketGiven = {
+        "id": ticket.id,
+        "title": ticket.title,
+        "from_user_id": user_id,
+        "to_user_id": recipient_id,
+    }
+    tx.emit(events.TICKET_GIVEN, given)
     return ticket
 
 
