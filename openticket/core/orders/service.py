@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from openticket.core import events
 from openticket.core.clock import isoformat_utc
@@ -17,6 +17,7 @@ from openticket.core.orders.model import (
     REASON_REFUNDED,
     REASON_REFUSED,
     Order,
+    TicketReplica,
 )
 from openticket.core.orders.waitlist import repository as waitlist
 from openticket.core.orders.waitlist.model import BOUGHT, OFFERED, PASSED
@@ -107,18 +108,7 @@ def _offer_next(tx: Transaction, ended: Order) -> Order | None:
     waiter = waitlist.first_waiting(tx, ticket.id, ticket.round)
     if waiter is None:
         return None
-    offer = Order(
-        id=new_id(),
-        user_id=waiter.user_id,
-        ticket_id=ticket.id,
-        ticket_title=ticket.title,
-        price=ticket.price,
-        status=CREATED,
-        expires_at=tx.now + timedelta(seconds=waiter.offer_seconds),
-        version=0,
-        ticket_round=ticket.round,
-        seller_id=ticket.owner_id,
-    )
+    offer = _new_order(ticket, waiter.user_id, tx.now + timedelta(seconds=waiter.offer_seconds))
     repository.add(tx, offer, tx.now)  # the ticket's one live order (the unique index)
     waitlist.set_status(tx, waiter.id, OFFERED, offer.id)
     return offer
@@ -163,36 +153,49 @@ def _end(tx: Transaction, ended: Order | None, reason: str) -> Order | None:
     return ended
 
 
-def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
-    # The replica row is this ticket's lock: reservations of one ticket take turns, those
-    # of others run alongside (the unique index on live orders stays the last guard).
+def open_listing(
+    tx: Transaction, user_id: str, ticket_id: str, own_ticket: str
+) -> tuple[TicketReplica, Order | None]:
+    """The listing, locked, and its live order (an open one: a sold listing is a Conflict).
+    The replica row is the ticket's lock: its reservations and its waitlist take turns, other
+    tickets' run alongside (the unique index on live orders stays the last guard). `own_ticket`:
+    the refusal when it is the user's own."""
     ticket = repository.get_ticket(tx, ticket_id, lock=True) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     if ticket.owner_id == user_id:
-        raise Forbidden("You cannot reserve your own ticket", "ticket_id")
+        raise Forbidden(own_ticket, "ticket_id")
     if not ticket.on_sale:
         raise Conflict("Ticket has been sold", "ticket_id")
     holder = repository.live_for_ticket(tx, ticket_id, ticket.round)
     if holder is not None and holder.is_overdue(tx.now):
         expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
         holder = repository.live_for_ticket(tx, ticket_id, ticket.round)  # an offer, if any
-    if holder is not None:
-        if holder.status == COMPLETE:
-            raise Conflict("Ticket has been sold", "ticket_id")
-        raise Conflict("Ticket is already reserved", "ticket_id")
-    order = Order(
+    if holder is not None and holder.status == COMPLETE:
+        raise Conflict("Ticket has been sold", "ticket_id")
+    return ticket, holder
+
+
+def _new_order(ticket: TicketReplica, user_id: str, expires_at: datetime) -> Order:
+    return Order(
         id=new_id(),
         user_id=user_id,
         ticket_id=ticket.id,
         ticket_title=ticket.title,
         price=ticket.price,
         status=CREATED,
-        expires_at=tx.now + timedelta(seconds=ttl_seconds),
+        expires_at=expires_at,
         version=0,
         ticket_round=ticket.round,
         seller_id=ticket.owner_id,
     )
+
+
+def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
+    ticket, holder = open_listing(tx, user_id, ticket_id, "You cannot reserve your own ticket")
+    if holder is not None:
+        raise Conflict("Ticket is already reserved", "ticket_id")
+    order = _new_order(ticket, user_id, tx.now + timedelta(seconds=ttl_seconds))
     repository.add(tx, order, tx.now)  # the unique index is the real guard
     tx.emit(events.ORDER_CREATED, created_data(order))
     return order

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from openticket.core.errors import Conflict, Forbidden, NotFound
+from openticket.core.errors import Conflict, NotFound
 from openticket.core.ids import is_id, new_id
 from openticket.core.orders import repository as orders
 from openticket.core.orders import service as order_service
-from openticket.core.orders.model import COMPLETE
 from openticket.core.orders.waitlist import repository
 from openticket.core.orders.waitlist.model import (
     ENTRIES_PER_USER_MAX,
@@ -25,23 +24,11 @@ LIST_LIMIT = 200
 
 
 def join(tx: Transaction, user_id: str, ticket_id: str, offer_seconds: int) -> Place:
-    # The replica row is the line's lock: joiners take turns, and so do they and an order
-    # ending (which offers the ticket to the first of them).
-    ticket = orders.get_ticket(tx, ticket_id, lock=True) if is_id(ticket_id) else None
-    if ticket is None:
-        raise NotFound("Ticket not found", "ticket_id")
-    if ticket.owner_id == user_id:
-        raise Forbidden("You cannot join the waitlist of your own ticket", "ticket_id")
-    if not ticket.on_sale:
-        raise Conflict("Ticket has been sold", "ticket_id")
-    holder = orders.live_for_ticket(tx, ticket.id, ticket.round)
-    if holder is not None and holder.is_overdue(tx.now):
-        order_service.expire(tx, holder)  # its window is over: the line moves first
-        holder = orders.live_for_ticket(tx, ticket.id, ticket.round)
+    ticket, holder = order_service.open_listing(
+        tx, user_id, ticket_id, "You cannot join the waitlist of your own ticket"
+    )
     if holder is None:
         raise Conflict("Ticket is available: reserve it instead", "ticket_id")
-    if holder.status == COMPLETE:
-        raise Conflict("Ticket has been sold", "ticket_id")
     if holder.user_id == user_id:
         raise Conflict("You hold this ticket's reservation already", "ticket_id")
     if repository.active_of_user(tx, ticket.id, ticket.round, user_id) is not None:
