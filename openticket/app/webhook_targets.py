@@ -18,10 +18,28 @@ PRIVATE_REFUSED = (
 )
 
 
+# IPv6 ranges that carry an IPv4 address (NAT64, 6to4, Teredo, IPv4-compatible and
+# -translated): on a host that routes them, one could reach an inside IPv4 address.
+_CARRIERS = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "::ffff:0:0:0/96",
+    )
+)
+
+
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in carrier for carrier in _CARRIERS):
+            return False
     return ip.is_global and not ip.is_multicast
 
 

@@ -68,6 +68,8 @@ class WebhookCalls:
     ) -> schemas.Webhook:
         user = self._authenticate(token)
         check_kinds(events)  # what needs no network, first
+        with self._uow.read() as tx:
+            webhooks.check_room(tx, user.id)
         resolve(check_url(url), self._terms.webhook_allow_private)  # then where it points
         webhook = self._uow.transact(lambda tx: webhooks.add_webhook(tx, user.id, url, events))
         return webhook_view(webhook, with_secret=True)

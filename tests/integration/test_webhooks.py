@@ -170,6 +170,9 @@ def test_addresses_on_the_inside_are_refused_without_the_setting(
         "http://[::1]/",
         "http://10.0.0.1/",
         "http://2130706433/",  # 127.0.0.1 as one number
+        "http://[64:ff9b::a9fe:a9fe]/",  # the metadata address through NAT64
+        "http://[2002:a9fe:a9fe::]/",  # … through 6to4
+        "http://[::7f00:1]/",  # 127.0.0.1, IPv4-compatible
     ):
         with pytest.raises(InvalidInput, match="OPENTICKET_WEBHOOK_ALLOW_PRIVATE"):
             strict.add_webhook(user, inside)
@@ -196,7 +199,14 @@ def test_bad_webhooks_are_refused_and_change_nothing(
     market: LocalApi, receiver: WebhookReceiver
 ) -> None:
     owner, other = _people(market, "owner", "other")
-    for bad in ("", "ftp://example.com/", "http://user:pw@example.com/", "example.com", "http://"):
+    for bad in (
+        "",
+        "ftp://example.com/",
+        "http://user:pw@example.com/",
+        "example.com",
+        "http://",
+        "http://1.1.1.1:0/",
+    ):
         with pytest.raises(InvalidInput):
             market.add_webhook(owner, bad)
     with pytest.raises(InvalidInput, match="Unknown event"):
@@ -212,5 +222,7 @@ def test_bad_webhooks_are_refused_and_change_nothing(
         market.add_webhook(owner, receiver.url)
     with pytest.raises(Conflict, match="remove one"):
         market.add_webhook(owner, receiver.url)
+    with pytest.raises(Conflict, match="remove one"):  # before any address is looked up
+        market.add_webhook(owner, "http://nonexistent.invalid/")
     market.remove_webhook(owner, webhook.id)
     assert len(market.webhooks(owner)) == WEBHOOKS_PER_USER - 1

@@ -105,6 +105,8 @@ def check_url(text: str | None) -> str:
         parts.port  # noqa: B018  (a bad port raises)
     except ValueError:
         raise InvalidInput("URL is not valid", "url") from None
+    if parts.port == 0:
+        raise InvalidInput("URL port must be from 1 to 65535", "url")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("URL must be http:// or https:// with a host", "url")
     if parts.username is not None or parts.password is not None:

@@ -48,11 +48,15 @@ class Attempt:
         return self.status == 410
 
 
+def check_room(tx: Transaction, user_id: str) -> None:
+    if repository.count_of_user(tx, user_id) >= WEBHOOKS_PER_USER:
+        raise Conflict(f"You have {WEBHOOKS_PER_USER} webhooks already: remove one first")
+
+
 def add_webhook(tx: Transaction, user_id: str, url: str | None, kinds: list[str] | None) -> Webhook:
     checked, events = check_url(url), check_kinds(kinds)
     notify.lock_user(tx, user_id)  # the cap holds under concurrent adds
-    if repository.count_of_user(tx, user_id) >= WEBHOOKS_PER_USER:
-        raise Conflict(f"You have {WEBHOOKS_PER_USER} webhooks already: remove one first")
+    check_room(tx, user_id)
     webhook = Webhook(new_id(), user_id, checked, new_secret(), events, ACTIVE, None, tx.now)
     repository.add(tx, webhook)
     return webhook
