@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     from openticket.core.ports import UnitOfWork
 
 log = logging.getLogger("openticket.webhooks")
-BATCH = 20
+PARALLEL = 4  # attempts on the wire at once: one slow receiver does not hold the others
+ADDRESSES_TRIED = 3  # of a host's addresses, when one cannot be connected to
 PASS_SECONDS = 1.0
 
 
@@ -42,22 +45,22 @@ class WebhookSender:
         self._allow_private = allow_private
 
     def send_due(self) -> int:
-        """Send what is due now, batch after batch; how many attempts were made."""
+        """Send what is due now, a few at a time; how many attempts were made. Each claim
+        leases its deliveries for longer than an attempt may take (LEASE), so another
+        sender does not send them meanwhile."""
         sent = 0
-        while True:
-            with self._uow.read() as tx:
-                if not webhooks.any_due(tx):
+        with ThreadPoolExecutor(PARALLEL, thread_name_prefix="openticket-webhook") as pool:
+            while True:
+                with self._uow.read() as tx:
+                    if not webhooks.any_due(tx):
+                        return sent
+                claimed = self._uow.transact(lambda tx: webhooks.claim_due(tx, PARALLEL))
+                if not claimed:
                     return sent
-            claimed = self._uow.transact(lambda tx: webhooks.claim_due(tx, BATCH))
-            if not claimed:
-                return sent
-            for delivery, webhook in claimed:
-                attempt = self._post(delivery, webhook)
-                self._record(delivery.id, attempt)
-                sent += 1
-
-    def _record(self, delivery_id: str, attempt: Attempt) -> None:
-        self._uow.transact(lambda tx: webhooks.record(tx, delivery_id, attempt))
+                attempts = pool.map(lambda pair: self._attempt(*pair), claimed)
+                for (delivery, _), attempt in zip(claimed, attempts, strict=True):
+                    self._uow.transact(partial(webhooks.record, claimed=delivery, attempt=attempt))
+                    sent += 1
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(PASS_SECONDS):
@@ -66,9 +69,16 @@ class WebhookSender:
             except Exception:
                 log.exception("sending webhooks failed; the next pass tries again")
 
+    def _attempt(self, delivery: Delivery, webhook: Webhook) -> Attempt:
+        try:
+            return self._post(delivery, webhook)
+        except Exception as error:  # recorded, so that its retries and give-up still apply
+            log.warning("webhook delivery %s failed: %s", delivery.id, type(error).__name__)
+            return Attempt(None, f"{type(error).__name__}: not sent")
+
     def _post(self, delivery: Delivery, webhook: Webhook) -> Attempt:
         try:
-            address = resolve(webhook.url, self._allow_private)[0]
+            addresses = resolve(webhook.url, self._allow_private)
         except InvalidInput as refused:
             return Attempt(None, refused.message)
         parts = urlsplit(webhook.url)
@@ -82,6 +92,10 @@ class WebhookSender:
             KIND_HEADER: delivery.kind,
         }
         sni = parts.hostname if parts.scheme == "https" else None
-        return self._transport.post(
-            pinned(webhook.url, address), delivery.body.encode(), headers, sni
-        )
+        body = delivery.body.encode()
+        attempt = Attempt(None, "no address")
+        for address in addresses[:ADDRESSES_TRIED]:
+            attempt = self._transport.post(pinned(webhook.url, address), body, headers, sni)
+            if attempt.reached:
+                return attempt
+        return attempt

@@ -19,8 +19,9 @@ PRIVATE_REFUSED = (
 
 
 # IPv6 ranges that carry an IPv4 address (NAT64, 6to4, Teredo, IPv4-compatible and
-# -translated): on a host that routes them, one could reach an inside IPv4 address.
-_CARRIERS = tuple(
+# -translated): on a host that routes them, one could reach an inside IPv4 address. And
+# site-local addresses (deprecated, but still routed inside some networks).
+_REFUSED_V6 = tuple(
     ipaddress.IPv6Network(net)
     for net in (
         "64:ff9b::/96",
@@ -29,6 +30,7 @@ _CARRIERS = tuple(
         "2001::/32",
         "::/96",
         "::ffff:0:0:0/96",
+        "fec0::/10",
     )
 )
 
@@ -38,7 +40,7 @@ def _is_public(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        elif any(ip in carrier for carrier in _CARRIERS):
+        elif any(ip in refused for refused in _REFUSED_V6):
             return False
     return ip.is_global and not ip.is_multicast
 

@@ -88,6 +88,8 @@ class _OfferedTo(TypedDict, total=False):
     # The order its ticket went to straight away: the first in the ticket's waitlist (the
     # ticket is not back on sale in between). Only then.
     offered_to: str
+    # It was a waitlist's offer (whose news, when it expires, is waitlist:offer_expired).
+    waitlist_offer: bool
 
 
 class OrderCancelled(OrderChange, _OfferedTo):

@@ -1,7 +1,11 @@
 """Posts a webhook delivery over HTTP (httpx): no redirects followed (one could point
-inside), no proxy settings from the environment, a bounded wait."""
+inside), no proxy settings from the environment, the answer's body never read (a receiver
+could send gigabytes), and a hard deadline for the whole attempt (a receiver that trickles
+bytes cannot hold the sender)."""
 
 from __future__ import annotations
+
+import threading
 
 import httpx
 
@@ -17,12 +21,21 @@ class HttpWebhookTransport:
         self, url: str, body: bytes, headers: dict[str, str], sni_hostname: str | None
     ) -> Attempt:
         extensions = {} if sni_hostname is None else {"sni_hostname": sni_hostname}
+        client = httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False)
+        deadline = threading.Timer(self._timeout, client.close)  # ends a trickling answer
+        deadline.start()
         try:
-            with httpx.Client(
-                timeout=self._timeout, follow_redirects=False, trust_env=False
-            ) as client:
-                response = client.post(url, content=body, headers=headers, extensions=extensions)
-        except httpx.HTTPError as error:
-            return Attempt(None, f"{type(error).__name__}: no answer")
+            request = client.build_request(
+                "POST", url, content=body, headers=headers, extensions=extensions
+            )
+            response = client.send(request, stream=True)
+            response.close()  # the status is all we need
+        except httpx.ConnectError:
+            return Attempt(None, "could not connect", reached=False)
+        except (httpx.HTTPError, RuntimeError, OSError) as error:
+            return Attempt(None, f"{type(error).__name__}: no answer in time")
+        finally:
+            deadline.cancel()
+            client.close()
         status = response.status_code
         return Attempt(status, None if 200 <= status < 300 else f"HTTP {status}")

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, DomainError, Forbidden, NotFound
+from openticket.core.orders.waitlist import service as waitlist
 from tests.conftest import ManualClock
 from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
 
@@ -299,3 +300,42 @@ def _live_orders(db_url: str, ticket_id: str) -> list[str]:
             return [str(r[0]) for r in rows]
     finally:
         engine.dispose()
+
+
+def test_the_first_in_line_reserving_after_the_window_gets_their_offer(
+    market: LocalApi, clock: ManualClock
+) -> None:
+    seller, holder, waiter = _people(market, "seller", "holder", "waiter")
+    ticket = market.create_ticket(seller, "Opera", "40.00")
+    market.create_order(holder, ticket.id)
+    market.join_waitlist(waiter, ticket.id)
+    clock.advance(ORDER_TTL + 1)  # no timer has run: the reservation expires the holder
+
+    order = market.create_order(waiter, ticket.id)
+
+    assert order.status == "created"
+    [entry] = market.waitlist(waiter)
+    assert (entry.status, entry.order_id) == ("offered", order.id)
+
+
+def test_leaving_with_an_offer_past_its_window_passes_it_on(
+    market: LocalApi, clock: ManualClock
+) -> None:
+    """Whether or not an expiry ran first (the Api catches up before it; a use case must
+    not count on that)."""
+    seller, holder, first, second = _people(market, "seller", "holder", "first", "second")
+    ticket = market.create_ticket(seller, "Opera", "40.00")
+    order = market.create_order(holder, ticket.id)
+    market.join_waitlist(first, ticket.id)
+    market.join_waitlist(second, ticket.id)
+    market.cancel_order(holder, order.id)
+    assert market.waitlist(first)[0].status == "offered"
+    clock.advance(OFFER_TTL + 1)
+    first_id = market.whoami(first).id
+
+    left = market.runtime.uow.transact(lambda tx: waitlist.leave(tx, first_id, ticket.id))
+    market.runtime.commands.deliver()
+
+    assert left.status == "left"
+    assert market.waitlist(first)[0].status == "left"
+    assert market.waitlist(second)[0].status == "offered"

@@ -13,8 +13,11 @@ import pytest
 
 from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, InvalidInput, NotFound
-from openticket.core.notify.webhooks.model import WEBHOOKS_PER_USER
-from tests.conftest import ManualClock
+from openticket.core.notify.webhooks import service as webhooks
+from openticket.core.notify.webhooks.model import LEASE, WEBHOOKS_PER_USER
+from openticket.core.notify.webhooks.service import Attempt
+from openticket.providers.webhook_http import HttpWebhookTransport
+from tests.conftest import ManualClock, free_port
 from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
 from tests.webhook_receiver import WebhookReceiver
 
@@ -226,3 +229,39 @@ def test_bad_webhooks_are_refused_and_change_nothing(
         market.add_webhook(owner, "http://nonexistent.invalid/")
     market.remove_webhook(owner, webhook.id)
     assert len(market.webhooks(owner)) == WEBHOOKS_PER_USER - 1
+
+
+def test_an_answer_to_a_claim_whose_lease_ended_is_ignored(
+    market: LocalApi, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    """A sender that took longer than its lease: another claimed the delivery since, and
+    only the newer claim's outcome counts."""
+    seller, watcher = _people(market, "seller", "watcher")
+    webhook = market.add_webhook(watcher, receiver.url)
+    _a_watch_hit(market, seller, watcher)
+    uow = market.runtime.uow
+    [(stale, _)] = uow.transact(lambda tx: webhooks.claim_due(tx, 10))
+    clock.advance(LEASE.total_seconds() + 1)
+    [(fresh, _)] = uow.transact(lambda tx: webhooks.claim_due(tx, 10))
+    assert (stale.id, stale.attempts, fresh.attempts) == (fresh.id, 1, 2)
+
+    assert uow.transact(lambda tx: webhooks.record(tx, stale, Attempt(200))) is None
+    uow.transact(lambda tx: webhooks.record(tx, fresh, Attempt(500, "HTTP 500")))
+    [delivery] = market.webhook_deliveries(watcher, webhook.id)
+    assert (delivery.status, delivery.attempts, delivery.last_status) == ("pending", 2, 500)
+
+
+def test_a_receiver_that_never_answers_is_given_up_on_at_the_deadline(
+    receiver: WebhookReceiver,
+) -> None:
+    receiver.holding.set()
+    attempt = HttpWebhookTransport(timeout=1.0).post(receiver.url, b"{}", {}, None)
+    assert attempt.status is None and attempt.reached
+    assert attempt.error is not None and "no answer" in attempt.error
+
+
+def test_an_address_that_cannot_be_connected_to_is_not_reached() -> None:
+    attempt = HttpWebhookTransport(timeout=5.0).post(
+        f"http://127.0.0.1:{free_port()}/", b"{}", {}, None
+    )
+    assert (attempt.status, attempt.reached) == (None, False)

@@ -93,16 +93,9 @@ def _parties(tx: Transaction, order_id: str) -> OrderParties:
 
 
 def _tell(
-    tx: Transaction,
-    envelope: Envelope,
-    user_id: str,
-    kind: str,
-    data: dict[str, str],
-    source: str | None = None,
+    tx: Transaction, envelope: Envelope, user_id: str, kind: str, data: dict[str, str]
 ) -> None:
-    """Add to the user's news, once per `source` (by default the event)."""
-    origin = source or f"event:{envelope.id}"
-    _add(tx, user_id, kind, data, origin)
+    _add(tx, user_id, kind, data, f"event:{envelope.id}")
 
 
 def _add(tx: Transaction, user_id: str, kind: str, data: dict[str, Any], source: str) -> None:
@@ -123,15 +116,11 @@ def on_order_cancelled(envelope: Envelope, tx: Transaction) -> None:
     reason = data.get("reason")
     if reason not in ("expired", "refused", "refunded"):
         return  # the buyer's own cancellation is no news to them
+    if reason == "expired" and data.get("waitlist_offer"):
+        return  # waitlist:offer_expired tells its waiter
     order = _parties(tx, data["id"])
     kind = ORDER_EXPIRED if reason == "expired" else ORDER_VOIDED
-    news = order.about() | {"reason": str(reason)}
-    _tell(tx, envelope, order.buyer_id, kind, news, source=_ended(data["id"]))
-
-
-def _ended(order_id: str) -> str:
-    """One piece of news when an order ends: an offer's expiry (told first) says it all."""
-    return f"ended:{order_id}"
+    _tell(tx, envelope, order.buyer_id, kind, order.about() | {"reason": str(reason)})
 
 
 def on_payout_updated(envelope: Envelope, tx: Transaction) -> None:
@@ -147,10 +136,10 @@ def on_waitlist_offer(envelope: Envelope, tx: Transaction) -> None:
     data = payload(envelope, events.WaitlistOffer)
     order = _parties(tx, data["order_id"])
     news = order.about() | {"expires_at": data["expires_at"]}
-    if envelope.subject == events.WAITLIST_OFFERED:
-        _tell(tx, envelope, data["user_id"], WAITLIST_OFFERED, news)
-    else:
-        _tell(tx, envelope, data["user_id"], WAITLIST_OFFER_EXPIRED, news, _ended(order.id))
+    offered = envelope.subject == events.WAITLIST_OFFERED
+    _tell(
+        tx, envelope, data["user_id"], WAITLIST_OFFERED if offered else WAITLIST_OFFER_EXPIRED, news
+    )
 
 
 def on_ticket_given(envelope: Envelope, tx: Transaction) -> None:

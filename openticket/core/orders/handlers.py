@@ -116,7 +116,7 @@ def on_payment_failed(envelope: Envelope, tx: Transaction) -> None:
 
 
 def _paid_order(tx: Transaction, order_id: str) -> Order:
-    order = repository.get(tx, order_id, lock=True)
+    order = service.lock_with_ticket(tx, order_id)  # it may end, and offer its ticket
     if order is None:
         raise RuntimeError(f"paid order {order_id} does not exist")
     return order

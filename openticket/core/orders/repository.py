@@ -144,12 +144,10 @@ def _overdue_params(now: datetime) -> dict[str, datetime]:
 
 
 def overdue(tx: Transaction, now: datetime, limit: int = 500) -> list[Order]:
-    """Open orders past their window, locked; those another transaction holds are skipped
-    (it is expiring them, or deciding on them: the next pass sees them again)."""
+    """Open orders past their window, as read (not locked: the caller locks each after its
+    ticket, and looks again)."""
     conn = connection(tx)
-    rows = conn.execute(
-        _OVERDUE.limit(limit).with_for_update(skip_locked=True), _overdue_params(now)
-    )
+    rows = conn.execute(_OVERDUE.limit(limit), _overdue_params(now))
     return [_order(row) for row in rows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from openticket.core import events
 from openticket.core.clock import isoformat_utc
@@ -69,9 +70,11 @@ def _cancel(tx: Transaction, order: Order, reason: str) -> Order:
     change = _cancelled(cancelled, reason)
     if offer is not None:
         change["offered_to"] = offer.id
-    if offer_expired and reason == REASON_EXPIRED:  # first: its news is the waiter's one
-        tx.emit(events.WAITLIST_OFFER_EXPIRED, _offer_data(cancelled))
+    if offer_expired:
+        change["waitlist_offer"] = True
     tx.emit(events.ORDER_CANCELLED, change)
+    if offer_expired and reason == REASON_EXPIRED:
+        tx.emit(events.WAITLIST_OFFER_EXPIRED, _offer_data(cancelled))
     if offer is not None:
         tx.emit(events.ORDER_CREATED, created_data(offer))
         tx.emit(events.WAITLIST_OFFERED, _offer_data(offer))
@@ -100,7 +103,10 @@ def _offer_next(tx: Transaction, ended: Order) -> Order | None:
     """The order that gives the ended order's ticket to the first in its line, if anyone
     waits: the ticket goes from one to the other without being back on sale in between."""
     ticket = repository.get_ticket(tx, ended.ticket_id, lock=True)  # the line's lock
-    if ticket is None or ticket.round != ended.ticket_round:
+    if ticket is None:
+        return None
+    if ticket.round != ended.ticket_round:  # listed anew meanwhile: that listing was sold
+        waitlist.close_line(tx, ticket.id, ended.ticket_round)
         return None
     if not ticket.on_sale:
         waitlist.close_line(tx, ticket.id, ticket.round)
@@ -153,9 +159,13 @@ def _end(tx: Transaction, ended: Order | None, reason: str) -> Order | None:
     return ended
 
 
-def open_listing(
-    tx: Transaction, user_id: str, ticket_id: str, own_ticket: str
-) -> tuple[TicketReplica, Order | None]:
+class OpenListing(NamedTuple):
+    ticket: TicketReplica
+    holder: Order | None  # its live order: open (a sold listing is a Conflict)
+    expired_now: bool  # the holder before was past its window, and ended just now
+
+
+def open_listing(tx: Transaction, user_id: str, ticket_id: str, own_ticket: str) -> OpenListing:
     """The listing, locked, and its live order (an open one: a sold listing is a Conflict).
     The replica row is the ticket's lock: its reservations and its waitlist take turns, other
     tickets' run alongside (the unique index on live orders stays the last guard). `own_ticket`:
@@ -168,12 +178,13 @@ def open_listing(
     if not ticket.on_sale:
         raise Conflict("Ticket has been sold", "ticket_id")
     holder = repository.live_for_ticket(tx, ticket_id, ticket.round)
-    if holder is not None and holder.is_overdue(tx.now):
+    expired_now = holder is not None and holder.is_overdue(tx.now)
+    if holder is not None and expired_now:
         expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
         holder = repository.live_for_ticket(tx, ticket_id, ticket.round)  # an offer, if any
     if holder is not None and holder.status == COMPLETE:
         raise Conflict("Ticket has been sold", "ticket_id")
-    return ticket, holder
+    return OpenListing(ticket, holder, expired_now)
 
 
 def _new_order(ticket: TicketReplica, user_id: str, expires_at: datetime) -> Order:
@@ -192,7 +203,11 @@ def _new_order(ticket: TicketReplica, user_id: str, expires_at: datetime) -> Ord
 
 
 def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
-    ticket, holder = open_listing(tx, user_id, ticket_id, "You cannot reserve your own ticket")
+    ticket, holder, expired_now = open_listing(
+        tx, user_id, ticket_id, "You cannot reserve your own ticket"
+    )
+    if holder is not None and expired_now and holder.user_id == user_id:
+        return holder  # its holder's window ended, and it went to this user, first in line
     if holder is not None:
         raise Conflict("Ticket is already reserved", "ticket_id")
     order = _new_order(ticket, user_id, tx.now + timedelta(seconds=ttl_seconds))
@@ -252,8 +267,13 @@ def any_overdue(tx: Transaction) -> bool:
 
 
 def expire_overdue(tx: Transaction) -> int:
-    """Cancel every open order past its window (lazy expiry); return how many."""
-    overdue = repository.overdue(tx, tx.now)
-    for order in overdue:
-        expire(tx, order)
-    return len(overdue)
+    """Cancel every open order past its window (lazy expiry); return how many. Each is
+    locked after its ticket, as every use case that may end an order locks them (an
+    expiry may offer the ticket to its waitlist)."""
+    expired = 0
+    for candidate in repository.overdue(tx, tx.now):
+        order = lock_with_ticket(tx, candidate.id)
+        if order is not None and order.is_overdue(tx.now):  # nobody decided on it meanwhile
+            expire(tx, order)
+            expired += 1
+    return expired

@@ -20,6 +20,7 @@ from openticket.store.rows import Reader
 from openticket.store.uow import connection
 
 _webhook = Reader(Webhook)
+_GONE = Webhook("", "", "", "", "", DISABLED, None, datetime.min)
 _delivery = Reader(Delivery)
 
 
@@ -108,10 +109,16 @@ def claim_due(
             select(webhooks).where(webhooks.c.id.in_({d.webhook_id for d in due}))
         )
     }
+    # Made while its endpoint was being removed or turned off: never sent.
+    orphans = [d.id for d in due if endpoints.get(d.webhook_id, _GONE).status != ACTIVE]
+    if orphans:
+        conn.execute(
+            update(deliveries).where(deliveries.c.id.in_(orphans)).values(status=CANCELLED)
+        )
     return [
         (replace(d, attempts=d.attempts + 1, next_attempt_at=lease_until), endpoints[d.webhook_id])
         for d in due
-        if d.webhook_id in endpoints
+        if d.id not in orphans
     ]
 
 

@@ -38,6 +38,7 @@ class Attempt:
 
     status: int | None
     error: str | None = None
+    reached: bool = True  # False: no connection was made (another address may answer)
 
     @property
     def delivered(self) -> bool:
@@ -116,11 +117,12 @@ def any_due(tx: Transaction) -> bool:
     return repository.any_due(tx, tx.now)
 
 
-def record(tx: Transaction, delivery_id: str, attempt: Attempt) -> Delivery | None:
+def record(tx: Transaction, claimed: Delivery, attempt: Attempt) -> Delivery | None:
     """How an attempt went: delivered, to be tried again, or given up (a 410 turns its
-    endpoint off). None if the delivery is no longer pending (its endpoint went meanwhile)."""
-    delivery = repository.get_delivery(tx, delivery_id)
-    if delivery is None or delivery.status != PENDING:
+    endpoint off). None if the delivery is no longer as claimed (its endpoint went, or the
+    claim's lease ended and another sender claimed it again)."""
+    delivery = repository.get_delivery(tx, claimed.id)
+    if delivery is None or delivery.status != PENDING or delivery.attempts != claimed.attempts:
         return None
     error = None if attempt.error is None else attempt.error[:ERROR_MAX]
     seen = replace(delivery, last_status=attempt.status, last_error=error)

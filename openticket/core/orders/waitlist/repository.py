@@ -35,12 +35,11 @@ def next_line(tx: Transaction, ticket_id: str, ticket_round: int) -> int:
     return int(connection(tx).execute(query).scalar_one()) + 1
 
 
-def active_of_user(
-    tx: Transaction, ticket_id: str, ticket_round: int, user_id: str
-) -> Entry | None:
+def active_of_user(tx: Transaction, ticket_id: str, user_id: str) -> Entry | None:
+    """The user's place in the ticket's line (of any listing of it: an old one's is closed
+    when the next listing's line begins, but not before)."""
     query = select(entries).where(
         entries.c.ticket_id == ticket_id,
-        entries.c.ticket_round == ticket_round,
         entries.c.user_id == user_id,
         one_of(entries.c.status, ACTIVE_STATUSES),
     )

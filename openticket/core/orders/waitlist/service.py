@@ -24,14 +24,14 @@ LIST_LIMIT = 200
 
 
 def join(tx: Transaction, user_id: str, ticket_id: str, offer_seconds: int) -> Place:
-    ticket, holder = order_service.open_listing(
+    ticket, holder, _ = order_service.open_listing(
         tx, user_id, ticket_id, "You cannot join the waitlist of your own ticket"
     )
     if holder is None:
         raise Conflict("Ticket is available: reserve it instead", "ticket_id")
     if holder.user_id == user_id:
         raise Conflict("You hold this ticket's reservation already", "ticket_id")
-    if repository.active_of_user(tx, ticket.id, ticket.round, user_id) is not None:
+    if repository.active_of_user(tx, ticket.id, user_id) is not None:
         raise Conflict("You are already in this ticket's waitlist", "ticket_id")
     if repository.active_count(tx, user_id) >= ENTRIES_PER_USER_MAX:
         raise Conflict(f"You are in {ENTRIES_PER_USER_MAX} waitlists already: leave one first")
@@ -52,15 +52,18 @@ def join(tx: Transaction, user_id: str, ticket_id: str, offer_seconds: int) -> P
 
 
 def leave(tx: Transaction, user_id: str, ticket_id: str) -> Entry:
-    """Leave the ticket's line; an offer you hold is cancelled and goes to the next."""
+    """Leave the ticket's line; an offer you hold ends and goes to the next."""
     ticket = orders.get_ticket(tx, ticket_id, lock=True) if is_id(ticket_id) else None
-    entry = None
-    if ticket is not None:
-        entry = repository.active_of_user(tx, ticket.id, ticket.round, user_id)
+    entry = None if ticket is None else repository.active_of_user(tx, ticket.id, user_id)
     if entry is None:
         raise NotFound("You are not in this ticket's waitlist", "ticket_id")
+    offer = None
     if entry.status == OFFERED and entry.order_id is not None:
-        order_service.cancel_order(tx, user_id, entry.order_id)
+        offer = order_service.lock_with_ticket(tx, entry.order_id)
+    if offer is not None and offer.is_overdue(tx.now):
+        order_service.expire(tx, offer)  # its window is over: it passes on as it would
+    elif offer is not None and offer.is_open():
+        order_service.cancel_order(tx, user_id, offer.id)
     repository.set_status(tx, entry.id, LEFT)
     return replace(entry, status=LEFT)
 
