@@ -17,7 +17,6 @@ CLOSED = "closed"  # the ticket was sold to someone else, or taken off sale
 ACTIVE_STATUSES = (WAITING, OFFERED)
 # A user stands in at most this many lines at once (each costs an index entry per ticket).
 ENTRIES_PER_USER_MAX = 100
-DEFAULT_OFFER_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,6 @@ class Entry:
     order_id: str | None  # the offer, once made
     offer_seconds: int  # the offer's window, as the marketplace set it when they joined
     joined_at: datetime
-
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)
