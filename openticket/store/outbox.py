@@ -72,6 +72,9 @@ processed_events = Table(
     Column("consumer", String(64), primary_key=True),
     Column("event_id", String(32), primary_key=True),
     Column("processed_at", UTCDateTime(), nullable=False),
+    # Which consumers applied an event (a waiting command's question): the primary key leads
+    # with the consumer (migration 0014).
+    Index("ix_processed_events_event_id", "event_id", "consumer"),
 )
 
 

@@ -8,13 +8,14 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from openticket.app.local import LocalApi
 from openticket.core.clock import utc_now
@@ -382,3 +383,40 @@ def test_orders_made_before_notifications_are_known_to_the_notify_domain(
         assert [tuple(row) for row in found] == [
             (order_id, "b" * 32, "s" * 32, ticket_id, "Gala [/]")
         ]
+
+
+def test_which_consumers_applied_an_event_is_found_by_index(postgres_url: str) -> None:
+    """A command waiting for its events' consumers asks this on every look: on a long-lived
+    marketplace's inbox, a scan of the whole table would be most of the database's work."""
+    engine = create_store_engine(postgres_url)
+    try:
+        upgrade(engine)
+        now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+        history = new_ids(20_000)
+        with engine.begin() as conn:
+            for consumer in ("tickets", "orders", "payments", "expiration", "notify"):
+                outbox.claim_many(conn, consumer, history, now)
+            conn.execute(text("ANALYZE processed_events"))
+        asked: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            if "processed_events" in statement:
+                asked.append((statement, params))
+
+        event.listen(engine, "before_cursor_execute", capture)
+        with engine.connect() as conn:
+            found = outbox.processed(conn, history[5:8])
+        event.remove(engine, "before_cursor_execute", capture)
+        assert len(found) == 15  # three events, five consumers each
+        [(statement, params)] = asked
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            with raw.cursor() as cursor:
+                plan = "\n".join(
+                    row[0] for row in cursor.execute(f"EXPLAIN {statement}", params).fetchall()
+                )
+        assert "ix_processed_events_event_id" in plan, plan
+        assert "Seq Scan" not in plan, plan
+    finally:
+        engine.dispose()
