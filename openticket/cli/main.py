@@ -29,6 +29,7 @@ from openticket.cli import (
     worker,
 )
 from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, root_options
+from openticket.cli.pipes import reader_gone
 from openticket.cli.usage import run_for_scripts, wants_json
 
 app = typer.Typer(
@@ -90,7 +91,17 @@ def root(
 
 def run() -> None:
     completion.answer_if_asked()
-    if not wants_json(sys.argv[1:]):
-        app()
-        return
-    sys.exit(run_for_scripts(app))
+    code: int | str | None
+    try:
+        if wants_json(sys.argv[1:]):
+            code = run_for_scripts(app)
+        else:
+            try:
+                app()
+                code = 0
+            except SystemExit as done:
+                code = done.code
+        sys.stdout.flush()  # here, where a reader that went away can still be answered
+    except BrokenPipeError:
+        code = reader_gone()
+    sys.exit(code)

@@ -142,3 +142,31 @@ def test_piped_tables_are_whole_lines(people: Callable[..., User]) -> None:
 
 def _id_in(result: Any) -> str:
     return str(result.stdout.split()[result.stdout.split().index("ID") + 1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tickets", "list", "--limit", "1000"],
+        ["tickets", "export"],
+        ["--json", "tickets", "export"],
+    ],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    people: Callable[..., User], tmp_path: Path, args: list[str]
+) -> None:
+    """`openticket tickets list | head`: the command stops as a Unix tool ended by SIGPIPE
+    does (status 141), with no error or traceback about the pipe."""
+    seller = people("seller")
+    signed_up(seller, "seller@example.com")
+    listings = tmp_path / "listings.csv"
+    rows = "".join(f"A seat with a long enough title to fill pipes {n},10\n" for n in range(3000))
+    listings.write_text("title,price\n" + rows)
+    seller.ok("tickets", "import", str(listings))
+    reading = seller.popen(*args)
+    assert reading.stdout is not None and reading.stderr is not None
+    first = reading.stdout.readline()
+    assert first  # it had started writing: more than a pipe holds is still to come
+    reading.stdout.close()  # the reader goes away, as `head` does
+    assert reading.wait(timeout=120) == 141
+    assert reading.stderr.read() == ""

@@ -1,0 +1,32 @@
+"""When whoever reads our output stops reading (`openticket tickets list | head`): stop
+quietly, with the status of a Unix tool that SIGPIPE ended, not an error about a pipe.
+
+SIGPIPE itself stays ignored, as Python leaves it: its default action would also end the
+process on a write to a closed socket (a server's connection), where an error is the answer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+
+READER_GONE_EXIT = 128 + signal.SIGPIPE
+
+
+def stdout_is_a_pipe() -> bool:
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def reader_gone() -> int:
+    """Send the rest of our output nowhere (the interpreter writes what is buffered once more
+    on its way out) and give the exit status."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return READER_GONE_EXIT
