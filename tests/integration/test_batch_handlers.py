@@ -24,6 +24,7 @@ from openticket.core.clock import isoformat_utc
 from openticket.core.events import Envelope
 from openticket.core.expiration import handlers as expiration_handlers
 from openticket.core.money import Money
+from openticket.core.notify import handlers as notify_handlers
 from openticket.core.orders import handlers as orders_handlers
 from openticket.core.orders import repository as orders_repository
 from openticket.core.orders.model import TicketReplica
@@ -287,6 +288,12 @@ CASES = {
         lambda timer: expiration_handlers.build_handlers(timer)[events.ORDER_CREATED],
         lambda timer: expiration_handlers.build_batch_handlers(timer)[events.ORDER_CREATED],
     ),
+    "notify records the parties of a run of orders": (
+        orders_created,
+        _nothing,
+        _table(notify_handlers, events.ORDER_CREATED),
+        _batches(notify_handlers, events.ORDER_CREATED),
+    ),
     "orders replicate a run of new tickets": (
         _ticket_runs(events.TICKET_CREATED, st.just(0)),
         _nothing,
@@ -320,10 +327,13 @@ def test_every_batch_handler_is_covered_here() -> None:
         "orders": set(orders_handlers.BATCH_HANDLERS),
         "payments": set(payments_handlers.BATCH_HANDLERS),
         "expiration": set(expiration_handlers.build_batch_handlers(timer)),
+        "notify": set(notify_handlers.BATCH_HANDLERS),
     }
+    # notify's single listing handler is its batch handler given a run of one.
     assert batches == {
         "tickets": {events.ORDER_CREATED},
         "orders": {events.TICKET_CREATED, events.TICKET_UPDATED},
         "payments": {events.ORDER_CREATED},
         "expiration": {events.ORDER_CREATED},
+        "notify": {events.ORDER_CREATED, events.TICKET_CREATED, events.TICKET_UPDATED},
     }
