@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
 
 import typer
 
-from openticket.cli.pipes import reader_gone, stdout_is_a_pipe
+from openticket.cli.pipes import reader_gone, stdout_reader_gone
 from openticket.config import ENV_DB, ENV_SERVER
 from openticket.core.errors import DomainError, NotSignedIn, Unavailable
 
@@ -181,7 +181,7 @@ def command(fn: F | None = None, *, options: tuple[str, ...] = ALL_OPTIONS) -> A
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError as error:
-            if not stdout_is_a_pipe():
+            if not stdout_reader_gone():
                 raise _unexpected(cli, error) from None
             raise typer.Exit(reader_gone()) from None
         except Exception as error:

@@ -29,7 +29,7 @@ from openticket.cli import (
     worker,
 )
 from openticket.cli.context import DB_HELP, JSON_HELP, SERVER_HELP, root_options
-from openticket.cli.pipes import reader_gone
+from openticket.cli.pipes import reader_gone, stdout_reader_gone
 from openticket.cli.usage import run_for_scripts, wants_json
 
 app = typer.Typer(
@@ -84,7 +84,8 @@ def root(
     show_completion: completion.Show = None,
 ) -> None:
     """openticket: exit codes 0 ok, 1 invalid input, 2 usage, 3 not signed in / not allowed,
-    4 not found, 5 conflict, 6 service unreachable, 7 the card asks for authentication (pay).
+    4 not found, 5 conflict, 6 service unreachable, 7 the card asks for authentication (pay),
+    141 the reader of the output went away (`| head`).
     --json, --server and --db go before the command or after it."""
     root_options(ctx, as_json, server, db)
 
@@ -103,5 +104,7 @@ def run() -> None:
                 code = done.code
         sys.stdout.flush()  # here, where a reader that went away can still be answered
     except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
         code = reader_gone()
     sys.exit(code)

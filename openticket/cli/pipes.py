@@ -8,19 +8,23 @@ process on a write to a closed socket (a server's connection), where an error is
 from __future__ import annotations
 
 import os
+import select
 import signal
-import stat
 import sys
 
 READER_GONE_EXIT = 128 + signal.SIGPIPE
 
 
-def stdout_is_a_pipe() -> bool:
+def stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket that its reader has closed: a broken pipe that is
+    not stdout's (a socket of ours) is an error to report, even when stdout is a pipe too."""
     try:
-        mode = os.fstat(sys.stdout.fileno()).st_mode
+        descriptor = sys.stdout.fileno()
     except (OSError, ValueError):
         return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    poller = select.poll()
+    poller.register(descriptor, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def reader_gone() -> int:

@@ -404,9 +404,11 @@ def test_which_consumers_applied_an_event_is_found_by_index(postgres_url: str) -
                 asked.append((statement, params))
 
         event.listen(engine, "before_cursor_execute", capture)
-        with engine.connect() as conn:
-            found = outbox.processed(conn, history[5:8])
-        event.remove(engine, "before_cursor_execute", capture)
+        try:
+            with engine.connect() as conn:
+                found = outbox.processed(conn, history[5:8])
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
         assert len(found) == 15  # three events, five consumers each
         [(statement, params)] = asked
         with engine.connect() as conn:
