@@ -14,7 +14,7 @@ from openticket.app.once import Once
 from openticket.app.paying import Paying
 from openticket.app.payouts import PayoutCalls
 from openticket.app.ports import IdempotencyRecords, Terms
-from openticket.app.reserving import reserve_batch
+from openticket.app.reserving import BatchReads, reserve_batch
 from openticket.app.runtime import Runtime
 from openticket.app.views import (
     event_view,
@@ -260,14 +260,15 @@ class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls, WebhookCall
         """Many reservations in one transaction and one delivery of their events (a server
         batches its concurrent requests so): each gets its order or the error that refused
         it, and a refused one changes nothing (app/reserving.py)."""
-        return reserve_batch(self._commands, requests, self._reserve)
+        return reserve_batch(self._commands, self._keys, requests, self._reserve)
 
-    def _reserve(self, tx: Transaction, request: OrderRequest) -> schemas.Order:
-        user = auth.authenticate(tx, self._keys, request.token)
+    def _reserve(self, tx: Transaction, request: OrderRequest, reads: BatchReads) -> schemas.Order:
+        user = reads.user(request.token)
         once = self._once(request.idempotency_key, user.id, "create_order", request.ticket_id)
         if (replayed := once.replay(tx)) is not None:
             return schemas.Order.model_validate(replayed)
-        order = order_view(orders.reserve(tx, user.id, request.ticket_id, self._terms.order_ttl))
+        ttl = self._terms.order_ttl
+        order = order_view(orders.reserve(tx, user.id, request.ticket_id, ttl, reads.listings))
         once.remember(tx, order)
         return order
 

@@ -19,8 +19,12 @@ from typing import TypeVar
 
 from openticket.app.api import OrderRequest
 from openticket.app.commands import Commands
-from openticket.core.errors import DomainError
+from openticket.core.auth import service as auth
+from openticket.core.auth.model import User
+from openticket.core.errors import DomainError, NotSignedIn
+from openticket.core.orders.known import KnownListings
 from openticket.core.ports import Transaction
+from openticket.core.signing_keys import KeyRing
 
 Answer = TypeVar("Answer")
 
@@ -29,23 +33,42 @@ class _Isolate(Exception):
     """Abandons a batch run without savepoints, to run it again with them."""
 
 
+class BatchReads:
+    """What every reservation of a batch reads, read for all of them at once: who each token
+    belongs to (two queries), the tickets, locked, and their live orders (two more)."""
+
+    def __init__(self, tx: Transaction, keys: KeyRing, requests: list[OrderRequest]) -> None:
+        self._users = auth.find_users(tx, keys, [request.token for request in requests])
+        self.listings = KnownListings.load(tx, [request.ticket_id for request in requests])
+
+    def user(self, token: str | None) -> User:
+        """Whose token this is; NotSignedIn when it is missing, forged, expired or revoked."""
+        user = self._users.get(token or "")
+        if user is None:
+            raise NotSignedIn()
+        return user
+
+
 def reserve_batch(
     commands: Commands,
+    keys: KeyRing,
     requests: list[OrderRequest],
-    reserve: Callable[[Transaction, OrderRequest], Answer],
+    reserve: Callable[[Transaction, OrderRequest, BatchReads], Answer],
 ) -> list[Answer | DomainError]:
+    """`reserve`: one reservation, given what the batch read in the run's transaction."""
     in_ticket_order = sorted(range(len(requests)), key=lambda n: requests[n].ticket_id)
 
     def reserve_all(tx: Transaction, *, isolated: bool) -> list[Answer | DomainError]:
         outcomes: dict[int, Answer | DomainError] = {}
+        reads = BatchReads(tx, keys, requests)
         for n in in_ticket_order:
             emitted = tx.emitted
             try:
                 if isolated:
                     with tx.savepoint():
-                        outcomes[n] = reserve(tx, requests[n])
+                        outcomes[n] = reserve(tx, requests[n], reads)
                 else:
-                    outcomes[n] = reserve(tx, requests[n])
+                    outcomes[n] = reserve(tx, requests[n], reads)
             except DomainError as error:
                 if not isolated and (tx.emitted != emitted or tx.failed()):
                     raise _Isolate from error

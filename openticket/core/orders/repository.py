@@ -139,6 +139,20 @@ def live_for_ticket(tx: Transaction, ticket_id: str, ticket_round: int) -> Order
     return _order.first(conn.execute(_LIVE_FOR_TICKET_LOCKED, params))
 
 
+_LIVE_FOR_TICKETS = select(orders).where(
+    orders.c.ticket_id.in_(bindparam("ticket_ids", expanding=True)),
+    one_of(orders.c.status, LIVE_STATUSES),
+)
+
+
+def live_for_tickets(tx: Transaction, ticket_ids: list[str]) -> dict[str, list[Order]]:
+    """The live orders of these tickets (of any listing), by ticket; read, not locked."""
+    found: dict[str, list[Order]] = {}
+    for row in rows_by_keys(connection(tx), _LIVE_FOR_TICKETS, "ticket_ids", ticket_ids):
+        found.setdefault(row.ticket_id, []).append(_order(row))
+    return found
+
+
 def _overdue_params(now: datetime) -> dict[str, datetime]:
     return {"now": now, "held_until": now - PAYMENT_HOLD}
 

@@ -10,6 +10,7 @@ from openticket.core.clock import isoformat_utc
 from openticket.core.errors import Conflict, Forbidden, NotFound
 from openticket.core.ids import is_id, new_id
 from openticket.core.orders import repository
+from openticket.core.orders.known import KnownListings
 from openticket.core.orders.model import (
     COMPLETE,
     CREATED,
@@ -165,19 +166,35 @@ class OpenListing(NamedTuple):
     expired_now: bool  # the holder before was past its window, and ended just now
 
 
-def open_listing(tx: Transaction, user_id: str, ticket_id: str, own_ticket: str) -> OpenListing:
+def open_listing(
+    tx: Transaction,
+    user_id: str,
+    ticket_id: str,
+    own_ticket: str,
+    known: KnownListings | None = None,
+) -> OpenListing:
     """The listing, locked, and its live order (an open one: a sold listing is a Conflict).
     The replica row is the ticket's lock: its reservations and its waitlist take turns, other
     tickets' run alongside (the unique index on live orders stays the last guard). `own_ticket`:
-    the refusal when it is the user's own."""
-    ticket = repository.get_ticket(tx, ticket_id, lock=True) if is_id(ticket_id) else None
+    the refusal when it is the user's own. `known`: what a batch read for all its tickets."""
+    if known is not None and known.knows(ticket_id):
+        ticket = known.ticket(ticket_id)
+    else:
+        ticket = repository.get_ticket(tx, ticket_id, lock=True) if is_id(ticket_id) else None
     if ticket is None:
         raise NotFound("Ticket not found", "ticket_id")
     if ticket.owner_id == user_id:
         raise Forbidden(own_ticket, "ticket_id")
     if not ticket.on_sale:
         raise Conflict("Ticket has been sold", "ticket_id")
-    holder = repository.live_for_ticket(tx, ticket_id, ticket.round)
+    holder = (
+        known.holder(ticket)
+        if known is not None and known.knows(ticket_id)
+        else repository.live_for_ticket(tx, ticket_id, ticket.round)
+    )
+    if holder is not None and holder.is_overdue(tx.now) and known is not None:
+        known.forget(ticket_id)  # expiring it writes: read it again, locked
+        holder = repository.live_for_ticket(tx, ticket_id, ticket.round)
     expired_now = holder is not None and holder.is_overdue(tx.now)
     if holder is not None and expired_now:
         expire(tx, holder)  # lazy expiry: the window is over whether or not a timer fired
@@ -202,15 +219,23 @@ def _new_order(ticket: TicketReplica, user_id: str, expires_at: datetime) -> Ord
     )
 
 
-def reserve(tx: Transaction, user_id: str, ticket_id: str, ttl_seconds: int) -> Order:
+def reserve(
+    tx: Transaction,
+    user_id: str,
+    ticket_id: str,
+    ttl_seconds: int,
+    known: KnownListings | None = None,
+) -> Order:
     ticket, holder, expired_now = open_listing(
-        tx, user_id, ticket_id, "You cannot reserve your own ticket"
+        tx, user_id, ticket_id, "You cannot reserve your own ticket", known
     )
     if holder is not None and expired_now and holder.user_id == user_id:
         return holder  # its holder's window ended, and it went to this user, first in line
     if holder is not None:
         raise Conflict("Ticket is already reserved", "ticket_id")
     order = _new_order(ticket, user_id, tx.now + timedelta(seconds=ttl_seconds))
+    if known is not None:
+        known.forget(ticket_id)
     repository.add(tx, order, tx.now)  # the unique index is the real guard
     tx.emit(events.ORDER_CREATED, created_data(order))
     return order
