@@ -158,20 +158,22 @@ class JetStreamConsumer(JetStreamPublisher):
         def apply(tx: Tx) -> tuple[list[float | None], int, bool]:
             outcomes: list[float | None] = []
             applied = 0
+            done: list[str] = []  # applied now or before: what waiting commands ask
             for run in _runs(envelopes):
                 batch_applied = self._apply_run(tx, domain, run)
                 if batch_applied is not None:
                     outcomes.extend([None] * len(run))
                     applied += batch_applied
+                    done += [envelope.id for envelope in run]
                     continue
                 for envelope in run:
                     outcome, count = self._apply_one(tx, domain, handlers, envelope)
                     outcomes.append(outcome)
                     applied += count
-            if applied and not tx.emitted:
-                # Commands waiting for these look again (when the handlers announced events,
-                # the publisher says so once it has handed them on: one round trip less).
-                progress.announce(tx.conn)
+                    if outcome is None and envelope.subject in handlers:
+                        done.append(envelope.id)
+            if applied:  # commands waiting for these learn it, and what they caused
+                progress.announce_applied(tx.conn, domain, done, tx.caused)
             return outcomes, applied, tx.emitted > 0
 
         return self._uow.transact(apply)

@@ -105,7 +105,7 @@ class JetStreamPublisher(Subscriptions):
 
     def _mark(self, conn: Connection, batch: list[Envelope]) -> None:
         outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
-        progress.announce(conn)  # commands waiting for these to be handed on look again
+        progress.announce_published(conn, [e.id for e in batch])  # for waiting commands
 
     # -- the connection -------------------------------------------------------------------
     async def _connected(self) -> None:

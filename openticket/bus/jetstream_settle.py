@@ -1,34 +1,86 @@
 """Read your writes on a broker: a command that published events waits until the consumers
 that handle them, in whichever process, have applied them and what they announced in turn.
 
-One waiter per process (`Settler`) does the looking for every command waiting in it: when a
-consumer or publisher of any process announces progress (store/progress.py: PostgreSQL's
-NOTIFY) it checks all of them in one read, a few statements for however many commands wait;
-without announcements (another database) it looks on a short timer, still once for all.
+One waiter per process (`Settler`) does the looking for every command waiting in it. On
+PostgreSQL it learns from the announcements of every process's consumers and publishers
+(store/progress.py: NOTIFY, with what was applied, emitted and handed on): no read of the
+store for a command whose events were announced, however many servers wait. A command still
+waiting after STORE_LOOK_SECONDS (an announcement missed while the listener reconnected, or
+made before it listened) takes every waiting command to the store with it, a few statements
+for all; so does an announcement without facts. Without announcements (another database) it
+looks in the store on a short timer, still once for all.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
+from typing import Protocol
 
 from sqlalchemy import Connection
 
 from openticket.store import outbox
-from openticket.store.progress import ProgressListener
+from openticket.store.progress import Facts, ProgressListener
 from openticket.store.uow import UnitOfWork
 
 log = logging.getLogger("openticket.bus")
 
 SETTLE_SECONDS = 10.0
 SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
-# How long the waiter sleeps between looks: with announcements only as a safety net (one
-# missed while the listener reconnected), without them as the way it learns of progress.
-LOOK_SECONDS_ANNOUNCED = 0.5
+# How long the waiter sleeps between looks when nothing is announced: with announcements,
+# to check stragglers in the store; without them, as the way it learns of progress.
+LOOK_SECONDS_ANNOUNCED = 0.25
 LOOK_SECONDS_UNANNOUNCED = 0.01
+STORE_LOOK_SECONDS = 0.5  # a command waiting this long is checked in the store too
+FACTS_SECONDS = 3 * SETTLE_SECONDS  # how long announced facts are kept
 
 Generation = list[tuple[str, str]]  # (event id, subject)
+
+
+class _Source(Protocol):
+    """Where the waiter learns what was applied, handed on and emitted: the store, or what
+    announcements said."""
+
+    def processed(self, event_ids: list[str]) -> set[tuple[str, str]]: ...
+
+    def published(self, event_ids: list[str]) -> set[str]: ...
+
+    def caused_by(self, causes: list[str]) -> list[tuple[str, str, str]]: ...
+
+
+class _Store:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def processed(self, event_ids: list[str]) -> set[tuple[str, str]]:
+        return outbox.processed(self._conn, event_ids)
+
+    def published(self, event_ids: list[str]) -> set[str]:
+        return outbox.published(self._conn, event_ids)
+
+    def caused_by(self, causes: list[str]) -> list[tuple[str, str, str]]:
+        return outbox.caused_by(self._conn, causes)
+
+
+class _Announced:
+    """What announcements said: an event counts as applied by a consumer, with everything
+    that consumer emitted handling it, once its announcement was heard (one notification
+    carries both)."""
+
+    def __init__(self, facts: Facts) -> None:
+        self._facts = facts
+
+    def processed(self, event_ids: list[str]) -> set[tuple[str, str]]:
+        return self._facts.done  # applied() asks for pairs: the whole set answers
+
+    def published(self, event_ids: list[str]) -> set[str]:
+        return self._facts.published
+
+    def caused_by(self, causes: list[str]) -> list[tuple[str, str, str]]:
+        caused = self._facts.caused
+        return [(cause, *row) for cause in causes for row in caused.get(cause, ())]
 
 
 class _Waiting:
@@ -40,6 +92,7 @@ class _Waiting:
         self.consumers_of = consumers_of
         self.seen = 0
         self.done = threading.Event()
+        self.looked_in_store = time.monotonic()  # when the store was last asked about it
 
     def applied(self, done: set[tuple[str, str]], published: set[str]) -> bool:
         """Whether every event of this generation was handed on and applied by each of its
@@ -60,19 +113,19 @@ class _Waiting:
             self.done.set()
 
 
-def _check(conn: Connection, waiting: list[_Waiting]) -> None:
-    """Move every waiting command as far as the store says, in a few statements for all."""
+def _check(source: _Source, waiting: list[_Waiting]) -> None:
+    """Move every waiting command as far as `source` says, in a few reads for all."""
     while waiting:
         ids = list({event_id for w in waiting for event_id, _ in w.generation})
-        done = outbox.processed(conn, ids)
+        done = source.processed(ids)
         unsure = list({event_id for w in waiting if not w.own for event_id, _ in w.generation})
-        published = outbox.published(conn, unsure) if unsure else set()
+        published = source.published(unsure) if unsure else set()
         ready = [w for w in waiting if w.applied(done, published)]
         if not ready:
             return
         causes = list({event_id for w in ready for event_id, _ in w.generation})
         caused: dict[str, Generation] = defaultdict(list)
-        for cause, event_id, subject in outbox.caused_by(conn, causes):
+        for cause, event_id, subject in source.caused_by(causes):
             caused[cause].append((event_id, subject))
         for w in ready:
             w.advance(caused)
@@ -86,7 +139,7 @@ def waiting(
     those their handlers emitted."""
     one = _Waiting(events, consumers_of)
     with uow.read() as tx:
-        _check(tx.conn, [one])
+        _check(_Store(tx.conn), [one])
     return not one.done.is_set()
 
 
@@ -94,7 +147,9 @@ class Settler:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._wake = threading.Event()
-        self._listener = ProgressListener(uow.engine, self._wake)
+        self._listener = ProgressListener(uow.engine, self._heard)
+        self._facts = Facts()
+        self._everyone_to_store = False  # an announcement said only "look in the store"
         self._waiting: set[_Waiting] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -110,6 +165,7 @@ class Settler:
         with self._lock:
             self._waiting.add(one)
             if self._thread is None:
+                self._everyone_to_store = True  # until the listener listens
                 self._listener.start()
                 self._thread = threading.Thread(
                     target=self._look, name="openticket-settle", daemon=True
@@ -123,18 +179,39 @@ class Settler:
             with self._lock:
                 self._waiting.discard(one)
 
+    def _heard(self, payload: str | None) -> None:
+        """An announcement (None: some may have been missed)."""
+        with self._lock:
+            if payload is None or not self._facts.learn(payload, time.monotonic()):
+                self._everyone_to_store = True
+        self._wake.set()
+
     def _look(self) -> None:
-        pause = LOOK_SECONDS_ANNOUNCED if self._listener.available else LOOK_SECONDS_UNANNOUNCED
+        announced = self._listener.available
+        pause = LOOK_SECONDS_ANNOUNCED if announced else LOOK_SECONDS_UNANNOUNCED
         while not self._closed:
             self._wake.wait(pause)
             self._wake.clear()
+            now = time.monotonic()
             with self._lock:
                 current = [w for w in self._waiting if not w.done.is_set()]
-            if not current:
+                if announced:
+                    self._facts.forget_before(now - FACTS_SECONDS)
+                    _check(_Announced(self._facts), current)
+                everyone, self._everyone_to_store = self._everyone_to_store, False
+            due = [w for w in current if not w.done.is_set()]
+            if not due:
                 continue
+            # One straggler takes every waiting command to the store with it (a few more ids
+            # in the same statements): a process looks there at most so often.
+            straggling = now - min(w.looked_in_store for w in due) >= STORE_LOOK_SECONDS
+            if announced and not everyone and not straggling:
+                continue
+            for w in due:
+                w.looked_in_store = now
             try:
                 with self._uow.read() as tx:
-                    _check(tx.conn, current)
+                    _check(_Store(tx.conn), due)
             except Exception as error:  # the store is unreachable a moment: look again
                 log.debug("settling: %s", type(error).__name__)
 

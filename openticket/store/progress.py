@@ -2,13 +2,21 @@
 published events announces it (PostgreSQL's NOTIFY, sent when its transaction commits), and a
 process's one waiter for settling commands (bus/jetstream_settle.py) listens, instead of
 every waiting command polling the store. On other databases nothing is sent, and the waiter
-looks on a timer instead."""
+looks on a timer instead.
+
+An announcement says what happened (`Facts`): which events a consumer applied and what it
+emitted handling each, or which events a publisher handed on. The waiter learns from them
+without reading the store, however many servers listen. One without facts (a bare
+`announce`, or facts too long for a NOTIFY) says only "look in the store".
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -18,21 +26,106 @@ log = logging.getLogger("openticket.bus")
 CHANNEL = "openticket_progress"
 RECONNECT_SECONDS = 1.0
 _ANNOUNCE = text(f"SELECT pg_notify('{CHANNEL}', '')")
+_ANNOUNCE_FACTS = text(f"SELECT pg_notify('{CHANNEL}', :facts)")
+PAYLOAD_MAX = 7000  # PostgreSQL refuses a payload of 8,000 bytes or more
+APPLIED, PUBLISHED = "a", "p"
 
 
 def announce(conn: Connection) -> None:
     """Tell every listening process, when this transaction commits, that consumers moved on
-    (several announcements of one transaction arrive as one)."""
+    and to look in the store (several announcements of one transaction arrive as one)."""
     if conn.dialect.name == "postgresql":
         conn.execute(_ANNOUNCE)
 
 
-class ProgressListener:
-    """A thread that sets `wake` at each announcement, on a connection of its own."""
+def announce_applied(
+    conn: Connection, consumer: str, applied: list[str], emitted: list[tuple[str, str, str]]
+) -> None:
+    """Tell every listening process, when this transaction commits, that `consumer` applied
+    these events and emitted `emitted` ((cause, event id, subject)) while handling them: an
+    applied event and what it caused go in one notification."""
+    caused: dict[str, list[str]] = {}
+    for cause, event_id, subject in emitted:
+        caused.setdefault(cause, []).append(f"{event_id} {subject}")
+    _announce_parts(
+        conn, f"{APPLIED} {consumer}", [";".join([e, *caused.get(e, ())]) for e in applied]
+    )
 
-    def __init__(self, engine: Engine, wake: threading.Event) -> None:
+
+def announce_published(conn: Connection, event_ids: list[str]) -> None:
+    """Tell every listening process, when this transaction commits, that these events were
+    handed on to the broker."""
+    _announce_parts(conn, PUBLISHED, event_ids)
+
+
+def _announce_parts(conn: Connection, head: str, parts: list[str]) -> None:
+    if conn.dialect.name != "postgresql" or not parts:
+        return
+    chunk: list[str] = []
+    size = len(head)
+    for part in parts:
+        if len(head) + 1 + len(part) > PAYLOAD_MAX:
+            announce(conn)  # too long to say: look in the store
+            continue
+        if size + 1 + len(part) > PAYLOAD_MAX:
+            conn.execute(_ANNOUNCE_FACTS, {"facts": "\n".join([head, *chunk])})
+            chunk, size = [], len(head)
+        chunk.append(part)
+        size += 1 + len(part)
+    if chunk:
+        conn.execute(_ANNOUNCE_FACTS, {"facts": "\n".join([head, *chunk])})
+
+
+class Facts:
+    """What announcements said, kept FACTS_SECONDS (a waiting command gives up sooner)."""
+
+    def __init__(self) -> None:
+        self.done: set[tuple[str, str]] = set()  # (consumer, event id)
+        self.published: set[str] = set()
+        self.caused: dict[str, list[tuple[str, str]]] = {}  # cause -> (event id, subject)
+        self._learned: deque[tuple[float, str, list[str]]] = deque()
+
+    def learn(self, payload: str, now: float) -> bool:
+        """Take in an announcement's facts; False when it had none (look in the store)."""
+        head, _, body = payload.partition("\n")
+        if not body:
+            return False
+        parts = body.split("\n")
+        if head == PUBLISHED:
+            self.published.update(parts)
+        elif head.startswith(APPLIED + " "):
+            consumer = head[len(APPLIED) + 1 :]
+            for part in parts:
+                event_id, *emitted = part.split(";")
+                self.done.add((consumer, event_id))
+                for row in emitted:
+                    caused_id, _, subject = row.partition(" ")
+                    self.caused.setdefault(event_id, []).append((caused_id, subject))
+        else:
+            return False
+        self._learned.append((now, head, parts))
+        return True
+
+    def forget_before(self, moment: float) -> None:
+        while self._learned and self._learned[0][0] < moment:
+            _, head, parts = self._learned.popleft()
+            if head == PUBLISHED:
+                self.published.difference_update(parts)
+                continue
+            consumer = head[len(APPLIED) + 1 :]
+            for part in parts:
+                event_id = part.split(";", 1)[0]
+                self.done.discard((consumer, event_id))
+                self.caused.pop(event_id, None)
+
+
+class ProgressListener:
+    """A thread that hands each announcement's payload to `heard`, on a connection of its own;
+    `heard(None)` when some may have been missed (it connected again, or only now)."""
+
+    def __init__(self, engine: Engine, heard: Callable[[str | None], None]) -> None:
         self._engine = engine
-        self._wake = wake
+        self._heard = heard
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -61,12 +154,13 @@ class ProgressListener:
                 self._stop.wait(RECONNECT_SECONDS)
                 continue
             try:
+                self._heard(None)  # what was announced before this LISTEN was not heard
                 while not self._stop.is_set():
-                    for _ in connection.notifies(timeout=0.5):
-                        self._wake.set()
+                    for notification in connection.notifies(timeout=0.5):
+                        self._heard(notification.payload)
             except Exception as error:
                 log.debug("progress listener: connection lost (%s)", type(error).__name__)
-                self._wake.set()  # something may have been missed: look now
+                self._heard(None)  # something may have been missed: look now
             finally:
                 with contextlib.suppress(Exception):
                     connection.close()

@@ -64,6 +64,7 @@ class Tx:
         self._savepoints = 0  # open ones, for their names
         self.emitted = 0
         self.cause: str | None = None  # the event being handled, when a broker delivered it
+        self.caused: list[tuple[str, str, str]] = []  # (cause, event id, subject) emitted
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         """Record an event in the outbox, inside this transaction (so it commits or rolls back
@@ -71,6 +72,8 @@ class Tx:
         envelope = Envelope.new(subject, data, self.now)
         seq = outbox.append(self.conn, envelope, self.cause)
         self.emitted += 1
+        if self.cause is not None:
+            self.caused.append((self.cause, envelope.id, subject))
         if self._recent is not None:
             self._recent.add([envelope])
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
@@ -87,6 +90,8 @@ class Tx:
         ]
         outbox.append_many(self.conn, envelopes, causes)
         self.emitted += len(payloads)
+        if causes is not None:
+            self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
         if self._recent is not None:
             self._recent.add(envelopes)
 
@@ -104,7 +109,7 @@ class Tx:
         """What runs inside is undone, alone, if it raises. The statements go straight to the
         driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which costs a
         batch of reservations (one savepoint each) a measurable share (docs/performance.md)."""
-        hooks = len(self._after_commit)
+        hooks, caused = len(self._after_commit), len(self.caused)
         name = f"openticket_{self._savepoints}"
         driver = self.conn.connection.driver_connection
         assert driver is not None
@@ -116,6 +121,7 @@ class Tx:
             driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
             driver.execute(f"RELEASE SAVEPOINT {name}")
             del self._after_commit[hooks:]
+            del self.caused[caused:]
             raise
         finally:
             self._savepoints -= 1
