@@ -49,6 +49,9 @@ def insert_many(
     may have seen some of the rows already)."""
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        _insert_arrays(conn, table, columns, rows, skip_existing)
+        return
     sql, names, processors = _compiled(table, conn.dialect, columns, skip_existing)
     by_column = dict(zip(columns, zip(*rows, strict=True), strict=True))
     values = [
@@ -60,6 +63,38 @@ def insert_many(
         conn.exec_driver_sql(sql, tuples)
     else:
         conn.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in tuples])
+
+
+@functools.cache
+def _unnest_insert(
+    table: Table, dialect: Dialect, columns: tuple[str, ...], skip_existing: bool
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    types = [table.c[name].type.dialect_impl(dialect) for name in columns]
+    arrays = ", ".join(f"%s::{t.compile(dialect=dialect)}[]" for t in types)
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(name) for name in columns)
+    sql = f"INSERT INTO {quote.format_table(table)} ({names}) SELECT * FROM unnest({arrays})"
+    if skip_existing:
+        sql += " ON CONFLICT DO NOTHING"
+    return sql, tuple(t.bind_processor(dialect) for t in types)
+
+
+def _insert_arrays(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    skip_existing: bool,
+) -> None:
+    """PostgreSQL: the rows as one array per column, in one statement whatever their number
+    (an executemany runs a statement per row: most of what a consumer's batch asked of the
+    database was those, and their round trips' share of the driver's time)."""
+    sql, processors = _unnest_insert(table, conn.dialect, columns, skip_existing)
+    arrays = [
+        list(values) if process is None else _processed(values, process)
+        for values, process in zip(zip(*rows, strict=True), processors, strict=True)
+    ]
+    conn.exec_driver_sql(sql, tuple(arrays))
 
 
 def insert_new_many(

@@ -15,9 +15,10 @@ from openticket.core.orders import repository as orders_repository
 from openticket.core.orders.tables import orders
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets.tables import ticket_orders
-from openticket.store.bulk import insert_new_many
+from openticket.store.bulk import insert_many, insert_new_many
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import upgrade
+from openticket.store.outbox import outbox
 from openticket.store.sql import one_of
 from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import postgres_database
@@ -114,3 +115,25 @@ def test_inserting_new_rows_in_bulk_reports_only_those_not_seen_before(engine: E
         new = insert_new_many(conn, ticket_orders, columns, rows)
     assert new == {row[0] for row in rows[1::2]}
     assert _order_ids(engine) == [row[0] for row in rows]
+
+
+def test_rows_inserted_in_bulk_read_back_as_written(engine: Engine) -> None:
+    """Every kind of column a batch inserts (text, JSON, a UTC time, integers, nulls) comes
+    back as given, and `skip_existing` leaves a taken key's row as it was."""
+    when = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=UTC)
+    columns = ("event_id", "subject", "occurred_at", "data", "attempts", "caused_by")
+    hostile = "[/] \x1b[2J \u2018\u00e9\u2019 '\\ %s"
+    rows = [
+        (f"e{n:04}", "order:created", when, {"n": n, "title": hostile}, n, None) for n in range(300)
+    ]
+    rows[7] = ("e0007", "ticket:updated", when, {"nested": [1, {"a": None}]}, 0, "e0001")
+    with engine.begin() as conn:
+        insert_many(conn, outbox, columns, rows)
+    again = [("e0007", "other", when, {}, 9, None), ("e9999", "new", when, [], 1, "e0007")]
+    with engine.begin() as conn:
+        insert_many(conn, outbox, columns, again, skip_existing=True)
+
+    with engine.connect() as conn:
+        query = select(*(outbox.c[name] for name in columns)).order_by(outbox.c.event_id)
+        stored = [tuple(row) for row in conn.execute(query)]
+    assert stored == [*rows, again[1]]
