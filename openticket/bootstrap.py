@@ -54,6 +54,9 @@ class Overrides:
     provider: PaymentProvider | None = None
     run_expiration_jobs: bool = False
     domains: tuple[str, ...] = field(default=ALL_DOMAINS)
+    # On a broker a command waits until its events' consumers applied them, so that whoever
+    # gave it reads what it did; nobody waits for what a worker does on its own.
+    read_your_writes: bool = True
 
 
 def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalApi:
@@ -73,7 +76,7 @@ def bootstrap(settings: Settings, overrides: Overrides | None = None) -> LocalAp
         run_jobs=options.run_expiration_jobs,
         on_leader=lambda: runtime.schedule_pending_expirations(),
     )
-    bus = event_bus(settings, uow, options.domains, timer)
+    bus = event_bus(settings, uow, options.domains, timer, options.read_your_writes)
     subscribe_domains(bus, timer, options.domains, settings)
     provider = options.provider or payment_provider(settings, engine, options.clock)
     payment_lease = timedelta(seconds=settings.payment_grace or provider.patience_seconds)
@@ -243,7 +246,11 @@ def exposed_files(settings: Settings) -> list[Path]:
 
 
 def event_bus(
-    settings: Settings, uow: UnitOfWork, domains: tuple[str, ...], timer: ExpiryTimer
+    settings: Settings,
+    uow: UnitOfWork,
+    domains: tuple[str, ...],
+    timer: ExpiryTimer,
+    read_your_writes: bool = True,
 ) -> EventBus:
     """The in-process bus by default; NATS JetStream with OPENTICKET_BUS=nats://…"""
     if settings.bus_url is None:
@@ -256,19 +263,23 @@ def event_bus(
     from openticket.bus.jetstream import JetStreamBus
 
     consumers = consumers_by_subject(timer, settings)
+    if not read_your_writes:
+        consumers = {}  # a command waits for none
     return JetStreamBus(uow, settings.bus_url, settings.nats_stream, consumers)
 
 
-def hosting(settings: Settings, domains: str) -> LocalApi:
+def hosting(settings: Settings, domains: str, *, serving: bool = True) -> LocalApi:
     """The Api of a long-running process (`serve`, `worker`) hosting these domains; it runs
-    the expiration jobs when it hosts `expiration` (and holds the leader lock)."""
+    the expiration jobs when it hosts `expiration` (and holds the leader lock). `serving`:
+    people give it commands and read what they did; a worker's commands wait for nobody."""
     hosted = parse_domains(domains)
     # A process that serves others checks every setting before it starts: its clients could
     # not fix one.
     _ = settings.order_ttl, settings.offer_ttl, settings.currency
-    return bootstrap(
-        settings, Overrides(run_expiration_jobs="expiration" in hosted, domains=hosted)
+    overrides = Overrides(
+        run_expiration_jobs="expiration" in hosted, domains=hosted, read_your_writes=serving
     )
+    return bootstrap(settings, overrides)
 
 
 def parse_domains(text: str) -> tuple[str, ...]:

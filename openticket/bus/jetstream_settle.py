@@ -161,6 +161,8 @@ class Settler:
         commands' events."""
         if len(events) > SETTLE_MAX_EVENTS or self._closed:
             return
+        if not any(consumers_of.get(subject) for _, subject in events):
+            return  # nobody to wait for (a worker's commands): no listener, no looks
         one = _Waiting(events, consumers_of)
         with self._lock:
             self._waiting.add(one)

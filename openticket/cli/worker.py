@@ -39,7 +39,7 @@ def worker(
     (SIGTERM or Ctrl-C)."""
     from openticket.bootstrap import hosting
 
-    api = hosting(cli.settings, domains)
+    api = hosting(cli.settings, domains, serving=False)
     freeze_startup_objects()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

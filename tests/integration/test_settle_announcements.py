@@ -5,20 +5,25 @@ servers) on one real PostgreSQL database, each with commands waiting."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import event
 
+from openticket.bootstrap import Overrides, bootstrap
 from openticket.bus import jetstream_settle
 from openticket.bus.jetstream_settle import Settler
+from openticket.config import Settings
+from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.clock import utc_now
 from openticket.store import outbox, progress
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import UnitOfWork
-from tests.conftest import eventually
+from tests.conftest import NATS_URL, eventually, nats_stream
 
 CONSUMERS_OF = {"order:created": {"tickets"}, "ticket:updated": {"orders"}}
 
@@ -112,3 +117,25 @@ def test_many_facts_go_in_several_notifications_and_too_long_a_one_says_look_in_
     assert bare == [""]  # the crowded one: too long to say, so "look in the store"
     facts.forget_before(1.0)
     assert (facts.done, facts.caused, facts.published) == (set(), {}, set())
+
+
+def test_a_worker_s_commands_wait_for_no_consumer(postgres_url: str, tmp_path: Path) -> None:
+    """What a worker does on its own (expiries, refunds, leftovers) has nobody waiting to read
+    it: its commands publish and return, and it neither listens for announcements nor looks
+    in the store for them (here no consumer runs at all: a waiting command would wait for
+    SETTLE_SECONDS, and its settling threads would be running)."""
+    with nats_stream() as stream:
+        settings = Settings(
+            home=tmp_path / "home", db_url=postgres_url, bus_url=NATS_URL, nats_stream=stream
+        )
+        overrides = Overrides(hasher=Argon2Hasher.cheap(), domains=("auth",))
+        api = bootstrap(settings, replace(overrides, read_your_writes=False))
+        try:
+            seller = api.signup("seller@example.com", "long enough").token
+            ticket = api.create_ticket(seller, "Seat 1", "10.00")
+            running = {thread.name for thread in threading.enumerate()}
+        finally:
+            api.close()
+
+    assert ticket.title == "Seat 1"
+    assert not running & {"openticket-settle", "openticket-progress"}
