@@ -34,15 +34,16 @@ def apply_one(tx: Tx, consumer: str, handler: Handler, envelope: Envelope) -> Ou
 
 def apply_run(
     tx: Tx, consumer: str, batch_handler: BatchHandler, run: list[Envelope], *, inbox: bool
-) -> int:
-    """A run of one subject through the consumer's batch handler, in one savepoint; how many
-    it applied. `inbox=False` when no event of the run can have been applied by anyone yet
-    (the in-process bus's first pass): then no inbox rows are written. Raises what the
-    handler raised (the caller applies the run one by one instead)."""
+) -> list[str]:
+    """A run of one subject through the consumer's batch handler, in one savepoint; the ids
+    of those it applied (not those it had applied before). `inbox=False` when no event of
+    the run can have been applied by anyone yet (the in-process bus's first pass): then no
+    inbox rows are written. Raises what the handler raised (the caller applies the run one
+    by one instead)."""
     with tx.savepoint():
         if inbox:
             fresh = outbox.claim_many(tx.conn, consumer, [e.id for e in run], tx.now)
             run = [envelope for envelope in run if envelope.id in fresh]
         if run:
             batch_handler(run, tx)
-    return len(run)
+    return [envelope.id for envelope in run]

@@ -158,19 +158,19 @@ class JetStreamConsumer(JetStreamPublisher):
         def apply(tx: Tx) -> tuple[list[float | None], int, bool]:
             outcomes: list[float | None] = []
             applied = 0
-            done: list[str] = []  # applied now or before: what waiting commands ask
+            done: list[str] = []  # applied now (one applied before was announced then)
             for run in _runs(envelopes):
                 batch_applied = self._apply_run(tx, domain, run)
                 if batch_applied is not None:
                     outcomes.extend([None] * len(run))
-                    applied += batch_applied
-                    done += [envelope.id for envelope in run]
+                    applied += len(batch_applied)
+                    done += batch_applied
                     continue
                 for envelope in run:
                     outcome, count = self._apply_one(tx, domain, handlers, envelope)
                     outcomes.append(outcome)
                     applied += count
-                    if outcome is None and envelope.subject in handlers:
+                    if count:
                         done.append(envelope.id)
             if applied:  # commands waiting for these learn it, and what they caused
                 progress.announce_applied(tx.conn, domain, done, tx.caused)
@@ -178,8 +178,8 @@ class JetStreamConsumer(JetStreamPublisher):
 
         return self._uow.transact(apply)
 
-    def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> int | None:
-        """A run of one subject through the domain's batch handler, in one savepoint; how many
+    def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> list[str] | None:
+        """A run of one subject through the domain's batch handler, in one savepoint; the ids
         it applied, or None to apply them one by one instead (no batch handler, a single event,
         or the batch handler refused: RetryLater or a failure, sorted out event by event)."""
         batch_handler = self._batch_handlers[domain].get(run[0].subject)

@@ -34,7 +34,9 @@ SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
 LOOK_SECONDS_ANNOUNCED = 0.25
 LOOK_SECONDS_UNANNOUNCED = 0.01
 STORE_LOOK_SECONDS = 0.5  # a command waiting this long is checked in the store too
-FACTS_SECONDS = 3 * SETTLE_SECONDS  # how long announced facts are kept
+# How long announced facts are kept: a command's events and their consequences are applied
+# after it began to wait, and it waits SETTLE_SECONDS at most.
+FACTS_SECONDS = SETTLE_SECONDS + 5.0
 
 Generation = list[tuple[str, str]]  # (event id, subject)
 
@@ -200,7 +202,9 @@ class Settler:
                 if announced:
                     self._facts.forget_before(now - FACTS_SECONDS)
                     _check(_Announced(self._facts), current)
-                everyone, self._everyone_to_store = self._everyone_to_store, False
+                everyone = self._everyone_to_store
+                if current:  # kept for the next command when nobody waits
+                    self._everyone_to_store = False
             due = [w for w in current if not w.done.is_set()]
             if not due:
                 continue

@@ -149,7 +149,7 @@ class InProcessBus(Subscriptions):
             # A run no pass has left half-applied needs no inbox rows (module docstring).
             inbox = any(e.attempts for e in run)
             try:
-                applied += apply_run(tx, sub.consumer, sub.batch_handler, run, inbox=inbox)
+                applied += len(apply_run(tx, sub.consumer, sub.batch_handler, run, inbox=inbox))
             except Exception as error:
                 raise _Isolate from error
         return applied

@@ -10,6 +10,7 @@ once; the driver's executemany gets plain tuples or dicts.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -70,13 +71,19 @@ def _unnest_insert(
     table: Table, dialect: Dialect, columns: tuple[str, ...], skip_existing: bool
 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
     types = [table.c[name].type.dialect_impl(dialect) for name in columns]
-    arrays = ", ".join(f"%s::{t.compile(dialect=dialect)}[]" for t in types)
+    # Cast to the type without its length: an explicit cast to VARCHAR(32) cuts a longer
+    # string short, where the insert's own conversion refuses it.
+    arrays = ", ".join(f"%s::{_unsized(t.compile(dialect=dialect))}[]" for t in types)
     quote = dialect.identifier_preparer
     names = ", ".join(quote.quote(name) for name in columns)
     sql = f"INSERT INTO {quote.format_table(table)} ({names}) SELECT * FROM unnest({arrays})"
     if skip_existing:
         sql += " ON CONFLICT DO NOTHING"
     return sql, tuple(t.bind_processor(dialect) for t in types)
+
+
+def _unsized(type_name: str) -> str:
+    return re.sub(r"\(\d+(,\s*\d+)?\)", "", type_name)
 
 
 def _insert_arrays(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from openticket.core.orders import repository as orders_repository
 from openticket.core.orders.tables import orders
@@ -137,3 +137,19 @@ def test_rows_inserted_in_bulk_read_back_as_written(engine: Engine) -> None:
         query = select(*(outbox.c[name] for name in columns)).order_by(outbox.c.event_id)
         stored = [tuple(row) for row in conn.execute(query)]
     assert stored == [*rows, again[1]]
+
+
+def test_a_bulk_insert_on_postgresql_refuses_a_value_too_long_for_its_column() -> None:
+    """Not cut short to fit (SQLite keeps text of any length: nothing to refuse there)."""
+    when = datetime(2026, 12, 3, tzinfo=UTC)
+    columns = ("event_id", "subject", "occurred_at", "data", "attempts", "caused_by")
+    rows = [("e1", "order:created", when, {}, 0, None), ("x" * 33, "s", when, {}, 0, None)]
+    with postgres_database() as url:
+        engine = create_store_engine(url)
+        upgrade(engine)
+        with pytest.raises(DBAPIError), engine.begin() as conn:
+            insert_many(conn, outbox, columns, rows)
+        with engine.connect() as conn:
+            stored = conn.execute(select(outbox.c.event_id)).all()
+        engine.dispose()
+    assert stored == []
