@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from openticket.app.api import OrderRequest
 from openticket.app.local import LocalApi
-from openticket.app.reserving import reserve_batch
+from openticket.app.reserving import BatchReads, reserve_batch
 from openticket.app.schemas import Order
 from openticket.core import faults
 from openticket.core.clock import utc_now
@@ -314,16 +314,16 @@ def test_a_failed_statement_in_a_batch_of_reservations_costs_only_its_own_reques
     bob = market.signup("bob@example.com", PASSWORD).token
     reserve_one = market._reserve
 
-    def reserve(tx: Transaction, request: OrderRequest) -> Order:
+    def reserve(tx: Transaction, request: OrderRequest, reads: BatchReads) -> Order:
         if request.ticket_id == two:
             try:
                 connection(tx).execute(text("SELECT 1 / 0"))  # a statement that fails
             except DBAPIError:
                 raise Conflict("refused by a failed statement") from None
-        return reserve_one(tx, request)
+        return reserve_one(tx, request, reads)
 
     requests = [OrderRequest(ann, one), OrderRequest(bob, two)]
-    outcomes = reserve_batch(market.runtime.commands, requests, reserve)
+    outcomes = reserve_batch(market.runtime.commands, market._keys, requests, reserve)
 
     assert [type(outcome) for outcome in outcomes] == [Order, Conflict]
     assert [order.ticket_id for order in market.list_orders(ann)] == [one]
