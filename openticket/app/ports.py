@@ -35,10 +35,11 @@ class EventBus(Protocol):
         `known_pending` skips the cheap check for undelivered events."""
 
     def consume(
-        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+        self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None
     ) -> None:
         """A worker's loop, until `stop` is set: apply events to this process's consumers.
-        `after_each` maps a consumer to what to run after it applied events."""
+        `after_each` maps a consumer to what to run after it applied events, given their
+        subjects."""
 
     def close(self) -> None: ...
 

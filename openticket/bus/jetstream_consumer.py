@@ -37,10 +37,11 @@ class JetStreamConsumer(JetStreamPublisher):
     handlers announced, so it is a publisher too."""
 
     def consume(
-        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+        self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None
     ) -> None:
         """Run every subscribed domain's consumer until `stop` is set. `after_each` maps a
-        domain to a callable run after each event it applied (e.g. settling refunds)."""
+        domain to what to run after each batch it applied events of, given their subjects
+        (e.g. settling refunds)."""
         hooks = after_each or {}
         self._run(self._connected())
         futures = [
@@ -135,7 +136,7 @@ class JetStreamConsumer(JetStreamPublisher):
             )
         except Exception:  # the transaction failed as a whole (e.g. the database is down)
             log.exception("%s could not apply %d events", domain, len(envelopes))
-            outcomes, applied, emitted = [FAILED_RETRY_SECONDS] * len(envelopes), 0, False
+            outcomes, applied, emitted = [FAILED_RETRY_SECONDS] * len(envelopes), set(), False
         for message, outcome in zip(messages, outcomes, strict=True):
             if outcome is None:
                 await message.ack()
@@ -144,37 +145,38 @@ class JetStreamConsumer(JetStreamPublisher):
         if emitted:  # what the handlers announced goes on at once, unsettled
             await asyncio.to_thread(self._publish_unpublished)
         if hook is not None and applied:
-            await asyncio.to_thread(hook)
+            await asyncio.to_thread(hook, applied)
 
     def _apply_many(
         self, domain: str, handlers: dict[str, Handler], envelopes: list[Envelope]
-    ) -> tuple[list[float | None], int, bool]:
+    ) -> tuple[list[float | None], set[str], bool]:
         """Each event with its inbox row, in one transaction: per event None (applied, seen
-        before, or not for this domain: ack it) or the delay before it is offered again; how
-        many were applied; whether the handlers emitted events."""
+        before, or not for this domain: ack it) or the delay before it is offered again; the
+        subjects of those applied; whether the handlers emitted events."""
         if not any(envelope.subject in handlers for envelope in envelopes):
-            return [None] * len(envelopes), 0, False  # none for this domain: no transaction
+            return [None] * len(envelopes), set(), False  # none for this domain: no transaction
 
-        def apply(tx: Tx) -> tuple[list[float | None], int, bool]:
+        def apply(tx: Tx) -> tuple[list[float | None], set[str], bool]:
             outcomes: list[float | None] = []
-            applied = 0
+            subjects: set[str] = set()
             done: list[str] = []  # applied now (one applied before was announced then)
             for run in _runs(envelopes):
                 batch_applied = self._apply_run(tx, domain, run)
                 if batch_applied is not None:
                     outcomes.extend([None] * len(run))
-                    applied += len(batch_applied)
                     done += batch_applied
+                    if batch_applied:
+                        subjects.add(run[0].subject)
                     continue
                 for envelope in run:
                     outcome, count = self._apply_one(tx, domain, handlers, envelope)
                     outcomes.append(outcome)
-                    applied += count
                     if count:
                         done.append(envelope.id)
-            if applied:  # commands waiting for these learn it, and what they caused
+                        subjects.add(envelope.subject)
+            if done:  # commands waiting for these learn it, and what they caused
                 progress.announce_applied(tx.conn, domain, done, tx.caused)
-            return outcomes, applied, tx.emitted > 0
+            return outcomes, subjects, tx.emitted > 0
 
         return self._uow.transact(apply)
 

@@ -58,7 +58,7 @@ class InProcessBus(Subscriptions):
             return self._pass(isolate=True)
 
     def consume(
-        self, stop: threading.Event, after_each: dict[str, Callable[[], None]] | None = None
+        self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None
     ) -> None:
         """Nothing arrives from elsewhere: every process delivers what it commits, and a
         worker's catch-up (Runtime.work) delivers what a dead one left. Waits for `stop`."""

@@ -387,3 +387,34 @@ def test_reconcile_flags_a_completed_order_refunded_behind_our_back(
     assert finding.problem == "completed order's charge is missing at the provider"
     assert finding.action == "flagged for manual review"
     assert api.get_order(market["buyer"], market["order"].id).status == "complete"
+
+
+def test_a_payments_worker_settles_due_refunds_after_a_cancellation_not_after_new_orders(
+    stripe_api: MakeStripeApi,
+    stripe_front: StripeFront,
+    stripe_backend: LocalStripe,
+    db_url: str,
+) -> None:
+    """What a worker runs after each batch it applied: a batch of new orders (most of a
+    reservation race) makes nothing due and looks at nothing; a cancellation may, and the
+    due refund is made right away (the worker's one-second pass makes any other)."""
+    api, _ = stripe_api(stripe_front.url)
+    market = _reserved(api)
+
+    def ended_elsewhere() -> None:
+        stripe_front.during_charge = None
+        _ended_before_the_start_was_applied(api, market["order"])
+
+    stripe_front.during_charge = ended_elsewhere
+    stripe_front.faults += [
+        Fault("/v1/refunds", "drop_before"),
+        Fault("/v1/refunds", "drop_before"),
+    ]
+    with pytest.raises(Conflict, match="is being refunded"):
+        api.pay(market["buyer"], market["order"].id, "pm_card_visa")
+
+    api.runtime.settle_money({"order:created"})
+    assert _rows(db_url, "SELECT status FROM payments") == [("refund_pending",)]
+    api.runtime.settle_money({"order:created", "order:cancelled"})
+    assert _rows(db_url, "SELECT status FROM payments") == [("refunded",)]
+    assert len(stripe_backend.refunds()) == 1
