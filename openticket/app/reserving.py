@@ -7,13 +7,16 @@ same order, so neither waits for a ticket the other holds while holding one it w
 
 A reservation is refused before it writes anything (every write of one emits an event), so
 a batch first runs without a savepoint per request (two round trips each: a sixth of a
-batch's time with PostgreSQL on another machine). Should a refusal come after a write, or
-from a failed statement, the batch is run again with them.
+batch's time with PostgreSQL on another machine), and writes its new orders and its events
+when all are decided, a statement for each (not two per reservation). Should a refusal come
+after a write, or from a failed statement, or should writing them fail, the batch is run
+again with savepoints, each reservation writing its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from typing import TypeVar
 
@@ -61,18 +64,25 @@ def reserve_batch(
     def reserve_all(tx: Transaction, *, isolated: bool) -> list[Answer | DomainError]:
         outcomes: dict[int, Answer | DomainError] = {}
         reads = BatchReads(tx, keys, requests)
-        for n in in_ticket_order:
-            emitted = tx.emitted
-            try:
-                if isolated:
-                    with tx.savepoint():
+        if not isolated:
+            reads.listings.hold_new_orders()
+        with nullcontext() if isolated else tx.emits_deferred():
+            for n in in_ticket_order:
+                emitted = tx.emitted
+                try:
+                    if isolated:
+                        with tx.savepoint():
+                            outcomes[n] = reserve(tx, requests[n], reads)
+                    else:
                         outcomes[n] = reserve(tx, requests[n], reads)
-                else:
-                    outcomes[n] = reserve(tx, requests[n], reads)
+                except DomainError as error:
+                    if not isolated and (tx.emitted != emitted or tx.failed()):
+                        raise _Isolate from error
+                    outcomes[n] = error
+            try:
+                reads.listings.write_new_orders(tx)
             except DomainError as error:
-                if not isolated and (tx.emitted != emitted or tx.failed()):
-                    raise _Isolate from error
-                outcomes[n] = error
+                raise _Isolate from error
         return [outcomes[n] for n in range(len(requests))]
 
     try:

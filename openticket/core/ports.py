@@ -36,6 +36,10 @@ class Transaction(Protocol):
         """Run `action` once the transaction has committed (effects outside the database)."""
         ...
 
+    def emits_deferred(self) -> AbstractContextManager[None]:
+        """The events emitted inside are written together when it ends (none if it raises)."""
+        ...
+
     def savepoint(self) -> AbstractContextManager[None]:
         """What runs inside is undone, alone, if it raises."""
         ...

@@ -113,7 +113,7 @@ def append(conn: Connection, envelope: Envelope, caused_by: str | None = None) -
 
 
 def append_many(
-    conn: Connection, envelopes: Sequence[Envelope], causes: Sequence[str] | None = None
+    conn: Connection, envelopes: Sequence[Envelope], causes: Sequence[str | None] | None = None
 ) -> None:
     """`append` for many; `causes`, when given, is each envelope's `caused_by`."""
     if not envelopes:

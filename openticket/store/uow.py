@@ -65,18 +65,40 @@ class Tx:
         self.emitted = 0
         self.cause: str | None = None  # the event being handled, when a broker delivered it
         self.caused: list[tuple[str, str, str]] = []  # (cause, event id, subject) emitted
+        self._deferred: list[tuple[Envelope, str | None]] | None = None  # emitted, not written
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         """Record an event in the outbox, inside this transaction (so it commits or rolls back
         with the state change, including a savepoint's rollback)."""
         envelope = Envelope.new(subject, data, self.now)
-        seq = outbox.append(self.conn, envelope, self.cause)
         self.emitted += 1
         if self.cause is not None:
             self.caused.append((self.cause, envelope.id, subject))
+        if self._deferred is not None:
+            self._deferred.append((envelope, self.cause))
+            return envelope
+        seq = outbox.append(self.conn, envelope, self.cause)
         if self._recent is not None:
             self._recent.add([envelope])
         return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
+
+    @contextmanager
+    def emits_deferred(self) -> Iterator[None]:
+        """The events emitted inside are written when it ends, in one statement and in the
+        order emitted (a batch of reservations wrote one row per reservation); if it raises,
+        none is written. An emitted event has no position until then."""
+        assert self._deferred is None, "not nested"
+        self._deferred = []
+        try:
+            yield
+            deferred = self._deferred
+        finally:
+            self._deferred = None
+        if deferred:
+            envelopes = [envelope for envelope, _ in deferred]
+            outbox.append_many(self.conn, envelopes, [cause for _, cause in deferred])
+            if self._recent is not None:
+                self._recent.add(envelopes)
 
     def emit_many(
         self, subject: str, payloads: Sequence[EventData], causes: list[str] | None = None
@@ -88,10 +110,14 @@ class Tx:
             Envelope(event_id, subject, now, data)
             for event_id, data in zip(new_ids(len(payloads)), payloads, strict=True)
         ]
-        outbox.append_many(self.conn, envelopes, causes)
         self.emitted += len(payloads)
         if causes is not None:
             self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
+        if self._deferred is not None:
+            deferred_causes: list[str | None] = [*causes] if causes else [None] * len(envelopes)
+            self._deferred += zip(envelopes, deferred_causes, strict=True)
+            return
+        outbox.append_many(self.conn, envelopes, causes)
         if self._recent is not None:
             self._recent.add(envelopes)
 
@@ -110,6 +136,7 @@ class Tx:
         driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which costs a
         batch of reservations (one savepoint each) a measurable share (docs/performance.md)."""
         hooks, caused = len(self._after_commit), len(self.caused)
+        deferred = None if self._deferred is None else len(self._deferred)
         name = f"openticket_{self._savepoints}"
         driver = self.conn.connection.driver_connection
         assert driver is not None
@@ -122,6 +149,8 @@ class Tx:
             driver.execute(f"RELEASE SAVEPOINT {name}")
             del self._after_commit[hooks:]
             del self.caused[caused:]
+            if deferred is not None and self._deferred is not None:
+                del self._deferred[deferred:]
             raise
         finally:
             self._savepoints -= 1

@@ -7,6 +7,9 @@ reservation then decides on what was read, as long as nothing of its ticket was 
 the first write for a ticket (an order, an expiry) makes the next reservation for it in the
 batch read the store again, as do a live order past its window (lazy expiry writes) and a
 ticket id that is not one.
+
+A batch may also keep its new orders to write them together (`hold_new_orders`): each is then
+its ticket's live order for the batch's later requests, as if it had been read.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class KnownListings:
         self._tickets = tickets
         self._holders = holders
         self._forgotten: set[str] = set()
+        self._new_orders: list[Order] | None = None  # held, to be written together
 
     @classmethod
     def load(cls, tx: Transaction, ticket_ids: list[str]) -> KnownListings:
@@ -52,3 +56,26 @@ class KnownListings:
 
     def forget(self, ticket_id: str) -> None:
         self._forgotten.add(ticket_id)
+
+    def hold_new_orders(self) -> None:
+        """From now on a new order is kept here (`add`) until `write_new_orders`."""
+        self._new_orders = []
+
+    @property
+    def holds_new_orders(self) -> bool:
+        return self._new_orders is not None
+
+    def add(self, order: Order) -> None:
+        """A new order, held: its ticket's live order from now on (the ticket is locked, and
+        an expired holder was written off before it)."""
+        assert self._new_orders is not None, "hold_new_orders first"
+        self._new_orders.append(order)
+        self._holders[order.ticket_id] = [order]
+        self._forgotten.discard(order.ticket_id)
+
+    def write_new_orders(self, tx: Transaction) -> None:
+        """Write the held orders, in one statement. Conflict if a ticket has a live order
+        already (none is written then, and the transaction cannot go on)."""
+        if self._new_orders:
+            repository.add_many(tx, self._new_orders, tx.now)
+        self._new_orders = []

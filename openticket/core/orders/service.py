@@ -234,9 +234,12 @@ def reserve(
     if holder is not None:
         raise Conflict("Ticket is already reserved", "ticket_id")
     order = _new_order(ticket, user_id, tx.now + timedelta(seconds=ttl_seconds))
-    if known is not None:
-        known.forget(ticket_id)
-    repository.add(tx, order, tx.now)  # the unique index is the real guard
+    if known is not None and known.holds_new_orders:
+        known.add(order)  # written with the batch's others: the unique index is the real guard
+    else:
+        if known is not None:
+            known.forget(ticket_id)
+        repository.add(tx, order, tx.now)  # the unique index is the real guard
     tx.emit(events.ORDER_CREATED, created_data(order))
     return order
 
