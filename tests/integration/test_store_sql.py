@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from openticket.core.money import Money
 from openticket.core.orders import repository as orders_repository
 from openticket.core.orders.tables import orders
 from openticket.core.tickets import repository as tickets_repository
+from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders
-from openticket.store.bulk import insert_many, insert_new_many
+from openticket.store.bulk import insert_many, insert_new_many, update_many
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import upgrade
 from openticket.store.outbox import outbox
@@ -153,3 +155,63 @@ def test_a_bulk_insert_on_postgresql_refuses_a_value_too_long_for_its_column() -
             stored = conn.execute(select(outbox.c.event_id)).all()
         engine.dispose()
     assert stored == []
+
+
+def test_rows_updated_in_bulk_change_only_the_rows_they_find(engine: Engine) -> None:
+    """Each row is found by its key and the version it must still have: a stale one changes
+    nothing and is not counted; JSON, times, integers and nulls are written as given."""
+    when = datetime(2026, 12, 3, 9, 30, 15, 123456, tzinfo=UTC)
+    later = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    hostile = "[/] \x1b[2J \u2018\u00e9\u2019 '\\ %s"
+    columns = ("event_id", "subject", "occurred_at", "data", "attempts", "caused_by")
+    rows = [(f"e{n}", "order:created", when, {"n": n}, 1, None) for n in range(4)]
+    with engine.begin() as conn:
+        insert_many(conn, outbox, columns, rows)
+
+    changes = [
+        ("e0", 1, hostile, later, {"title": hostile}, 2, "e3"),
+        ("e1", 1, "ticket:updated", later, [1, None], 2, None),
+        ("e2", 5, "stale", later, {}, 6, None),  # not at attempts 5: left as it is
+    ]
+    with engine.begin() as conn:
+        changed = update_many(
+            conn,
+            outbox,
+            ("event_id", "attempts"),
+            ("subject", "occurred_at", "data", "attempts", "caused_by"),
+            changes,
+        )
+
+    assert changed == 2
+    with engine.connect() as conn:
+        query = select(*(outbox.c[name] for name in columns)).order_by(outbox.c.event_id)
+        stored = [tuple(row) for row in conn.execute(query)]
+    assert stored == [
+        ("e0", hostile, later, {"title": hostile}, 2, "e3"),
+        ("e1", "ticket:updated", later, [1, None], 2, None),
+        rows[2],
+        rows[3],
+    ]
+
+
+def test_a_ticket_saved_twice_in_one_batch_keeps_its_last_version(engine: Engine) -> None:
+    """Locked, then unlocked in the same batch: one row written, with the last values, over
+    the version before the first; a version that skips one, or a stale one, is refused."""
+    uow = UnitOfWork(engine, lambda: datetime(2026, 12, 3, tzinfo=UTC))
+    listed = Ticket("t1", "Gig", Money(2000, "USD"), "seller", 0, "available", None)
+    other = listed._replace(id="t2")
+    with uow.write() as tx:
+        tickets_repository.add_many(tx, [listed, other], tx.now)
+    locked = listed._replace(version=1, status="reserved", order_id="o1")
+    unlocked = locked._replace(version=2, status="available", order_id=None)
+    with uow.write() as tx:
+        tickets_repository.save_many(tx, [locked, other._replace(version=1), unlocked], tx.now)
+    with uow.read() as tx:
+        stored = tickets_repository.get_many(tx, ["t1", "t2"])
+    assert stored == {"t1": unlocked, "t2": other._replace(version=1)}
+
+    for refused in ([unlocked._replace(version=4)], [locked._replace(version=3), unlocked]):
+        with pytest.raises(RuntimeError), uow.write() as tx:
+            tickets_repository.save_many(tx, refused, tx.now)
+    with uow.read() as tx:
+        assert tickets_repository.get_many(tx, ["t1"]) == {"t1": unlocked}

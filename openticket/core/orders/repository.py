@@ -17,9 +17,9 @@ from openticket.core.orders.model import (
 )
 from openticket.core.orders.tables import order_tickets, orders
 from openticket.core.ports import Transaction
-from openticket.store.bulk import insert_many, rows_by_keys
+from openticket.store.bulk import insert_many, rows_by_keys, update_many
 from openticket.store.rows import Reader
-from openticket.store.sql import bound, one_of
+from openticket.store.sql import one_of
 from openticket.store.uow import connection
 
 _order = Reader(Order)
@@ -71,13 +71,6 @@ _LIVE_FOR_TICKET_LOCKED = _LIVE_FOR_TICKET.with_for_update()
 _TICKET_BY_ID_LOCKED = _TICKET_BY_ID.with_for_update()
 _TICKETS_BY_IDS_LOCKED = _TICKETS_BY_IDS.order_by(order_tickets.c.id).with_for_update()
 _INSERT_TICKET = insert(order_tickets)
-_SAVE_TICKET = (
-    update(order_tickets)
-    .where(order_tickets.c.id == bindparam("b_id"))
-    .values(**bound("title", "price_minor", "currency", "owner_id", "round", "on_sale", "version"))
-)
-
-
 _ORDER_COLUMNS = (
     "id",
     "user_id",
@@ -264,12 +257,6 @@ def save_ticket(tx: Transaction, ticket: TicketReplica) -> None:
 
 
 def save_tickets(tx: Transaction, changed: list[TicketReplica]) -> None:
-    conn = connection(tx)
-    if changed:
-        conn.execute(_SAVE_TICKET, [_save_ticket_params(ticket) for ticket in changed])
-
-
-def _save_ticket_params(ticket: TicketReplica) -> dict[str, Any]:
-    params = _ticket_params(ticket)
-    params["b_id"] = params.pop("id")
-    return params
+    """Write these replicas (each once), in one statement."""
+    rows = [_ticket_row(ticket) for ticket in changed]
+    update_many(connection(tx), order_tickets, _TICKET_COLUMNS[:1], _TICKET_COLUMNS[1:], rows)

@@ -9,31 +9,24 @@ from openticket.core.ports import Transaction
 from openticket.core.tickets.model import SORTS, Ticket
 from openticket.core.tickets.query import TicketQuery
 from openticket.core.tickets.tables import ticket_orders, tickets
-from openticket.store.bulk import insert_many, insert_new_many, rows_by_keys
+from openticket.store.bulk import insert_many, insert_new_many, rows_by_keys, update_many
 from openticket.store.insert_new import insert_new
 from openticket.store.locks import key_of, lock_key
 from openticket.store.rows import Reader
-from openticket.store.sql import bound
 from openticket.store.uow import connection
 
 _INSERT = insert(tickets)
 _BY_ID = select(tickets).where(tickets.c.id == bindparam("ticket_id"))
-_SAVE = (
-    update(tickets)
-    .where(tickets.c.id == bindparam("b_id"), tickets.c.version == bindparam("b_version"))
-    .values(
-        **bound(
-            "title",
-            "price_minor",
-            "currency",
-            "owner_id",
-            "status",
-            "order_id",
-            "round",
-            "updated_at",
-            "version",
-        )
-    )
+_SAVED_COLUMNS = (
+    "title",
+    "price_minor",
+    "currency",
+    "owner_id",
+    "status",
+    "order_id",
+    "round",
+    "updated_at",
+    "version",
 )
 _BY_IDS = select(tickets).where(tickets.c.id.in_(bindparam("ticket_ids", expanding=True)))
 _BY_EXTERNAL_IDS = select(tickets).where(
@@ -129,30 +122,37 @@ def save(tx: Transaction, ticket: Ticket, now: datetime) -> None:
 
 
 def save_many(tx: Transaction, changed: list[Ticket], now: datetime) -> None:
-    """`save` for each ticket in turn, in one statement (a ticket may come more than once)."""
-    conn = connection(tx)
+    """`save` for each ticket in turn, in one statement. A ticket may come more than once:
+    its versions follow each other, and the last is written over the one before the first."""
     if not changed:
         return
-    result = conn.execute(_SAVE, [_save_params(ticket, now) for ticket in changed])
-    if result.rowcount != len(changed):
-        stale = ", ".join(ticket.id for ticket in changed)
+    rows: dict[str, tuple[Any, ...]] = {}
+    for ticket in changed:
+        before = rows.get(ticket.id)
+        if before is not None and before[-1] != ticket.version - 1:
+            raise RuntimeError(f"ticket changed out of order: {ticket.id}")
+        expected = ticket.version - 1 if before is None else before[1]
+        rows[ticket.id] = (ticket.id, expected, *_saved_values(ticket, now))
+    saved = update_many(
+        connection(tx), tickets, ("id", "version"), _SAVED_COLUMNS, [*rows.values()]
+    )
+    if saved != len(rows):
+        stale = ", ".join(rows)
         raise RuntimeError(f"ticket changed concurrently (stale version): {stale}")
 
 
-def _save_params(ticket: Ticket, now: datetime) -> dict[str, Any]:
-    return {
-        "b_id": ticket.id,
-        "b_version": ticket.version - 1,
-        "title": ticket.title,
-        "price_minor": ticket.price.minor,
-        "currency": ticket.price.currency,
-        "owner_id": ticket.owner_id,
-        "status": ticket.status,
-        "order_id": ticket.order_id,
-        "round": ticket.round,
-        "updated_at": now,
-        "version": ticket.version,
-    }
+def _saved_values(ticket: Ticket, now: datetime) -> tuple[Any, ...]:
+    return (
+        ticket.title,
+        ticket.price.minor,
+        ticket.price.currency,
+        ticket.owner_id,
+        ticket.status,
+        ticket.order_id,
+        ticket.round,
+        now,
+        ticket.version,
+    )
 
 
 def search(tx: Transaction, query: TicketQuery) -> list[Ticket]:
