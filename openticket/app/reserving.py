@@ -79,10 +79,11 @@ def reserve_batch(
                     if not isolated and (tx.emitted != emitted or tx.failed()):
                         raise _Isolate from error
                     outcomes[n] = error
-            try:
-                reads.listings.write_new_orders(tx)
-            except DomainError as error:
-                raise _Isolate from error
+            if not isolated:
+                try:
+                    reads.listings.write_new_orders(tx)
+                except DomainError as error:
+                    raise _Isolate from error
         return [outcomes[n] for n in range(len(requests))]
 
     try:

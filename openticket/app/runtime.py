@@ -79,7 +79,7 @@ class Runtime:
             faults.point("expiry:committed")
         if overdue or undelivered:
             self.commands.deliver()
-        elif refunds:
+        if refunds:  # also while events flow: a payments worker's batches of new orders do not
             self.settle_refunds()
         if payouts_due:
             self.settle_payouts()

@@ -153,7 +153,10 @@ class JetStreamConsumer(JetStreamPublisher):
             log.exception("%s could not apply %d events", domain, len(envelopes))
             return [FAILED_RETRY_SECONDS] * len(envelopes), set()
         if emitted:
-            self._publish_unpublished()
+            try:
+                self._publish_unpublished()
+            except Exception:  # committed: published later by a worker's pass, acked now
+                log.exception("%s could not publish what it emitted", domain)
         return outcomes, applied
 
     def _apply_many(

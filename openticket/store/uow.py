@@ -71,16 +71,18 @@ class Tx:
         """Record an event in the outbox, inside this transaction (so it commits or rolls back
         with the state change, including a savepoint's rollback)."""
         envelope = Envelope.new(subject, data, self.now)
+        if self._deferred is not None:
+            self._deferred.append((envelope, self.cause))
+            emitted = envelope
+        else:
+            seq = outbox.append(self.conn, envelope, self.cause)
+            if self._recent is not None:
+                self._recent.add([envelope])
+            emitted = Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
         self.emitted += 1
         if self.cause is not None:
             self.caused.append((self.cause, envelope.id, subject))
-        if self._deferred is not None:
-            self._deferred.append((envelope, self.cause))
-            return envelope
-        seq = outbox.append(self.conn, envelope, self.cause)
-        if self._recent is not None:
-            self._recent.add([envelope])
-        return Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
+        return emitted
 
     @contextmanager
     def emits_deferred(self) -> Iterator[None]:
@@ -110,16 +112,16 @@ class Tx:
             Envelope(event_id, subject, now, data)
             for event_id, data in zip(new_ids(len(payloads)), payloads, strict=True)
         ]
-        self.emitted += len(payloads)
-        if causes is not None:
-            self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
         if self._deferred is not None:
             deferred_causes: list[str | None] = [*causes] if causes else [None] * len(envelopes)
             self._deferred += zip(envelopes, deferred_causes, strict=True)
-            return
-        outbox.append_many(self.conn, envelopes, causes)
-        if self._recent is not None:
-            self._recent.add(envelopes)
+        else:
+            outbox.append_many(self.conn, envelopes, causes)
+            if self._recent is not None:
+                self._recent.add(envelopes)
+        self.emitted += len(payloads)
+        if causes is not None:
+            self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (side effects outside the database)."""

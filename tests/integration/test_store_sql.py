@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from openticket.core.errors import Conflict
 from openticket.core.money import Money
 from openticket.core.orders import repository as orders_repository
+from openticket.core.orders import service as orders_service
+from openticket.core.orders.model import Order, TicketReplica
 from openticket.core.orders.tables import orders
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets.model import Ticket
@@ -215,3 +218,54 @@ def test_a_ticket_saved_twice_in_one_batch_keeps_its_last_version(engine: Engine
             tickets_repository.save_many(tx, refused, tx.now)
     with uow.read() as tx:
         assert tickets_repository.get_many(tx, ["t1"]) == {"t1": unlocked}
+
+
+def _subjects(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(outbox.c.subject).order_by(outbox.c.seq)).scalars())
+
+
+def test_deferred_events_are_written_together_in_the_order_emitted(engine: Engine) -> None:
+    """What a savepoint undoes is not written; when the deferring block fails, none is."""
+    uow = UnitOfWork(engine, lambda: datetime(2026, 12, 3, tzinfo=UTC))
+    with uow.write() as tx:
+        tx.emit("a:first", {})
+        with tx.emits_deferred():
+            tx.emit("b:deferred", {})
+            with pytest.raises(RuntimeError), tx.savepoint():
+                tx.emit("x:undone", {})
+                tx.emit_many("x:undone-too", [{}, {}])
+                raise RuntimeError("refused")
+            tx.emit_many("c:many", [{"n": 1}, {"n": 2}], ["cause-1", "cause-2"])
+            tx.emit("d:last", {})
+            assert _subjects(engine) == []  # other connections see nothing before commit
+    assert _subjects(engine) == ["a:first", "b:deferred", "c:many", "c:many", "d:last"]
+    with engine.connect() as conn:
+        causes = conn.execute(select(outbox.c.caused_by).order_by(outbox.c.seq)).scalars().all()
+    assert causes == [None, None, "cause-1", "cause-2", None]
+
+    with pytest.raises(RuntimeError), uow.write() as tx, tx.emits_deferred():
+        tx.emit("y:never", {})
+        raise RuntimeError("the batch failed")
+    assert "y:never" not in _subjects(engine)
+
+
+def test_orders_written_together_are_refused_together_when_a_ticket_is_taken(
+    engine: Engine,
+) -> None:
+    """The unique index on live orders guards a batch's one insert: none of its orders is
+    written, and the caller is told (on PostgreSQL the transaction cannot go on)."""
+    uow = UnitOfWork(engine, lambda: datetime(2026, 12, 3, tzinfo=UTC))
+    ticket = TicketReplica("t1", "Gig", Money(2000, "USD"), "seller", 1)
+    other = ticket._replace(id="t2")
+
+    def order(order_id: str, replica: TicketReplica) -> Order:
+        return orders_service._new_order(replica, f"buyer-{order_id}", uow.clock())
+
+    with uow.write() as tx:
+        orders_repository.add(tx, order("held", ticket), tx.now)
+    with pytest.raises(Conflict), uow.write() as tx:
+        orders_repository.add_many(tx, [order("new", other), order("rival", ticket)], tx.now)
+    with engine.connect() as conn:
+        owners = conn.execute(select(orders.c.user_id)).scalars().all()
+    assert owners == ["buyer-held"]

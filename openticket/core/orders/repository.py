@@ -257,6 +257,6 @@ def save_ticket(tx: Transaction, ticket: TicketReplica) -> None:
 
 
 def save_tickets(tx: Transaction, changed: list[TicketReplica]) -> None:
-    """Write these replicas (each once), in one statement."""
-    rows = [_ticket_row(ticket) for ticket in changed]
+    """Write these replicas, in one statement (a replica given twice: its last)."""
+    rows = [_ticket_row(ticket) for ticket in {t.id: t for t in changed}.values()]
     update_many(connection(tx), order_tickets, _TICKET_COLUMNS[:1], _TICKET_COLUMNS[1:], rows)
