@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from openticket.app.api import OrderRequest
 from openticket.app.reserving import BatchReads, reserve_batch
 from openticket.app.schemas import Order
-from openticket.core.errors import Conflict, Forbidden, NotFound, NotSignedIn
+from openticket.core.errors import Conflict, DomainError, Forbidden, NotFound, NotSignedIn
 from openticket.core.orders import repository as orders_repository
 from openticket.core.orders import service as orders_service
 from openticket.core.orders import tables as orders_tables
@@ -156,13 +156,14 @@ def test_a_refusal_after_a_write_runs_the_batch_again_with_a_savepoint_each(
     assert {ticket.id for ticket in market.api.list_tickets()} == {t2}  # t1 is reserved
 
 
-def test_a_batch_reads_its_tokens_and_tickets_once_for_all(market: Market) -> None:
-    """Who each token belongs to and each ticket with its live order are read in a few
-    statements for the whole batch, not a few per reservation (round trips are most of a
-    reservation's time with PostgreSQL on another machine)."""
+def _reserved_with_statements(
+    market: Market, count: int
+) -> tuple[list[Order | DomainError], list[str]]:
+    """A batch of `count` buyers' reservations, a ticket each: the outcomes, and every
+    statement the store was sent meanwhile."""
     seller = market.api.signup("seller@example.com", "long enough").token
-    buyers = [market.api.signup(f"b{n}@example.com", "long enough").token for n in range(8)]
-    tickets = [market.api.create_ticket(seller, f"Seat {n}", "20.00").id for n in range(8)]
+    buyers = [market.api.signup(f"b{n}@example.com", "long enough").token for n in range(count)]
+    tickets = [market.api.create_ticket(seller, f"Seat {n}", "20.00").id for n in range(count)]
     statements: list[str] = []
 
     def capture(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
@@ -175,6 +176,14 @@ def test_a_batch_reads_its_tokens_and_tickets_once_for_all(market: Market) -> No
         )
     finally:
         event.remove(market.engine, "before_cursor_execute", capture)
+    return outcomes, statements
+
+
+def test_a_batch_reads_its_tokens_and_tickets_once_for_all(market: Market) -> None:
+    """Who each token belongs to and each ticket with its live order are read in a few
+    statements for the whole batch, not a few per reservation (round trips are most of a
+    reservation's time with PostgreSQL on another machine)."""
+    outcomes, statements = _reserved_with_statements(market, 8)
 
     assert all(isinstance(outcome, Order) for outcome in outcomes)
     reads = Counter(
@@ -193,21 +202,7 @@ def test_a_batch_writes_its_orders_and_their_events_with_one_statement_each(
 ) -> None:
     """A batch decides every reservation, then writes the new orders in one statement and
     their events in one more (one of each per reservation was a third of a server's batch)."""
-    seller = market.api.signup("seller@example.com", "long enough").token
-    buyers = [market.api.signup(f"b{n}@example.com", "long enough").token for n in range(6)]
-    tickets = [market.api.create_ticket(seller, f"Seat {n}", "20.00").id for n in range(6)]
-    statements: list[str] = []
-
-    def capture(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        statements.append(sql)
-
-    event.listen(market.engine, "before_cursor_execute", capture)
-    try:
-        outcomes = market.api.create_orders(
-            [OrderRequest(b, t) for b, t in zip(buyers, tickets, strict=True)]
-        )
-    finally:
-        event.remove(market.engine, "before_cursor_execute", capture)
+    outcomes, statements = _reserved_with_statements(market, 6)
 
     assert all(isinstance(outcome, Order) for outcome in outcomes)
     inserts = Counter(
