@@ -73,7 +73,7 @@ def _unnest_insert(
     types = [table.c[name].type.dialect_impl(dialect) for name in columns]
     # Cast to the type without its length: an explicit cast to VARCHAR(32) cuts a longer
     # string short, where the insert's own conversion refuses it.
-    arrays = ", ".join(f"%s::{_unsized(t.compile(dialect=dialect))}[]" for t in types)
+    arrays = ", ".join(f"%b::{_unsized(t.compile(dialect=dialect))}[]" for t in types)
     quote = dialect.identifier_preparer
     names = ", ".join(quote.quote(name) for name in columns)
     sql = f"INSERT INTO {quote.format_table(table)} ({names}) SELECT * FROM unnest({arrays})"
@@ -95,7 +95,9 @@ def _insert_arrays(
 ) -> None:
     """PostgreSQL: the rows as one array per column, in one statement whatever their number
     (an executemany runs a statement per row: most of what a consumer's batch asked of the
-    database was those, and their round trips' share of the driver's time)."""
+    database was those, and their round trips' share of the driver's time). The arrays go in
+    binary (`%b`): psycopg writes a text array in Python, quoting and escaping each element
+    with a regular expression, about 2 ms for 30 outbox rows against 0.08 ms in binary."""
     sql, processors = _unnest_insert(table, conn.dialect, columns, skip_existing)
     conn.exec_driver_sql(sql, _column_arrays(rows, processors))
 
@@ -136,7 +138,7 @@ def _unnest_update(
 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
     names = match + columns
     types = [table.c[name].type.dialect_impl(dialect) for name in names]
-    arrays = ", ".join(f"%s::{_unsized(t.compile(dialect=dialect))}[]" for t in types)
+    arrays = ", ".join(f"%b::{_unsized(t.compile(dialect=dialect))}[]" for t in types)
     quote = dialect.identifier_preparer
     given = [f"v_{n}" for n in range(len(names))]
     sets = ", ".join(
