@@ -141,8 +141,11 @@ def assemble(
 
 
 # Batches of reservations a server writes at once on PostgreSQL (one is written while others
-# wait for their events' consumers); SQLite has one writer.
-POSTGRES_RESERVATION_WRITERS = 8
+# wait for their events' consumers); SQLite has one writer. Each writer takes whatever
+# requests are queued when it is free, so more writers make smaller batches: with 8, a
+# 2-server race did 0.25x the embedded run, with 4 0.39x, with 2 0.37x; with PostgreSQL 2 ms
+# away 4 and 8 were alike (docs/performance.md).
+POSTGRES_RESERVATION_WRITERS = 4
 
 
 def _store_engine(api: LocalApi) -> Engine:
