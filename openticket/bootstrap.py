@@ -140,14 +140,6 @@ def assemble(
     )
 
 
-# Batches of reservations a server writes at once on PostgreSQL (one is written while others
-# wait for their events' consumers); SQLite has one writer. Each writer takes whatever
-# requests are queued when it is free, so more writers make smaller batches: with 8, a
-# 2-server race did 0.25x the embedded run, with 4 0.39x, with 2 0.37x; with PostgreSQL 2 ms
-# away 4 and 8 were alike (docs/performance.md).
-POSTGRES_RESERVATION_WRITERS = 4
-
-
 def _store_engine(api: LocalApi) -> Engine:
     uow = api.runtime.uow
     assert isinstance(uow, UnitOfWork)
@@ -165,12 +157,6 @@ def shared_windows(api: LocalApi) -> Callable[[str, int, float], Any]:
     from openticket.store.throttle import StoreWindow
 
     return lambda name, limit, seconds: StoreWindow(engine, name, limit, seconds)
-
-
-def reservation_writers(api: LocalApi) -> int:
-    """How many batches of reservations a server writes at once."""
-    postgres = _store_engine(api).dialect.name == "postgresql"
-    return POSTGRES_RESERVATION_WRITERS if postgres else 1
 
 
 def stripe_webhooks(api: LocalApi, secrets: tuple[str, ...]) -> StripeWebhooks | None:

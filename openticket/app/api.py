@@ -132,9 +132,13 @@ class Api(Protocol):
         self, token: str | None, ticket_id: str, *, idempotency_key: str | None = None
     ) -> Order: ...
 
-    def create_orders(self, requests: list[OrderRequest]) -> list[Order | DomainError]:
+    def create_orders(
+        self, requests: list[OrderRequest], *, settled: Callable[[], None] | None = None
+    ) -> list[Order | DomainError]:
         """`create_order` for each request, in order: its order, or the error that refused
-        it (refused ones change nothing)."""
+        it (refused ones change nothing). Given `settled`, it returns once they are written
+        and calls `settled` when what they emitted is applied everywhere (from another
+        thread: a server's writer takes its next batch meanwhile); else it returns then."""
 
     def get_order(self, token: str | None, order_id: str) -> Order: ...
 

@@ -35,13 +35,19 @@ class Commands:
         return self._bus.delivers_in_process
 
     def run(
-        self, name: str, body: Callable[[Transaction], T], *, current_replicas: bool = False
+        self,
+        name: str,
+        body: Callable[[Transaction], T],
+        *,
+        current_replicas: bool = False,
+        settled: Callable[[], None] | None = None,
     ) -> T:
         """`body` as a write whose events are delivered once it commits; run again from the
         start if the database undid it for a deadlock. `current_replicas`: after every event
         committed before it is applied (a reservation reads the orders domain's ticket
         replicas); in process that delivery takes the same turn of the lock, a broker's
-        consumers keep their replicas current on their own."""
+        consumers keep their replicas current on their own. `settled`: return once the events
+        are handed on, and have it called when their consumers applied them (EventBus)."""
         delivered: set[str] = set()
         in_process = self._bus.delivers_in_process
         faults.point(f"{name}:starting")  # caught up, nothing written yet
@@ -51,9 +57,9 @@ class Commands:
             result = self._uow.transact(lambda tx: _decided(name, body(tx)))
             faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
             if in_process:
-                delivered = self._bus.publish_pending(known_pending=True)
+                delivered = self._bus.publish_pending(known_pending=True, settled=settled)
         if not in_process:
-            delivered = self._bus.publish_pending(known_pending=True)
+            delivered = self._bus.publish_pending(known_pending=True, settled=settled)
         self.after_delivery(delivered)
         return result
 

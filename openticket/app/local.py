@@ -256,11 +256,13 @@ class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls, WebhookCall
             raise outcome
         return outcome
 
-    def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
+    def create_orders(
+        self, requests: list[OrderRequest], *, settled: Callable[[], None] | None = None
+    ) -> list[schemas.Order | DomainError]:
         """Many reservations in one transaction and one delivery of their events (a server
         batches its concurrent requests so): each gets its order or the error that refused
         it, and a refused one changes nothing (app/reserving.py)."""
-        return reserve_batch(self._commands, self._keys, requests, self._reserve)
+        return reserve_batch(self._commands, self._keys, requests, self._reserve, settled)
 
     def _reserve(self, tx: Transaction, request: OrderRequest, reads: BatchReads) -> schemas.Order:
         user = reads.user(request.token)

@@ -29,10 +29,15 @@ class EventBus(Protocol):
         """Have `handler` apply every event of `subject` once, as `consumer`; `batch`, where
         given, applies a run of them at once, with the same effect."""
 
-    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+    def publish_pending(
+        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+    ) -> set[str]:
         """Hand on every committed event not yet handed on; return their subjects.
         Safe to call from any number of processes at once, and again after a crash.
-        `known_pending` skips the cheap check for undelivered events."""
+        `known_pending` skips the cheap check for undelivered events. A bus whose consumers
+        are elsewhere waits until they applied the events before it returns (read your
+        writes); given `settled`, it returns at once and calls `settled` then, from another
+        thread (a bus that delivers in process calls it before returning)."""
 
     def consume(
         self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None

@@ -57,8 +57,10 @@ def reserve_batch(
     keys: KeyRing,
     requests: list[OrderRequest],
     reserve: Callable[[Transaction, OrderRequest, BatchReads], Answer],
+    settled: Callable[[], None] | None = None,
 ) -> list[Answer | DomainError]:
-    """`reserve`: one reservation, given what the batch read in the run's transaction."""
+    """`reserve`: one reservation, given what the batch read in the run's transaction.
+    `settled`: as Commands.run's."""
     in_ticket_order = sorted(range(len(requests)), key=lambda n: requests[n].ticket_id)
 
     def reserve_all(tx: Transaction, *, isolated: bool) -> list[Answer | DomainError]:
@@ -86,7 +88,8 @@ def reserve_batch(
                     raise _Isolate from error
         return [outcomes[n] for n in range(len(requests))]
 
+    run = partial(commands.run, "reserve", current_replicas=True, settled=settled)
     try:
-        return commands.run("reserve", partial(reserve_all, isolated=False), current_replicas=True)
+        return run(partial(reserve_all, isolated=False))
     except _Isolate:
-        return commands.run("reserve", partial(reserve_all, isolated=True), current_replicas=True)
+        return run(partial(reserve_all, isolated=True))

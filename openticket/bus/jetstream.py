@@ -18,12 +18,14 @@ consumer that handles them, and the events those consumers announced in turn (fo
 `caused_by`, so another server's events written meanwhile are not waited for), has applied
 them, so `orders create` returns once the ticket shows as reserved. Past the bound it returns
 anyway: what it did is committed, the replicas follow. One waiter per process looks for every
-waiting command, woken by the consumers' announcements (jetstream_settle.py).
+waiting command, woken by the consumers' announcements (jetstream_settle.py); a caller that
+must not block on it (a server's reservation writer) is called back by that waiter instead.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from openticket.bus.jetstream_consumer import JetStreamConsumer
 from openticket.bus.jetstream_settle import Settler
@@ -47,22 +49,27 @@ class JetStreamBus(JetStreamConsumer):
         self._consumers_of = consumers_of
         self._settler = Settler(uow)
 
-    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
-        """A command's hand-over: publish, then wait for the consumers (module docstring)."""
+    def publish_pending(
+        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+    ) -> set[str]:
+        """A command's hand-over: publish, then wait for the consumers (module docstring), or
+        have the process's waiter call `settled` when they are done."""
         handed_on: list[tuple[str, str]] = []
         published = self._publish_unpublished(handed_on)
-        if handed_on:
-            self._settle(handed_on)
+        if settled is not None:
+            self._settler.then(handed_on, self._consumers(), settled)
+        elif handed_on:
+            self._settler.settle(handed_on, self._consumers())
         return published
 
-    def _settle(self, events: list[tuple[str, str]]) -> None:
+    def _consumers(self) -> dict[str, set[str]]:
         consumers_of = self._consumers_of
         if consumers_of is None:
             consumers_of = defaultdict(set)
             for consumer, handlers in self._handlers.items():
                 for subject in handlers:
                     consumers_of[subject].add(consumer)
-        self._settler.settle(events, consumers_of)
+        return consumers_of
 
     def close(self) -> None:
         self._settler.close()

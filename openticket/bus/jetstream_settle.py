@@ -8,7 +8,9 @@ store for a command whose events were announced, however many servers wait. A co
 waiting after STORE_LOOK_SECONDS (an announcement missed while the listener reconnected, or
 made before it listened) takes every waiting command to the store with it, a few statements
 for all; so does an announcement without facts. Without announcements (another database) it
-looks in the store on a short timer, still once for all.
+looks in the store on a short timer, still once for all. A command that must not block while
+its consumers catch up (a server's reservation writer, free for the next batch meanwhile)
+leaves a callback with the waiter instead (`Settler.then`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import Connection
@@ -86,15 +89,22 @@ class _Announced:
 
 
 class _Waiting:
-    """One command's wait: the generation of events it waits on now."""
+    """One command's wait: the generation of events it waits on now. `then`: what the
+    waiter calls when it is over (else the command waits on `done` itself)."""
 
-    def __init__(self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]):
+    def __init__(
+        self,
+        events: list[tuple[str, str]],
+        consumers_of: dict[str, set[str]],
+        then: Callable[[], None] | None = None,
+    ):
         self.generation: Generation = list(events)
         self.own = True  # the command's own events: it published them itself
         self.consumers_of = consumers_of
         self.seen = 0
         self.done = threading.Event()
-        self.looked_in_store = time.monotonic()  # when the store was last asked about it
+        self.then = then
+        self.began = self.looked_in_store = time.monotonic()  # looked: when the store was asked
 
     def applied(self, done: set[tuple[str, str]], published: set[str]) -> bool:
         """Whether every event of this generation was handed on and applied by each of its
@@ -166,7 +176,38 @@ class Settler:
         if not any(consumers_of.get(subject) for _, subject in events):
             return  # nobody to wait for (a worker's commands): no listener, no looks
         one = _Waiting(events, consumers_of)
+        self._add(one)
+        try:
+            if not one.done.wait(SETTLE_SECONDS):
+                log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
+        finally:
+            with self._lock:
+                self._waiting.discard(one)
+
+    def then(
+        self,
+        events: list[tuple[str, str]],
+        consumers_of: dict[str, set[str]],
+        settled: Callable[[], None],
+    ) -> None:
+        """`settle` without blocking: `settled` is called (by the waiter's thread, or now
+        when there is nothing to wait for) once it would have returned."""
+        if (
+            len(events) > SETTLE_MAX_EVENTS
+            or self._closed
+            or not any(consumers_of.get(subject) for _, subject in events)
+        ):
+            _call(settled)
+            return
+        self._add(_Waiting(events, consumers_of, settled))
+
+    def _add(self, one: _Waiting) -> None:
         with self._lock:
+            if self._closed:  # closed since the caller looked: nobody would call back
+                one.done.set()
+                if one.then is not None:
+                    _call(one.then)
+                return
             self._waiting.add(one)
             if self._thread is None:
                 self._everyone_to_store = True  # until the listener listens
@@ -176,12 +217,6 @@ class Settler:
                 )
                 self._thread.start()
         self._wake.set()
-        try:
-            if not one.done.wait(SETTLE_SECONDS):
-                log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
-        finally:
-            with self._lock:
-                self._waiting.discard(one)
 
     def _heard(self, payload: str | None) -> None:
         """An announcement (None: some may have been missed)."""
@@ -197,36 +232,66 @@ class Settler:
             self._wake.wait(pause)
             self._wake.clear()
             now = time.monotonic()
-            with self._lock:
-                current = [w for w in self._waiting if not w.done.is_set()]
-                if announced:
-                    self._facts.forget_before(now - FACTS_SECONDS)
-                    _check(_Announced(self._facts), current)
-                everyone = self._everyone_to_store
-                if current:  # kept for the next command when nobody waits
-                    self._everyone_to_store = False
-            due = [w for w in current if not w.done.is_set()]
-            if not due:
-                continue
-            # One straggler takes every waiting command to the store with it (a few more ids
-            # in the same statements): a process looks there at most so often.
-            straggling = now - min(w.looked_in_store for w in due) >= STORE_LOOK_SECONDS
-            if announced and not everyone and not straggling:
-                continue
-            for w in due:
-                w.looked_in_store = now
-            try:
-                with self._uow.read() as tx:
-                    _check(_Store(tx.conn), due)
-            except Exception as error:  # the store is unreachable a moment: look again
-                log.debug("settling: %s", type(error).__name__)
+            self._look_once(announced, now)
+            self._call_back(now)
+
+    def _look_once(self, announced: bool, now: float) -> None:
+        with self._lock:
+            current = [w for w in self._waiting if not w.done.is_set()]
+            if announced:
+                self._facts.forget_before(now - FACTS_SECONDS)
+                _check(_Announced(self._facts), current)
+            everyone = self._everyone_to_store
+            if current:  # kept for the next command when nobody waits
+                self._everyone_to_store = False
+        due = [w for w in current if not w.done.is_set()]
+        if not due:
+            return
+        # One straggler takes every waiting command to the store with it (a few more ids
+        # in the same statements): a process looks there at most so often.
+        straggling = now - min(w.looked_in_store for w in due) >= STORE_LOOK_SECONDS
+        if announced and not everyone and not straggling:
+            return
+        for w in due:
+            w.looked_in_store = now
+        try:
+            with self._uow.read() as tx:
+                _check(_Store(tx.conn), due)
+        except Exception as error:  # the store is unreachable a moment: look again
+            log.debug("settling: %s", type(error).__name__)
+
+    def _call_back(self, now: float) -> None:
+        """Call those waiting with `then` whose wait is over: settled, or past the bound."""
+        with self._lock:
+            over = [
+                w
+                for w in self._waiting
+                if w.then is not None and (w.done.is_set() or now - w.began >= SETTLE_SECONDS)
+            ]
+            self._waiting.difference_update(over)
+        for w in over:
+            if not w.done.is_set():
+                log.debug("consumers still catching up after %s s", SETTLE_SECONDS)
+            if w.then is not None:
+                _call(w.then)
 
     def close(self) -> None:
         self._closed = True
         with self._lock:  # commands still waiting return now: the process is stopping
-            for one in self._waiting:
+            waiting, self._waiting = self._waiting, set()
+            for one in waiting:
                 one.done.set()
+        for one in waiting:
+            if one.then is not None:
+                _call(one.then)
         self._wake.set()
         self._listener.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _call(settled: Callable[[], None]) -> None:
+    try:
+        settled()
+    except Exception:  # the caller's to answer for: the waiter goes on for the others
+        log.exception("settling: a callback failed")

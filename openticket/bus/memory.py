@@ -45,7 +45,15 @@ class InProcessBus(Subscriptions):
         super().__init__()
         self._uow = uow
 
-    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+    def publish_pending(
+        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+    ) -> set[str]:
+        delivered = self._deliver_pending(known_pending)
+        if settled is not None:
+            settled()  # applied in the pass that just committed
+        return delivered
+
+    def _deliver_pending(self, known_pending: bool) -> set[str]:
         if not known_pending:
             with self._uow.read() as tx:
                 if not outbox.has_pending(tx.conn):

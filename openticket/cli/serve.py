@@ -42,13 +42,7 @@ def serve(
     there; a port in use is an error (exit code 1)."""
     import uvicorn
 
-    from openticket.bootstrap import (
-        exposed_files,
-        hosting,
-        reservation_writers,
-        shared_windows,
-        stripe_webhooks,
-    )
+    from openticket.bootstrap import exposed_files, hosting, shared_windows, stripe_webhooks
     from openticket.server.app import create_app
 
     listening = listen(host, port)  # before anything starts: a port in use changes nothing
@@ -66,7 +60,6 @@ def serve(
             api,
             signups_per_minute=cli.settings.signups_per_minute,
             windows=shared_windows(api),
-            reservation_writers=reservation_writers(api),
             stripe_webhooks=stripe_webhooks(api, cli.settings.stripe_webhook_secrets),
         )
         freeze_startup_objects()

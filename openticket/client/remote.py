@@ -252,13 +252,17 @@ class RemoteApi(
         body = {"ticket_id": ticket_id}
         return schemas.Order(**self._create("/api/orders", token, body, idempotency_key))
 
-    def create_orders(self, requests: list[OrderRequest]) -> list[schemas.Order | DomainError]:
+    def create_orders(
+        self, requests: list[OrderRequest], *, settled: Callable[[], None] | None = None
+    ) -> list[schemas.Order | DomainError]:
         outcomes: list[schemas.Order | DomainError] = []
         for token, ticket_id, key in requests:
             try:
                 outcomes.append(self.create_order(token, ticket_id, idempotency_key=key))
             except DomainError as error:
                 outcomes.append(error)
+        if settled is not None:
+            settled()  # the server answered once its consumers had applied them
         return outcomes
 
     def get_order(self, token: str | None, order_id: str) -> schemas.Order:

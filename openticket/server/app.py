@@ -39,11 +39,11 @@ def create_app(
     signin_limiter: SigninLimiter | None = None,
     signups_per_minute: int = DEFAULT_SIGNUPS_PER_MINUTE,  # per client address
     windows: WindowFactory = memory_window,
-    reservation_writers: int = 1,  # batches written at once (PostgreSQL: several)
     stripe_webhooks: StripeWebhooks | None = None,  # None: POST /api/stripe/webhook is a 404
 ) -> FastAPI:
     reservations = Reservations(
-        api.create_orders, name="openticket-reservations", workers=reservation_writers
+        lambda requests, settled: api.create_orders(requests, settled=settled),
+        name="openticket-reservations",
     )
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from openticket.core.errors import Conflict
-from openticket.server.batching import Batcher
+from openticket.server.batching import Batcher, Settled
 
 
 class Recorder:
@@ -23,7 +23,8 @@ class Recorder:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def __call__(self, numbers: list[int]) -> list[int | Exception]:
+    def __call__(self, numbers: list[int], settled: Settled) -> list[int | Exception]:
+        settled()  # nothing to wait for after writing
         if not self.entered.is_set():  # the first batch (the next ones start after it entered)
             self.entered.set()
             self.release.wait(5)
@@ -73,7 +74,7 @@ def test_a_batch_is_never_larger_than_max_batch() -> None:
 
 
 def test_a_failed_batch_is_every_request_s_answer() -> None:
-    def broken(numbers: list[int]) -> list[int | Exception]:
+    def broken(numbers: list[int], settled: Settled) -> list[int | Exception]:
         raise OSError("disk full")
 
     batcher: Batcher[int, int] = Batcher(broken, name="test-batcher")
@@ -89,7 +90,8 @@ def test_a_failed_batch_is_every_request_s_answer() -> None:
 def test_a_wrong_number_of_answers_fails_the_batch_not_the_thread() -> None:
     calls: list[list[int]] = []
 
-    def short(numbers: list[int]) -> list[int | Exception]:
+    def short(numbers: list[int], settled: Settled) -> list[int | Exception]:
+        settled()
         calls.append(numbers)
         return [] if len(calls) == 1 else [n * 2 for n in numbers]
 
@@ -131,22 +133,47 @@ def test_a_cancelled_request_does_not_disturb_the_others() -> None:
     batcher.close()
 
 
-def test_with_two_workers_a_batch_goes_ahead_while_the_first_is_still_running() -> None:
-    """On PostgreSQL a server writes several batches at once: one that waits (for its events'
-    consumers) does not hold up the requests that come after it."""
-    recorder = Recorder()
-    batcher: Batcher[int, int] = Batcher(recorder, name="test-batcher", workers=2)
+def test_a_batch_waiting_to_settle_is_answered_then_and_does_not_hold_up_the_next() -> None:
+    """On a broker a batch's answers wait until its events' consumers applied them; the
+    worker thread meanwhile writes the next batch (one writer, batches as large as what
+    queued while it wrote)."""
+    unsettled: list[Settled] = []
+
+    def write(numbers: list[int], settled: Settled) -> list[int | Exception]:
+        unsettled.append(settled)  # settled later, from another thread
+        return [n * 2 for n in numbers]
+
+    batcher: Batcher[int, int] = Batcher(write, name="test-batcher")
 
     async def scenario() -> list[object]:
         first = asyncio.ensure_future(batcher.submit(1))
-        await _first_batch_running(recorder)
-        second = await asyncio.wait_for(batcher.submit(2), timeout=60)  # the first still waits
+        while not unsettled:
+            await asyncio.sleep(0.001)
+        second = asyncio.ensure_future(batcher.submit(2))
+        while len(unsettled) < 2:  # written by the one worker while the first is unsettled
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.05)
+        assert not first.done() and not second.done()
+        threading.Thread(target=unsettled[1]).start()
+        assert await asyncio.wait_for(second, timeout=60) == 4
         assert not first.done()
-        recorder.release.set()
-        return [await first, second]
+        unsettled[0]()
+        unsettled[0]()  # a second call changes nothing
+        return [await asyncio.wait_for(first, timeout=60)]
 
-    answers = asyncio.run(scenario())
+    assert asyncio.run(scenario()) == [2]
     batcher.close()
-    assert answers == [2, 4]
-    assert recorder.batches == [[2], [1]]
-    assert recorder.threads == {"test-batcher-0", "test-batcher-1"}
+
+
+def test_a_batch_that_fails_after_handing_on_its_settle_callback_is_answered_at_once() -> None:
+    kept: list[Settled] = []
+
+    def fails(numbers: list[int], settled: Settled) -> list[int | Exception]:
+        kept.append(settled)
+        raise OSError("connection lost")
+
+    batcher: Batcher[int, int] = Batcher(fails, name="test-batcher")
+    with pytest.raises(OSError, match="connection lost"):
+        asyncio.run(batcher.submit(1))
+    kept[0]()  # settling later is harmless
+    batcher.close()

@@ -72,10 +72,15 @@ class FakeBus:
         self.delivers_in_process = in_process
         self._uow = uow
         self.calls: list[tuple[bool, bool]] = []  # (known_pending, lock held by the caller)
+        self.settle_callbacks: list[Callable[[], None]] = []
 
-    def publish_pending(self, *, known_pending: bool = False) -> set[str]:
+    def publish_pending(
+        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+    ) -> set[str]:
         held = self._uow.lock._is_owned()  # type: ignore[attr-defined]
         self.calls.append((known_pending, held))
+        if settled is not None:
+            self.settle_callbacks.append(settled)
         return {subject for batch in self._uow.committed for subject in batch}
 
     def subscribe(self, *args: Any, **kwargs: Any) -> None: ...
@@ -101,6 +106,24 @@ def test_a_command_s_events_are_delivered_once_it_commits(in_process: bool) -> N
     assert uow.committed == [[ORDER_CANCELLED]]
     assert bus.calls == [(True, in_process)]  # in the lock's turn only when in process
     assert followed == [{ORDER_CANCELLED}]
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_a_command_given_settled_hands_it_to_the_delivery_of_its_own_events(
+    in_process: bool,
+) -> None:
+    """A server's reservation writer does not wait for the consumers: the bus calls it back."""
+    uow = FakeUnitOfWork()
+    bus = FakeBus(uow, in_process=in_process)
+    commands = Commands(uow, bus)
+    called: list[str] = []
+
+    def settled() -> None:
+        called.append("settled")
+
+    commands.run("reserve", lambda tx: tx.emit(TICKET_UPDATED, {"id": "t"}), settled=settled)
+    assert bus.settle_callbacks == [settled]  # the delivery after the commit, not a catch-up
+    assert called == []  # the bus calls it, when its consumers are done
 
 
 def test_a_reservation_delivers_what_is_pending_first_in_the_same_turn_of_the_lock() -> None:
