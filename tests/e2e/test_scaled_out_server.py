@@ -9,35 +9,18 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import (
-    SCALED_OUT_DOMAINS,
     eventually,
-    nats_stream,
-    postgres_database,
     running_server,
 )
-from tests.e2e.test_scaled_out import Cluster
+from tests.e2e.test_scaled_out import Cluster, cluster  # noqa: F401 - its fixture
 
 BUYERS = 8
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Cluster]:
-    with nats_stream() as stream, postgres_database() as db_url:
-        running = Cluster(db_url, stream, tmp_path)
-        try:
-            for domain in SCALED_OUT_DOMAINS:
-                running.start(domain)
-            yield running
-        finally:
-            running.stop_all()
 
 
 def _post(base: str, path: str, body: dict[str, str], token: str | None = None) -> Any:
@@ -47,8 +30,8 @@ def _post(base: str, path: str, body: dict[str, str], token: str | None = None) 
     return response.json()
 
 
-def _orders(cluster: Cluster) -> int:
-    ((count,),) = cluster.query("SELECT count(*) FROM orders")
+def _orders(running: Cluster) -> int:
+    ((count,),) = running.query("SELECT count(*) FROM orders")
     return int(count)
 
 
@@ -60,13 +43,14 @@ def _signup(base: str, email: str) -> str:
 
 
 def test_a_buyer_answered_by_a_server_sees_the_ticket_reserved_at_once(
-    workers: Cluster, tmp_path: Path
+    cluster: Cluster,  # noqa: F811 - the fixture
+    tmp_path: Path,
 ) -> None:
     home = tmp_path / "server" / "home"
     home.parent.mkdir()
-    env = {k: v for k, v in workers.env.items() if k != "OPENTICKET_DB"}
+    env = {k: v for k, v in cluster.env.items() if k != "OPENTICKET_DB"}
     with running_server(
-        workers.db_url,
+        cluster.db_url,
         home,
         args=("--domains", "auth"),  # the other domains are the workers'
         OPENTICKET_SIGNUPS_PER_MINUTE="100",
@@ -88,12 +72,12 @@ def test_a_buyer_answered_by_a_server_sees_the_ticket_reserved_at_once(
             seen[tickets[n]] = (order["status"], shown["status"])
 
         threads = [threading.Thread(target=reserve, args=(n,)) for n in range(BUYERS)]
-        tickets_worker = workers.workers["tickets"]
+        tickets_worker = cluster.workers["tickets"]
         tickets_worker.send_signal(signal.SIGSTOP)  # the reservations cannot settle meanwhile
         try:
             for thread in threads:
                 thread.start()
-            eventually(lambda: _orders(workers) == BUYERS, what="every reservation written")
+            eventually(lambda: _orders(cluster) == BUYERS, what="every reservation written")
             answered_before_they_settled = dict(seen)
         finally:
             tickets_worker.send_signal(signal.SIGCONT)

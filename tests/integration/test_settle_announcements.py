@@ -19,6 +19,7 @@ from openticket.bus.jetstream_settle import Settler
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
 from openticket.core.clock import utc_now
+from openticket.core.events import Envelope
 from openticket.store import outbox, progress
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
@@ -26,6 +27,20 @@ from openticket.store.uow import UnitOfWork
 from tests.conftest import NATS_URL, eventually, nats_stream
 
 CONSUMERS_OF = {"order:created": {"tickets"}, "ticket:updated": {"orders"}}
+
+
+def tickets_applies(store: UnitOfWork, envelope: Envelope, n: int) -> Envelope:
+    """What the tickets worker does with an order event: applies it, emits a consequence,
+    hands that on, announcing each step; the consequence."""
+    with store.write() as tx:
+        assert outbox.claim(tx.conn, "tickets", envelope.id, tx.now)
+        tx.cause = envelope.id
+        consequence = tx.emit("ticket:updated", {"n": n})
+        progress.announce_applied(tx.conn, "tickets", [envelope.id], tx.caused)
+    with store.write() as tx:
+        outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
+        progress.announce_published(tx.conn, [consequence.id])
+    return consequence
 
 
 def test_commands_in_two_servers_settle_on_announced_facts_without_reading_the_store(
@@ -60,14 +75,7 @@ def test_commands_in_two_servers_settle_on_announced_facts_without_reading_the_s
         for thread in threads:
             thread.start()
         for n, envelope in enumerate(commands):  # consumers elsewhere apply them, in turn
-            with store.write() as tx:  # tickets applies it and emits a consequence
-                assert outbox.claim(tx.conn, "tickets", envelope.id, tx.now)
-                tx.cause = envelope.id
-                consequence = tx.emit("ticket:updated", {"n": n})
-                progress.announce_applied(tx.conn, "tickets", [envelope.id], tx.caused)
-            with store.write() as tx:  # which is handed on
-                outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
-                progress.announce_published(tx.conn, [consequence.id])
+            consequence = tickets_applies(store, envelope, n)
             assert n not in settled  # orders has not applied the consequence yet
             with store.write() as tx:  # which it does
                 assert outbox.claim(tx.conn, "orders", consequence.id, tx.now)

@@ -19,8 +19,7 @@ from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import UnitOfWork
 from tests.conftest import eventually
-
-CONSUMERS_OF = {"order:created": {"tickets"}, "ticket:updated": {"orders"}}
+from tests.integration.test_settle_announcements import CONSUMERS_OF, tickets_applies
 
 
 @pytest.fixture
@@ -49,14 +48,7 @@ def test_the_waiter_calls_back_once_the_consequences_are_applied_too(
                 lambda n=n: called.append((n, threading.current_thread().name)),
             )
         for n, envelope in enumerate(commands):
-            with store.write() as tx:  # tickets applies it and emits a consequence
-                assert outbox.claim(tx.conn, "tickets", envelope.id, tx.now)
-                tx.cause = envelope.id
-                consequence = tx.emit("ticket:updated", {"n": n})
-                progress.announce_applied(tx.conn, "tickets", [envelope.id], tx.caused)
-            with store.write() as tx:  # which is handed on
-                outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
-                progress.announce_published(tx.conn, [consequence.id])
+            consequence = tickets_applies(store, envelope, n)
             assert [m for m, _ in called] == list(range(n))  # orders has yet to apply it
             with store.write() as tx:  # which it does
                 assert outbox.claim(tx.conn, "orders", consequence.id, tx.now)
