@@ -137,8 +137,9 @@ class Api(Protocol):
     ) -> list[Order | DomainError]:
         """`create_order` for each request, in order: its order, or the error that refused
         it (refused ones change nothing). Given `settled`, it returns once they are written
-        and calls `settled` when what they emitted is applied everywhere (from another
-        thread: a server's writer takes its next batch meanwhile); else it returns then."""
+        and calls `settled` when what they emitted is applied everywhere (from another thread,
+        or before returning if nothing is left to wait for: a server's writer takes its next
+        batch meanwhile); else it returns then."""
 
     def get_order(self, token: str | None, order_id: str) -> Order: ...
 

@@ -37,7 +37,8 @@ class EventBus(Protocol):
         `known_pending` skips the cheap check for undelivered events. A bus whose consumers
         are elsewhere waits until they applied the events before it returns (read your
         writes); given `settled`, it returns at once and calls `settled` then, from another
-        thread (a bus that delivers in process calls it before returning)."""
+        thread, or before returning when there is nothing to wait for (a bus that delivers
+        in process always calls it before returning)."""
 
     def consume(
         self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None

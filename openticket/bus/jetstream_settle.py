@@ -190,8 +190,8 @@ class Settler:
         consumers_of: dict[str, set[str]],
         settled: Callable[[], None],
     ) -> None:
-        """`settle` without blocking: `settled` is called (by the waiter's thread, or now
-        when there is nothing to wait for) once it would have returned."""
+        """`settle` without blocking: `settled` is called once it would have returned: by
+        the waiter's thread, by `close`, or at once when there is nothing to wait for."""
         if (
             len(events) > SETTLE_MAX_EVENTS
             or self._closed
@@ -203,20 +203,26 @@ class Settler:
 
     def _add(self, one: _Waiting) -> None:
         with self._lock:
-            if self._closed:  # closed since the caller looked: nobody would call back
+            closed = self._closed  # since the caller looked: nobody would call back
+            if closed:
                 one.done.set()
-                if one.then is not None:
-                    _call(one.then)
-                return
-            self._waiting.add(one)
-            if self._thread is None:
-                self._everyone_to_store = True  # until the listener listens
-                self._listener.start()
-                self._thread = threading.Thread(
-                    target=self._look, name="openticket-settle", daemon=True
-                )
-                self._thread.start()
-        self._wake.set()
+            else:
+                self._waiting.add(one)
+                self._start()
+        if not closed:
+            self._wake.set()
+        elif one.then is not None:
+            _call(one.then)
+
+    def _start(self) -> None:
+        """The waiter's thread and its listener, once (called with the lock held)."""
+        if self._thread is None:
+            self._everyone_to_store = True  # until the listener listens
+            self._listener.start()
+            self._thread = threading.Thread(
+                target=self._look, name="openticket-settle", daemon=True
+            )
+            self._thread.start()
 
     def _heard(self, payload: str | None) -> None:
         """An announcement (None: some may have been missed)."""
@@ -232,8 +238,11 @@ class Settler:
             self._wake.wait(pause)
             self._wake.clear()
             now = time.monotonic()
-            self._look_once(announced, now)
-            self._call_back(now)
+            try:
+                self._look_once(announced, now)
+            except Exception:  # the waiter must go on: commands wait on it
+                log.exception("settling: a look failed")
+            self._call_back(time.monotonic())
 
     def _look_once(self, announced: bool, now: float) -> None:
         with self._lock:
@@ -254,6 +263,7 @@ class Settler:
             return
         for w in due:
             w.looked_in_store = now
+        self._call_back(now)  # those past the bound do not wait for the store's answer
         try:
             with self._uow.read() as tx:
                 _check(_Store(tx.conn), due)

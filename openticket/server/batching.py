@@ -62,7 +62,8 @@ class Batcher(Generic[Request, Answer]):
         return await answer
 
     def close(self) -> None:
-        """Finish the batches queued so far and stop the worker threads."""
+        """Write the batches queued so far and stop the worker thread (their answers follow
+        when they settle)."""
         with self._guard:
             threads, self._threads = self._threads, []
         for _ in threads:

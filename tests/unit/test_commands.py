@@ -121,8 +121,10 @@ def test_a_command_given_settled_hands_it_to_the_delivery_of_its_own_events(
     def settled() -> None:
         called.append("settled")
 
-    commands.run("reserve", lambda tx: tx.emit(TICKET_UPDATED, {"id": "t"}), settled=settled)
+    reserve = lambda tx: tx.emit(TICKET_UPDATED, {"id": "t"})  # noqa: E731
+    commands.run("reserve", reserve, current_replicas=True, settled=settled)
     assert bus.settle_callbacks == [settled]  # the delivery after the commit, not a catch-up
+    assert len(bus.calls) == (2 if in_process else 1)
     assert called == []  # the bus calls it, when its consumers are done
 
 
