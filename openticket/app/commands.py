@@ -10,6 +10,7 @@ the runtime's `after_delivery`, run with no lock held: it calls the payment prov
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from openticket.app.ports import EventBus
@@ -19,8 +20,9 @@ from openticket.core.ports import Transaction, UnitOfWork
 T = TypeVar("T")
 
 
-def _decided(name: str, result: T) -> T:
+def _decided(name: str, tx: Transaction, result: T, written: list[tuple[str, str]]) -> T:
     faults.point(f"{name}:decided")  # all written, nothing committed yet
+    written[:] = tx.written  # this run's: a run the database undid has its own
     return result
 
 
@@ -47,19 +49,24 @@ class Commands:
         committed before it is applied (a reservation reads the orders domain's ticket
         replicas); in process that delivery takes the same turn of the lock, a broker's
         consumers keep their replicas current on their own. `settled`: return once the events
-        are handed on, and have it called when their consumers applied them (EventBus)."""
+        are handed on, and have it called when their consumers applied them (EventBus). What
+        is waited for is the events this command wrote, whichever process hands them on."""
         delivered: set[str] = set()
+        written: list[tuple[str, str]] = []
         in_process = self._bus.delivers_in_process
         faults.point(f"{name}:starting")  # caught up, nothing written yet
         with self._uow.exclusive():
             if current_replicas and in_process:
                 self._bus.publish_pending()
-            result = self._uow.transact(lambda tx: _decided(name, body(tx)))
+            result = self._uow.transact(lambda tx: _decided(name, tx, body(tx), written))
             faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
+            deliver = partial(
+                self._bus.publish_pending, known_pending=True, settled=settled, events=written
+            )
             if in_process:
-                delivered = self._bus.publish_pending(known_pending=True, settled=settled)
+                delivered = deliver()
         if not in_process:
-            delivered = self._bus.publish_pending(known_pending=True, settled=settled)
+            delivered = deliver()
         self.after_delivery(delivered)
         return result
 

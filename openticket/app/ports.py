@@ -30,7 +30,11 @@ class EventBus(Protocol):
         given, applies a run of them at once, with the same effect."""
 
     def publish_pending(
-        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+        self,
+        *,
+        known_pending: bool = False,
+        settled: Callable[[], None] | None = None,
+        events: list[tuple[str, str]] | None = None,
     ) -> set[str]:
         """Hand on every committed event not yet handed on; return their subjects.
         Safe to call from any number of processes at once, and again after a crash.
@@ -38,7 +42,9 @@ class EventBus(Protocol):
         are elsewhere waits until they applied the events before it returns (read your
         writes); given `settled`, it returns at once and calls `settled` then, from another
         thread, or before returning when there is nothing to wait for (a bus that delivers
-        in process always calls it before returning)."""
+        in process always calls it before returning). `events`: the (event id, subject) of
+        the caller's command, waited for whichever process hands them on; without them, what
+        this call handed on."""
 
     def consume(
         self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None

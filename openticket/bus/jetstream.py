@@ -50,16 +50,25 @@ class JetStreamBus(JetStreamConsumer):
         self._settler = Settler(uow)
 
     def publish_pending(
-        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+        self,
+        *,
+        known_pending: bool = False,
+        settled: Callable[[], None] | None = None,
+        events: list[tuple[str, str]] | None = None,
     ) -> set[str]:
         """A command's hand-over: publish, then wait for the consumers (module docstring), or
-        have the process's waiter call `settled` when they are done."""
+        have the process's waiter call `settled` when they are done. The command's `events`
+        may be published by another process (its publisher had them locked, or its catch-up
+        took them first): they are waited for all the same, unless NATS just failed here,
+        when only what this call handed on is (the rest waits for a later publisher)."""
         handed_on: list[tuple[str, str]] = []
         published = self._publish_unpublished(handed_on)
+        ours = handed_on if events is None or not self.publishing else events
+        handed_on_ids = [event_id for event_id, _ in handed_on]
         if settled is not None:
-            self._settler.then(handed_on, self._consumers(), settled)
-        elif handed_on:
-            self._settler.settle(handed_on, self._consumers())
+            self._settler.then(ours, self._consumers(), settled, handed_on_ids)
+        elif ours:
+            self._settler.settle(ours, self._consumers(), handed_on_ids)
         return published
 
     def _consumers(self) -> dict[str, set[str]]:

@@ -80,6 +80,11 @@ class JetStreamPublisher(Subscriptions):
             if len(batch) < PUBLISH_CHUNK:
                 return published
 
+    @property
+    def publishing(self) -> bool:
+        """Whether NATS took this process's last publish (not paused after a failure)."""
+        return time.monotonic() >= self._publish_paused_until
+
     @contextlib.contextmanager
     def _claimed(self) -> Iterator[tuple[list[Envelope], Callable[[], None]]]:
         """The next unpublished rows, and how to mark them published once JetStream has them.

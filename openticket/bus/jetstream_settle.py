@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from sqlalchemy import Connection
@@ -90,16 +90,18 @@ class _Announced:
 
 class _Waiting:
     """One command's wait: the generation of events it waits on now. `then`: what the
-    waiter calls when it is over (else the command waits on `done` itself)."""
+    waiter calls when it is over (else the command waits on `done` itself). `handed_on`:
+    those of `events` known to be published (by default all); the others are looked for."""
 
     def __init__(
         self,
         events: list[tuple[str, str]],
         consumers_of: dict[str, set[str]],
         then: Callable[[], None] | None = None,
+        handed_on: Collection[str] | None = None,
     ):
         self.generation: Generation = list(events)
-        self.own = True  # the command's own events: it published them itself
+        self.handed_on = {e for e, _ in events} if handed_on is None else set(handed_on)
         self.consumers_of = consumers_of
         self.seen = 0
         self.done = threading.Event()
@@ -110,7 +112,8 @@ class _Waiting:
         """Whether every event of this generation was handed on and applied by each of its
         consumers."""
         return not any(
-            (not self.own and event_id not in published) or (consumer, event_id) not in done
+            (event_id not in self.handed_on and event_id not in published)
+            or (consumer, event_id) not in done
             for event_id, subject in self.generation
             for consumer in self.consumers_of.get(subject, ())
         )
@@ -120,7 +123,7 @@ class _Waiting:
         commit with its inbox row); done when there is nothing more."""
         self.seen += len(self.generation)
         self.generation = [row for event_id, _ in self.generation for row in caused[event_id]]
-        self.own = False
+        self.handed_on = set()
         if not self.generation or self.seen > SETTLE_MAX_EVENTS:
             self.done.set()
 
@@ -130,7 +133,14 @@ def _check(source: _Source, waiting: list[_Waiting]) -> None:
     while waiting:
         ids = list({event_id for w in waiting for event_id, _ in w.generation})
         done = source.processed(ids)
-        unsure = list({event_id for w in waiting if not w.own for event_id, _ in w.generation})
+        unsure = list(
+            {
+                event_id
+                for w in waiting
+                for event_id, _ in w.generation
+                if event_id not in w.handed_on
+            }
+        )
         published = source.published(unsure) if unsure else set()
         ready = [w for w in waiting if w.applied(done, published)]
         if not ready:
@@ -167,15 +177,19 @@ class Settler:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def settle(self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]) -> None:
+    def settle(
+        self,
+        events: list[tuple[str, str]],
+        consumers_of: dict[str, set[str]],
+        handed_on: Collection[str] | None = None,
+    ) -> None:
         """Wait (up to SETTLE_SECONDS) until every consumer applied these (event id,
         subject) and what applying them emitted in turn (their `caused_by`), not for other
-        commands' events."""
-        if len(events) > SETTLE_MAX_EVENTS or self._closed:
-            return
-        if not any(consumers_of.get(subject) for _, subject in events):
-            return  # nobody to wait for (a worker's commands): no listener, no looks
-        one = _Waiting(events, consumers_of)
+        commands' events. `handed_on`: those this process published (by default all); the
+        others are waited for until some process has published them too."""
+        if self._nothing_to_wait_for(events, consumers_of):
+            return  # (a worker's commands: no listener, no looks)
+        one = _Waiting(events, consumers_of, handed_on=handed_on)
         self._add(one)
         try:
             if not one.done.wait(SETTLE_SECONDS):
@@ -189,17 +203,23 @@ class Settler:
         events: list[tuple[str, str]],
         consumers_of: dict[str, set[str]],
         settled: Callable[[], None],
+        handed_on: Collection[str] | None = None,
     ) -> None:
         """`settle` without blocking: `settled` is called once it would have returned: by
         the waiter's thread, by `close`, or at once when there is nothing to wait for."""
-        if (
+        if self._nothing_to_wait_for(events, consumers_of):
+            _call(settled)
+            return
+        self._add(_Waiting(events, consumers_of, settled, handed_on))
+
+    def _nothing_to_wait_for(
+        self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]
+    ) -> bool:
+        return (
             len(events) > SETTLE_MAX_EVENTS
             or self._closed
             or not any(consumers_of.get(subject) for _, subject in events)
-        ):
-            _call(settled)
-            return
-        self._add(_Waiting(events, consumers_of, settled))
+        )
 
     def _add(self, one: _Waiting) -> None:
         with self._lock:

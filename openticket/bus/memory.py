@@ -46,7 +46,11 @@ class InProcessBus(Subscriptions):
         self._uow = uow
 
     def publish_pending(
-        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+        self,
+        *,
+        known_pending: bool = False,
+        settled: Callable[[], None] | None = None,
+        events: list[tuple[str, str]] | None = None,
     ) -> set[str]:
         delivered = self._deliver_pending(known_pending)
         if settled is not None:

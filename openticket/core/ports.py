@@ -20,7 +20,12 @@ class Transaction(Protocol):
 
     now: datetime  # the clock's reading when it began: one "now" for the whole change
     cause: str | None  # the id of the event being handled, when a broker delivered it
-    emitted: int  # events recorded so far
+    written: list[tuple[str, str]]  # (event id, subject) of the events recorded so far
+
+    @property
+    def emitted(self) -> int:
+        """How many events are recorded so far."""
+        ...
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         """Record an event in the outbox, in this transaction."""

@@ -62,7 +62,7 @@ class Tx:
         self._after_commit: list[Callable[[], None]] = []
         self._recent = recent
         self._savepoints = 0  # open ones, for their names
-        self.emitted = 0
+        self.written: list[tuple[str, str]] = []  # (event id, subject) emitted, kept
         self.cause: str | None = None  # the event being handled, when a broker delivered it
         self.caused: list[tuple[str, str, str]] = []  # (cause, event id, subject) emitted
         self._deferred: list[tuple[Envelope, str | None]] | None = None  # emitted, not written
@@ -79,7 +79,7 @@ class Tx:
             if self._recent is not None:
                 self._recent.add([envelope])
             emitted = Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
-        self.emitted += 1
+        self.written.append((envelope.id, subject))
         if self.cause is not None:
             self.caused.append((self.cause, envelope.id, subject))
         return emitted
@@ -119,9 +119,14 @@ class Tx:
             outbox.append_many(self.conn, envelopes, causes)
             if self._recent is not None:
                 self._recent.add(envelopes)
-        self.emitted += len(payloads)
+        self.written += [(e.id, subject) for e in envelopes]
         if causes is not None:
             self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
+
+    @property
+    def emitted(self) -> int:
+        """Events recorded so far (less those a savepoint undid)."""
+        return len(self.written)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (side effects outside the database)."""
@@ -137,7 +142,7 @@ class Tx:
         """What runs inside is undone, alone, if it raises. The statements go straight to the
         driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which costs a
         batch of reservations (one savepoint each) a measurable share (docs/performance.md)."""
-        hooks, caused = len(self._after_commit), len(self.caused)
+        hooks, caused, written = len(self._after_commit), len(self.caused), len(self.written)
         deferred = None if self._deferred is None else len(self._deferred)
         name = f"openticket_{self._savepoints}"
         driver = self.conn.connection.driver_connection
@@ -151,6 +156,7 @@ class Tx:
             driver.execute(f"RELEASE SAVEPOINT {name}")
             del self._after_commit[hooks:]
             del self.caused[caused:]
+            del self.written[written:]
             if deferred is not None and self._deferred is not None:
                 del self._deferred[deferred:]
             raise

@@ -1,4 +1,5 @@
-"""The store's savepoints and status filters, on SQLite and on PostgreSQL."""
+"""The store's savepoints (and the events a transaction records) and status filters, on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -58,9 +59,11 @@ def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
     ran: list[str] = []
     with uow.write() as tx:
         _add(tx, "kept-before")
+        kept = tx.emit("ticket:updated", {"n": 1})
         with pytest.raises(RuntimeError), tx.savepoint():
             _add(tx, "undone")
             tx.after_commit(lambda: ran.append("undone hook"))
+            tx.emit("ticket:updated", {"n": 2})
             raise RuntimeError("refused")
         with tx.savepoint():
             _add(tx, "kept-outer")
@@ -79,6 +82,8 @@ def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
         _add(tx, "kept-after")
     assert _order_ids(engine) == ["kept-after", "kept-before", "kept-outer"]
     assert ran == ["kept hook"]
+    # what a command waits for is what it wrote: not the event the savepoint undid
+    assert tx.written == [(kept.id, "ticket:updated")] and tx.emitted == 1
 
 
 def test_status_sets_are_written_into_the_sql() -> None:

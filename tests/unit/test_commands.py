@@ -22,13 +22,18 @@ class FakeTransaction:
     def __init__(self) -> None:
         self.now = datetime(2026, 12, 1, tzinfo=UTC)
         self.cause: str | None = None
-        self.emitted = 0
+        self.written: list[tuple[str, str]] = []
         self.subjects: list[str] = []
+
+    @property
+    def emitted(self) -> int:
+        return len(self.written)
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         self.subjects.append(subject)
-        self.emitted += 1
-        return Envelope(f"{self.emitted:032x}", subject, self.now, data, self.emitted)
+        event_id = f"{self.emitted + 1:032x}"
+        self.written.append((event_id, subject))
+        return Envelope(event_id, subject, self.now, data, self.emitted)
 
     def emit_many(self, subject: str, payloads: Any, causes: Any = None, **_: Any) -> None:
         for data in payloads:
@@ -73,12 +78,18 @@ class FakeBus:
         self._uow = uow
         self.calls: list[tuple[bool, bool]] = []  # (known_pending, lock held by the caller)
         self.settle_callbacks: list[Callable[[], None]] = []
+        self.waited_for: list[list[tuple[str, str]] | None] = []  # `events` of each call
 
     def publish_pending(
-        self, *, known_pending: bool = False, settled: Callable[[], None] | None = None
+        self,
+        *,
+        known_pending: bool = False,
+        settled: Callable[[], None] | None = None,
+        events: list[tuple[str, str]] | None = None,
     ) -> set[str]:
         held = self._uow.lock._is_owned()  # type: ignore[attr-defined]
         self.calls.append((known_pending, held))
+        self.waited_for.append(events)
         if settled is not None:
             self.settle_callbacks.append(settled)
         return {subject for batch in self._uow.committed for subject in batch}
@@ -98,13 +109,15 @@ def test_a_command_s_events_are_delivered_once_it_commits(in_process: bool) -> N
     followed: list[set[str]] = []
     commands.after_delivery = followed.append
 
-    def cancel(tx: FakeTransaction) -> None:
-        tx.emit(ORDER_CANCELLED, {"id": "o"})
+    def cancel(tx: FakeTransaction) -> Envelope:
         assert bus.calls == []  # nothing goes out before the commit
+        return tx.emit(ORDER_CANCELLED, {"id": "o"})
 
-    commands.run("cancel", cancel)
+    event = commands.run("cancel", cancel)
     assert uow.committed == [[ORDER_CANCELLED]]
     assert bus.calls == [(True, in_process)]  # in the lock's turn only when in process
+    # what is waited for is the command's own events, whoever publishes them
+    assert bus.waited_for == [[(event.id, ORDER_CANCELLED)]]
     assert followed == [{ORDER_CANCELLED}]
 
 
