@@ -15,12 +15,13 @@ from typing import TypeVar
 
 from openticket.app.ports import EventBus
 from openticket.core import faults
+from openticket.core.events import Envelope
 from openticket.core.ports import Transaction, UnitOfWork
 
 T = TypeVar("T")
 
 
-def _decided(name: str, tx: Transaction, result: T, written: list[tuple[str, str]]) -> T:
+def _decided(name: str, tx: Transaction, result: T, written: list[Envelope]) -> T:
     faults.point(f"{name}:decided")  # all written, nothing committed yet
     written[:] = tx.written  # this run's: a run the database undid has its own
     return result
@@ -52,7 +53,7 @@ class Commands:
         are handed on, and have it called when their consumers applied them (EventBus). What
         is waited for is the events this command wrote, whichever process hands them on."""
         delivered: set[str] = set()
-        written: list[tuple[str, str]] = []
+        written: list[Envelope] = []
         in_process = self._bus.delivers_in_process
         faults.point(f"{name}:starting")  # caught up, nothing written yet
         with self._uow.exclusive():

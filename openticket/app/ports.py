@@ -34,7 +34,7 @@ class EventBus(Protocol):
         *,
         known_pending: bool = False,
         settled: Callable[[], None] | None = None,
-        events: list[tuple[str, str]] | None = None,
+        events: list[Envelope] | None = None,
     ) -> set[str]:
         """Hand on every committed event not yet handed on; return their subjects.
         Safe to call from any number of processes at once, and again after a crash.
@@ -42,9 +42,10 @@ class EventBus(Protocol):
         are elsewhere waits until they applied the events before it returns (read your
         writes); given `settled`, it returns at once and calls `settled` then, from another
         thread, or before returning when there is nothing to wait for (a bus that delivers
-        in process always calls it before returning). `events`: the (event id, subject) of
-        the caller's command, waited for whichever process hands them on; without them, what
-        this call handed on."""
+        in process always calls it before returning). `events`: the caller's command's, just
+        committed: a broker's bus hands on those (not what other commands left, a worker's
+        to hand on) and waits for them, whichever process's copy reaches the consumers;
+        without them, it hands on and waits for every event not yet handed on."""
 
     def consume(
         self, stop: threading.Event, after_each: dict[str, Callable[[set[str]], None]] | None = None

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from openticket.bus.jetstream_consumer import JetStreamConsumer
 from openticket.bus.jetstream_settle import Settler
+from openticket.core.events import Envelope
 from openticket.store.uow import UnitOfWork
 
 
@@ -54,22 +55,25 @@ class JetStreamBus(JetStreamConsumer):
         *,
         known_pending: bool = False,
         settled: Callable[[], None] | None = None,
-        events: list[tuple[str, str]] | None = None,
+        events: list[Envelope] | None = None,
     ) -> set[str]:
         """A command's hand-over: publish, then wait for the consumers (module docstring), or
-        have the process's waiter call `settled` when they are done. The command's `events`
-        may be published by another process (its publisher had them locked, or its catch-up
-        took them first): they are waited for all the same, unless NATS just failed here,
-        when only what this call handed on is (the rest waits for a later publisher)."""
-        handed_on: list[tuple[str, str]] = []
-        published = self._publish_unpublished(handed_on)
-        ours = handed_on if events is None or not self.publishing else events
-        handed_on_ids = [event_id for event_id, _ in handed_on]
+        have the process's waiter call `settled` when they are done. Given the command's
+        `events`, those are published as they are, without reading the outbox, and waited
+        for whichever process's copy reaches the consumers first (a worker's catch-up may
+        send them too); should NATS refuse them here, the command does not wait (they stay
+        in the outbox for a later publisher)."""
+        if events is None:
+            handed_on = ours = self._publish_unpublished()
+        else:
+            handed_on = self._publish_written(events)
+            ours = events if self.publishing else handed_on
+        waited = [(event.id, event.subject) for event in ours]
         if settled is not None:
-            self._settler.then(ours, self._consumers(), settled, handed_on_ids)
-        elif ours:
-            self._settler.settle(ours, self._consumers(), handed_on_ids)
-        return published
+            self._settler.then(waited, self._consumers(), settled)
+        elif waited:
+            self._settler.settle(waited, self._consumers())
+        return {event.subject for event in handed_on}
 
     def _consumers(self) -> dict[str, set[str]]:
         consumers_of = self._consumers_of

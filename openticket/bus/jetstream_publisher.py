@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from openticket.bus.jetstream_wire import encode, nats_subject
 from openticket.bus.subscriptions import Subscriptions
 from openticket.core.events import Envelope
-from openticket.store import outbox, progress
+from openticket.store import outbox
 from openticket.store.uow import UnitOfWork
 
 log = logging.getLogger("openticket.bus")
@@ -49,36 +49,60 @@ class JetStreamPublisher(Subscriptions):
         self._js: Any = None
         self._publish_paused_until = 0.0
 
-    def _publish_unpublished(self, handed_on: list[tuple[str, str]] | None = None) -> set[str]:
-        """Publish every unpublished outbox row; the subjects published (`handed_on` gets the
-        (event id, subject) of each). When NATS cannot be reached the rows stay
-        unpublished (the command itself has committed) and the next command or a worker
-        publishes them."""
-        published: set[str] = set()
-        if time.monotonic() < self._publish_paused_until:
-            return published  # NATS failed a moment ago: do not make every call wait
+    def _publish_unpublished(self) -> list[Envelope]:
+        """Publish every unpublished outbox row (what commands that died or could not reach
+        NATS left); those handed on. When NATS cannot be reached the rows stay unpublished
+        and a worker's next pass publishes them."""
+        handed_on: list[Envelope] = []
+        if not self.publishing:
+            return handed_on  # NATS failed a moment ago: do not make every call wait
         while True:
             try:
                 with self._claimed() as (batch, mark_published):
                     if not batch:
-                        return published
-                    try:
-                        self._run(self._publish(batch))
-                    except Exception as error:
-                        log.warning("events not published yet (NATS: %s)", type(error).__name__)
-                        self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
-                        return published
+                        return handed_on
+                    if not self._sent(batch):
+                        return handed_on
                     mark_published()
             except DBAPIError as error:
-                # The command has committed; its rows are published again later (JetStream
-                # drops the copies), by the next command or a worker.
+                # Published already; marked by a later pass (JetStream drops the copies).
                 log.warning("events not marked published yet (%s)", type(error.orig).__name__)
-                return published
-            published.update(e.subject for e in batch)
-            if handed_on is not None:
-                handed_on.extend((e.id, e.subject) for e in batch)
+                return handed_on
+            handed_on += batch
             if len(batch) < PUBLISH_CHUNK:
-                return published
+                return handed_on
+
+    def _publish_written(self, events: list[Envelope]) -> list[Envelope]:
+        """Publish events this process has just committed as they are, without reading or
+        locking their outbox rows (a command's, a consumer batch's), then mark them
+        published in one statement; those handed on. Should another publisher send them
+        too (a worker's pass for what is left), JetStream drops the copy; should the mark
+        fail, a later pass publishes them again, likewise dropped."""
+        handed_on: list[Envelope] = []
+        if not events or not self.publishing:
+            return handed_on
+        for start in range(0, len(events), PUBLISH_CHUNK):
+            chunk = events[start : start + PUBLISH_CHUNK]
+            if not self._sent(chunk):
+                break
+            handed_on += chunk
+        if handed_on:
+            try:
+                with self._uow.engine.begin() as conn:
+                    outbox.mark_delivered_ids(conn, [e.id for e in handed_on], self._uow.clock())
+            except DBAPIError as error:
+                log.warning("events not marked published yet (%s)", type(error.orig).__name__)
+        return handed_on
+
+    def _sent(self, batch: list[Envelope]) -> bool:
+        """Whether JetStream acknowledged the whole batch; if not, publishing pauses."""
+        try:
+            self._run(self._publish(batch))
+        except Exception as error:
+            log.warning("events not published yet (NATS: %s)", type(error).__name__)
+            self._publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+            return False
+        return True
 
     @property
     def publishing(self) -> bool:
@@ -110,7 +134,6 @@ class JetStreamPublisher(Subscriptions):
 
     def _mark(self, conn: Connection, batch: list[Envelope]) -> None:
         outbox.mark_delivered(conn, [e.sequence for e in batch], self._uow.clock())
-        progress.announce_published(conn, [e.id for e in batch])  # for waiting commands
 
     # -- the connection -------------------------------------------------------------------
     async def _connected(self) -> None:

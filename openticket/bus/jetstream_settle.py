@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import Connection
@@ -50,8 +50,6 @@ class _Source(Protocol):
 
     def processed(self, event_ids: list[str]) -> set[tuple[str, str]]: ...
 
-    def published(self, event_ids: list[str]) -> set[str]: ...
-
     def caused_by(self, causes: list[str]) -> list[tuple[str, str, str]]: ...
 
 
@@ -61,9 +59,6 @@ class _Store:
 
     def processed(self, event_ids: list[str]) -> set[tuple[str, str]]:
         return outbox.processed(self._conn, event_ids)
-
-    def published(self, event_ids: list[str]) -> set[str]:
-        return outbox.published(self._conn, event_ids)
 
     def caused_by(self, causes: list[str]) -> list[tuple[str, str, str]]:
         return outbox.caused_by(self._conn, causes)
@@ -80,9 +75,6 @@ class _Announced:
     def processed(self, event_ids: list[str]) -> set[tuple[str, str]]:
         return self._facts.done  # applied() asks for pairs: the whole set answers
 
-    def published(self, event_ids: list[str]) -> set[str]:
-        return self._facts.published
-
     def caused_by(self, causes: list[str]) -> list[tuple[str, str, str]]:
         caused = self._facts.caused
         return [(cause, *row) for cause in causes for row in caused.get(cause, ())]
@@ -90,30 +82,26 @@ class _Announced:
 
 class _Waiting:
     """One command's wait: the generation of events it waits on now. `then`: what the
-    waiter calls when it is over (else the command waits on `done` itself). `handed_on`:
-    those of `events` known to be published (by default all); the others are looked for."""
+    waiter calls when it is over (else the command waits on `done` itself)."""
 
     def __init__(
         self,
         events: list[tuple[str, str]],
         consumers_of: dict[str, set[str]],
         then: Callable[[], None] | None = None,
-        handed_on: Collection[str] | None = None,
     ):
         self.generation: Generation = list(events)
-        self.handed_on = {e for e, _ in events} if handed_on is None else set(handed_on)
         self.consumers_of = consumers_of
         self.seen = 0
         self.done = threading.Event()
         self.then = then
         self.began = self.looked_in_store = time.monotonic()  # looked: when the store was asked
 
-    def applied(self, done: set[tuple[str, str]], published: set[str]) -> bool:
-        """Whether every event of this generation was handed on and applied by each of its
-        consumers."""
+    def applied(self, done: set[tuple[str, str]]) -> bool:
+        """Whether every event of this generation was applied by each of its consumers
+        (which got it from the broker: whoever published it, it was)."""
         return not any(
-            (event_id not in self.handed_on and event_id not in published)
-            or (consumer, event_id) not in done
+            (consumer, event_id) not in done
             for event_id, subject in self.generation
             for consumer in self.consumers_of.get(subject, ())
         )
@@ -123,7 +111,6 @@ class _Waiting:
         commit with its inbox row); done when there is nothing more."""
         self.seen += len(self.generation)
         self.generation = [row for event_id, _ in self.generation for row in caused[event_id]]
-        self.handed_on = set()
         if not self.generation or self.seen > SETTLE_MAX_EVENTS:
             self.done.set()
 
@@ -133,16 +120,7 @@ def _check(source: _Source, waiting: list[_Waiting]) -> None:
     while waiting:
         ids = list({event_id for w in waiting for event_id, _ in w.generation})
         done = source.processed(ids)
-        unsure = list(
-            {
-                event_id
-                for w in waiting
-                for event_id, _ in w.generation
-                if event_id not in w.handed_on
-            }
-        )
-        published = source.published(unsure) if unsure else set()
-        ready = [w for w in waiting if w.applied(done, published)]
+        ready = [w for w in waiting if w.applied(done)]
         if not ready:
             return
         causes = list({event_id for w in ready for event_id, _ in w.generation})
@@ -181,15 +159,13 @@ class Settler:
         self,
         events: list[tuple[str, str]],
         consumers_of: dict[str, set[str]],
-        handed_on: Collection[str] | None = None,
     ) -> None:
         """Wait (up to SETTLE_SECONDS) until every consumer applied these (event id,
         subject) and what applying them emitted in turn (their `caused_by`), not for other
-        commands' events. `handed_on`: those this process published (by default all); the
-        others are waited for until some process has published them too."""
+        commands' events, whichever process published them."""
         if self._nothing_to_wait_for(events, consumers_of):
             return  # (a worker's commands: no listener, no looks)
-        one = _Waiting(events, consumers_of, handed_on=handed_on)
+        one = _Waiting(events, consumers_of)
         self._add(one)
         try:
             if not one.done.wait(SETTLE_SECONDS):
@@ -203,14 +179,13 @@ class Settler:
         events: list[tuple[str, str]],
         consumers_of: dict[str, set[str]],
         settled: Callable[[], None],
-        handed_on: Collection[str] | None = None,
     ) -> None:
         """`settle` without blocking: `settled` is called once it would have returned: by
         the waiter's thread, by `close`, or at once when there is nothing to wait for."""
         if self._nothing_to_wait_for(events, consumers_of):
             _call(settled)
             return
-        self._add(_Waiting(events, consumers_of, settled, handed_on))
+        self._add(_Waiting(events, consumers_of, settled))
 
     def _nothing_to_wait_for(
         self, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]

@@ -50,7 +50,7 @@ class InProcessBus(Subscriptions):
         *,
         known_pending: bool = False,
         settled: Callable[[], None] | None = None,
-        events: list[tuple[str, str]] | None = None,
+        events: list[Envelope] | None = None,
     ) -> set[str]:
         delivered = self._deliver_pending(known_pending)
         if settled is not None:

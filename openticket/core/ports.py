@@ -20,7 +20,7 @@ class Transaction(Protocol):
 
     now: datetime  # the clock's reading when it began: one "now" for the whole change
     cause: str | None  # the id of the event being handled, when a broker delivered it
-    written: list[tuple[str, str]]  # (event id, subject) of the events recorded so far
+    written: list[Envelope]  # the events recorded so far
 
     @property
     def emitted(self) -> int:

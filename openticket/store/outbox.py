@@ -190,6 +190,16 @@ def mark_delivered(conn: Connection, seqs: Sequence[int], now: datetime) -> None
         conn.execute(_MARK_DELIVERED, ranges)
 
 
+def mark_delivered_ids(conn: Connection, event_ids: Sequence[str], now: datetime) -> None:
+    """`mark_delivered` for events known by id (published as their command wrote them)."""
+    for chunk in key_chunks(event_ids):
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.event_id.in_(chunk), outbox.c.delivered_at.is_(None))
+            .values(delivered_at=now)
+        )
+
+
 def record_failure(conn: Connection, seq: int, error: str) -> None:
     conn.execute(
         update(outbox)

@@ -1,11 +1,11 @@
-"""Consumers' progress as a signal between processes: a consumer or publisher that applied or
-published events announces it (PostgreSQL's NOTIFY, sent when its transaction commits), and a
+"""Consumers' progress as a signal between processes: a consumer that applied events announces
+it (PostgreSQL's NOTIFY, sent when its transaction commits), and a
 process's one waiter for settling commands (bus/jetstream_settle.py) listens, instead of
 every waiting command polling the store. On other databases nothing is sent, and the waiter
 looks on a timer instead.
 
 An announcement says what happened (`Facts`): which events a consumer applied and what it
-emitted handling each, or which events a publisher handed on. The waiter learns from them
+emitted handling each. The waiter learns from them
 without reading the store, however many servers listen. One without facts (a bare
 `announce`, or facts too long for a NOTIFY) says only "look in the store".
 """
@@ -28,7 +28,7 @@ RECONNECT_SECONDS = 1.0
 _ANNOUNCE = text(f"SELECT pg_notify('{CHANNEL}', '')")
 _ANNOUNCE_FACTS = text(f"SELECT pg_notify('{CHANNEL}', :facts)")
 PAYLOAD_MAX = 7000  # PostgreSQL refuses a payload of 8,000 bytes or more
-APPLIED, PUBLISHED = "a", "p"
+APPLIED = "a"
 
 
 def announce(conn: Connection) -> None:
@@ -50,12 +50,6 @@ def announce_applied(
     _announce_parts(
         conn, f"{APPLIED} {consumer}", [";".join([e, *caused.get(e, ())]) for e in applied]
     )
-
-
-def announce_published(conn: Connection, event_ids: list[str]) -> None:
-    """Tell every listening process, when this transaction commits, that these events were
-    handed on to the broker."""
-    _announce_parts(conn, PUBLISHED, event_ids)
 
 
 def _announce_parts(conn: Connection, head: str, parts: list[str]) -> None:
@@ -81,7 +75,6 @@ class Facts:
 
     def __init__(self) -> None:
         self.done: set[tuple[str, str]] = set()  # (consumer, event id)
-        self.published: set[str] = set()
         self.caused: dict[str, list[tuple[str, str]]] = {}  # cause -> (event id, subject)
         self._learned: deque[tuple[float, str, list[str]]] = deque()
 
@@ -91,9 +84,7 @@ class Facts:
         if not body:
             return False
         parts = body.split("\n")
-        if head == PUBLISHED:
-            self.published.update(parts)
-        elif head.startswith(APPLIED + " "):
+        if head.startswith(APPLIED + " "):
             consumer = head[len(APPLIED) + 1 :]
             for part in parts:
                 event_id, *emitted = part.split(";")
@@ -109,9 +100,6 @@ class Facts:
     def forget_before(self, moment: float) -> None:
         while self._learned and self._learned[0][0] < moment:
             _, head, parts = self._learned.popleft()
-            if head == PUBLISHED:
-                self.published.difference_update(parts)
-                continue
             consumer = head[len(APPLIED) + 1 :]
             for part in parts:
                 event_id = part.split(";", 1)[0]

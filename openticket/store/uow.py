@@ -62,7 +62,7 @@ class Tx:
         self._after_commit: list[Callable[[], None]] = []
         self._recent = recent
         self._savepoints = 0  # open ones, for their names
-        self.written: list[tuple[str, str]] = []  # (event id, subject) emitted, kept
+        self.written: list[Envelope] = []  # emitted, less what a savepoint undid
         self.cause: str | None = None  # the event being handled, when a broker delivered it
         self.caused: list[tuple[str, str, str]] = []  # (cause, event id, subject) emitted
         self._deferred: list[tuple[Envelope, str | None]] | None = None  # emitted, not written
@@ -79,7 +79,7 @@ class Tx:
             if self._recent is not None:
                 self._recent.add([envelope])
             emitted = Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
-        self.written.append((envelope.id, subject))
+        self.written.append(emitted)
         if self.cause is not None:
             self.caused.append((self.cause, envelope.id, subject))
         return emitted
@@ -119,7 +119,7 @@ class Tx:
             outbox.append_many(self.conn, envelopes, causes)
             if self._recent is not None:
                 self._recent.add(envelopes)
-        self.written += [(e.id, subject) for e in envelopes]
+        self.written += envelopes
         if causes is not None:
             self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
 

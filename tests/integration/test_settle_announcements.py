@@ -30,8 +30,8 @@ CONSUMERS_OF = {"order:created": {"tickets"}, "ticket:updated": {"orders"}}
 
 
 def tickets_applies(store: UnitOfWork, envelope: Envelope, n: int) -> Envelope:
-    """What the tickets worker does with an order event: applies it, emits a consequence,
-    hands that on, announcing each step; the consequence."""
+    """What the tickets worker does with an order event: applies it, emits a consequence
+    and announces both, then hands the consequence on; the consequence."""
     with store.write() as tx:
         assert outbox.claim(tx.conn, "tickets", envelope.id, tx.now)
         tx.cause = envelope.id
@@ -39,7 +39,6 @@ def tickets_applies(store: UnitOfWork, envelope: Envelope, n: int) -> Envelope:
         progress.announce_applied(tx.conn, "tickets", [envelope.id], tx.caused)
     with store.write() as tx:
         outbox.mark_delivered(tx.conn, [consequence.sequence], tx.now)
-        progress.announce_published(tx.conn, [consequence.id])
     return consequence
 
 
@@ -108,7 +107,6 @@ def test_many_facts_go_in_several_notifications_and_too_long_a_one_says_look_in_
         listener.execute(f"LISTEN {progress.CHANNEL}")
         with engine.begin() as conn:
             progress.announce_applied(conn, "tickets", applied, emitted)
-            progress.announce_published(conn, [e for _, e, _ in emitted])
             progress.announce_applied(conn, "orders", ["y" * 26], crowded)
         payloads = [n.payload for n in listener.notifies(timeout=5, stop_after=20)]
     engine.dispose()
@@ -119,10 +117,9 @@ def test_many_facts_go_in_several_notifications_and_too_long_a_one_says_look_in_
     assert all(len(payload.encode()) < 8000 for payload in payloads)
     assert facts.done == {("tickets", event_id) for event_id in applied}
     assert facts.caused == {c: [(e, s)] for c, e, s in emitted}
-    assert facts.published == {e for _, e, _ in emitted}
     assert bare == [""]  # the crowded one: too long to say, so "look in the store"
     facts.forget_before(1.0)
-    assert (facts.done, facts.caused, facts.published) == (set(), {}, set())
+    assert (facts.done, facts.caused) == (set(), {})
 
 
 def test_a_worker_s_commands_wait_for_no_consumer(postgres_url: str, tmp_path: Path) -> None:

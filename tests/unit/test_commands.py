@@ -22,7 +22,7 @@ class FakeTransaction:
     def __init__(self) -> None:
         self.now = datetime(2026, 12, 1, tzinfo=UTC)
         self.cause: str | None = None
-        self.written: list[tuple[str, str]] = []
+        self.written: list[Envelope] = []
         self.subjects: list[str] = []
 
     @property
@@ -31,9 +31,9 @@ class FakeTransaction:
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         self.subjects.append(subject)
-        event_id = f"{self.emitted + 1:032x}"
-        self.written.append((event_id, subject))
-        return Envelope(event_id, subject, self.now, data, self.emitted)
+        event = Envelope(f"{self.emitted + 1:032x}", subject, self.now, data, self.emitted + 1)
+        self.written.append(event)
+        return event
 
     def emit_many(self, subject: str, payloads: Any, causes: Any = None, **_: Any) -> None:
         for data in payloads:
@@ -78,14 +78,14 @@ class FakeBus:
         self._uow = uow
         self.calls: list[tuple[bool, bool]] = []  # (known_pending, lock held by the caller)
         self.settle_callbacks: list[Callable[[], None]] = []
-        self.waited_for: list[list[tuple[str, str]] | None] = []  # `events` of each call
+        self.waited_for: list[list[Envelope] | None] = []  # `events` of each call
 
     def publish_pending(
         self,
         *,
         known_pending: bool = False,
         settled: Callable[[], None] | None = None,
-        events: list[tuple[str, str]] | None = None,
+        events: list[Envelope] | None = None,
     ) -> set[str]:
         held = self._uow.lock._is_owned()  # type: ignore[attr-defined]
         self.calls.append((known_pending, held))
@@ -117,7 +117,7 @@ def test_a_command_s_events_are_delivered_once_it_commits(in_process: bool) -> N
     assert uow.committed == [[ORDER_CANCELLED]]
     assert bus.calls == [(True, in_process)]  # in the lock's turn only when in process
     # what is waited for is the command's own events, whoever publishes them
-    assert bus.waited_for == [[(event.id, ORDER_CANCELLED)]]
+    assert bus.waited_for == [[event]]
     assert followed == [{ORDER_CANCELLED}]
 
 
