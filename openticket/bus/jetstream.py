@@ -1,9 +1,10 @@
 """The NATS JetStream bus (`OPENTICKET_BUS=nats://host:4222`): domains in different processes.
 
-Publishing: the outbox is the source of truth. After each command (and in a worker's loop, for
-what a process that died left behind) the unpublished rows are published in log order, each
-with its event id as `Nats-Msg-Id`, so JetStream drops the copy another process publishes
-too; a row is marked published only after JetStream acknowledged it.
+Publishing: the outbox is the source of truth. After each command, and after each consumer
+batch whose handlers emitted, the events that transaction wrote are published as written;
+a worker's loop publishes, in log order, what is left (a process that died, NATS down). Each
+goes with its event id as `Nats-Msg-Id`, so JetStream drops the copy another process
+publishes too; a row is marked published only after JetStream acknowledged it.
 
 Consuming: one durable pull consumer per domain with explicit acks, over every subject of the
 stream (a domain acks what it has no handler for). An event is applied in one transaction

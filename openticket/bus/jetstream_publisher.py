@@ -88,11 +88,19 @@ class JetStreamPublisher(Subscriptions):
             handed_on += chunk
         if handed_on:
             try:
-                with self._uow.engine.begin() as conn:
+                with self._marking() as conn:
                     outbox.mark_delivered_ids(conn, [e.id for e in handed_on], self._uow.clock())
             except DBAPIError as error:
                 log.warning("events not marked published yet (%s)", type(error.orig).__name__)
         return handed_on
+
+    def _marking(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection for the mark alone: on PostgreSQL in autocommit, one round trip where
+        BEGIN and COMMIT were two more (SQLite's connections begin their own transactions)."""
+        engine = self._uow.engine
+        if engine.dialect.name == "postgresql":
+            return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return engine.begin()
 
     def _sent(self, batch: list[Envelope]) -> bool:
         """Whether JetStream acknowledged the whole batch; if not, publishing pauses."""

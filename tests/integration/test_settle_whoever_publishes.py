@@ -25,6 +25,7 @@ from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
 from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import NATS_URL, eventually, nats_stream
+from tests.integration.test_jetstream_bus import _stream_messages
 
 
 @pytest.fixture
@@ -99,3 +100,23 @@ def test_a_command_whose_events_nats_refused_is_answered_at_once(
         server.close()
     with store.read() as tx:
         assert outbox.has_pending(tx.conn)
+
+
+def test_a_command_publishes_and_marks_its_own_events_and_leaves_the_rest_to_a_worker(
+    store: UnitOfWork,
+) -> None:
+    with store.write() as tx:
+        left = tx.emit("ticket:created", {"n": 0})  # a command that died before publishing
+    with nats_stream() as stream:
+        server = JetStreamBus(store, NATS_URL, stream, {})
+        try:
+            Commands(store, server).run("reserve", lambda tx: tx.emit("order:created", {"n": 1}))
+            assert _stream_messages(stream) == 1  # its own, as written
+            with store.read() as tx:
+                assert [e.id for e in outbox.claim_unpublished(tx.conn, 10)] == [left.id]
+            assert [e.id for e in server._publish_unpublished()] == [left.id]  # a worker's pass
+            assert _stream_messages(stream) == 2
+            with store.read() as tx:
+                assert not outbox.has_pending(tx.conn)
+        finally:
+            server.close()
