@@ -23,6 +23,7 @@ from openticket.app.local import LocalApi
 from openticket.bootstrap import Overrides, bootstrap
 from openticket.config import Settings
 from openticket.core.auth.passwords import Argon2Hasher
+from openticket.store.uow import UnitOfWork
 
 # The installed console script, next to the interpreter running the tests.
 _SCRIPT = Path(sys.executable).parent / "openticket"
@@ -342,6 +343,19 @@ def postgres_database() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     with postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[UnitOfWork]:
+    """The store's unit of work on a fresh, migrated PostgreSQL database."""
+    from openticket.core.clock import utc_now
+    from openticket.store.db import create_store_engine
+    from openticket.store.migrate import ensure_schema
+
+    engine = create_store_engine(postgres_url)
+    ensure_schema(engine)
+    yield UnitOfWork(engine, utc_now)
+    engine.dispose()
 
 
 NATS_URL = "nats://127.0.0.1:4222"

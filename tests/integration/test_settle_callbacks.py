@@ -7,38 +7,26 @@ the consumers' announcements made as a worker makes them."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from openticket.bus import jetstream_settle
 from openticket.bus.jetstream_settle import Settler
-from openticket.core.clock import utc_now
 from openticket.store import outbox, progress
-from openticket.store.db import create_store_engine
-from openticket.store.migrate import ensure_schema
 from openticket.store.uow import UnitOfWork
 from tests.conftest import eventually
 from tests.integration.test_settle_announcements import CONSUMERS_OF, tickets_applies
 
 
-@pytest.fixture
-def store(postgres_url: str) -> Iterator[UnitOfWork]:
-    engine = create_store_engine(postgres_url)
-    ensure_schema(engine)
-    yield UnitOfWork(engine, utc_now)
-    engine.dispose()
-
-
 def test_the_waiter_calls_back_once_the_consequences_are_applied_too(
-    store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+    postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)  # none is called by the bound
-    settler = Settler(store)
+    settler = Settler(postgres_store)
     called: list[tuple[int, str]] = []
     commands = []
     for n in range(3):
-        with store.write() as tx:
+        with postgres_store.write() as tx:
             commands.append(tx.emit("order:created", {"n": n}))
     try:
         for n, envelope in enumerate(commands):  # each returns at once: nothing is applied yet
@@ -48,9 +36,9 @@ def test_the_waiter_calls_back_once_the_consequences_are_applied_too(
                 lambda n=n: called.append((n, threading.current_thread().name)),
             )
         for n, envelope in enumerate(commands):
-            consequence = tickets_applies(store, envelope, n)
+            consequence = tickets_applies(postgres_store, envelope, n)
             assert [m for m, _ in called] == list(range(n))  # orders has yet to apply it
-            with store.write() as tx:  # which it does
+            with postgres_store.write() as tx:  # which it does
                 assert outbox.claim(tx.conn, "orders", consequence.id, tx.now)
                 progress.announce_applied(tx.conn, "orders", [consequence.id], [])
             eventually(lambda n=n: len(called) > n, what=f"command {n} to be called back")
@@ -61,10 +49,10 @@ def test_the_waiter_calls_back_once_the_consequences_are_applied_too(
 
 
 def test_past_the_bound_when_stopping_or_with_nothing_to_wait_for_it_is_called_anyway(
-    store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+    postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settler = Settler(store)
-    with store.write() as tx:
+    settler = Settler(postgres_store)
+    with postgres_store.write() as tx:
         stuck = [(tx.emit("order:created", {"n": 1}).id, "order:created")]  # never applied
     called: list[str] = []
     try:

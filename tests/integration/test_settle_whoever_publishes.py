@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
@@ -18,26 +17,15 @@ from openticket.app.commands import Commands
 from openticket.bus import jetstream_settle
 from openticket.bus.jetstream import JetStreamBus
 from openticket.core import faults
-from openticket.core.clock import utc_now
 from openticket.core.events import Envelope
 from openticket.store import outbox
-from openticket.store.db import create_store_engine
-from openticket.store.migrate import ensure_schema
 from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import NATS_URL, eventually, nats_stream
 from tests.integration.test_jetstream_bus import _stream_messages
 
 
-@pytest.fixture
-def store(postgres_url: str) -> Iterator[UnitOfWork]:
-    engine = create_store_engine(postgres_url)
-    ensure_schema(engine)
-    yield UnitOfWork(engine, utc_now)
-    engine.dispose()
-
-
 def test_a_command_waits_for_its_events_when_another_process_publishes_them(
-    store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+    postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)  # no answer by the bound
     applied: list[str] = []
@@ -47,12 +35,12 @@ def test_a_command_waits_for_its_events_when_another_process_publishes_them(
 
     with ExitStack() as stack:
         stream = stack.enter_context(nats_stream())
-        server = JetStreamBus(store, NATS_URL, stream, {"order:created": {"tickets"}})
+        server = JetStreamBus(postgres_store, NATS_URL, stream, {"order:created": {"tickets"}})
         stack.callback(server.close)
-        worker = JetStreamBus(store, NATS_URL, stream)
+        worker = JetStreamBus(postgres_store, NATS_URL, stream)
         stack.callback(worker.close)
         worker.subscribe("tickets", "order:created", tickets_handler)
-        commands = Commands(store, server)
+        commands = Commands(postgres_store, server)
         answered: list[list[str]] = []  # what the consumer had applied when it was answered
 
         published_first: list[Envelope] = []
@@ -74,12 +62,12 @@ def test_a_command_waits_for_its_events_when_another_process_publishes_them(
         stack.callback(stop.set)
         eventually(lambda: answered != [], what="the command to be answered")
         assert answered == [[event.id]]  # answered once tickets had applied it
-        with store.read() as tx:
+        with postgres_store.read() as tx:
             assert not outbox.has_pending(tx.conn)  # marked published by one of the two
 
 
 def test_a_command_whose_events_nats_refused_is_answered_at_once(
-    store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+    postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nobody can publish them now: waiting would only hold every command up to the bound.
     They stay in the outbox for a later publisher."""
@@ -87,10 +75,12 @@ def test_a_command_whose_events_nats_refused_is_answered_at_once(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         nobody = f"nats://127.0.0.1:{sock.getsockname()[1]}"
-    server = JetStreamBus(store, nobody, "OT_TEST_UNREACHABLE", {"order:created": {"tickets"}})
+    server = JetStreamBus(
+        postgres_store, nobody, "OT_TEST_UNREACHABLE", {"order:created": {"tickets"}}
+    )
     answered: list[str] = []
     try:
-        Commands(store, server).run(
+        Commands(postgres_store, server).run(
             "reserve",
             lambda tx: tx.emit("order:created", {"n": 1}),
             settled=lambda: answered.append("answered"),
@@ -98,25 +88,27 @@ def test_a_command_whose_events_nats_refused_is_answered_at_once(
         assert answered == ["answered"]
     finally:
         server.close()
-    with store.read() as tx:
+    with postgres_store.read() as tx:
         assert outbox.has_pending(tx.conn)
 
 
 def test_a_command_publishes_and_marks_its_own_events_and_leaves_the_rest_to_a_worker(
-    store: UnitOfWork,
+    postgres_store: UnitOfWork,
 ) -> None:
-    with store.write() as tx:
+    with postgres_store.write() as tx:
         left = tx.emit("ticket:created", {"n": 0})  # a command that died before publishing
     with nats_stream() as stream:
-        server = JetStreamBus(store, NATS_URL, stream, {})
+        server = JetStreamBus(postgres_store, NATS_URL, stream, {})
         try:
-            Commands(store, server).run("reserve", lambda tx: tx.emit("order:created", {"n": 1}))
+            Commands(postgres_store, server).run(
+                "reserve", lambda tx: tx.emit("order:created", {"n": 1})
+            )
             assert _stream_messages(stream) == 1  # its own, as written
-            with store.read() as tx:
+            with postgres_store.read() as tx:
                 assert [e.id for e in outbox.claim_unpublished(tx.conn, 10)] == [left.id]
             assert [e.id for e in server._publish_unpublished()] == [left.id]  # a worker's pass
             assert _stream_messages(stream) == 2
-            with store.read() as tx:
+            with postgres_store.read() as tx:
                 assert not outbox.has_pending(tx.conn)
         finally:
             server.close()
