@@ -36,7 +36,7 @@ class EventBus(Protocol):
         settled: Callable[[], None] | None = None,
         events: list[Envelope] | None = None,
     ) -> set[str]:
-        """Hand on every committed event not yet handed on; return their subjects.
+        """Hand on committed events not yet handed on (`events`, or all); their subjects.
         Safe to call from any number of processes at once, and again after a crash.
         `known_pending` skips the cheap check for undelivered events. A bus whose consumers
         are elsewhere waits until they applied the events before it returns (read your

@@ -68,7 +68,7 @@ class JetStreamBus(JetStreamConsumer):
             handed_on = ours = self._publish_unpublished()
         else:
             handed_on = self._publish_written(events)
-            ours = events if self.publishing else handed_on
+            ours = events if len(handed_on) == len(events) else handed_on
         waited = [(event.id, event.subject) for event in ours]
         if settled is not None:
             self._settler.then(waited, self._consumers(), settled)

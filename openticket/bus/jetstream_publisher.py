@@ -1,6 +1,6 @@
-"""The publishing side of the JetStream bus and its connection: unpublished outbox rows go
-out in log order, each with its event id as `Nats-Msg-Id` (jetstream.py's docstring has the
-whole story)."""
+"""The publishing side of the JetStream bus and its connection: a command's or a consumer
+batch's own events go out as written, what is left in the outbox in log order, each with its
+event id as `Nats-Msg-Id` (jetstream.py's docstring has the whole story)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ PUBLISH_CHUNK = 500
 DUPLICATE_WINDOW_SECONDS = 24 * 3600.0
 CONNECT_TIMEOUT_SECONDS = 2.0
 # Tries per connection before it is given up; a worker then makes a new one. A command whose
-# events cannot be published leaves them to the next command or a worker, after ~1 s.
+# events cannot be published leaves them to a worker's pass, within ~1 s.
 RECONNECT_ATTEMPTS = 2
 RECONNECT_SECONDS = 0.5
 PUBLISH_PAUSE_SECONDS = 5.0
@@ -90,8 +90,8 @@ class JetStreamPublisher(Subscriptions):
             try:
                 with self._marking() as conn:
                     outbox.mark_delivered_ids(conn, [e.id for e in handed_on], self._uow.clock())
-            except DBAPIError as error:
-                log.warning("events not marked published yet (%s)", type(error.orig).__name__)
+            except Exception as error:  # committed and published: never an error for the caller
+                log.warning("events not marked published yet (%s)", type(error).__name__)
         return handed_on
 
     def _marking(self) -> contextlib.AbstractContextManager[Connection]:

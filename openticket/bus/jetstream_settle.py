@@ -2,8 +2,8 @@
 that handle them, in whichever process, have applied them and what they announced in turn.
 
 One waiter per process (`Settler`) does the looking for every command waiting in it. On
-PostgreSQL it learns from the announcements of every process's consumers and publishers
-(store/progress.py: NOTIFY, with what was applied, emitted and handed on): no read of the
+PostgreSQL it learns from the announcements of every process's consumers
+(store/progress.py: NOTIFY, with what was applied and what applying it emitted): no read of the
 store for a command whose events were announced, however many servers wait. A command still
 waiting after STORE_LOOK_SECONDS (an announcement missed while the listener reconnected, or
 made before it listened) takes every waiting command to the store with it, a few statements
@@ -45,7 +45,7 @@ Generation = list[tuple[str, str]]  # (event id, subject)
 
 
 class _Source(Protocol):
-    """Where the waiter learns what was applied, handed on and emitted: the store, or what
+    """Where the waiter learns what was applied and what that emitted: the store, or what
     announcements said."""
 
     def processed(self, event_ids: list[str]) -> set[tuple[str, str]]: ...
@@ -135,8 +135,8 @@ def _check(source: _Source, waiting: list[_Waiting]) -> None:
 def waiting(
     uow: UnitOfWork, events: list[tuple[str, str]], consumers_of: dict[str, set[str]]
 ) -> bool:
-    """Whether some consumer has yet to apply one of these published events, or one of
-    those their handlers emitted."""
+    """Whether some consumer has yet to apply one of these events, or one of those their
+    handlers emitted."""
     one = _Waiting(events, consumers_of)
     with uow.read() as tx:
         _check(_Store(tx.conn), [one])

@@ -191,11 +191,17 @@ def mark_delivered(conn: Connection, seqs: Sequence[int], now: datetime) -> None
 
 
 def mark_delivered_ids(conn: Connection, event_ids: Sequence[str], now: datetime) -> None:
-    """`mark_delivered` for events known by id (published as their command wrote them)."""
+    """`mark_delivered` for events known by id (published as their command wrote them). Rows
+    a worker's pass holds are skipped, not waited for: it is publishing and marking them."""
     for chunk in key_chunks(event_ids):
+        unmarked = (
+            select(outbox.c.seq)
+            .where(outbox.c.event_id.in_(chunk), outbox.c.delivered_at.is_(None))
+            .with_for_update(skip_locked=True)
+        )
         conn.execute(
             update(outbox)
-            .where(outbox.c.event_id.in_(chunk), outbox.c.delivered_at.is_(None))
+            .where(outbox.c.seq.in_(unmarked.scalar_subquery()))
             .values(delivered_at=now)
         )
 
@@ -268,21 +274,12 @@ def _claim_array() -> Executable:
 _CAUSED_BY = select(outbox.c.caused_by, outbox.c.event_id, outbox.c.subject).where(
     outbox.c.caused_by.in_(bindparam("causes", expanding=True))
 )
-_PUBLISHED = select(outbox.c.event_id).where(
-    outbox.c.event_id.in_(bindparam("event_ids", expanding=True)),
-    outbox.c.delivered_at.is_not(None),
-)
 
 
 def caused_by(conn: Connection, causes: Sequence[str]) -> list[tuple[str, str, str]]:
     """(cause, event_id, subject) of the events emitted while handling these."""
     rows = rows_by_keys(conn, _CAUSED_BY, "causes", causes)
     return [(cause, event_id, subject) for cause, event_id, subject in rows]
-
-
-def published(conn: Connection, event_ids: Sequence[str]) -> set[str]:
-    """Those of these events that have been handed on (published, or delivered in process)."""
-    return {event_id for (event_id,) in rows_by_keys(conn, _PUBLISHED, "event_ids", event_ids)}
 
 
 def processed(conn: Connection, event_ids: Sequence[str]) -> set[tuple[str, str]]:

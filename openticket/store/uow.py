@@ -91,9 +91,14 @@ class Tx:
         none is written. An emitted event has no position until then."""
         assert self._deferred is None, "not nested"
         self._deferred = []
+        written, caused = len(self.written), len(self.caused)
         try:
             yield
             deferred = self._deferred
+        except BaseException:
+            del self.written[written:]  # never written: nothing to publish or wait for
+            del self.caused[caused:]
+            raise
         finally:
             self._deferred = None
         if deferred:

@@ -12,6 +12,7 @@ import threading
 from contextlib import ExitStack
 
 import pytest
+from sqlalchemy import Connection
 
 from openticket.app.commands import Commands
 from openticket.bus import jetstream_settle
@@ -62,6 +63,8 @@ def test_a_command_waits_for_its_events_when_another_process_publishes_them(
         stack.callback(stop.set)
         eventually(lambda: answered != [], what="the command to be answered")
         assert answered == [[event.id]]  # answered once tickets had applied it
+        assert _stream_messages(stream) == 1  # the server's copy was dropped
+        assert applied == [event.id]
         with postgres_store.read() as tx:
             assert not outbox.has_pending(tx.conn)  # marked published by one of the two
 
@@ -111,4 +114,39 @@ def test_a_command_publishes_and_marks_its_own_events_and_leaves_the_rest_to_a_w
             with postgres_store.read() as tx:
                 assert not outbox.has_pending(tx.conn)
         finally:
+            server.close()
+
+
+def test_a_command_does_not_wait_for_a_worker_s_pass_holding_its_rows(
+    postgres_store: UnitOfWork,
+) -> None:
+    """Marking its own events published skips rows a worker's pass holds (it is publishing
+    and marking them): the writer goes on instead of waiting for that pass to end."""
+    held: list[Connection] = []
+
+    def a_worker_s_pass_holds_the_rows() -> None:
+        conn = postgres_store.engine.connect()
+        conn.begin()
+        held.append(conn)
+        assert len(outbox.claim_unpublished(conn, 10)) == 1
+
+    with nats_stream() as stream:
+        server = JetStreamBus(postgres_store, NATS_URL, stream, {})
+        done = threading.Event()
+
+        def run() -> None:
+            Commands(postgres_store, server).run(
+                "reserve", lambda tx: tx.emit("order:created", {"n": 1})
+            )
+            done.set()
+
+        thread = threading.Thread(target=run)
+        try:
+            with faults.hooked("reserve:committed", a_worker_s_pass_holds_the_rows):
+                thread.start()
+                assert done.wait(60), "the command waited for the pass holding its rows"
+        finally:
+            for conn in held:
+                conn.close()
+            thread.join(60)
             server.close()

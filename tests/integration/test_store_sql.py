@@ -86,6 +86,18 @@ def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
     assert tx.written == [kept] and tx.emitted == 1
 
 
+def test_events_emitted_in_a_deferred_block_that_raised_are_not_recorded(engine: Engine) -> None:
+    uow = UnitOfWork(engine, lambda: datetime(2026, 11, 28, tzinfo=UTC))
+    with uow.write() as tx:
+        kept = tx.emit("ticket:updated", {"n": 1})
+        with pytest.raises(RuntimeError), tx.emits_deferred():
+            tx.emit("ticket:updated", {"n": 2})
+            raise RuntimeError("refused")
+        assert tx.written == [kept]  # nothing to publish or wait for but what was written
+    with engine.connect() as conn:
+        assert conn.execute(select(outbox.c.event_id)).scalars().all() == [kept.id]
+
+
 def test_status_sets_are_written_into_the_sql() -> None:
     sql = str(select(orders.c.id).where(one_of(orders.c.status, ("created", "awaiting:payment"))))
     assert "IN ('created', 'awaiting:payment')" in sql
