@@ -71,9 +71,15 @@ class Commands:
         self.after_delivery(delivered)
         return result
 
-    def deliver(self) -> None:
-        """Deliver the events of a write that just committed (and anything older)."""
-        self.after_delivery(self._bus.publish_pending(known_pending=True))
+    def deliver(self, recorded: list[Envelope] | None = None) -> None:
+        """Deliver the events of writes that just committed. Given what a `recording` block
+        holds, those (taken out of it, so that a later call does not send them again), waited
+        for whichever process hands them on, as `run` does; without, whatever is undelivered
+        (only what this call hands on itself is waited for)."""
+        events = None
+        if recorded is not None:
+            events, recorded[:] = list(recorded), []
+        self.after_delivery(self._bus.publish_pending(known_pending=True, events=events))
 
     def deliver_leftovers(self) -> set[str]:
         """Deliver what is undelivered, without what follows (the runtime's catch-up)."""

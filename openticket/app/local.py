@@ -85,9 +85,6 @@ class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls, WebhookCall
         if not self.runtime.tending:
             self.runtime.catch_up()
 
-    def _deliver(self) -> None:
-        self._commands.deliver()
-
     def _once(self, key: str | None, user_id: str, *request: object) -> Once:
         return Once(key, user_id, *request, records=self._idempotency)
 
@@ -219,11 +216,12 @@ class LocalApi(WalletCalls, PayoutCalls, NotifyCalls, WaitlistCalls, WebhookCall
         user = self._authenticate(token)
         progress = on_progress or (lambda _phase, _rows: None)
         self._catch_up()
-        tally, bad_rows, wrote = import_passes.run(
-            self._uow, user.id, rows, self._terms.currency, progress, dry_run, skip_invalid
-        )
+        with self._uow.recording() as written:
+            tally, bad_rows, wrote = import_passes.run(
+                self._uow, user.id, rows, self._terms.currency, progress, dry_run, skip_invalid
+            )
         if wrote:
-            self._deliver()
+            self._commands.deliver(written)
         return import_report(tally, bad_rows)
 
     def export_tickets(

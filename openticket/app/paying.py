@@ -4,6 +4,8 @@ order's end made due; and reconciling with the provider."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from openticket.app import schemas
 from openticket.app.runtime import Runtime
 from openticket.app.views import payment_view, reconcile_report
@@ -20,34 +22,36 @@ class Paying:
         self.lease = runtime.payment_lease  # how long a live process may take to charge
 
     def pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
-        # This order's own abandoned attempt first: the catch-up would drive it too, but this
-        # request would not know it was the answer to its "try again".
-        attempt = charging.resume(self.uow, self.provider, self.lease, user_id, order_id, card)
-        if attempt is None:  # or its attempt that waits for the card's authentication
-            attempt = charging.waiting_for_authentication(
-                self.uow, self.provider, user_id, order_id, card
-            )
-        self.runtime.catch_up()
-        try:
-            if attempt is None:
-                attempt = charging.pay(
-                    self.uow,
-                    self.provider,
-                    user_id,
-                    order_id,
-                    card,
-                    self.lease,
-                    announce=self.commands.deliver,
+        with self.uow.recording() as written:  # what the buyer's next read must see applied
+            # This order's own abandoned attempt first: the catch-up would drive it too, but
+            # this request would not know it was the answer to its "try again".
+            attempt = charging.resume(self.uow, self.provider, self.lease, user_id, order_id, card)
+            if attempt is None:  # or its attempt that waits for the card's authentication
+                attempt = charging.waiting_for_authentication(
+                    self.uow, self.provider, user_id, order_id, card
                 )
-        finally:  # a refused attempt's end is news too: its order stops waiting for it
-            self.commands.deliver()
+            self.runtime.catch_up()
+            try:
+                if attempt is None:
+                    attempt = charging.pay(
+                        self.uow,
+                        self.provider,
+                        user_id,
+                        order_id,
+                        card,
+                        self.lease,
+                        announce=partial(self.commands.deliver, written),
+                    )
+            finally:  # a refused attempt's end is news too: its order stops waiting for it
+                self.commands.deliver(written)
         return self._answer(attempt.id)
 
     def check(self, user_id: str, order_id: str) -> schemas.Payment:
         """The order's latest attempt, finished if its card's authentication has been."""
         self.runtime.catch_up()
-        attempt = charging.check(self.uow, self.provider, user_id, order_id)
-        self.commands.deliver()
+        with self.uow.recording() as written:
+            attempt = charging.check(self.uow, self.provider, user_id, order_id)
+            self.commands.deliver(written)
         return self._answer(attempt.id)
 
     def _answer(self, payment_id: str) -> schemas.Payment:
@@ -57,8 +61,9 @@ class Paying:
 
     def reconcile(self, *, fix: bool) -> schemas.ReconcileReport:
         self.runtime.catch_up()
-        found = reconciling.reconcile(self.uow, self.provider, fix=fix)
+        with self.uow.recording() as written:
+            found = reconciling.reconcile(self.uow, self.provider, fix=fix)
         if fix:
-            self.commands.deliver()
+            self.commands.deliver(written)
             self.runtime.settle_payouts()  # a payout found without its transfer is paid
         return reconcile_report(found)

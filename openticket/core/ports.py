@@ -73,6 +73,11 @@ class UnitOfWork(Protocol):
         """This process's write lock, held across several transactions of one thread."""
         ...
 
+    def recording(self) -> AbstractContextManager[list[Envelope]]:
+        """The events this thread's writes commit while the block lasts (a command made of
+        several writes waits for exactly those)."""
+        ...
+
 
 Handler = Callable[[Envelope, Transaction], None]
 """An event reaction: applies one event inside the consumer's transaction."""

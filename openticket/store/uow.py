@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -177,6 +178,7 @@ class UnitOfWork:
         self._write_lock = write_lock(engine)
         self.recent = RecentEvents()
         self.reruns = 0  # transactions run again (transact), for tests and figures
+        self._recordings = threading.local()  # this thread's open `recording` blocks
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Hold this process's write lock across several transactions of this thread."""
@@ -189,8 +191,22 @@ class UnitOfWork:
             with conn.begin():
                 tx = Tx(conn, self.clock(), self.recent)
                 yield tx
+        for recorded in getattr(self._recordings, "open", ()):
+            recorded += tx.written
         for action in tx._after_commit:
             action()
+
+    @contextmanager
+    def recording(self) -> Iterator[list[Envelope]]:
+        """The events this thread's writes commit while the block lasts (other threads'
+        writes, a consumer's batches among them, are not in it)."""
+        open_blocks: list[list[Envelope]] = self._recordings.__dict__.setdefault("open", [])
+        recorded: list[Envelope] = []
+        open_blocks.append(recorded)
+        try:
+            yield recorded
+        finally:
+            open_blocks.pop()  # blocks of one thread end in the reverse order they began
 
     def transact(self, body: Callable[[Tx], T]) -> T:
         """`body` in a write transaction, run again (from the start, in a new transaction)

@@ -69,6 +69,47 @@ def test_a_command_waits_for_its_events_when_another_process_publishes_them(
             assert not outbox.has_pending(tx.conn)  # marked published by one of the two
 
 
+def test_a_command_of_several_writes_waits_for_its_events_when_another_process_publishes_them(
+    postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payment (or an import) commits several writes and delivers after them: what it
+    waits for is what its writes recorded, not what its own outbox read finds still
+    unpublished (nothing, once a worker's pass took them)."""
+    monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)
+    applied: list[str] = []
+    with ExitStack() as stack:
+        stream = stack.enter_context(nats_stream())
+        server = JetStreamBus(postgres_store, NATS_URL, stream, {"payment:created": {"orders"}})
+        stack.callback(server.close)
+        worker = JetStreamBus(postgres_store, NATS_URL, stream)
+        stack.callback(worker.close)
+        worker.subscribe("orders", "payment:created", lambda e, _tx: applied.append(e.id))
+        commands = Commands(postgres_store, server)
+        with postgres_store.recording() as written:
+            attempt = postgres_store.transact(lambda tx: tx.emit("payment:started", {"n": 1}))
+            paid = postgres_store.transact(lambda tx: tx.emit("payment:created", {"n": 1}))
+        assert written == [attempt, paid]
+        assert [e.id for e in worker._publish_unpublished()] == [attempt.id, paid.id]
+
+        seen_at_return: list[list[str]] = []
+        delivering = threading.Thread(
+            target=lambda: (commands.deliver(written), seen_at_return.append(list(applied)))
+        )
+        delivering.start()
+        stack.callback(delivering.join, 60)
+        eventually(lambda: server._settler._waiting, what="the delivery to wait for orders")
+        assert written == []  # taken: a later delivery does not send them again
+
+        stop = threading.Event()
+        consumer = threading.Thread(target=worker.consume, args=(stop,))
+        consumer.start()
+        stack.callback(consumer.join, 60)
+        stack.callback(stop.set)
+        delivering.join(60)
+        assert seen_at_return == [[paid.id]]  # it returned once orders had applied it
+        assert _stream_messages(stream) == 2  # the server's copies were dropped
+
+
 def test_a_command_whose_events_nats_refused_is_answered_at_once(
     postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:

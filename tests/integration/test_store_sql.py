@@ -3,6 +3,7 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from openticket.core.errors import Conflict
+from openticket.core.events import Envelope
 from openticket.core.money import Money
 from openticket.core.orders import repository as orders_repository
 from openticket.core.orders import service as orders_service
@@ -96,6 +98,36 @@ def test_events_emitted_in_a_deferred_block_that_raised_are_not_recorded(engine:
         assert tx.written == [kept]  # nothing to publish or wait for but what was written
     with engine.connect() as conn:
         assert conn.execute(select(outbox.c.event_id)).scalars().all() == [kept.id]
+
+
+def test_a_recording_holds_what_this_thread_committed_while_it_lasted(engine: Engine) -> None:
+    """What a command of several writes (a payment, an import) waits for: its own events."""
+    uow = UnitOfWork(engine, lambda: datetime(2026, 11, 28, tzinfo=UTC))
+
+    def emit(n: int) -> Envelope:
+        return uow.transact(lambda tx: tx.emit("ticket:updated", {"n": n}))
+
+    emit(0)  # before the block
+    other_thread: list[Envelope] = []
+    with uow.recording() as recorded:
+        first = emit(1)
+        with pytest.raises(RuntimeError), uow.write() as tx:
+            tx.emit("ticket:updated", {"n": 2})
+            raise RuntimeError("undone")
+        thread = threading.Thread(target=lambda: other_thread.append(emit(3)))
+        thread.start()
+        thread.join(60)
+        with uow.recording() as inner:
+            second = emit(4)
+        assert inner == [second]
+        with uow.write() as tx:
+            with pytest.raises(RuntimeError), tx.savepoint():
+                tx.emit("ticket:updated", {"n": 5})
+                raise RuntimeError("undone")
+            third = tx.emit("ticket:updated", {"n": 6})
+    emit(7)  # after it
+    assert len(other_thread) == 1
+    assert recorded == [first, second, third]
 
 
 def test_status_sets_are_written_into_the_sql() -> None:
