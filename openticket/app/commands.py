@@ -16,7 +16,7 @@ from typing import TypeVar
 from openticket.app.ports import EventBus
 from openticket.core import faults
 from openticket.core.events import Envelope
-from openticket.core.ports import Transaction, UnitOfWork
+from openticket.core.ports import Recorded, Transaction, UnitOfWork
 
 T = TypeVar("T")
 
@@ -71,14 +71,12 @@ class Commands:
         self.after_delivery(delivered)
         return result
 
-    def deliver(self, recorded: list[Envelope] | None = None) -> None:
-        """Deliver the events of writes that just committed. Given what a `recording` block
-        holds, those (taken out of it, so that a later call does not send them again), waited
-        for whichever process hands them on, as `run` does; without, whatever is undelivered
-        (only what this call hands on itself is waited for)."""
-        events = None
-        if recorded is not None:
-            events, recorded[:] = list(recorded), []
+    def deliver(self, recorded: Recorded | None = None) -> None:
+        """Deliver the events of writes that just committed. Given a `recording` block's,
+        those (taken out of it, so that a later call does not send them again), waited for
+        whichever process hands them on, as `run` does; without, or when the block held too
+        many to keep, whatever is undelivered (only what this call hands on is waited for)."""
+        events = None if recorded is None else recorded.take()
         self.after_delivery(self._bus.publish_pending(known_pending=True, events=events))
 
     def deliver_leftovers(self) -> set[str]:

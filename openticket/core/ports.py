@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -55,6 +56,32 @@ class Transaction(Protocol):
         ...
 
 
+# More events than a command waits for (a bulk import's): not held, so that memory does not
+# grow with an import's size (the JetStream waiter does not wait for so many either).
+RECORDED_MAX = 1000
+
+
+@dataclass
+class Recorded:
+    """The events a thread's writes committed during a `recording` block, taken out by each
+    delivery; `whole` is False once there were more than RECORDED_MAX (none are held then)."""
+
+    events: list[Envelope] = field(default_factory=list)
+    whole: bool = True
+
+    def add(self, events: Sequence[Envelope]) -> None:
+        if self.whole and len(self.events) + len(events) <= RECORDED_MAX:
+            self.events += events
+        else:
+            self.whole = False
+            self.events.clear()
+
+    def take(self) -> list[Envelope] | None:
+        """The events held since the last take, or None when not all were held."""
+        taken, self.events = self.events, []
+        return taken if self.whole else None
+
+
 class UnitOfWork(Protocol):
     """Opens transactions; use cases that span several (a charge between two) take this."""
 
@@ -73,7 +100,7 @@ class UnitOfWork(Protocol):
         """This process's write lock, held across several transactions of one thread."""
         ...
 
-    def recording(self) -> AbstractContextManager[list[Envelope]]:
+    def recording(self) -> AbstractContextManager[Recorded]:
         """The events this thread's writes commit while the block lasts (a command made of
         several writes waits for exactly those)."""
         ...

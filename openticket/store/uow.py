@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from openticket.core.clock import Clock
 from openticket.core.events import Envelope, EventData
 from openticket.core.ids import new_ids
-from openticket.core.ports import Transaction
+from openticket.core.ports import Recorded, Transaction
 from openticket.store import outbox
 from openticket.store.db import WRITE_OPTION, write_lock
 from openticket.store.locks import is_transient
@@ -192,16 +192,16 @@ class UnitOfWork:
                 tx = Tx(conn, self.clock(), self.recent)
                 yield tx
         for recorded in getattr(self._recordings, "open", ()):
-            recorded += tx.written
+            recorded.add(tx.written)
         for action in tx._after_commit:
             action()
 
     @contextmanager
-    def recording(self) -> Iterator[list[Envelope]]:
+    def recording(self) -> Iterator[Recorded]:
         """The events this thread's writes commit while the block lasts (other threads'
         writes, a consumer's batches among them, are not in it)."""
-        open_blocks: list[list[Envelope]] = self._recordings.__dict__.setdefault("open", [])
-        recorded: list[Envelope] = []
+        open_blocks: list[Recorded] = self._recordings.__dict__.setdefault("open", [])
+        recorded = Recorded()
         open_blocks.append(recorded)
         try:
             yield recorded

@@ -88,7 +88,7 @@ def test_a_command_of_several_writes_waits_for_its_events_when_another_process_p
         with postgres_store.recording() as written:
             attempt = postgres_store.transact(lambda tx: tx.emit("payment:started", {"n": 1}))
             paid = postgres_store.transact(lambda tx: tx.emit("payment:created", {"n": 1}))
-        assert written == [attempt, paid]
+        assert written.events == [attempt, paid]
         assert [e.id for e in worker._publish_unpublished()] == [attempt.id, paid.id]
 
         seen_at_return: list[list[str]] = []
@@ -98,7 +98,7 @@ def test_a_command_of_several_writes_waits_for_its_events_when_another_process_p
         delivering.start()
         stack.callback(delivering.join, 60)
         eventually(lambda: server._settler._waiting, what="the delivery to wait for orders")
-        assert written == []  # taken: a later delivery does not send them again
+        assert written.events == []  # taken: a later delivery does not send them again
 
         stop = threading.Event()
         consumer = threading.Thread(target=worker.consume, args=(stop,))

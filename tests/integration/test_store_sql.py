@@ -20,6 +20,7 @@ from openticket.core.orders import repository as orders_repository
 from openticket.core.orders import service as orders_service
 from openticket.core.orders.model import Order, TicketReplica
 from openticket.core.orders.tables import orders
+from openticket.core.ports import RECORDED_MAX
 from openticket.core.tickets import repository as tickets_repository
 from openticket.core.tickets.model import Ticket
 from openticket.core.tickets.tables import ticket_orders
@@ -119,7 +120,7 @@ def test_a_recording_holds_what_this_thread_committed_while_it_lasted(engine: En
         thread.join(60)
         with uow.recording() as inner:
             second = emit(4)
-        assert inner == [second]
+        assert inner.take() == [second]
         with uow.write() as tx:
             with pytest.raises(RuntimeError), tx.savepoint():
                 tx.emit("ticket:updated", {"n": 5})
@@ -127,7 +128,14 @@ def test_a_recording_holds_what_this_thread_committed_while_it_lasted(engine: En
             third = tx.emit("ticket:updated", {"n": 6})
     emit(7)  # after it
     assert len(other_thread) == 1
-    assert recorded == [first, second, third]
+    assert recorded.take() == [first, second, third]
+    assert recorded.take() == []  # taken: a second delivery does not send them again
+
+    with uow.recording() as bulk:  # an import's: too many to hold, and nobody waits for them
+        emit(8)
+        uow.transact(lambda tx: tx.emit_many("ticket:created", [{"n": 9}] * RECORDED_MAX))
+        emit(10)
+    assert bulk.take() is None and bulk.events == []
 
 
 def test_status_sets_are_written_into_the_sql() -> None:
