@@ -15,15 +15,14 @@ from typing import TypeVar
 
 from openticket.app.ports import EventBus
 from openticket.core import faults
-from openticket.core.events import Envelope
 from openticket.core.ports import Recorded, Transaction, UnitOfWork
 
 T = TypeVar("T")
 
 
-def _decided(name: str, tx: Transaction, result: T, written: list[Envelope]) -> T:
+def _decided(name: str, tx: Transaction, result: T, written: list[Recorded]) -> T:
     faults.point(f"{name}:decided")  # all written, nothing committed yet
-    written[:] = tx.written  # this run's: a run the database undid has its own
+    written[:] = [tx.written]  # this run's: a run the database undid has its own
     return result
 
 
@@ -53,7 +52,7 @@ class Commands:
         are handed on, and have it called when their consumers applied them (EventBus). What
         is waited for is the events this command wrote, whichever process hands them on."""
         delivered: set[str] = set()
-        written: list[Envelope] = []
+        written: list[Recorded] = []
         in_process = self._bus.delivers_in_process
         faults.point(f"{name}:starting")  # caught up, nothing written yet
         with self._uow.exclusive():
@@ -62,7 +61,10 @@ class Commands:
             result = self._uow.transact(lambda tx: _decided(name, tx, body(tx), written))
             faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
             deliver = partial(
-                self._bus.publish_pending, known_pending=True, settled=settled, events=written
+                self._bus.publish_pending,
+                known_pending=True,
+                settled=settled,
+                events=written[0].take(),
             )
             if in_process:
                 delivered = deliver()

@@ -152,23 +152,23 @@ class JetStreamConsumer(JetStreamPublisher):
         except Exception:  # the transaction failed as a whole (e.g. the database is down)
             log.exception("%s could not apply %d events", domain, len(envelopes))
             return [FAILED_RETRY_SECONDS] * len(envelopes), set()
-        if emitted:
-            try:
-                self._publish_written(emitted)
+        if emitted is None or emitted:
+            try:  # too many to hold (None): what is unpublished
+                self._publish_unpublished() if emitted is None else self._publish_written(emitted)
             except Exception:  # committed: published later by a worker's pass, acked now
                 log.exception("%s could not publish what it emitted", domain)
         return outcomes, applied
 
     def _apply_many(
         self, domain: str, handlers: dict[str, Handler], envelopes: list[Envelope]
-    ) -> tuple[list[float | None], set[str], list[Envelope]]:
+    ) -> tuple[list[float | None], set[str], list[Envelope] | None]:
         """Each event with its inbox row, in one transaction: per event None (applied, seen
         before, or not for this domain: ack it) or the delay before it is offered again; the
-        subjects of those applied; the events the handlers emitted."""
+        subjects of those applied; the events the handlers emitted (None: too many to hold)."""
         if not any(envelope.subject in handlers for envelope in envelopes):
             return [None] * len(envelopes), set(), []  # none for this domain: no transaction
 
-        def apply(tx: Tx) -> tuple[list[float | None], set[str], list[Envelope]]:
+        def apply(tx: Tx) -> tuple[list[float | None], set[str], list[Envelope] | None]:
             outcomes: list[float | None] = []
             subjects: set[str] = set()
             done: list[str] = []  # applied now (one applied before was announced then)
@@ -188,7 +188,7 @@ class JetStreamConsumer(JetStreamPublisher):
                         subjects.add(envelope.subject)
             if done:  # commands waiting for these learn it, and what they caused
                 progress.announce_applied(tx.conn, domain, done, tx.caused)
-            return outcomes, subjects, tx.written
+            return outcomes, subjects, tx.written.take()
 
         return self._uow.transact(apply)
 

@@ -21,7 +21,7 @@ class Transaction(Protocol):
 
     now: datetime  # the clock's reading when it began: one "now" for the whole change
     cause: str | None  # the id of the event being handled, when a broker delivered it
-    written: list[Envelope]  # the events recorded so far
+    written: Recorded  # the events recorded so far
 
     @property
     def emitted(self) -> int:
@@ -63,8 +63,9 @@ RECORDED_MAX = 1000
 
 @dataclass
 class Recorded:
-    """The events a thread's writes committed during a `recording` block, taken out by each
-    delivery; `whole` is False once there were more than RECORDED_MAX (none are held then)."""
+    """Events committed or about to be: a transaction's (`Transaction.written`), or a thread's
+    writes' during a `recording` block. `whole` is False once there were more than
+    RECORDED_MAX; none are held then, and a delivery hands on whatever is undelivered."""
 
     events: list[Envelope] = field(default_factory=list)
     whole: bool = True
@@ -75,6 +76,17 @@ class Recorded:
         else:
             self.whole = False
             self.events.clear()
+
+    def add_all(self, other: Recorded) -> None:
+        if other.whole:
+            self.add(other.events)
+        else:
+            self.whole = False
+            self.events.clear()
+
+    def undo_after(self, held: int) -> None:
+        """Forget what came after the first `held` events (a savepoint undid it)."""
+        del self.events[held:]
 
     def take(self) -> list[Envelope] | None:
         """The events held since the last take, or None when not all were held."""

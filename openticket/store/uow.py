@@ -63,7 +63,8 @@ class Tx:
         self._after_commit: list[Callable[[], None]] = []
         self._recent = recent
         self._savepoints = 0  # open ones, for their names
-        self.written: list[Envelope] = []  # emitted, less what a savepoint undid
+        self.written = Recorded()  # emitted, less what a savepoint undid
+        self._emitted = 0
         self.cause: str | None = None  # the event being handled, when a broker delivered it
         self.caused: list[tuple[str, str, str]] = []  # (cause, event id, subject) emitted
         self._deferred: list[tuple[Envelope, str | None]] | None = None  # emitted, not written
@@ -80,7 +81,8 @@ class Tx:
             if self._recent is not None:
                 self._recent.add([envelope])
             emitted = Envelope(envelope.id, subject, envelope.occurred_at, data, seq)
-        self.written.append(emitted)
+        self.written.add([emitted])
+        self._emitted += 1
         if self.cause is not None:
             self.caused.append((self.cause, envelope.id, subject))
         return emitted
@@ -92,12 +94,13 @@ class Tx:
         none is written. An emitted event has no position until then."""
         assert self._deferred is None, "not nested"
         self._deferred = []
-        written, caused = len(self.written), len(self.caused)
+        written, emitted, caused = len(self.written.events), self._emitted, len(self.caused)
         try:
             yield
             deferred = self._deferred
         except BaseException:
-            del self.written[written:]  # never written: nothing to publish or wait for
+            self.written.undo_after(written)  # never written: nothing to publish or wait for
+            self._emitted = emitted
             del self.caused[caused:]
             raise
         finally:
@@ -125,14 +128,15 @@ class Tx:
             outbox.append_many(self.conn, envelopes, causes)
             if self._recent is not None:
                 self._recent.add(envelopes)
-        self.written += envelopes
+        self.written.add(envelopes)
+        self._emitted += len(envelopes)
         if causes is not None:
             self.caused += [(c, e.id, subject) for c, e in zip(causes, envelopes, strict=True)]
 
     @property
     def emitted(self) -> int:
         """Events recorded so far (less those a savepoint undid)."""
-        return len(self.written)
+        return self._emitted
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (side effects outside the database)."""
@@ -148,7 +152,8 @@ class Tx:
         """What runs inside is undone, alone, if it raises. The statements go straight to the
         driver: SQLAlchemy's begin_nested compiles and dispatches each of them, which costs a
         batch of reservations (one savepoint each) a measurable share (docs/performance.md)."""
-        hooks, caused, written = len(self._after_commit), len(self.caused), len(self.written)
+        hooks, caused = len(self._after_commit), len(self.caused)
+        written, emitted = len(self.written.events), self._emitted
         deferred = None if self._deferred is None else len(self._deferred)
         name = f"openticket_{self._savepoints}"
         driver = self.conn.connection.driver_connection
@@ -162,7 +167,8 @@ class Tx:
             driver.execute(f"RELEASE SAVEPOINT {name}")
             del self._after_commit[hooks:]
             del self.caused[caused:]
-            del self.written[written:]
+            self.written.undo_after(written)
+            self._emitted = emitted
             if deferred is not None and self._deferred is not None:
                 del self._deferred[deferred:]
             raise
@@ -192,7 +198,7 @@ class UnitOfWork:
                 tx = Tx(conn, self.clock(), self.recent)
                 yield tx
         for recorded in getattr(self._recordings, "open", ()):
-            recorded.add(tx.written)
+            recorded.add_all(tx.written)
         for action in tx._after_commit:
             action()
 

@@ -22,6 +22,7 @@ from openticket.bus.jetstream_settle import waiting
 from openticket.core.clock import utc_now
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
+from openticket.core.ports import RECORDED_MAX
 from openticket.store import outbox, outbox_log, progress
 from openticket.store.db import create_store_engine
 from openticket.store.migrate import ensure_schema
@@ -121,6 +122,29 @@ def test_a_redelivered_event_is_applied_once(uow: UnitOfWork, stream: str) -> No
         with consuming(bus):
             eventually(lambda: _acknowledged(stream, "tickets") == 1)
         assert applied == [envelope.id]  # the redelivery found the inbox row
+    finally:
+        bus.close()
+
+
+def test_what_a_consumer_emitted_goes_out_even_when_too_many_to_hold(
+    uow: UnitOfWork, stream: str
+) -> None:
+    """A batch's own events are published as written; when there are more than a transaction
+    holds (RECORDED_MAX), what is unpublished is, all of them."""
+
+    def fan_out(envelope: Envelope, tx: Tx) -> None:
+        tx.emit_many("watch:matched", [{"n": n} for n in range(RECORDED_MAX + 1)])
+
+    bus = JetStreamBus(uow, NATS_URL, stream)
+    try:
+        _emit(uow, "ticket:created", {"n": 0})
+        with uow.read() as tx:
+            [envelope] = outbox_log.read_log(tx.conn, 0, 10)
+        applied = bus._apply_and_publish("notify", {"ticket:created": fan_out}, [envelope])
+        assert applied == ([None], {"ticket:created"})
+        with uow.read() as tx:
+            assert not outbox.has_pending(tx.conn)
+        assert _stream_messages(stream) == RECORDED_MAX + 2  # and the event it applied
     finally:
         bus.close()
 

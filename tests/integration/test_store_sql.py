@@ -86,7 +86,7 @@ def test_a_savepoint_undoes_only_what_ran_inside_it(engine: Engine) -> None:
     assert _order_ids(engine) == ["kept-after", "kept-before", "kept-outer"]
     assert ran == ["kept hook"]
     # what a command waits for is what it wrote: not the event the savepoint undid
-    assert tx.written == [kept] and tx.emitted == 1
+    assert tx.written.events == [kept] and tx.emitted == 1
 
 
 def test_events_emitted_in_a_deferred_block_that_raised_are_not_recorded(engine: Engine) -> None:
@@ -96,7 +96,8 @@ def test_events_emitted_in_a_deferred_block_that_raised_are_not_recorded(engine:
         with pytest.raises(RuntimeError), tx.emits_deferred():
             tx.emit("ticket:updated", {"n": 2})
             raise RuntimeError("refused")
-        assert tx.written == [kept]  # nothing to publish or wait for but what was written
+        # nothing to publish or wait for but what was written
+        assert tx.written.events == [kept] and tx.emitted == 1
     with engine.connect() as conn:
         assert conn.execute(select(outbox.c.event_id)).scalars().all() == [kept.id]
 
@@ -136,6 +137,10 @@ def test_a_recording_holds_what_this_thread_committed_while_it_lasted(engine: En
         uow.transact(lambda tx: tx.emit_many("ticket:created", [{"n": 9}] * RECORDED_MAX))
         emit(10)
     assert bulk.take() is None and bulk.events == []
+    with uow.write() as tx:
+        tx.emit_many("ticket:created", [{"n": 11}] * (RECORDED_MAX + 1))
+        assert not tx.written.whole and tx.written.events == []
+        assert tx.emitted == RECORDED_MAX + 1
 
 
 def test_status_sets_are_written_into_the_sql() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from openticket.app.commands import Commands
 from openticket.core.events import ORDER_CANCELLED, TICKET_UPDATED, Envelope, EventData
+from openticket.core.ports import Recorded
 
 
 class FakeTransaction:
@@ -22,17 +23,17 @@ class FakeTransaction:
     def __init__(self) -> None:
         self.now = datetime(2026, 12, 1, tzinfo=UTC)
         self.cause: str | None = None
-        self.written: list[Envelope] = []
+        self.written = Recorded()
         self.subjects: list[str] = []
 
     @property
     def emitted(self) -> int:
-        return len(self.written)
+        return len(self.written.events)
 
     def emit(self, subject: str, data: EventData) -> Envelope:
         self.subjects.append(subject)
         event = Envelope(f"{self.emitted + 1:032x}", subject, self.now, data, self.emitted + 1)
-        self.written.append(event)
+        self.written.add([event])
         return event
 
     def emit_many(self, subject: str, payloads: Any, causes: Any = None, **_: Any) -> None:
