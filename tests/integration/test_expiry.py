@@ -146,7 +146,7 @@ def test_late_expiration_never_cancels_a_paid_order(
     clock.advance(3600)
     with api._uow.write() as tx:  # an expiry that raced the payment, delivered late
         tx.emit(EXPIRATION_COMPLETE, {"order_id": order.id})
-    api._deliver()
+    api._commands.deliver()
     assert api.get_order(buyer.token, order.id).status == "complete"
     assert api.get_ticket(ticket.id).status == "sold"
     assert api.list_tickets() == []
