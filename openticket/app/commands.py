@@ -20,9 +20,9 @@ from openticket.core.ports import Recorded, Transaction, UnitOfWork
 T = TypeVar("T")
 
 
-def _decided(name: str, tx: Transaction, result: T, written: list[Recorded]) -> T:
+def _decided(name: str, tx: Transaction, result: T, run_written: list[Recorded]) -> T:
     faults.point(f"{name}:decided")  # all written, nothing committed yet
-    written[:] = [tx.written]  # this run's: a run the database undid has its own
+    run_written[:] = [tx.written]  # this run's: a run the database undid has its own
     return result
 
 
@@ -50,21 +50,22 @@ class Commands:
         replicas); in process that delivery takes the same turn of the lock, a broker's
         consumers keep their replicas current on their own. `settled`: return once the events
         are handed on, and have it called when their consumers applied them (EventBus). What
-        is waited for is the events this command wrote, whichever process hands them on."""
+        is waited for is the events this command wrote, whichever process hands them on
+        (should it write more than RECORDED_MAX, whatever is undelivered is handed on)."""
         delivered: set[str] = set()
-        written: list[Recorded] = []
+        run_written: list[Recorded] = []
         in_process = self._bus.delivers_in_process
         faults.point(f"{name}:starting")  # caught up, nothing written yet
         with self._uow.exclusive():
             if current_replicas and in_process:
                 self._bus.publish_pending()
-            result = self._uow.transact(lambda tx: _decided(name, tx, body(tx), written))
+            result = self._uow.transact(lambda tx: _decided(name, tx, body(tx), run_written))
             faults.point(f"{name}:committed")  # a crash here leaves the events to deliver
             deliver = partial(
                 self._bus.publish_pending,
                 known_pending=True,
                 settled=settled,
-                events=written[0].take(),
+                events=run_written[0].take(),
             )
             if in_process:
                 delivered = deliver()

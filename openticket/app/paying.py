@@ -22,7 +22,9 @@ class Paying:
         self.lease = runtime.payment_lease  # how long a live process may take to charge
 
     def pay(self, user_id: str, order_id: str, card: str) -> schemas.Payment:
-        with self.uow.recording() as written:  # what the buyer's next read must see applied
+        # What the buyer's next read must see applied: this request's writes, not the
+        # catch-up's (that delivers its own).
+        with self.uow.recording() as written:
             # This order's own abandoned attempt first: the catch-up would drive it too, but
             # this request would not know it was the answer to its "try again".
             attempt = charging.resume(self.uow, self.provider, self.lease, user_id, order_id, card)
@@ -30,9 +32,10 @@ class Paying:
                 attempt = charging.waiting_for_authentication(
                     self.uow, self.provider, user_id, order_id, card
                 )
-            self.runtime.catch_up()
-            try:
-                if attempt is None:
+        self.runtime.catch_up()
+        try:
+            if attempt is None:
+                with self.uow.recording(written):
                     attempt = charging.pay(
                         self.uow,
                         self.provider,
@@ -42,8 +45,8 @@ class Paying:
                         self.lease,
                         announce=partial(self.commands.deliver, written),
                     )
-            finally:  # a refused attempt's end is news too: its order stops waiting for it
-                self.commands.deliver(written)
+        finally:  # a refused attempt's end is news too: its order stops waiting for it
+            self.commands.deliver(written)
         return self._answer(attempt.id)
 
     def check(self, user_id: str, order_id: str) -> schemas.Payment:
@@ -51,7 +54,7 @@ class Paying:
         self.runtime.catch_up()
         with self.uow.recording() as written:
             attempt = charging.check(self.uow, self.provider, user_id, order_id)
-            self.commands.deliver(written)
+        self.commands.deliver(written)
         return self._answer(attempt.id)
 
     def _answer(self, payment_id: str) -> schemas.Payment:

@@ -61,8 +61,8 @@ class Runtime:
         deliver what is undelivered, settle due refunds. One read transaction when there is
         nothing to do. With a broker, events other commands have not published yet are theirs
         to publish, or a worker's (`leftovers`): publishing them from every request would
-        only make duplicates (a delivery after a write that is not a `Commands.run`, such as
-        a payment's, still publishes whatever it finds unpublished)."""
+        only make duplicates (a command of several writes, such as a payment, hands on what
+        its writes recorded, `Commands.deliver`)."""
         with self.uow.read() as tx:
             abandoned = payments.any_stale(tx, self.provider.name)
             overdue = orders.any_overdue(tx)

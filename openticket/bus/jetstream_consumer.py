@@ -13,7 +13,7 @@ from openticket.bus.apply import Outcome, apply_one, apply_run
 from openticket.bus.jetstream_publisher import RECONNECT_SECONDS, JetStreamPublisher
 from openticket.bus.jetstream_wire import decode
 from openticket.core.events import Envelope
-from openticket.core.ports import Handler
+from openticket.core.ports import Handler, Recorded
 from openticket.store import progress
 from openticket.store.locks import is_transient
 from openticket.store.uow import Tx
@@ -168,7 +168,7 @@ class JetStreamConsumer(JetStreamPublisher):
         if not any(envelope.subject in handlers for envelope in envelopes):
             return [None] * len(envelopes), set(), []  # none for this domain: no transaction
 
-        def apply(tx: Tx) -> tuple[list[float | None], set[str], list[Envelope] | None]:
+        def apply(tx: Tx) -> tuple[list[float | None], set[str], Recorded]:
             outcomes: list[float | None] = []
             subjects: set[str] = set()
             done: list[str] = []  # applied now (one applied before was announced then)
@@ -188,9 +188,10 @@ class JetStreamConsumer(JetStreamPublisher):
                         subjects.add(envelope.subject)
             if done:  # commands waiting for these learn it, and what they caused
                 progress.announce_applied(tx.conn, domain, done, tx.caused)
-            return outcomes, subjects, tx.written.take()
+            return outcomes, subjects, tx.written
 
-        return self._uow.transact(apply)
+        outcomes, subjects, written = self._uow.transact(apply)
+        return outcomes, subjects, written.take()  # once committed, as a recording takes it
 
     def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> list[str] | None:
         """A run of one subject through the domain's batch handler, in one savepoint; the ids

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
+from openticket.core.ports import RECORDED_MAX
 from openticket.store import outbox
 from openticket.store.progress import Facts, ProgressListener
 from openticket.store.uow import UnitOfWork
@@ -31,7 +32,7 @@ from openticket.store.uow import UnitOfWork
 log = logging.getLogger("openticket.bus")
 
 SETTLE_SECONDS = 10.0
-SETTLE_MAX_EVENTS = 1000  # a bulk import does not wait for its replicas
+SETTLE_MAX_EVENTS = RECORDED_MAX  # a bulk import does not wait for its replicas
 # How long the waiter sleeps between looks when nothing is announced: with announcements,
 # to check stragglers in the store; without them, as the way it learns of progress.
 LOOK_SECONDS_ANNOUNCED = 0.25

@@ -21,7 +21,7 @@ class Transaction(Protocol):
 
     now: datetime  # the clock's reading when it began: one "now" for the whole change
     cause: str | None  # the id of the event being handled, when a broker delivered it
-    written: Recorded  # the events recorded so far
+    written: Recorded  # the events it emitted (less what a savepoint undid), up to a cap
 
     @property
     def emitted(self) -> int:
@@ -57,15 +57,17 @@ class Transaction(Protocol):
 
 
 # More events than a command waits for (a bulk import's): not held, so that memory does not
-# grow with an import's size (the JetStream waiter does not wait for so many either).
+# grow with an import's size (the JetStream waiter does not wait for so many either:
+# bus/jetstream_settle.SETTLE_MAX_EVENTS is this).
 RECORDED_MAX = 1000
 
 
 @dataclass
 class Recorded:
     """Events committed or about to be: a transaction's (`Transaction.written`), or a thread's
-    writes' during a `recording` block. `whole` is False once there were more than
-    RECORDED_MAX; none are held then, and a delivery hands on whatever is undelivered."""
+    writes' during a `recording` block, held until a delivery takes them. `whole` is False
+    once more than RECORDED_MAX arrived between two takes; none are held from then on, and
+    a delivery hands on whatever is undelivered instead."""
 
     events: list[Envelope] = field(default_factory=list)
     whole: bool = True
@@ -112,7 +114,7 @@ class UnitOfWork(Protocol):
         """This process's write lock, held across several transactions of one thread."""
         ...
 
-    def recording(self) -> AbstractContextManager[Recorded]:
+    def recording(self, into: Recorded | None = None) -> AbstractContextManager[Recorded]:
         """The events this thread's writes commit while the block lasts (a command made of
         several writes waits for exactly those)."""
         ...

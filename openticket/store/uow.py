@@ -177,6 +177,13 @@ class Tx:
         driver.execute(f"RELEASE SAVEPOINT {name}")
 
 
+class _Recordings(threading.local):
+    """A thread's open `recording` blocks."""
+
+    def __init__(self) -> None:
+        self.open: list[Recorded] = []
+
+
 class UnitOfWork:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
@@ -184,7 +191,7 @@ class UnitOfWork:
         self._write_lock = write_lock(engine)
         self.recent = RecentEvents()
         self.reruns = 0  # transactions run again (transact), for tests and figures
-        self._recordings = threading.local()  # this thread's open `recording` blocks
+        self._recordings = _Recordings()
 
     def exclusive(self) -> AbstractContextManager[object]:
         """Hold this process's write lock across several transactions of this thread."""
@@ -197,22 +204,22 @@ class UnitOfWork:
             with conn.begin():
                 tx = Tx(conn, self.clock(), self.recent)
                 yield tx
-        for recorded in getattr(self._recordings, "open", ()):
+        for recorded in self._recordings.open:
             recorded.add_all(tx.written)
         for action in tx._after_commit:
             action()
 
     @contextmanager
-    def recording(self) -> Iterator[Recorded]:
+    def recording(self, into: Recorded | None = None) -> Iterator[Recorded]:
         """The events this thread's writes commit while the block lasts (other threads'
-        writes, a consumer's batches among them, are not in it)."""
-        open_blocks: list[Recorded] = self._recordings.__dict__.setdefault("open", [])
-        recorded = Recorded()
-        open_blocks.append(recorded)
+        writes, a consumer's batches among them, are not in it); `into`: go on recording
+        into what an earlier block (ended) held."""
+        recorded = Recorded() if into is None else into
+        self._recordings.open.append(recorded)
         try:
             yield recorded
         finally:
-            open_blocks.pop()  # blocks of one thread end in the reverse order they began
+            self._recordings.open = [b for b in self._recordings.open if b is not recorded]
 
     def transact(self, body: Callable[[Tx], T]) -> T:
         """`body` in a write transaction, run again (from the start, in a new transaction)

@@ -92,9 +92,12 @@ def test_a_command_of_several_writes_waits_for_its_events_when_another_process_p
         assert [e.id for e in worker._publish_unpublished()] == [attempt.id, paid.id]
 
         seen_at_return: list[list[str]] = []
-        delivering = threading.Thread(
-            target=lambda: (commands.deliver(written), seen_at_return.append(list(applied)))
-        )
+
+        def deliver() -> None:
+            commands.deliver(written)
+            seen_at_return.append(list(applied))
+
+        delivering = threading.Thread(target=deliver)
         delivering.start()
         stack.callback(delivering.join, 60)
         eventually(lambda: server._settler._waiting, what="the delivery to wait for orders")

@@ -141,6 +141,25 @@ def test_a_recording_holds_what_this_thread_committed_while_it_lasted(engine: En
         tx.emit_many("ticket:created", [{"n": 11}] * (RECORDED_MAX + 1))
         assert not tx.written.whole and tx.written.events == []
         assert tx.emitted == RECORDED_MAX + 1
+    with uow.write() as tx:  # an overflow a savepoint undid still counts: nothing is lost
+        tx.emit("ticket:updated", {"n": 12})
+        with pytest.raises(RuntimeError), tx.savepoint():
+            tx.emit_many("ticket:created", [{"n": 13}] * RECORDED_MAX)
+            raise RuntimeError("undone")
+        assert not tx.written.whole and tx.emitted == 1
+
+
+def test_a_recording_left_by_an_error_records_no_more(engine: Engine) -> None:
+    uow = UnitOfWork(engine, lambda: datetime(2026, 11, 28, tzinfo=UTC))
+    with pytest.raises(RuntimeError), uow.recording() as left:
+        raise RuntimeError("refused")
+    with uow.recording() as resumed:
+        first = uow.transact(lambda tx: tx.emit("ticket:updated", {"n": 1}))
+    uow.transact(lambda tx: tx.emit("ticket:updated", {"n": 2}))  # between the two blocks
+    with uow.recording(resumed):  # a payment's charge goes on where its first writes ended
+        second = uow.transact(lambda tx: tx.emit("ticket:updated", {"n": 3}))
+    assert left.take() == []
+    assert resumed.take() == [first, second]
 
 
 def test_status_sets_are_written_into_the_sql() -> None:

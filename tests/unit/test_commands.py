@@ -14,7 +14,7 @@ import pytest
 
 from openticket.app.commands import Commands
 from openticket.core.events import ORDER_CANCELLED, TICKET_UPDATED, Envelope, EventData
-from openticket.core.ports import Recorded
+from openticket.core.ports import RECORDED_MAX, Recorded
 
 
 class FakeTransaction:
@@ -120,6 +120,25 @@ def test_a_command_s_events_are_delivered_once_it_commits(in_process: bool) -> N
     # what is waited for is the command's own events, whoever publishes them
     assert bus.waited_for == [[event]]
     assert followed == [{ORDER_CANCELLED}]
+
+
+def test_a_delivery_hands_on_what_its_writes_recorded_once() -> None:
+    """A command of several writes (a payment) waits for those; when they were too many to
+    hold, or nothing was recorded, the bus hands on whatever is undelivered (None)."""
+    uow = FakeUnitOfWork()
+    bus = FakeBus(uow, in_process=False)
+    commands = Commands(uow, bus)
+    with uow.write() as tx:
+        paid = tx.emit(TICKET_UPDATED, {"id": "t"})
+    recorded, too_many = Recorded(), Recorded()
+    recorded.add([paid])
+    too_many.add([paid] * (RECORDED_MAX + 1))
+    commands.deliver(recorded)
+    commands.deliver(recorded)  # taken by the first
+    commands.deliver(too_many)
+    commands.deliver()
+    commands.run("import", lambda tx: tx.emit_many(TICKET_UPDATED, [{}] * (RECORDED_MAX + 1)))
+    assert bus.waited_for == [[paid], [], None, None, None]
 
 
 @pytest.mark.parametrize("in_process", [True, False])
