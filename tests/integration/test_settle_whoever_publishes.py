@@ -20,27 +20,34 @@ from openticket.bus.jetstream import JetStreamBus
 from openticket.core import faults
 from openticket.core.events import Envelope
 from openticket.store import outbox
-from openticket.store.uow import Tx, UnitOfWork
+from openticket.store.uow import UnitOfWork
 from tests.conftest import NATS_URL, eventually, nats_stream
-from tests.integration.test_jetstream_bus import _stream_messages
+from tests.integration.test_jetstream_bus import _stream_messages, consuming
+
+
+def _server_and_worker(
+    stack: ExitStack, store: UnitOfWork, subject: str, consumer: str
+) -> tuple[str, JetStreamBus, JetStreamBus, list[str]]:
+    """A stream; a server whose commands wait for `consumer` to apply `subject`; the worker
+    that applies it (not consuming yet); the ids of the events it applied."""
+    applied: list[str] = []
+    stream = stack.enter_context(nats_stream())
+    server = JetStreamBus(store, NATS_URL, stream, {subject: {consumer}})
+    stack.callback(server.close)
+    worker = JetStreamBus(store, NATS_URL, stream)
+    stack.callback(worker.close)
+    worker.subscribe(consumer, subject, lambda envelope, _tx: applied.append(envelope.id))
+    return stream, server, worker, applied
 
 
 def test_a_command_waits_for_its_events_when_another_process_publishes_them(
     postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)  # no answer by the bound
-    applied: list[str] = []
-
-    def tickets_handler(envelope: Envelope, tx: Tx) -> None:
-        applied.append(envelope.id)
-
     with ExitStack() as stack:
-        stream = stack.enter_context(nats_stream())
-        server = JetStreamBus(postgres_store, NATS_URL, stream, {"order:created": {"tickets"}})
-        stack.callback(server.close)
-        worker = JetStreamBus(postgres_store, NATS_URL, stream)
-        stack.callback(worker.close)
-        worker.subscribe("tickets", "order:created", tickets_handler)
+        stream, server, worker, applied = _server_and_worker(
+            stack, postgres_store, "order:created", "tickets"
+        )
         commands = Commands(postgres_store, server)
         answered: list[list[str]] = []  # what the consumer had applied when it was answered
 
@@ -56,11 +63,7 @@ def test_a_command_waits_for_its_events_when_another_process_publishes_them(
         assert [e.id for e in published_first] == [event.id]  # the worker's pass sent it first
         assert answered == []  # nobody has applied it yet: no answer
 
-        stop = threading.Event()
-        consumer = threading.Thread(target=worker.consume, args=(stop,))
-        consumer.start()
-        stack.callback(consumer.join, 60)
-        stack.callback(stop.set)
+        stack.enter_context(consuming(worker))
         eventually(lambda: answered != [], what="the command to be answered")
         assert answered == [[event.id]]  # answered once tickets had applied it
         assert _stream_messages(stream) == 1  # the server's copy was dropped
@@ -76,14 +79,10 @@ def test_a_command_of_several_writes_waits_for_its_events_when_another_process_p
     waits for is what its writes recorded, not what its own outbox read finds still
     unpublished (nothing, once a worker's pass took them)."""
     monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)
-    applied: list[str] = []
     with ExitStack() as stack:
-        stream = stack.enter_context(nats_stream())
-        server = JetStreamBus(postgres_store, NATS_URL, stream, {"payment:created": {"orders"}})
-        stack.callback(server.close)
-        worker = JetStreamBus(postgres_store, NATS_URL, stream)
-        stack.callback(worker.close)
-        worker.subscribe("orders", "payment:created", lambda e, _tx: applied.append(e.id))
+        stream, server, worker, applied = _server_and_worker(
+            stack, postgres_store, "payment:created", "orders"
+        )
         commands = Commands(postgres_store, server)
         with postgres_store.recording() as written:
             attempt = postgres_store.transact(lambda tx: tx.emit("payment:started", {"n": 1}))
@@ -103,11 +102,7 @@ def test_a_command_of_several_writes_waits_for_its_events_when_another_process_p
         eventually(lambda: server._settler._waiting, what="the delivery to wait for orders")
         assert written.events == []  # taken: a later delivery does not send them again
 
-        stop = threading.Event()
-        consumer = threading.Thread(target=worker.consume, args=(stop,))
-        consumer.start()
-        stack.callback(consumer.join, 60)
-        stack.callback(stop.set)
+        stack.enter_context(consuming(worker))
         delivering.join(60)
         assert seen_at_return == [[paid.id]]  # it returned once orders had applied it
         assert _stream_messages(stream) == 2  # the server's copies were dropped
