@@ -73,6 +73,16 @@ class FakeUnitOfWork:
         yield FakeTransaction()
 
 
+class RerunningUnitOfWork(FakeUnitOfWork):
+    """Undoes each transaction's first run, as PostgreSQL does to a deadlock's victim, and
+    runs it again (the store's own rerun is tested on PostgreSQL)."""
+
+    def transact(self, body: Callable[[FakeTransaction], Any]) -> Any:
+        with self.lock:
+            body(FakeTransaction())  # rolled back: nothing it emitted was committed
+        return super().transact(body)
+
+
 class FakeBus:
     def __init__(self, uow: FakeUnitOfWork, *, in_process: bool) -> None:
         self.delivers_in_process = in_process
@@ -194,3 +204,18 @@ def test_a_failed_command_delivers_nothing() -> None:
     with pytest.raises(ValueError):
         commands.run("update", update)
     assert uow.committed == [] and bus.calls == []
+
+
+def test_a_command_run_again_after_a_deadlock_waits_for_its_last_run_s_events_only() -> None:
+    uow = RerunningUnitOfWork()
+    bus = FakeBus(uow, in_process=False)
+    commands = Commands(uow, bus)
+    runs: list[int] = []
+
+    def cancel(tx: FakeTransaction) -> Envelope:
+        runs.append(len(runs) + 1)
+        return tx.emit(ORDER_CANCELLED, {"run": runs[-1]})
+
+    event = commands.run("cancel", cancel)
+    assert runs == [1, 2] and event.data == {"run": 2}
+    assert bus.waited_for == [[event]]  # not the undone run's event, never committed
