@@ -64,12 +64,8 @@ class JetStreamBus(JetStreamConsumer):
         for whichever process's copy reaches the consumers first (a worker's catch-up may
         send them too); should NATS refuse them here, the command does not wait (they stay
         in the outbox for a later publisher)."""
-        if events is None:
-            handed_on = ours = self._publish_unpublished()
-        else:
-            handed_on = self._publish_written(events)
-            ours = events if len(handed_on) == len(events) else handed_on
-        waited = [(event.id, event.subject) for event in ours]
+        handed_on = self._publish_written(events)
+        waited = [(event.id, event.subject) for event in handed_on]
         if settled is not None:
             self._settler.then(waited, self._consumers(), settled)
         elif waited:

@@ -152,9 +152,9 @@ class JetStreamConsumer(JetStreamPublisher):
         except Exception:  # the transaction failed as a whole (e.g. the database is down)
             log.exception("%s could not apply %d events", domain, len(envelopes))
             return [FAILED_RETRY_SECONDS] * len(envelopes), set()
-        if emitted is None or emitted:
-            try:  # too many to hold (None): what is unpublished
-                self._publish_unpublished() if emitted is None else self._publish_written(emitted)
+        if emitted != []:
+            try:
+                self._publish_written(emitted)
             except Exception:  # committed: published later by a worker's pass, acked now
                 log.exception("%s could not publish what it emitted", domain)
         return outcomes, applied

@@ -72,12 +72,15 @@ class JetStreamPublisher(Subscriptions):
             if len(batch) < PUBLISH_CHUNK:
                 return handed_on
 
-    def _publish_written(self, events: list[Envelope]) -> list[Envelope]:
+    def _publish_written(self, events: list[Envelope] | None) -> list[Envelope]:
         """Publish events this process has just committed as they are, without reading or
         locking their outbox rows (a command's, a consumer batch's), then mark them
         published in one statement; those handed on. Should another publisher send them
         too (a worker's pass for what is left), JetStream drops the copy; should the mark
-        fail, a later pass publishes them again, likewise dropped."""
+        fail, a later pass publishes them again, likewise dropped. None (more than were
+        held, core/ports.Recorded): what is unpublished, claimed."""
+        if events is None:
+            return self._publish_unpublished()
         handed_on: list[Envelope] = []
         if not events or not self.publishing:
             return handed_on

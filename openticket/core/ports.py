@@ -72,16 +72,10 @@ class Recorded:
     events: list[Envelope] = field(default_factory=list)
     whole: bool = True
 
-    def add(self, events: Sequence[Envelope]) -> None:
-        if self.whole and len(self.events) + len(events) <= RECORDED_MAX:
+    def add(self, events: Sequence[Envelope], *, whole: bool = True) -> None:
+        """`whole`: False when these come from a record that did not hold all of its own."""
+        if whole and self.whole and len(self.events) + len(events) <= RECORDED_MAX:
             self.events += events
-        else:
-            self.whole = False
-            self.events.clear()
-
-    def add_all(self, other: Recorded) -> None:
-        if other.whole:
-            self.add(other.events)
         else:
             self.whole = False
             self.events.clear()

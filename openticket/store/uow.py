@@ -205,7 +205,7 @@ class UnitOfWork:
                 tx = Tx(conn, self.clock(), self.recent)
                 yield tx
         for recorded in self._recordings.open:
-            recorded.add_all(tx.written)
+            recorded.add(tx.written.events, whole=tx.written.whole)
         for action in tx._after_commit:
             action()
 
