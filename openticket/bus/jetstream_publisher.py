@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from openticket.bus.jetstream_wire import encode, nats_subject
 from openticket.bus.subscriptions import Subscriptions
+from openticket.core import faults
 from openticket.core.events import Envelope
 from openticket.store import outbox
 from openticket.store.uow import UnitOfWork
@@ -108,6 +109,7 @@ class JetStreamPublisher(Subscriptions):
     def _sent(self, batch: list[Envelope]) -> bool:
         """Whether JetStream acknowledged the whole batch; if not, publishing pauses."""
         try:
+            faults.point("publish:chunk")  # NATS refusing a chunk (tests)
             self._run(self._publish(batch))
         except Exception as error:
             log.warning("events not published yet (NATS: %s)", type(error).__name__)

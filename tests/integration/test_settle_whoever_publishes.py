@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import Connection
 
 from openticket.app.commands import Commands
-from openticket.bus import jetstream_settle
+from openticket.bus import jetstream_publisher, jetstream_settle
 from openticket.bus.jetstream import JetStreamBus
 from openticket.core import faults
 from openticket.core.events import Envelope
 from openticket.store import outbox
-from openticket.store.uow import UnitOfWork
+from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import NATS_URL, eventually, nats_stream
-from tests.integration.test_jetstream_bus import _stream_messages, consuming
+from tests.integration.test_jetstream_bus import _stream_event_ids, _stream_messages, consuming
 
 
 def _server_and_worker(
@@ -154,6 +154,46 @@ def test_a_command_publishes_and_marks_its_own_events_and_leaves_the_rest_to_a_w
                 assert not outbox.has_pending(tx.conn)
         finally:
             server.close()
+
+
+def test_a_chunk_nats_refused_is_left_to_a_worker_and_the_stream_keeps_the_log_order(
+    postgres_store: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command's events go out in chunks: when NATS takes the first and refuses the
+    second, the first is marked published and the rest stays in the outbox; the command
+    waits for what it handed on only (nobody could publish the rest now), and a worker's
+    pass sends the rest after the first: each event applied once, in the order written."""
+    monkeypatch.setattr(jetstream_settle, "SETTLE_SECONDS", 3600.0)
+    monkeypatch.setattr(jetstream_publisher, "PUBLISH_CHUNK", 3)
+    with ExitStack() as stack:
+        stream, server, worker, applied = _server_and_worker(
+            stack, postgres_store, "ticket:created", "orders"
+        )
+        answered: list[list[str]] = []  # what the consumer had applied when it was answered
+        written: list[Envelope] = []
+
+        def list_seven(tx: Tx) -> None:
+            written.extend(tx.emit("ticket:created", {"n": n}) for n in range(7))
+
+        with faults.armed("publish:chunk@2=raise"):
+            Commands(postgres_store, server).run(
+                "import", list_seven, settled=lambda: answered.append(list(applied))
+            )
+        ids = [e.id for e in written]
+        assert _stream_event_ids(stream) == ids[:3]
+        with postgres_store.read() as tx:
+            assert [e.id for e in outbox.claim_unpublished(tx.conn, 10)] == ids[3:]
+        assert answered == []  # its first chunk is not applied yet
+
+        stack.enter_context(consuming(worker))
+        eventually(lambda: answered != [], what="the command to be answered")
+        assert answered == [ids[:3]]
+        assert [e.id for e in worker._publish_unpublished()] == ids[3:]  # a worker's pass
+        eventually(lambda: len(applied) == 7, what="the rest to be applied")
+        assert applied == ids
+        assert _stream_event_ids(stream) == ids
+        with postgres_store.read() as tx:
+            assert not outbox.has_pending(tx.conn)
 
 
 def test_a_command_does_not_wait_for_a_worker_s_pass_holding_its_rows(
