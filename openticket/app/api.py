@@ -192,6 +192,12 @@ class Api(Protocol):
     def add_checkin_staff(self, token: str | None, email: str) -> StaffMember:
         """Let another user check in the tickets you issued."""
 
+    def remove_checkin_staff(self, token: str | None, email: str) -> User:
+        """From now on this user checks in none of your tickets."""
+
+    def checkin_staff(self, token: str | None) -> list[StaffMember]:
+        """Who may check in the tickets you issued (besides you), first added first."""
+
     def rotate_code_key(self, *, revoke_all: bool = False) -> KeyRotation:
         """A new key signs ticket codes from now on; codes signed before keep verifying,
         unless `revoke_all` (every holder's code changes). An operator's command."""

@@ -161,6 +161,7 @@ class CheckIn(Public):
 class StaffMember(Public):
     issuer_id: str
     staff: User
+    added_at: str
 
 
 class CodeKey(Public):

@@ -17,6 +17,8 @@ from openticket.core.tickets.holding.model import Holding, Transfer
 from openticket.core.tickets.model import Ticket
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from openticket.app.commands import Commands
     from openticket.app.once import Once
     from openticket.app.ports import EventLog, Terms
@@ -146,10 +148,27 @@ class WalletCalls:
 
         def add(tx: Transaction) -> schemas.StaffMember:
             staff = auth.user_by_email(tx, email)
-            holding.add_staff(tx, user.id, staff.id)
-            return schemas.StaffMember(issuer_id=user.id, staff=user_view(staff))
+            added_at = holding.add_staff(tx, user.id, staff.id)
+            return _staff_member(user.id, staff, added_at)
 
         return self._commands.run("add-staff", add)
+
+    def remove_checkin_staff(self, token: str | None, email: str) -> schemas.User:
+        user = self._authenticate(token)
+
+        def remove(tx: Transaction) -> schemas.User:
+            staff = auth.user_by_email(tx, email)
+            holding.remove_staff(tx, user.id, staff.id)
+            return user_view(staff)
+
+        return self._commands.run("remove-staff", remove)
+
+    def checkin_staff(self, token: str | None) -> list[schemas.StaffMember]:
+        user = self._authenticate(token)
+        with self._uow.read() as tx:
+            staff = holding.staff_of(tx, user.id)
+            people = auth.users_by_ids(tx, [staff_id for staff_id, _ in staff])
+        return [_staff_member(user.id, people[staff_id], at) for staff_id, at in staff]
 
     def rotate_code_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
         key = self._uow.transact(lambda tx: self._code_keys.rotate(tx, revoke_all=revoke_all))
@@ -210,6 +229,12 @@ def _code_change(envelope: events.Envelope) -> list[schemas.CodeChange]:
         position=envelope.sequence, ticket_id=data["id"], serial=serial, status=status, at=at
     )
     return [change]
+
+
+def _staff_member(issuer_id: str, staff: User, added_at: datetime) -> schemas.StaffMember:
+    return schemas.StaffMember(
+        issuer_id=issuer_id, staff=user_view(staff), added_at=isoformat_utc(added_at)
+    )
 
 
 def _transfer_view(

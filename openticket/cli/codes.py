@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from openticket.cli import render
 from openticket.cli.context import Cli, command
+from openticket.cli.when import shown_time
 from openticket.core.errors import InvalidInput
 
 # Exit codes of a verification: valid 0, revoked/used 5 (a conflict), invalid 1.
@@ -166,3 +167,27 @@ def add_staff(
     """Let this user check in the tickets you issued."""
     added = cli.api.add_checkin_staff(cli.token(), email)
     render.answer(added, cli.as_json, f"{email} may now check in your tickets.")
+
+
+@staff_app.command("remove")
+@command
+def remove_staff(
+    cli: Cli, email: Annotated[str, typer.Argument(help="The helper's email (an account).")]
+) -> None:
+    """Stop this user checking in the tickets you issued (at once)."""
+    removed = cli.api.remove_checkin_staff(cli.token(), email)
+    render.answer(removed, cli.as_json, f"{removed.email} no longer checks in your tickets.")
+
+
+@staff_app.command("list")
+@command
+def list_staff(cli: Cli) -> None:
+    """Who may check in the tickets you issued, besides you."""
+    staff = cli.api.checkin_staff(cli.token())
+    if cli.as_json:
+        render.print_json(staff)
+    elif not staff:
+        render.message("Nobody but you checks in your tickets: `checkin staff add EMAIL`.")
+    else:
+        rows = [[m.staff.email, m.staff.display_name, shown_time(m.added_at)] for m in staff]
+        render.table(None, ["Email", "Name", "Added"], rows)

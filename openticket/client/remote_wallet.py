@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from openticket.app import schemas
 from openticket.core.errors import NotFound
@@ -64,6 +65,14 @@ class RemoteWalletCalls:
     def add_checkin_staff(self, token: str | None, email: str) -> schemas.StaffMember:
         found = self._request("POST", "/api/checkins/staff", token, json={"email": email})
         return schemas.StaffMember.model_validate(found)
+
+    def remove_checkin_staff(self, token: str | None, email: str) -> schemas.User:
+        path = f"/api/checkins/staff/{quote(email, safe='')}"
+        return schemas.User.model_validate(self._request("DELETE", path, token))
+
+    def checkin_staff(self, token: str | None) -> list[schemas.StaffMember]:
+        found = self._request("GET", "/api/checkins/staff", token)
+        return [schemas.StaffMember.model_validate(member) for member in found]
 
     def rotate_code_key(self, *, revoke_all: bool = False) -> schemas.KeyRotation:
         from openticket.core.errors import InvalidInput

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import User, eventually, marketplace, signed_up
 from tests.modes import in_three_modes  # noqa: F401  (people: each test in three modes)
 
@@ -187,3 +189,40 @@ def test_a_wallet_id_that_names_another_route_is_not_found(tmp_path: Path) -> No
             assert shown.code == 4, shown.stderr
             resold = holder.run("tickets", "resell", odd, "--price", "1", "--json")
             assert resold.code == 4, resold.stderr
+
+
+@pytest.mark.parametrize("mode", ["embedded", "server"])
+def test_an_issuer_lists_and_removes_check_in_staff(mode: str, tmp_path: Path) -> None:
+    """A helper who left stops checking in at once; each issuer sees their own staff only."""
+    with marketplace(mode, tmp_path) as people:
+        issuer, holder, door, other = (
+            _person(people, n) for n in ("issuer", "holder", "door", "other")
+        )
+        door.ok("auth", "profile", "--name", "[bold]Door[/] crew")
+        ticket = issuer.ok("tickets", "create", "--title", "Play", "--price", "30")
+        _buy(holder, ticket["id"])
+        code = _code(holder, ticket["id"])
+        assert issuer.ok("checkin", "staff", "list") == []
+
+        added = issuer.ok("checkin", "staff", "add", "door@example.com")
+        other.ok("checkin", "staff", "add", "holder@example.com")
+        [member] = issuer.ok("checkin", "staff", "list")
+        assert member["staff"]["email"] == "door@example.com"
+        assert member["added_at"] == added["added_at"]
+        assert issuer.ok("checkin", "staff", "add", "door@example.com") == added  # once
+        listed = issuer.run("checkin", "staff", "list")
+        assert listed.code == 0 and "[bold]Door[/] crew" in listed.stdout  # shown as typed
+        assert [m["staff"]["email"] for m in other.ok("checkin", "staff", "list")] == [
+            "holder@example.com"
+        ]
+
+        removed = issuer.ok("checkin", "staff", "remove", "door@example.com")
+        assert removed["email"] == "door@example.com"
+        assert issuer.ok("checkin", "staff", "list") == []
+        assert door.run("checkin", code, "--json").code == 3  # at once, not after a login
+        again = issuer.run("checkin", "staff", "remove", "door@example.com", "--json")
+        assert again.code == 4
+        assert again.error_json()["errors"][0]["field"] == "email"
+        assert issuer.run("checkin", "staff", "remove", "not an email", "--json").code == 1
+        assert people("nobody").run("checkin", "staff", "list", "--json").code == 3
+        assert issuer.ok("checkin", code)["ticket_id"] == ticket["id"]

@@ -107,6 +107,25 @@ def test_check_in_once_by_the_issuer_or_their_staff(market: LocalApi, clock: Man
         market.transfer(buyer, ticket.id, "stranger@example.com")
 
 
+def test_a_removed_helper_checks_in_nothing_more(market: LocalApi) -> None:
+    issuer, buyer, helper, other = _people(market, "issuer", "buyer", "helper", "other")
+    ticket = market.create_ticket(issuer, "Gig", "20.00")
+    _bought(market, buyer, ticket.id)
+    code = market.wallet_entry(buyer, ticket.id).code
+    added = market.add_checkin_staff(issuer, "helper@example.com")
+    market.add_checkin_staff(other, "helper@example.com")
+    assert market.checkin_staff(issuer) == [added]
+    assert market.remove_checkin_staff(issuer, "Helper@Example.com").email == "helper@example.com"
+    assert market.checkin_staff(issuer) == []
+    assert [m.staff.email for m in market.checkin_staff(other)] == ["helper@example.com"]
+    with pytest.raises(Forbidden):
+        market.check_in(helper, code)
+    with pytest.raises(NotFound):
+        market.remove_checkin_staff(issuer, "helper@example.com")
+    with pytest.raises(NotSignedIn):
+        market.checkin_staff(None)
+
+
 def test_a_gift_moves_the_ticket_and_keeps_the_cap_base(market: LocalApi) -> None:
     issuer, giver, friend = _people(market, "issuer", "giver", "friend")
     ticket = market.create_ticket(issuer, "Gig", "20.00")

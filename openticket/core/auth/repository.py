@@ -103,12 +103,16 @@ def set_display_name(tx: Transaction, user_id: str, name: str) -> None:
 
 def shown_names(tx: Transaction, user_ids: list[str]) -> dict[str, str]:
     """How others see these users, by id."""
+    return {user.id: user.shown_name for user in users_by_ids(tx, user_ids).values()}
+
+
+def users_by_ids(tx: Transaction, user_ids: list[str]) -> dict[str, User]:
     if not user_ids:
         return {}
     query = select(users.c.id, users.c.email, users.c.display_name).where(
         users.c.id.in_(sorted(set(user_ids)))
     )
-    return {row.id: User(*row).shown_name for row in connection(tx).execute(query)}
+    return {row.id: User(*row) for row in connection(tx).execute(query)}
 
 
 def token_epoch(tx: Transaction, user_id: str) -> int:

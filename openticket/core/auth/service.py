@@ -140,3 +140,7 @@ def user_by_email(tx: Transaction, email: str, field: str = "email") -> User:
 
 def shown_names(tx: Transaction, user_ids: list[str]) -> dict[str, str]:
     return repository.shown_names(tx, user_ids)
+
+
+def users_by_ids(tx: Transaction, user_ids: list[str]) -> dict[str, User]:
+    return repository.users_by_ids(tx, user_ids)

@@ -96,3 +96,15 @@ def check_in(
 def add_staff(body: StaffBody, api: ApiDep, token: TokenDep) -> schemas.StaffMember:
     """Let another user check in the tickets you issued."""
     return api.add_checkin_staff(token, body.email)
+
+
+@router.get("/api/checkins/staff", operation_id="checkin_staff")
+def staff(api: ApiDep, token: TokenDep) -> list[schemas.StaffMember]:
+    """Who may check in the tickets you issued, first added first."""
+    return api.checkin_staff(token)
+
+
+@router.delete("/api/checkins/staff/{email}", operation_id="remove_checkin_staff")
+def remove_staff(email: str, api: ApiDep, token: TokenDep) -> schemas.User:
+    """From now on this user checks in none of your tickets."""
+    return api.remove_checkin_staff(token, email)

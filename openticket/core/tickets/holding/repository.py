@@ -125,10 +125,30 @@ def transfers_of(tx: Transaction, user_id: str) -> list[Transfer]:
     return [_transfer(row) for row in connection(tx).execute(query)]
 
 
-def add_staff(tx: Transaction, issuer_id: str, staff_id: str, now: datetime) -> bool:
-    """False when this person is on the issuer's staff already."""
+def add_staff(tx: Transaction, issuer_id: str, staff_id: str, now: datetime) -> datetime:
+    """When this person joined the issuer's staff (now, unless they were on it already)."""
     values = {"issuer_id": issuer_id, "staff_id": staff_id, "added_at": now}
-    return insert_new(connection(tx), checkin_staff, values)
+    if insert_new(connection(tx), checkin_staff, values):
+        return now
+    return dict(staff_of(tx, issuer_id))[staff_id]
+
+
+def remove_staff(tx: Transaction, issuer_id: str, staff_id: str) -> bool:
+    """False when this person was not on the issuer's staff."""
+    query = delete(checkin_staff).where(
+        checkin_staff.c.issuer_id == issuer_id, checkin_staff.c.staff_id == staff_id
+    )
+    return connection(tx).execute(query).rowcount > 0
+
+
+def staff_of(tx: Transaction, issuer_id: str) -> list[tuple[str, datetime]]:
+    """(staff id, when added) of the issuer's check-in staff, first added first."""
+    query = (
+        select(checkin_staff.c.staff_id, checkin_staff.c.added_at)
+        .where(checkin_staff.c.issuer_id == issuer_id)
+        .order_by(checkin_staff.c.added_at, checkin_staff.c.staff_id)
+    )
+    return [(row.staff_id, row.added_at) for row in connection(tx).execute(query)]
 
 
 def is_staff(tx: Transaction, issuer_id: str, user_id: str) -> bool:

@@ -221,9 +221,20 @@ def check_in(tx: Transaction, ring: KeyRing, user_id: str, code: str) -> Holding
     return used
 
 
-def add_staff(tx: Transaction, issuer_id: str, staff_id: str) -> None:
+def add_staff(tx: Transaction, issuer_id: str, staff_id: str) -> datetime:
+    """When this person joined the issuer's check-in staff."""
     check_staff_candidate(issuer_id, staff_id)
-    repository.add_staff(tx, issuer_id, staff_id, tx.now)
+    return repository.add_staff(tx, issuer_id, staff_id, tx.now)
+
+
+def remove_staff(tx: Transaction, issuer_id: str, staff_id: str) -> None:
+    """From now on this person checks in none of the issuer's tickets."""
+    if not repository.remove_staff(tx, issuer_id, staff_id):
+        raise NotFound("This user is not on your check-in staff", "email")
+
+
+def staff_of(tx: Transaction, issuer_id: str) -> list[tuple[str, datetime]]:
+    return repository.staff_of(tx, issuer_id)
 
 
 def chain(tx: Transaction, user_id: str) -> list[Transfer]:
