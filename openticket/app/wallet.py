@@ -11,7 +11,7 @@ from openticket.app.views import ticket_view, user_view
 from openticket.core import events
 from openticket.core.auth import service as auth
 from openticket.core.clock import isoformat_utc
-from openticket.core.errors import InvalidInput
+from openticket.core.errors import InvalidInput, NotFound
 from openticket.core.tickets.holding import service as holding
 from openticket.core.tickets.holding.model import Holding, Transfer
 from openticket.core.tickets.model import Ticket
@@ -157,7 +157,10 @@ class WalletCalls:
         user = self._authenticate(token)
 
         def remove(tx: Transaction) -> schemas.User:
-            staff = auth.user_by_email(tx, email)
+            try:
+                staff = auth.user_by_email(tx, email)
+            except NotFound:  # one answer for both: whether an email has an account is not
+                raise holding.not_staff() from None  # for any user to probe here
             holding.remove_staff(tx, user.id, staff.id)
             return user_view(staff)
 

@@ -1,4 +1,5 @@
-"""openticket verify CODE [--offline | --sync] · openticket checkin CODE · checkin staff add"""
+"""openticket verify CODE [--offline | --sync] · openticket checkin CODE ·
+checkin staff add|remove|list"""
 
 from __future__ import annotations
 

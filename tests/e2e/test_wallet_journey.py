@@ -224,5 +224,15 @@ def test_an_issuer_lists_and_removes_check_in_staff(mode: str, tmp_path: Path) -
         assert again.code == 4
         assert again.error_json()["errors"][0]["field"] == "email"
         assert issuer.run("checkin", "staff", "remove", "not an email", "--json").code == 1
+        unknown = issuer.run("checkin", "staff", "remove", "nobody@example.com", "--json")
+        assert unknown.error_json() == again.error_json()  # no probing who has an account
+        slashed = people("slashed")  # an email may hold a "/", in a URL path too
+        signed_up(slashed, "a/b@example.com", PASSWORD)
+        issuer.ok("checkin", "staff", "add", "a/b@example.com")
+        assert (
+            issuer.ok("checkin", "staff", "remove", "a/b@example.com")["id"]
+            == (slashed.ok("auth", "whoami")["id"])
+        )
+        assert issuer.ok("checkin", "staff", "list") == []
         assert people("nobody").run("checkin", "staff", "list", "--json").code == 3
         assert issuer.ok("checkin", code)["ticket_id"] == ticket["id"]

@@ -104,7 +104,8 @@ def staff(api: ApiDep, token: TokenDep) -> list[schemas.StaffMember]:
     return api.checkin_staff(token)
 
 
-@router.delete("/api/checkins/staff/{email}", operation_id="remove_checkin_staff")
+# `:path`: an email may hold a "/", which arrives decoded (a `%2F` too)
+@router.delete("/api/checkins/staff/{email:path}", operation_id="remove_checkin_staff")
 def remove_staff(email: str, api: ApiDep, token: TokenDep) -> schemas.User:
     """From now on this user checks in none of your tickets."""
     return api.remove_checkin_staff(token, email)

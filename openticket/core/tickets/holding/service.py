@@ -230,7 +230,11 @@ def add_staff(tx: Transaction, issuer_id: str, staff_id: str) -> datetime:
 def remove_staff(tx: Transaction, issuer_id: str, staff_id: str) -> None:
     """From now on this person checks in none of the issuer's tickets."""
     if not repository.remove_staff(tx, issuer_id, staff_id):
-        raise NotFound("This user is not on your check-in staff", "email")
+        raise not_staff()
+
+
+def not_staff() -> NotFound:
+    return NotFound("This user is not on your check-in staff", "email")
 
 
 def staff_of(tx: Transaction, issuer_id: str) -> list[tuple[str, datetime]]:
