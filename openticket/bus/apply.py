@@ -5,6 +5,7 @@ own so that a refusal undoes only this consumer's work on this event."""
 from __future__ import annotations
 
 import enum
+from contextlib import nullcontext
 
 from openticket.core.errors import RetryLater
 from openticket.core.events import Envelope
@@ -33,14 +34,21 @@ def apply_one(tx: Tx, consumer: str, handler: Handler, envelope: Envelope) -> Ou
 
 
 def apply_run(
-    tx: Tx, consumer: str, batch_handler: BatchHandler, run: list[Envelope], *, inbox: bool
+    tx: Tx,
+    consumer: str,
+    batch_handler: BatchHandler,
+    run: list[Envelope],
+    *,
+    inbox: bool,
+    isolated: bool = True,
 ) -> list[str]:
     """A run of one subject through the consumer's batch handler, in one savepoint; the ids
     of those it applied (not those it had applied before). `inbox=False` when no event of
     the run can have been applied by anyone yet (the in-process bus's first pass): then no
-    inbox rows are written. Raises what the handler raised (the caller applies the run one
-    by one instead)."""
-    with tx.savepoint():
+    inbox rows are written. `isolated=False`: no savepoint, for a caller that undoes the
+    whole transaction if this raises. Raises what the handler raised (the caller applies
+    the run one by one instead)."""
+    with tx.savepoint() if isolated else nullcontext():
         if inbox:
             fresh = outbox.claim_many(tx.conn, consumer, [e.id for e in run], tx.now)
             run = [envelope for envelope in run if envelope.id in fresh]

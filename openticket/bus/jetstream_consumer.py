@@ -7,6 +7,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, TypeVar
 
 from openticket.bus.apply import Outcome, apply_one, apply_run
@@ -14,7 +15,7 @@ from openticket.bus.jetstream_publisher import RECONNECT_SECONDS, JetStreamPubli
 from openticket.bus.jetstream_wire import decode
 from openticket.core.events import Envelope
 from openticket.core.ports import Handler, Recorded
-from openticket.store import progress
+from openticket.store import outbox, progress
 from openticket.store.locks import is_transient
 from openticket.store.uow import Tx
 
@@ -164,47 +165,92 @@ class JetStreamConsumer(JetStreamPublisher):
     ) -> tuple[list[float | None], set[str], list[Envelope] | None]:
         """Each event with its inbox row, in one transaction: per event None (applied, seen
         before, or not for this domain: ack it) or the delay before it is offered again; the
-        subjects of those applied; the events the handlers emitted (None: too many to hold)."""
+        subjects of those applied; the events the handlers emitted (None: too many to hold).
+
+        The batch first runs without savepoints (two round trips each, for every run and
+        every single event); should anything be refused or fail, it is undone and run again
+        with a savepoint for each, so that one event's failure undoes only that event."""
         if not any(envelope.subject in handlers for envelope in envelopes):
             return [None] * len(envelopes), set(), []  # none for this domain: no transaction
-
-        def apply(tx: Tx) -> tuple[list[float | None], set[str], Recorded]:
-            outcomes: list[float | None] = []
-            subjects: set[str] = set()
-            done: list[str] = []  # applied now (one applied before was announced then)
-            for run in _runs(envelopes):
-                batch_applied = self._apply_run(tx, domain, run)
-                if batch_applied is not None:
-                    outcomes.extend([None] * len(run))
-                    done += batch_applied
-                    if batch_applied:
-                        subjects.add(run[0].subject)
-                    continue
-                for envelope in run:
-                    outcome, count = self._apply_one(tx, domain, handlers, envelope)
-                    outcomes.append(outcome)
-                    if count:
-                        done.append(envelope.id)
-                        subjects.add(envelope.subject)
-            if done:  # commands waiting for these learn it, and what they caused
-                progress.announce_applied(tx.conn, domain, done, tx.caused)
-            return outcomes, subjects, tx.written
-
-        outcomes, subjects, written = self._uow.transact(apply)
+        try:
+            outcomes, subjects, written = self._uow.transact(
+                partial(self._apply_all, domain, handlers, envelopes, isolated=False)
+            )
+        except _Isolate:
+            outcomes, subjects, written = self._uow.transact(
+                partial(self._apply_all, domain, handlers, envelopes, isolated=True)
+            )
         return outcomes, subjects, written.take()  # once committed, as a recording takes it
 
-    def _apply_run(self, tx: Tx, domain: str, run: list[Envelope]) -> list[str] | None:
-        """A run of one subject through the domain's batch handler, in one savepoint; the ids
-        it applied, or None to apply them one by one instead (no batch handler, a single event,
-        or the batch handler refused: RetryLater or a failure, sorted out event by event)."""
+    def _apply_all(
+        self,
+        domain: str,
+        handlers: dict[str, Handler],
+        envelopes: list[Envelope],
+        tx: Tx,
+        *,
+        isolated: bool,
+    ) -> tuple[list[float | None], set[str], Recorded]:
+        outcomes: list[float | None] = []
+        subjects: set[str] = set()
+        done: list[str] = []  # applied now (one applied before was announced then)
+        for run in _runs(envelopes):
+            batch_applied = self._apply_run(tx, domain, run, isolated)
+            if batch_applied is not None:
+                outcomes.extend([None] * len(run))
+                done += batch_applied
+                if batch_applied:
+                    subjects.add(run[0].subject)
+                continue
+            for envelope in run:
+                if isolated:
+                    outcome, count = self._apply_one(tx, domain, handlers, envelope)
+                else:
+                    outcome, count = None, self._apply_unisolated(tx, domain, handlers, envelope)
+                outcomes.append(outcome)
+                if count:
+                    done.append(envelope.id)
+                    subjects.add(envelope.subject)
+        if done:  # commands waiting for these learn it, and what they caused
+            progress.announce_applied(tx.conn, domain, done, tx.caused)
+        return outcomes, subjects, tx.written
+
+    def _apply_run(
+        self, tx: Tx, domain: str, run: list[Envelope], isolated: bool
+    ) -> list[str] | None:
+        """A run of one subject through the domain's batch handler (in one savepoint when
+        `isolated`); the ids it applied, or None to apply them one by one instead (no batch
+        handler, a single event, or the batch handler refused: RetryLater or a failure, sorted
+        out event by event; without a savepoint, by running the batch again isolated)."""
         batch_handler = self._batch_handlers[domain].get(run[0].subject)
         if batch_handler is None or len(run) < 2:
             return None
         try:
-            return apply_run(tx, domain, batch_handler, run, inbox=True)
+            return apply_run(tx, domain, batch_handler, run, inbox=True, isolated=isolated)
         except Exception as error:
+            if not isolated:
+                raise _Isolate from error
             log.debug("%s: a run of %d %s one by one (%r)", domain, len(run), run[0].subject, error)
             return None
+
+    def _apply_unisolated(
+        self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
+    ) -> int:
+        """One event with its inbox row and no savepoint: 1 if applied now, 0 if applied
+        before or not for this domain; _Isolate if refused or failed."""
+        handler = handlers.get(envelope.subject)
+        if handler is None:
+            return 0
+        tx.cause = envelope.id
+        try:
+            if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
+                return 0
+            handler(envelope, tx)
+            return 1
+        except Exception as error:
+            raise _Isolate from error
+        finally:
+            tx.cause = None
 
     def _apply_one(
         self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
@@ -226,6 +272,10 @@ class JetStreamConsumer(JetStreamPublisher):
             log.debug("%s: %s %s later", domain, envelope.subject, envelope.id)
             return RETRY_LATER_SECONDS, 0
         return None, 1 if outcome is Outcome.APPLIED else 0
+
+
+class _Isolate(Exception):
+    """Abandons a batch run without savepoints (rolling it back), to run it again with them."""
 
 
 def _runs(envelopes: list[Envelope]) -> Iterator[list[Envelope]]:
