@@ -128,8 +128,8 @@ class JetStreamConsumer(JetStreamPublisher):
     async def _handle(
         self, domain: str, handlers: dict[str, Handler], messages: list[Any], hook: Any
     ) -> None:
-        """Apply a fetched batch in one transaction (each event in a savepoint of its own),
-        then ack what was applied or seen before, and nak what must come again later."""
+        """Apply a fetched batch in one transaction (`_apply_many`), then ack what was
+        applied or seen before, and nak what must come again later."""
         envelopes = [decode(message.data) for message in messages]
         outcomes, applied = await asyncio.to_thread(
             self._apply_and_publish, domain, handlers, envelopes
@@ -169,16 +169,24 @@ class JetStreamConsumer(JetStreamPublisher):
 
         The batch first runs without savepoints (two round trips each, for every run and
         every single event); should anything be refused or fail, it is undone and run again
-        with a savepoint for each, so that one event's failure undoes only that event."""
+        with a savepoint for each, so that one event's failure undoes only that event (the run
+        that failed goes event by event at once, not through its batch handler again)."""
         if not any(envelope.subject in handlers for envelope in envelopes):
             return [None] * len(envelopes), set(), []  # none for this domain: no transaction
         try:
             outcomes, subjects, written = self._uow.transact(
                 partial(self._apply_all, domain, handlers, envelopes, isolated=False)
             )
-        except _Isolate:
+        except _Isolate as refused:
             outcomes, subjects, written = self._uow.transact(
-                partial(self._apply_all, domain, handlers, envelopes, isolated=True)
+                partial(
+                    self._apply_all,
+                    domain,
+                    handlers,
+                    envelopes,
+                    isolated=True,
+                    one_by_one=refused.run,
+                )
             )
         return outcomes, subjects, written.take()  # once committed, as a recording takes it
 
@@ -190,27 +198,37 @@ class JetStreamConsumer(JetStreamPublisher):
         tx: Tx,
         *,
         isolated: bool,
+        one_by_one: int | None = None,
     ) -> tuple[list[float | None], set[str], Recorded]:
+        """`one_by_one`: the index of a run to apply event by event without trying its batch
+        handler (the run that failed the batch's first pass)."""
         outcomes: list[float | None] = []
         subjects: set[str] = set()
         done: list[str] = []  # applied now (one applied before was announced then)
-        for run in _runs(envelopes):
-            batch_applied = self._apply_run(tx, domain, run, isolated)
-            if batch_applied is not None:
-                outcomes.extend([None] * len(run))
-                done += batch_applied
-                if batch_applied:
-                    subjects.add(run[0].subject)
-                continue
-            for envelope in run:
-                if isolated:
-                    outcome, count = self._apply_one(tx, domain, handlers, envelope)
-                else:
-                    outcome, count = None, self._apply_unisolated(tx, domain, handlers, envelope)
-                outcomes.append(outcome)
-                if count:
-                    done.append(envelope.id)
-                    subjects.add(envelope.subject)
+        for n, run in enumerate(_runs(envelopes)):
+            try:
+                batch_applied = (
+                    None if n == one_by_one else self._apply_run(tx, domain, run, isolated)
+                )
+                if batch_applied is not None:
+                    outcomes.extend([None] * len(run))
+                    done += batch_applied
+                    if batch_applied:
+                        subjects.add(run[0].subject)
+                    continue
+                for envelope in run:
+                    if isolated:
+                        outcome, count = self._apply_one(tx, domain, handlers, envelope)
+                    else:
+                        outcome = None
+                        count = self._apply_unisolated(tx, domain, handlers, envelope)
+                    outcomes.append(outcome)
+                    if count:
+                        done.append(envelope.id)
+                        subjects.add(envelope.subject)
+            except _Isolate as refused:
+                refused.run = n
+                raise
         if done:  # commands waiting for these learn it, and what they caused
             progress.announce_applied(tx.conn, domain, done, tx.caused)
         return outcomes, subjects, tx.written
@@ -275,7 +293,10 @@ class JetStreamConsumer(JetStreamPublisher):
 
 
 class _Isolate(Exception):
-    """Abandons a batch run without savepoints (rolling it back), to run it again with them."""
+    """Abandons a batch run without savepoints (rolling it back), to run it again with them;
+    `run`: the index of the run that failed."""
+
+    run: int | None = None
 
 
 def _runs(envelopes: list[Envelope]) -> Iterator[list[Envelope]]:

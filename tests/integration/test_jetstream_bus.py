@@ -200,6 +200,7 @@ def test_a_failing_event_neither_undoes_nor_blocks_the_rest_of_its_batch(
             eventually(lambda: len(applied) == 5)
         assert sorted(applied) == [0, 1, 2, 3, 4]  # each once
         assert failures == [2, 2]
+        assert applied == [0, 1, 3, 4, 2]  # the others committed while event 2 waited
         with uow.read() as tx:
             written = tx.conn.execute(
                 select(outbox.outbox.c.data).where(outbox.outbox.c.subject == "ticket:updated")
@@ -323,8 +324,8 @@ def test_a_command_waits_for_the_consequences_of_its_own_events_only(
 
 
 @pytest.mark.parametrize(
-    ("numbers", "as_a_run", "one_by_one"),
-    [((1, 2, 3), [[1, 2, 3]], []), ((1, 2, 99), [], [1, 2, 99])],
+    ("numbers", "as_a_run", "one_by_one", "refused"),
+    [((1, 2, 3), [[1, 2, 3]], [], 0), ((1, 2, 99), [], [1, 2, 99], 1)],
 )
 def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
     uow: UnitOfWork,
@@ -332,11 +333,14 @@ def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
     numbers: tuple[int, ...],
     as_a_run: list[list[int]],
     one_by_one: list[int],
+    refused: int,
 ) -> None:
     """Fetched together, events of one subject go to the domain's batch handler at once; a
-    run it refuses is applied event by event instead; either way each event once."""
+    run it refuses is applied event by event instead (without offering it to the batch
+    handler again); either way each event once."""
     runs: list[list[int]] = []
     singles: list[int] = []
+    refusals: list[list[int]] = []
 
     def one(envelope: Envelope, tx: Tx) -> None:
         singles.append(int(envelope.data["n"]))
@@ -344,6 +348,7 @@ def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
     def many(envelopes: list[Envelope], tx: Tx) -> None:
         got = [int(e.data["n"]) for e in envelopes]
         if 99 in got:
+            refusals.append(got)
             raise RetryLater("a run with 99 in it is refused as a whole")
         runs.append(got)
 
@@ -356,6 +361,7 @@ def test_a_consumer_applies_a_run_of_one_subject_through_its_batch_handler(
         with consuming(bus):
             eventually(lambda: len(singles) + sum(map(len, runs)) == len(numbers))
         assert (runs, sorted(singles)) == (as_a_run, one_by_one)
+        assert len(refusals) == refused
         with uow.read() as tx:
             claimed = tx.conn.execute(select(outbox.processed_events.c.consumer)).scalars()
             assert list(claimed) == ["tickets"] * len(numbers)
