@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from openticket.app.api import OrderRequest
 from openticket.app.reserving import BatchReads, reserve_batch
 from openticket.app.schemas import Order
+from openticket.core.auth import repository as auth_repository
+from openticket.core.auth.tables import revoked_tokens, users
 from openticket.core.errors import Conflict, DomainError, Forbidden, NotFound, NotSignedIn
 from openticket.core.orders import repository as orders_repository
 from openticket.core.orders import service as orders_service
@@ -22,6 +24,7 @@ from openticket.core.orders import tables as orders_tables
 from openticket.core.orders.tables import order_tickets
 from openticket.core.ports import Transaction
 from openticket.store import outbox
+from openticket.store.bulk import KEYS_PER_QUERY
 from tests.conftest import ManualClock, dump_store
 from tests.integration.test_domain_events import Market
 
@@ -29,6 +32,17 @@ from tests.integration.test_domain_events import Market
 @pytest.fixture
 def market(tmp_path: Path, clock: ManualClock) -> Iterator[Market]:
     built = Market(tmp_path / "market.db", clock)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_market(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[Market]:
+    """The market on a SQLite file, then on PostgreSQL (their SQL differs)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    built = Market(tmp_path / "market.db", clock, url)
     yield built
     built.engine.dispose()
 
@@ -195,6 +209,9 @@ def test_a_batch_reads_its_tokens_and_tickets_once_for_all(market: Market) -> No
     # The replica handler, which applies the batch's ticket changes in process, reads the
     # replicas once more.
     assert (reads["auth_users"], reads["orders_tickets"], reads["orders"]) == (1, 2, 1)
+    # The tokens' users and which tokens were revoked: one statement, one round trip.
+    auth_reads = [sql for sql in statements if "auth_" in sql and "SELECT" in sql.upper()]
+    assert len(auth_reads) == 1 and "auth_revoked_tokens" in auth_reads[0]
 
 
 def test_a_batch_writes_its_orders_and_their_events_with_one_statement_each(
@@ -249,8 +266,9 @@ def test_orders_a_batch_cannot_write_together_are_written_one_by_one(market: Mar
 
 
 def test_a_batch_refuses_revoked_tokens_and_those_of_a_user_signed_out_everywhere(
-    market: Market,
+    either_market: Market,
 ) -> None:
+    market = either_market
     _, ann, bob, (t1, t2, t3) = _people_and_tickets(market, 3)
     ann_elsewhere = market.api.signin("ann@example.com", "long enough").token
     market.api.signout(ann)  # this token only
@@ -273,3 +291,34 @@ def test_a_batch_refuses_revoked_tokens_and_those_of_a_user_signed_out_everywher
     assert [o.ticket_id for o in market.api.list_orders(ann_elsewhere)] == [t3]
     assert [o.ticket_id for o in market.api.list_orders(bob_now)] == [t2]
     assert {ticket.id for ticket in market.api.list_tickets()} == {t1}
+
+
+def test_tokens_of_more_users_than_one_statement_takes_are_all_found(
+    either_market: Market, clock: ManualClock
+) -> None:
+    """The tokens' users and their revocations are read a chunk of keys per statement: with
+    more than one chunk, every user is still found and every revoked token refused."""
+    count = KEYS_PER_QUERY  # two chunks of users and two of token ids
+    with either_market.uow.write() as tx:
+        tx.conn.execute(
+            insert(users),
+            [
+                {
+                    "id": f"user{n:04}",
+                    "email": f"user{n}@example.com",
+                    "password_hash": "not used here",
+                    "created_at": clock(),
+                }
+                for n in range(count)
+            ],
+        )
+        revoked = {f"jti{n:04}" for n in range(0, count, 7)}
+        tx.conn.execute(
+            insert(revoked_tokens), [{"jti": jti, "expires_at": clock()} for jti in revoked]
+        )
+    keys = [(f"user{n:04}", f"jti{n:04}", 0) for n in range(count)]
+    with either_market.uow.read() as tx:
+        active = auth_repository.active_users(tx, keys)
+
+    assert sorted(key[1] for key in active) == sorted({key[1] for key in keys} - revoked)
+    assert active[keys[1]].email == "user1@example.com"

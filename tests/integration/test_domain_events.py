@@ -48,8 +48,9 @@ class FakeTimer:
 
 
 class Market:
-    def __init__(self, path: Path, clock: ManualClock) -> None:
-        self.engine = create_store_engine(f"sqlite:///{path}")
+    def __init__(self, path: Path, clock: ManualClock, url: str | None = None) -> None:
+        """A SQLite file at `path`, or the database at `url`."""
+        self.engine = create_store_engine(url or f"sqlite:///{path}")
         ensure_schema(self.engine)
         self.path = path
         self.uow = UnitOfWork(self.engine, clock)
