@@ -6,6 +6,7 @@ import contextlib
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, select, text
+from sqlalchemy import Engine, event, select, text
 
 from openticket.app.local import LocalApi
 from openticket.core.clock import utc_now
@@ -336,27 +337,63 @@ def test_orders_made_before_payouts_know_their_seller_after_the_upgrade(
         assert copies == {open_id: (seller, ticket_a), sold_id: (seller, ticket_b)}
 
 
+def _store_at(
+    stack: contextlib.ExitStack[Any], tmp_path: Path, backend: str
+) -> tuple[Engine, Callable[[str], None]]:
+    """An empty store on `backend`, and how to migrate it to a revision."""
+    from alembic import command
+
+    url = (
+        f"sqlite:///{tmp_path / 'm.db'}"
+        if backend == "sqlite"
+        else stack.enter_context(postgres_database())
+    )
+    engine = create_store_engine(url)
+    stack.callback(engine.dispose)
+    config = Config()
+    config.set_main_option("script_location", script_location())
+
+    def migrate_to(revision: str) -> None:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+
+    return engine, migrate_to
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_watches_saved_before_are_found_by_their_folded_search(
+    tmp_path: Path, backend: str
+) -> None:
+    """0015: a watch saved before keeps its search case folded too, so the database finds
+    it for a new listing."""
+    with contextlib.ExitStack() as stack:
+        engine, migrate_to = _store_at(stack, tmp_path, backend)
+        migrate_to("0014")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO notify_watches (id, user_id, search, created_at)"
+                    " VALUES (:id, :user, 'Straße [/]', :now)"
+                ),
+                {"id": "w" * 32, "user": "u" * 32, "now": now},
+            )
+        migrate_to("head")
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT search, search_folded FROM notify_watches")).all()
+        assert [tuple(row) for row in found] == [("Straße [/]", "strasse [/]")]
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_orders_made_before_notifications_are_known_to_the_notify_domain(
     tmp_path: Path, backend: str
 ) -> None:
     """0011: the later news of an order made before (its expiry, its sale, its payout) has
     someone to go to: notify learns each order's buyer, seller, ticket and title."""
-    from alembic import command
-
     with contextlib.ExitStack() as stack:
-        url = (
-            f"sqlite:///{tmp_path / 'm.db'}"
-            if backend == "sqlite"
-            else stack.enter_context(postgres_database())
-        )
-        engine = create_store_engine(url)
-        stack.callback(engine.dispose)
-        config = Config()
-        config.set_main_option("script_location", script_location())
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0010")
+        engine, migrate_to = _store_at(stack, tmp_path, backend)
+        migrate_to("0010")
         now = datetime.now(UTC).replace(tzinfo=None)
         order_id, ticket_id = new_id(), new_id()
         with engine.begin() as conn:
@@ -375,9 +412,7 @@ def test_orders_made_before_notifications_are_known_to_the_notify_domain(
                     "seller": "s" * 32,
                 },
             )
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        migrate_to("head")
         with engine.connect() as conn:
             found = conn.execute(text("SELECT * FROM notify_orders")).all()
         assert [tuple(row) for row in found] == [

@@ -16,6 +16,7 @@ from openticket.core.events import Envelope
 from openticket.core.notify import handlers
 from openticket.core.notify.model import WATCHES_PER_USER
 from openticket.core.ports import Transaction
+from openticket.core.tickets.model import ImportRow
 from tests.conftest import ManualClock
 from tests.modes import on_both_stores  # noqa: F401  (db_url: each test on both)
 
@@ -62,6 +63,42 @@ def test_a_new_listing_that_matches_is_announced_once_to_its_watcher(market: Loc
     assert _news(market, other) == []
     matched = [e.data for e in market.events(0, 500) if e.subject == "watch:matched"]
     assert matched == [{"watch_id": watch.id, "ticket_id": ticket.id, "round": 0}]
+
+
+@pytest.mark.parametrize(
+    ("search", "title"),
+    [
+        ("50%", "Opera, 50% off"),  # LIKE's wildcards are the search's own characters
+        ("row_1", "Gala row_1"),
+        ("a\\b", "Seat a\\b [/]"),  # the escape character itself
+        ("STRASSE", "Konzert Straße"),  # case folded, not lower-cased: ß is ss
+        ("ǅ", "ǆ ǅ Ǆ"),  # title case
+    ],
+)
+def test_a_search_is_found_in_titles_with_wildcards_and_folded_case(
+    market: LocalApi, search: str, title: str
+) -> None:
+    """The database picks the watches a title holds: a search's own % _ \\ match only
+    themselves, and case is folded as Python folds it, on both stores."""
+    seller, watcher = _people(market, "seller", "watcher")
+    market.add_watch(watcher, search)
+    market.create_ticket(seller, "Nothing like it", "10.00")
+    market.create_ticket(seller, title, "10.00")
+    assert _listed(market, watcher) == [title]
+
+
+def test_a_run_of_listings_finds_each_its_own_watchers(market: LocalApi) -> None:
+    """An import's listings are matched together: each is told to the watchers of its words
+    only, in the order listed."""
+    seller, ann, bob = _people(market, "seller", "ann", "bob")
+    market.add_watch(ann, "opera")
+    market.add_watch(bob, "ballet")
+    market.add_watch(bob, "gala")
+    titles = [f"Opera night {n}" if n % 2 else f"Ballet gala {n}" for n in range(7)]
+    rows = (ImportRow(line=n + 1, title=t, price="10.00") for n, t in enumerate(titles))
+    assert market.import_tickets(seller, rows).created == len(titles)
+    assert _listed(market, ann) == [t for t in titles if t.startswith("Opera")]
+    assert _listed(market, bob) == [t for t in titles if t.startswith("Ballet")]
 
 
 def test_a_seller_is_not_told_of_their_own_listing(market: LocalApi) -> None:

@@ -43,10 +43,9 @@ def _listing(data: events.TicketChanged) -> Listing:
 def on_listings(envelopes: list[Envelope], tx: Transaction) -> None:
     """New or changed listings (one, or an import's run) against every watch."""
     found = [_listing(payload(e, events.TicketChanged)) for e in envelopes]
-    if not any(listing.available for listing in found):
-        return  # a reservation or a sale: nothing appeared
-    watches = repository.all_watches(tx)
-    for listing in found:
+    listed = [listing for listing in found if listing.available]
+    candidates = repository.watches_in_titles(tx, [listing.title for listing in listed])
+    for listing, watches in zip(listed, candidates, strict=True):
         for watch in watches:
             if not watch.matches(listing):
                 continue

@@ -53,11 +53,17 @@ class Watch:
     def matches(self, listing: Listing) -> bool:
         if not listing.available or listing.seller_id == self.user_id:
             return False
-        if self.search.casefold() not in listing.title.casefold():
+        if folded(self.search) not in folded(listing.title):
             return False
         if self.currency is not None and listing.price.currency != self.currency:
             return False
         return self.max_price is None or listing.price.minor <= self.max_price.minor
+
+
+def folded(text: str) -> str:
+    """Text as a search compares it: case folded (ß and SS alike), kept with each watch so
+    that the database finds the watches a title holds (repository.watches_in_titles)."""
+    return text.casefold()
 
 
 def check_search(search: str | None) -> str:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, literal, select, union_all, update
 
 from openticket.core.money import Money
-from openticket.core.notify.model import Notification, OrderParties, Watch
+from openticket.core.notify.model import Notification, OrderParties, Watch, folded
 from openticket.core.notify.tables import (
     notifications,
     order_parties,
@@ -50,6 +50,7 @@ def add_watch(tx: Transaction, watch: Watch) -> None:
             id=watch.id,
             user_id=watch.user_id,
             search=watch.search,
+            search_folded=folded(watch.search),
             max_price_minor=None if watch.max_price is None else watch.max_price.minor,
             currency=watch.currency,
             created_at=watch.created_at,
@@ -66,9 +67,40 @@ def count_watches(tx: Transaction, user_id: str) -> int:
     return int(connection(tx).execute(query).scalar_one())
 
 
-def all_watches(tx: Transaction) -> list[Watch]:
-    query = select(watches).order_by(watches.c.user_id, watches.c.id)  # locks taken in order
-    return [_watch(row) for row in connection(tx).execute(query)]
+TITLES_PER_QUERY = 200
+_LIKE_ESCAPE = "\\"
+
+
+def _contained_pattern() -> ColumnElement[str]:
+    """`%search%` for LIKE, each watch's folded search with LIKE's wildcards escaped."""
+    search: ColumnElement[str] = watches.c.search_folded
+    for special in (_LIKE_ESCAPE, "%", "_"):
+        search = func.replace(search, special, _LIKE_ESCAPE + special)
+    return literal("%") + search + literal("%")
+
+
+def watches_in_titles(tx: Transaction, titles: list[str]) -> list[list[Watch]]:
+    """For each title, the watches whose search it holds (case folded), in (user, id) order:
+    the database compares, so a new listing does not load every watch there is. A superset
+    at worst (SQLite's LIKE also ignores ASCII case): Watch.matches decides."""
+    found: list[list[Watch]] = [[] for _ in titles]
+    conn = connection(tx)
+    for start in range(0, len(titles), TITLES_PER_QUERY):
+        chunk = titles[start : start + TITLES_PER_QUERY]
+        listed = union_all(
+            *(
+                select(literal(n).label("n"), literal(folded(title)).label("title"))
+                for n, title in enumerate(chunk, start)
+            )
+        ).subquery("listed")
+        query = (
+            select(listed.c.n, watches)
+            .join(listed, listed.c.title.like(_contained_pattern(), escape=_LIKE_ESCAPE))
+            .order_by(listed.c.n, watches.c.user_id, watches.c.id)
+        )
+        for row in conn.execute(query):
+            found[row.n].append(_watch(row))
+    return found
 
 
 def remove_watch(tx: Transaction, user_id: str, watch_id: str) -> bool:

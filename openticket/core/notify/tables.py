@@ -8,6 +8,7 @@ watches = keyed_table(
     "notify_watches",
     Column("user_id", String(ID_LENGTH), nullable=False, index=True),
     Column("search", Text, nullable=False),
+    Column("search_folded", Text, nullable=False),  # model.folded(search)
     Column("max_price_minor", BigInteger, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
