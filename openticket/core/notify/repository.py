@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, literal, select, union_all, update
+from sqlalchemy import bindparam, delete, func, literal, select, union_all, update
 
 from openticket.core.money import Money
 from openticket.core.notify.model import Notification, OrderParties, Watch, folded
@@ -68,23 +68,15 @@ def count_watches(tx: Transaction, user_id: str) -> int:
 
 
 TITLES_PER_QUERY = 200
-_LIKE_ESCAPE = "\\"
-
-
-def _contained_pattern() -> ColumnElement[str]:
-    """`%search%` for LIKE, each watch's folded search with LIKE's wildcards escaped."""
-    search: ColumnElement[str] = watches.c.search_folded
-    for special in (_LIKE_ESCAPE, "%", "_"):
-        search = func.replace(search, special, _LIKE_ESCAPE + special)
-    return literal("%") + search + literal("%")
 
 
 def watches_in_titles(tx: Transaction, titles: list[str]) -> list[list[Watch]]:
-    """For each title, the watches whose search it holds (case folded), in (user, id) order:
-    the database compares, so a new listing does not load every watch there is. A superset
-    at worst (SQLite's LIKE also ignores ASCII case): Watch.matches decides."""
+    """For each title, the watches whose search it holds (both case folded), in (user, id)
+    order: the database compares, so a new listing does not load every watch there is.
+    Watch.matches still decides (price, currency, the seller's own)."""
     found: list[list[Watch]] = [[] for _ in titles]
     conn = connection(tx)
+    position = func.instr if conn.dialect.name == "sqlite" else func.strpos  # 0: not in it
     for start in range(0, len(titles), TITLES_PER_QUERY):
         chunk = titles[start : start + TITLES_PER_QUERY]
         listed = union_all(
@@ -95,7 +87,7 @@ def watches_in_titles(tx: Transaction, titles: list[str]) -> list[list[Watch]]:
         ).subquery("listed")
         query = (
             select(listed.c.n, watches)
-            .join(listed, listed.c.title.like(_contained_pattern(), escape=_LIKE_ESCAPE))
+            .join(listed, position(listed.c.title, watches.c.search_folded) > 0)
             .order_by(listed.c.n, watches.c.user_id, watches.c.id)
         )
         for row in conn.execute(query):
