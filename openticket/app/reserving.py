@@ -38,7 +38,7 @@ class _Isolate(Exception):
 
 class BatchReads:
     """What every reservation of a batch reads, read for all of them at once: who each token
-    belongs to (one query), the tickets, locked, and their live orders (two more)."""
+    belongs to (two queries), the tickets, locked, and their live orders (two more)."""
 
     def __init__(self, tx: Transaction, keys: KeyRing, requests: list[OrderRequest]) -> None:
         self._users = auth.find_users(tx, keys, [request.token for request in requests])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, null, select, union_all, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openticket.core.auth.model import User
@@ -11,7 +11,7 @@ from openticket.core.auth.tables import signing_keys as signing_keys_table
 from openticket.core.errors import Conflict
 from openticket.core.ports import Transaction
 from openticket.core.signing_keys import SigningKey, key_id
-from openticket.store.bulk import KEYS_PER_QUERY
+from openticket.store.bulk import rows_by_keys
 from openticket.store.insert_new import insert_new
 from openticket.store.uow import connection
 
@@ -68,40 +68,27 @@ def active_user(tx: Transaction, user_id: str, jti: str, epoch: int) -> User | N
     return None if row is None else User(row.id, row.email, row.display_name)
 
 
-TokenKey = tuple[str, str, int]  # (user id, token id, epoch)
-
-# The users of a batch's tokens and which of the tokens were revoked, in one statement (one
-# round trip of a server's reservation batch): a user's row has no jti, a revoked token's
-# row nothing but its jti.
-_USERS_AND_REVOKED = union_all(
-    select(
-        users.c.id,
-        users.c.email,
-        users.c.display_name,
-        users.c.token_epoch,
-        null().label("jti"),
-    ).where(users.c.id.in_(bindparam("user_ids", expanding=True))),
-    select(null(), null(), null(), null(), revoked_tokens.c.jti).where(
-        revoked_tokens.c.jti.in_(bindparam("jtis", expanding=True))
-    ),
+_USERS_BY_IDS = select(users.c.id, users.c.email, users.c.display_name, users.c.token_epoch).where(
+    users.c.id.in_(bindparam("user_ids", expanding=True))
 )
+_REVOKED_AMONG = select(revoked_tokens.c.jti).where(
+    revoked_tokens.c.jti.in_(bindparam("jtis", expanding=True))
+)
+
+TokenKey = tuple[str, str, int]  # (user id, token id, epoch)
 
 
 def active_users(tx: Transaction, keys: list[TokenKey]) -> dict[TokenKey, User]:
-    """`active_user` for many tokens at once (a batch of requests): the user of each token
-    that stands."""
+    """`active_user` for many tokens in two queries (a batch of requests): the user of each
+    token that stands."""
     conn = connection(tx)
-    found: dict[str, tuple[User, int]] = {}
-    revoked: set[str] = set()
-    user_ids, jtis = sorted({k[0] for k in keys}), sorted({k[1] for k in keys})
-    half = KEYS_PER_QUERY // 2  # two lists of keys in one statement
-    for start in range(0, max(len(user_ids), len(jtis)), half):
-        chunk = {"user_ids": user_ids[start : start + half], "jtis": jtis[start : start + half]}
-        for row in conn.execute(_USERS_AND_REVOKED, chunk):
-            if row.jti is not None:
-                revoked.add(row.jti)
-            else:
-                found[row.id] = (User(row.id, row.email, row.display_name), row.token_epoch)
+    found = {
+        row.id: (User(row.id, row.email, row.display_name), row.token_epoch)
+        for row in rows_by_keys(conn, _USERS_BY_IDS, "user_ids", sorted({k[0] for k in keys}))
+    }
+    revoked = {
+        row.jti for row in rows_by_keys(conn, _REVOKED_AMONG, "jtis", sorted({k[1] for k in keys}))
+    }
     active: dict[TokenKey, User] = {}
     for key in keys:
         user_id, jti, epoch = key
