@@ -172,21 +172,9 @@ def test_orders_an_expiry_cancelled_show_as_expired_after_the_upgrade(
 ) -> None:
     """Before 0006 an expired order was stored as `cancelled`; its `order:cancelled` event
     says why, and the migration gives it its own status (a buyer's cancel stays)."""
-    from alembic import command
-
     with contextlib.ExitStack() as stack:
-        url = (
-            f"sqlite:///{tmp_path / 'm.db'}"
-            if backend == "sqlite"
-            else stack.enter_context(postgres_database())
-        )
-        engine = create_store_engine(url)
-        stack.callback(engine.dispose)
-        config = Config()
-        config.set_main_option("script_location", script_location())
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0005")
+        engine, migrate_to = _store_at(stack, tmp_path, backend)
+        migrate_to("0005")
         expired, cancelled = new_id(), new_id()
         data = "CAST(:data AS JSON)" if backend == "postgresql" else ":data"
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -256,21 +244,9 @@ def test_orders_made_before_payouts_know_their_seller_after_the_upgrade(
     """0009: an open order of an earlier version, paid after the upgrade, owes its seller a
     payout (payments' copy of it learns seller and ticket); a completed one knows its seller
     (from the sale's record), so that the seller may refund it."""
-    from alembic import command
-
     with contextlib.ExitStack() as stack:
-        url = (
-            f"sqlite:///{tmp_path / 'm.db'}"
-            if backend == "sqlite"
-            else stack.enter_context(postgres_database())
-        )
-        engine = create_store_engine(url)
-        stack.callback(engine.dispose)
-        config = Config()
-        config.set_main_option("script_location", script_location())
-        with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0008")
+        engine, migrate_to = _store_at(stack, tmp_path, backend)
+        migrate_to("0008")
         now = datetime.now(UTC).replace(tzinfo=None)
         open_id, sold_id, ticket_a, ticket_b = new_id(), new_id(), new_id(), new_id()
         seller, buyer = "s" * 32, "b" * 32
