@@ -13,7 +13,7 @@ import pytest
 from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, InvalidInput, NotFound
 from openticket.core.events import Envelope
-from openticket.core.notify import handlers
+from openticket.core.notify import handlers, repository
 from openticket.core.notify.model import WATCHES_PER_USER
 from openticket.core.ports import Transaction
 from openticket.core.tickets.model import ImportRow
@@ -68,9 +68,9 @@ def test_a_new_listing_that_matches_is_announced_once_to_its_watcher(market: Loc
 @pytest.mark.parametrize(
     ("search", "title"),
     [
-        ("50%", "Opera, 50% off"),  # LIKE's wildcards are the search's own characters
+        ("50%", "Opera, 50% off"),  # SQL's wildcards are plain characters in a search
         ("row_1", "Gala row_1"),
-        ("a\\b", "Seat a\\b [/]"),  # the escape character itself
+        ("a\\b", "Seat a\\b [/]"),  # and so is an escape character
         ("STRASSE", "Konzert Straße"),  # case folded, not lower-cased: ß is ss
         ("ǅ", "ǆ ǅ Ǆ"),  # title case
     ],
@@ -87,9 +87,13 @@ def test_a_search_is_found_in_titles_with_wildcards_and_folded_case(
     assert _listed(market, watcher) == [title]
 
 
-def test_a_run_of_listings_finds_each_its_own_watchers(market: LocalApi) -> None:
-    """An import's listings are matched together: each is told to the watchers of its words
-    only, in the order listed."""
+@pytest.mark.parametrize("titles_per_query", [repository.TITLES_PER_QUERY, 2])
+def test_a_run_of_listings_finds_each_its_own_watchers(
+    market: LocalApi, monkeypatch: pytest.MonkeyPatch, titles_per_query: int
+) -> None:
+    """An import's listings are matched together (a chunk of titles per statement): each is
+    told to the watchers of its words only, in the order listed."""
+    monkeypatch.setattr(repository, "TITLES_PER_QUERY", titles_per_query)
     seller, ann, bob = _people(market, "seller", "ann", "bob")
     market.add_watch(ann, "opera")
     market.add_watch(bob, "ballet")

@@ -13,7 +13,7 @@ from openticket.core.money import Money, normalize_currency
 from openticket.core.text import storable
 
 SEARCH_MAX = 200
-WATCHES_PER_USER = 50  # every new listing is matched against every watch
+WATCHES_PER_USER = 50  # the database still compares every new listing with every watch
 NOTIFICATIONS_LIMIT_MAX = 1000
 
 # What a notification is about (its `kind`).

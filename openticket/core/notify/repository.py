@@ -67,6 +67,7 @@ def count_watches(tx: Transaction, user_id: str) -> int:
     return int(connection(tx).execute(query).scalar_one())
 
 
+# Titles per statement, each a SELECT of a UNION ALL: SQLite takes at most 500 of those.
 TITLES_PER_QUERY = 200
 
 
