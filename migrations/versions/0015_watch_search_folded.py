@@ -1,5 +1,7 @@
 """Each watch keeps its search case folded, so that the database finds the watches a new
 listing's title holds; a new listing loaded every watch there was, and compared each in Python.
+A watch a process of the version before writes (during a rolling upgrade) gets an empty one,
+which every title holds: it is still found, and compared in Python as before.
 
 Revision ID: 0015
 Revises: 0014
@@ -18,7 +20,10 @@ BACKFILL_CHUNK = 1000
 
 
 def upgrade() -> None:
-    op.add_column('notify_watches', sa.Column('search_folded', sa.Text(), nullable=True))
+    op.add_column(
+        'notify_watches',
+        sa.Column('search_folded', sa.Text(), nullable=False, server_default=''),
+    )
     conn = op.get_bind()
     watches = sa.table(
         'notify_watches', sa.column('id', sa.String), sa.column('search', sa.Text),
@@ -34,8 +39,6 @@ def upgrade() -> None:
         chunk = rows[start : start + BACKFILL_CHUNK]
         # str.casefold, as openticket.core.notify.model.folded does
         conn.execute(update, [{'watch_id': r.id, 'folded': r.search.casefold()} for r in chunk])
-    with op.batch_alter_table('notify_watches') as batch:
-        batch.alter_column('search_folded', existing_type=sa.Text(), nullable=False)
 
 
 def downgrade() -> None:

@@ -9,12 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from openticket.app.local import LocalApi
 from openticket.core.errors import Conflict, InvalidInput, NotFound
 from openticket.core.events import Envelope
+from openticket.core.ids import new_id
 from openticket.core.notify import handlers, repository
 from openticket.core.notify.model import WATCHES_PER_USER
+from openticket.core.notify.tables import watches
 from openticket.core.ports import Transaction
 from openticket.core.tickets.model import ImportRow
 from tests.conftest import ManualClock
@@ -103,6 +106,24 @@ def test_a_run_of_listings_finds_each_its_own_watchers(
     assert market.import_tickets(seller, rows).created == len(titles)
     assert _listed(market, ann) == [t for t in titles if t.startswith("Opera")]
     assert _listed(market, bob) == [t for t in titles if t.startswith("Ballet")]
+
+
+def test_a_watch_an_older_version_wrote_without_its_folded_search_is_still_found(
+    market: LocalApi,
+) -> None:
+    """During a rolling upgrade a process of the version before 0015 saves a watch without
+    `search_folded`: the column's default (empty, in every title) leaves it to Python."""
+    seller, watcher = _people(market, "seller", "watcher")
+    watcher_id = market.whoami(watcher).id
+    with market._uow.write() as tx:
+        tx.conn.execute(
+            insert(watches).values(
+                id=new_id(), user_id=watcher_id, search="Opera", created_at=tx.now
+            )
+        )
+    market.create_ticket(seller, "Ballet", "10.00")
+    market.create_ticket(seller, "OPERA gala", "10.00")
+    assert _listed(market, watcher) == ["OPERA gala"]
 
 
 def test_a_seller_is_not_told_of_their_own_listing(market: LocalApi) -> None:

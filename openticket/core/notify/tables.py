@@ -8,7 +8,8 @@ watches = keyed_table(
     "notify_watches",
     Column("user_id", String(ID_LENGTH), nullable=False, index=True),
     Column("search", Text, nullable=False),
-    Column("search_folded", Text, nullable=False),  # model.folded(search)
+    # model.folded(search); empty (in every title) for a watch an older version wrote
+    Column("search_folded", Text, nullable=False, server_default=""),
     Column("max_price_minor", BigInteger, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
