@@ -20,16 +20,22 @@ class Outcome(enum.Enum):
     LATER = "later"  # RetryLater: it came before one it depends on
 
 
-def apply_one(tx: Tx, consumer: str, handler: Handler, envelope: Envelope) -> Outcome:
+def apply_one(
+    tx: Tx, consumer: str, handler: Handler, envelope: Envelope, *, isolated: bool = True
+) -> Outcome:
     """One event for one consumer. A reaction that fails otherwise raises (undone): the
-    caller records the failure and offers the event again later."""
+    caller records the failure and offers the event again later. `isolated=False`: no
+    savepoint, for a caller that undoes the whole transaction if this raises (RetryLater
+    too: its inbox row was written)."""
     try:
-        with tx.savepoint():
+        with tx.savepoint() if isolated else nullcontext():
             if not outbox.claim(tx.conn, consumer, envelope.id, tx.now):
                 return Outcome.SEEN
             handler(envelope, tx)
         return Outcome.APPLIED
     except RetryLater:
+        if not isolated:
+            raise
         return Outcome.LATER
 
 

@@ -15,7 +15,7 @@ from openticket.bus.jetstream_publisher import RECONNECT_SECONDS, JetStreamPubli
 from openticket.bus.jetstream_wire import decode
 from openticket.core.events import Envelope
 from openticket.core.ports import Handler, Recorded
-from openticket.store import outbox, progress
+from openticket.store import progress
 from openticket.store.locks import is_transient
 from openticket.store.uow import Tx
 
@@ -217,11 +217,7 @@ class JetStreamConsumer(JetStreamPublisher):
                         subjects.add(run[0].subject)
                     continue
                 for envelope in run:
-                    if isolated:
-                        outcome, count = self._apply_one(tx, domain, handlers, envelope)
-                    else:
-                        outcome = None
-                        count = self._apply_unisolated(tx, domain, handlers, envelope)
+                    outcome, count = self._apply_one(tx, domain, handlers, envelope, isolated)
                     outcomes.append(outcome)
                     if count:
                         done.append(envelope.id)
@@ -251,35 +247,25 @@ class JetStreamConsumer(JetStreamPublisher):
             log.debug("%s: a run of %d %s one by one (%r)", domain, len(run), run[0].subject, error)
             return None
 
-    def _apply_unisolated(
-        self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
-    ) -> int:
-        """One event with its inbox row and no savepoint: 1 if applied now, 0 if applied
-        before or not for this domain; _Isolate if refused or failed."""
-        handler = handlers.get(envelope.subject)
-        if handler is None:
-            return 0
-        tx.cause = envelope.id
-        try:
-            if not outbox.claim(tx.conn, domain, envelope.id, tx.now):
-                return 0
-            handler(envelope, tx)
-            return 1
-        except Exception as error:
-            raise _Isolate from error
-        finally:
-            tx.cause = None
-
     def _apply_one(
-        self, tx: Tx, domain: str, handlers: dict[str, Handler], envelope: Envelope
+        self,
+        tx: Tx,
+        domain: str,
+        handlers: dict[str, Handler],
+        envelope: Envelope,
+        isolated: bool,
     ) -> tuple[float | None, int]:
+        """One event with its inbox row: (None or the delay before it is offered again,
+        1 if applied now). Not `isolated` (no savepoint): _Isolate if refused or failed."""
         handler = handlers.get(envelope.subject)
         if handler is None:
             return None, 0
         tx.cause = envelope.id
         try:
-            outcome = apply_one(tx, domain, handler, envelope)
+            outcome = apply_one(tx, domain, handler, envelope, isolated=isolated)
         except Exception as error:
+            if not isolated:
+                raise _Isolate from error
             if is_transient(error):  # a deadlock with another process: offered again soon
                 return RETRY_LATER_SECONDS, 0
             log.exception("%s could not apply %s %s", domain, envelope.subject, envelope.id)

@@ -41,7 +41,8 @@ def _listing(data: events.TicketChanged) -> Listing:
 
 
 def on_listings(envelopes: list[Envelope], tx: Transaction) -> None:
-    """New or changed listings (one, or an import's run) against every watch."""
+    """New or changed listings (one, or an import's run) against the watches whose search
+    their titles hold."""
     found = [_listing(payload(e, events.TicketChanged)) for e in envelopes]
     listed = [listing for listing in found if listing.available]
     candidates = repository.watches_in_titles(tx, [listing.title for listing in listed])
