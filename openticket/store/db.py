@@ -26,6 +26,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.types import TypeDecorator
 
+from openticket.store.idle_ping import ping_after_idle
+
 WRITE_OPTION = "openticket_write"
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
 SQLITE_POOL_SIZE = 48
@@ -150,14 +152,15 @@ def create_store_engine(url: str) -> Engine:
 
 
 def _server_engine(url: str) -> Engine:
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=SERVER_POOL_SIZE,
         max_overflow=SERVER_POOL_SIZE,
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )
+    ping_after_idle(engine)  # not pool_pre_ping: a round trip before every transaction
+    return engine
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
