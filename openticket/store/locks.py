@@ -61,3 +61,9 @@ def is_transient(error: BaseException) -> bool:
     if not isinstance(error, DBAPIError):
         return False
     return getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether `error` is the loss of the connection to the database (closed by a restart,
+    say); the pool has replaced it, and every connection older than it, already."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated

@@ -159,7 +159,7 @@ class ProgressListener:
         connection = pooled.driver_connection
         assert connection is not None
         pooled.detach()
-        connection.rollback()  # the pool's liveness check left a transaction open
+        connection.rollback()  # autocommit can be switched on only outside a transaction
         connection.autocommit = True
         connection.execute(f"LISTEN {CHANNEL}")
         return connection

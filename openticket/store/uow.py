@@ -18,7 +18,7 @@ from openticket.core.ids import new_ids
 from openticket.core.ports import Recorded, Transaction
 from openticket.store import outbox
 from openticket.store.db import WRITE_OPTION, write_lock
-from openticket.store.locks import is_transient
+from openticket.store.locks import is_transient, lost_connection
 
 T = TypeVar("T")
 
@@ -223,13 +223,18 @@ class UnitOfWork:
 
     def transact(self, body: Callable[[Tx], T]) -> T:
         """`body` in a write transaction, run again (from the start, in a new transaction)
-        when the database undid it for a deadlock or a serialization failure."""
+        when the database undid it for a deadlock or a serialization failure, or when its
+        connection was lost before it asked to commit (so none of it can have committed)."""
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            committing = False
             try:
                 with self.write() as tx:
-                    return body(tx)
+                    result = body(tx)
+                    committing = True
+                return result
             except Exception as error:
-                if attempt == TRANSIENT_ATTEMPTS or not is_transient(error):
+                again = is_transient(error) or (lost_connection(error) and not committing)
+                if attempt == TRANSIENT_ATTEMPTS or not again:
                     raise
                 self.reruns += 1
                 time.sleep(random.uniform(0, TRANSIENT_PAUSE_SECONDS * 2**attempt))

@@ -1,19 +1,25 @@
 """A pooled PostgreSQL connection is pinged before use only after it sat idle: a round trip
-per transaction saved in every process, without handing a closed connection to a command."""
+per transaction saved in every process. A closed connection found by the ping renews the
+pool; one not pinged costs a write transaction a rerun, not the command."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
+from openticket.core.clock import utc_now
+from openticket.store import idle_ping
 from openticket.store.db import create_store_engine
-from openticket.store.idle_ping import IDLE_BEFORE_PING_SECONDS
+from openticket.store.uow import Tx, UnitOfWork
 from tests.conftest import POSTGRES_ADMIN, eventually
+
+NEVER = 3600.0  # idle longer than any test: no ping
+ALWAYS = 0.0  # every connection handed back is pinged when taken again
 
 
 @pytest.fixture
@@ -41,7 +47,26 @@ def _backend(engine: Engine) -> int:
         return pid
 
 
-def test_a_connection_used_again_at_once_is_not_pinged(engine: Engine) -> None:
+def _close_backends(*pids: int) -> None:
+    """What a PostgreSQL restart does to a pool's connections (the database itself stays)."""
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (list(pids),)
+        )
+        eventually(
+            lambda: (
+                not admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),)
+                ).fetchall()
+            ),
+            what="the closed connections' backends to end",
+        )
+
+
+def test_a_connection_used_again_within_the_idle_time_is_not_pinged(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", NEVER)
     first = _backend(engine)
     pings = _count_pings(engine)
     for _ in range(20):
@@ -51,23 +76,70 @@ def test_a_connection_used_again_at_once_is_not_pinged(engine: Engine) -> None:
     assert _backend(engine) == first  # one connection, reused each time
 
 
-def test_a_connection_that_sat_idle_is_pinged_once_and_replaced_if_closed(engine: Engine) -> None:
+def test_a_closed_connection_that_sat_idle_is_found_by_its_ping_and_replaced(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", ALWAYS)
     closed = _backend(engine)
     pings = _count_pings(engine)
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (closed,))
-        eventually(
-            lambda: (
-                not admin.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (closed,)
-                ).fetchall()
-            ),
-            what="the closed connection's backend to end",
-        )
-    time.sleep(IDLE_BEFORE_PING_SECONDS)  # the pooled connection has sat idle that long
+    _close_backends(closed)
 
-    replaced = _backend(engine)  # no error: the dead connection was found out and replaced
+    replaced = _backend(engine)  # no error: the closed connection was found and replaced
     assert replaced != closed
     assert len(pings) == 1
-    assert _backend(engine) == replaced  # the new one is used again without a ping
-    assert len(pings) == 1
+
+
+def test_one_failed_ping_renews_every_older_connection_of_the_pool(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", ALWAYS)
+    held = [engine.connect() for _ in range(3)]
+    closed = [conn.execute(text("SELECT pg_backend_pid()")).scalar_one() for conn in held]
+    for conn in held:
+        conn.close()
+    pings = _count_pings(engine)
+    _close_backends(*closed)
+
+    again = [engine.connect() for _ in range(3)]  # the three pooled ones, all closed
+    pids = [conn.execute(text("SELECT pg_backend_pid()")).scalar_one() for conn in again]
+    for conn in again:
+        conn.close()
+    assert set(pids).isdisjoint(closed)
+    assert len(pings) == 1  # the other two were reconnected without asking
+
+
+def test_a_write_that_lost_its_connection_before_committing_runs_again_on_a_new_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", NEVER)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE marks (n integer)"))
+    uow = UnitOfWork(engine, utc_now)
+    _close_backends(_backend(engine))
+
+    def mark(tx: Tx) -> int:
+        tx.conn.execute(text("INSERT INTO marks VALUES (1)"))
+        pid: int = tx.conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        return pid
+
+    uow.transact(mark)  # its first statement met the closed connection
+    assert uow.reruns == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM marks")).scalar_one() == 1
+
+
+def test_a_write_that_lost_its_connection_while_committing_is_not_run_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a COMMIT whose answer never came took effect is unknown: running the command
+    again could do it twice, so the caller gets the error (a 503 from the server)."""
+    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", NEVER)
+    uow = UnitOfWork(engine, utc_now)
+
+    def closed_before_commit(tx: Tx) -> None:
+        _close_backends(tx.conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    with pytest.raises(OperationalError) as raised:
+        uow.transact(closed_before_commit)
+    assert raised.value.connection_invalidated
+    assert uow.reruns == 0
