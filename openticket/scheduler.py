@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from openticket.core.expiration import jobs
 from openticket.store.db import write_lock
@@ -197,7 +198,17 @@ def _scheduler_class() -> Any:
             # per missed job in every short-lived command (which never runs jobs).
             if self.state == STATE_STOPPED:
                 return None
-            result: float | None = super()._process_jobs()
+            try:
+                result: float | None = super()._process_jobs()
+            except Exception as error:
+                # APScheduler catches only a failed look for due jobs: any other failure of
+                # the store (the database restarting) would end this thread, and no expiry
+                # job of this process would run again until it restarts.
+                retry = float(self.jobstore_retry_interval)
+                log.warning(
+                    "expiry jobs: the job store failed (%s); again in %s s", _kind(error), retry
+                )
+                return retry
             return result
 
         def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
@@ -230,11 +241,23 @@ def _shared_job_store(engine: Engine) -> Any:
                 super().update_job(job)
 
         def remove_job(self, job_id: str) -> None:
+            """A job that ran is removed; should that fail, it stays, and runs again (it fires
+            what is due by then, which is nothing more) rather than stopping the jobs after
+            it, as an error here would (APScheduler's scheduler thread ends on one)."""
             delete = self.jobs_t.delete().where(self.jobs_t.c.id == job_id)
-            with lock, self.engine.begin() as connection:
-                connection.execute(delete)
+            try:
+                with lock, self.engine.begin() as connection:
+                    connection.execute(delete)
+            except SQLAlchemyError as error:
+                log.warning("expiry job %s ran but stays stored (%s)", job_id, _kind(error))
 
     return SharedSQLAlchemyJobStore(engine=engine)
+
+
+def _kind(error: BaseException) -> str:
+    """What went wrong, without the statement and its values that SQLAlchemy's text holds."""
+    cause = getattr(error, "orig", None) or error
+    return type(cause).__name__
 
 
 def _noop() -> None:

@@ -166,3 +166,39 @@ def test_a_running_scheduler_stores_jobs_off_the_request_thread_and_flushes_on_c
     with sqlite3.connect(_db(db_url)) as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
     assert stored == {f"expire-due:{due}"}
+
+
+def test_expiry_jobs_go_on_running_when_the_store_fails_to_remove_one(
+    make_api: Callable[..., LocalApi], db_url: str
+) -> None:
+    """A job that ran and could not be removed (the database restarting, say) stays and runs
+    again; the jobs after it still run. APScheduler's thread used to end on such an error, and
+    with it every expiry job of the process until it restarted."""
+    from openticket.core.clock import utc_now
+
+    writer = make_api(order_ttl=1, clock=utc_now)
+    seller = writer.signup("seller@example.com", "long enough")
+    buyer = writer.signup("buyer@example.com", "long enough")
+    first, second = (writer.create_ticket(seller.token, f"Seat {n}", "15.00") for n in (1, 2))
+    make_api(clock=utc_now, run_expiration_jobs=True)
+    with sqlite3.connect(_db(db_url)) as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse_removal BEFORE DELETE ON apscheduler_jobs"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+        conn.commit()
+
+        def expired_by_the_timer(order_id: str) -> bool:
+            return any(
+                json.loads(data)["order_id"] == order_id
+                for (data,) in conn.execute(
+                    "SELECT data FROM outbox WHERE subject = ?", (EXPIRATION_COMPLETE,)
+                )
+            )
+
+        early = writer.create_order(buyer.token, first.id)
+        eventually(lambda: expired_by_the_timer(early.id), what="the first expiration job")
+        late = writer.create_order(buyer.token, second.id)  # its job is stored after the failure
+        eventually(lambda: expired_by_the_timer(late.id), what="the second expiration job")
+        stored = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
+    assert len(stored) == 2  # both ran; neither could be removed
