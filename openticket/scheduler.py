@@ -190,7 +190,11 @@ def _scheduler_class() -> Any:
 
     class ClosingScheduler(BackgroundScheduler):  # type: ignore[misc]
         """Shut down while its thread is between running a job and removing it, APScheduler
-        raises JobLookupError in that thread: a stopped scheduler has no job stores left."""
+        raises JobLookupError in that thread: a stopped scheduler has no job stores left.
+        Any error of the job store in its thread would end that thread, and with it every
+        expiry job of the process until a restart: such a pass is tried again later."""
+
+        removal_failed = False
 
         def _process_jobs(self) -> float | None:
             # shutdown() sets STOPPED and then wakes the thread, which would look for due
@@ -198,25 +202,33 @@ def _scheduler_class() -> Any:
             # per missed job in every short-lived command (which never runs jobs).
             if self.state == STATE_STOPPED:
                 return None
+            retry = float(self.jobstore_retry_interval)
+            self.removal_failed = False
             try:
                 result: float | None = super()._process_jobs()
-            except Exception as error:
-                # APScheduler catches only a failed look for due jobs: any other failure of
-                # the store (the database restarting) would end this thread, and no expiry
-                # job of this process would run again until it restarts.
-                retry = float(self.jobstore_retry_interval)
+            except Exception as error:  # APScheduler catches only a failed look for due jobs
                 log.warning(
-                    "expiry jobs: the job store failed (%s); again in %s s", _kind(error), retry
+                    "expiry jobs: the job store failed (%s); again in %s s",
+                    _kind(error),
+                    retry,
+                    exc_info=not isinstance(error, SQLAlchemyError),
                 )
                 return retry
+            if self.removal_failed:  # that job is due still: not again at once, but later
+                return retry if result is None else max(result, retry)
             return result
 
         def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+            """A job that ran and cannot be removed stays, and runs again (it fires what is
+            due by then, nothing more); the jobs after it in the pass still run."""
             try:
                 super().remove_job(job_id, jobstore)
             except JobLookupError:
                 if self.state != STATE_STOPPED:
                     raise
+            except SQLAlchemyError as error:
+                log.warning("expiry job %s ran but stays stored (%s)", job_id, _kind(error))
+                self.removal_failed = True
 
     return ClosingScheduler
 
@@ -241,15 +253,9 @@ def _shared_job_store(engine: Engine) -> Any:
                 super().update_job(job)
 
         def remove_job(self, job_id: str) -> None:
-            """A job that ran is removed; should that fail, it stays, and runs again (it fires
-            what is due by then, which is nothing more) rather than stopping the jobs after
-            it, as an error here would (APScheduler's scheduler thread ends on one)."""
             delete = self.jobs_t.delete().where(self.jobs_t.c.id == job_id)
-            try:
-                with lock, self.engine.begin() as connection:
-                    connection.execute(delete)
-            except SQLAlchemyError as error:
-                log.warning("expiry job %s ran but stays stored (%s)", job_id, _kind(error))
+            with lock, self.engine.begin() as connection:
+                connection.execute(delete)
 
     return SharedSQLAlchemyJobStore(engine=engine)
 

@@ -163,6 +163,8 @@ class Tx:
         try:
             yield
         except BaseException:
+            if self.conn.invalidated:  # the connection is gone: nothing to undo, keep the error
+                raise
             driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
             driver.execute(f"RELEASE SAVEPOINT {name}")
             del self._after_commit[hooks:]

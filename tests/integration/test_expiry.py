@@ -8,7 +8,7 @@ import math
 import pickle
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from openticket.app.local import LocalApi
@@ -202,3 +202,35 @@ def test_expiry_jobs_go_on_running_when_the_store_fails_to_remove_one(
         eventually(lambda: expired_by_the_timer(late.id), what="the second expiration job")
         stored = {row[0] for row in conn.execute("SELECT id FROM apscheduler_jobs")}
     assert len(stored) == 2  # both ran; neither could be removed
+
+
+def ran_once() -> None:
+    """A stored job's function (jobs are stored by reference)."""
+
+
+def test_a_job_that_could_not_be_removed_is_tried_again_later_not_at_once(db_url: str) -> None:
+    """It is still due: the scheduler's next pass would otherwise come at once, and again,
+    running the job and failing its removal as fast as the machine goes."""
+    from apscheduler.schedulers.base import STATE_RUNNING
+
+    from openticket.scheduler import _scheduler_class, _shared_job_store
+    from openticket.store.db import create_store_engine
+
+    engine = create_store_engine(db_url)
+    scheduler = _scheduler_class()(jobstores={"default": _shared_job_store(engine)}, timezone=UTC)
+    scheduler.start(paused=True)  # its thread sleeps until woken; this test runs the pass
+    try:
+        scheduler.add_job(f"{__name__}:ran_once", "date", run_date=datetime.now(UTC), id="due")
+        with sqlite3.connect(_db(db_url)) as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse_removal BEFORE DELETE ON apscheduler_jobs"
+                " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+            conn.commit()
+        scheduler.state = STATE_RUNNING  # not resume(): that would wake its thread
+        wait = scheduler._process_jobs()
+        assert wait == scheduler.jobstore_retry_interval
+        assert [job.id for job in scheduler.get_jobs()] == ["due"]
+    finally:
+        scheduler.shutdown(wait=False)
+        engine.dispose()

@@ -143,3 +143,25 @@ def test_a_write_that_lost_its_connection_while_committing_is_not_run_again(
         uow.transact(closed_before_commit)
     assert raised.value.connection_invalidated
     assert uow.reruns == 0
+
+
+def test_a_write_that_lost_its_connection_inside_a_savepoint_runs_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", NEVER)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE marks (n integer)"))
+    uow = UnitOfWork(engine, utc_now)
+    attempts: list[int] = []
+
+    def mark(tx: Tx) -> None:
+        attempts.append(1)
+        with tx.savepoint():
+            if len(attempts) == 1:
+                _close_backends(tx.conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            tx.conn.execute(text("INSERT INTO marks VALUES (1)"))
+
+    uow.transact(mark)
+    assert uow.reruns == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM marks")).scalar_one() == 1
