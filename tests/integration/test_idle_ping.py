@@ -108,24 +108,32 @@ def test_one_failed_ping_renews_every_older_connection_of_the_pool(
     assert len(pings) == 1  # the other two were reconnected without asking
 
 
-def test_a_write_that_lost_its_connection_before_committing_runs_again_on_a_new_one(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def marks(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> UnitOfWork:
+    """A unit of work on a table of marks, its connections never pinged."""
     monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", NEVER)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE marks (n integer)"))
-    uow = UnitOfWork(engine, utc_now)
+    return UnitOfWork(engine, utc_now)
+
+
+def _marked(engine: Engine) -> int:
+    with engine.connect() as conn:
+        count: int = conn.execute(text("SELECT count(*) FROM marks")).scalar_one()
+        return count
+
+
+def test_a_write_that_lost_its_connection_before_committing_runs_again_on_a_new_one(
+    engine: Engine, marks: UnitOfWork
+) -> None:
     _close_backends(_backend(engine))
 
-    def mark(tx: Tx) -> int:
+    def mark(tx: Tx) -> None:
         tx.conn.execute(text("INSERT INTO marks VALUES (1)"))
-        pid: int = tx.conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        return pid
 
-    uow.transact(mark)  # its first statement met the closed connection
-    assert uow.reruns == 1
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM marks")).scalar_one() == 1
+    marks.transact(mark)  # its first statement met the closed connection
+    assert marks.reruns == 1
+    assert _marked(engine) == 1
 
 
 def test_a_write_that_lost_its_connection_while_committing_is_not_run_again(
@@ -146,12 +154,8 @@ def test_a_write_that_lost_its_connection_while_committing_is_not_run_again(
 
 
 def test_a_write_that_lost_its_connection_inside_a_savepoint_runs_again(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, marks: UnitOfWork
 ) -> None:
-    monkeypatch.setattr(idle_ping, "IDLE_BEFORE_PING_SECONDS", NEVER)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE marks (n integer)"))
-    uow = UnitOfWork(engine, utc_now)
     attempts: list[int] = []
 
     def mark(tx: Tx) -> None:
@@ -161,7 +165,6 @@ def test_a_write_that_lost_its_connection_inside_a_savepoint_runs_again(
                 _close_backends(tx.conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
             tx.conn.execute(text("INSERT INTO marks VALUES (1)"))
 
-    uow.transact(mark)
-    assert uow.reruns == 1
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM marks")).scalar_one() == 1
+    marks.transact(mark)
+    assert marks.reruns == 1
+    assert _marked(engine) == 1
